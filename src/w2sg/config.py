@@ -1,0 +1,160 @@
+"""Typed experiment specs, YAML in/out, and a stable content hash of everything that affects results."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# Bump when a change in w2sg's own code changes what an artifact contains: old cache entries then miss.
+ARTIFACT_VERSION = 1
+
+Mode = Literal["frozen", "full", "lora"]
+
+
+class Spec(BaseModel):
+    """Base class: strict (unknown keys are errors) and immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SplitSpec(Spec):
+    """Sizes (in binary rows) of the four splits; the test split may come from the task's own test file."""
+
+    n_weak_train: int = Field(1000, ge=2, description="A: rows the weak model trains on, with ground truth")
+    n_transfer: int = Field(1000, ge=2, description="B: rows the weak model labels; student and ceiling train here")
+    n_val: int = Field(200, ge=0, description="V: weak-labelled validation rows (carved from B's pool)")
+    n_test: int = Field(1000, ge=2, description="T: test rows (capped by the task's test file when it has one)")
+    balance: bool = Field(False, description="undersample the majority class in every split")
+
+
+class TrainSpec(Spec):
+    """Optimisation settings shared by the weak model, the ceiling and the student."""
+
+    mode: Mode = "frozen"
+    epochs: float | None = Field(None, gt=0, description="default: 2 when finetuning, 40 for frozen-feature heads")
+    lr: float | None = Field(None, gt=0, description="default: 5e-5 full, 2e-4 LoRA, 3e-3 frozen")
+    batch_size: int = Field(32, ge=1)
+    micro_batch_size: int | None = Field(None, ge=1, description="gradient accumulation; None = batch_size")
+    weight_decay: float = Field(0.01, ge=0)
+    warmup_frac: float = Field(0.1, ge=0, le=1, description="linear LR warmup, then cosine decay")
+    max_length: int = Field(256, ge=8)
+    group_by_length: bool = True
+    train_dropout: bool = False
+    lora_r: int = 8
+    lora_alpha: int = 16
+    eval_batch_size: int = 64
+    device: str = "auto"
+
+    def resolved_epochs(self) -> float:
+        return self.epochs if self.epochs is not None else (40.0 if self.mode == "frozen" else 2.0)
+
+    def resolved_lr(self) -> float:
+        if self.lr is not None:
+            return self.lr
+        return {"frozen": 3e-3, "full": 5e-5, "lora": 2e-4}[self.mode]
+
+
+class MethodSpec(Spec):
+    """A W2S method by registry name plus its options (validated by the method's own config class)."""
+
+    name: str = "naive"
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        if not self.options:
+            return self.name
+        opts = ",".join(f"{k}={v}" for k, v in sorted(self.options.items()))
+        return f"{self.name}({opts})"
+
+
+class ExperimentSpec(Spec):
+    """One experiment: (task, weak model, strong model, method, seed) plus the settings that shape it."""
+
+    task: str = "sst2"
+    weak: str = "minilm"
+    strong: str = "mpnet"
+    method: MethodSpec = Field(default_factory=MethodSpec)
+    seed: int = 0
+    splits: SplitSpec = Field(default_factory=SplitSpec)
+    train: TrainSpec = Field(default_factory=TrainSpec)
+
+    @field_validator("method", mode="before")
+    @classmethod
+    def _method_from_str(cls, v: Any) -> Any:
+        return {"name": v} if isinstance(v, str) else v
+
+    def hash(self) -> str:
+        return content_hash(self)
+
+
+class RunSpec(Spec):
+    """What `w2sg run` expands: several methods x seeds over one task and model pair."""
+
+    task: str = "sst2"
+    weak: str = "minilm"
+    strong: str = "mpnet"
+    methods: list[MethodSpec] = Field(
+        default_factory=lambda: [MethodSpec(name="naive"), MethodSpec(name="confidence")]
+    )
+    seeds: list[int] = Field(default_factory=lambda: [0, 1, 2])
+    splits: SplitSpec = Field(default_factory=SplitSpec)
+    train: TrainSpec = Field(default_factory=TrainSpec)
+
+    @field_validator("methods", mode="before")
+    @classmethod
+    def _methods_from_str(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            v = [m.strip() for m in v.split(",") if m.strip()]
+        return [{"name": m} if isinstance(m, str) else m for m in v]
+
+    def experiments(self) -> list[ExperimentSpec]:
+        return [
+            ExperimentSpec(
+                task=self.task, weak=self.weak, strong=self.strong, method=m, seed=s,
+                splits=self.splits, train=self.train,
+            )
+            for s in self.seeds
+            for m in self.methods
+        ]
+
+
+def canonical_json(obj: Any) -> str:
+    """Deterministic JSON (sorted keys, no whitespace) of a spec, dict or list."""
+    if isinstance(obj, BaseModel):
+        obj = obj.model_dump(mode="json")
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def content_hash(*parts: Any, length: int = 16) -> str:
+    """Stable hex digest of any mix of specs, dicts, lists and scalars (plus ARTIFACT_VERSION)."""
+    h = hashlib.sha256()
+    h.update(f"w2sg-artifact-v{ARTIFACT_VERSION}".encode())
+    for p in parts:
+        h.update(b"\x1f")
+        h.update(canonical_json(p).encode())
+    return h.hexdigest()[:length]
+
+
+def load_yaml_spec(path: str | Path, cls: type[Spec] = RunSpec) -> Spec:
+    """Read a YAML file into a spec; errors name the file and the offending field."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"config file '{path}' does not exist")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise ValueError(f"config file '{path}' is not valid YAML: {e}") from e
+    try:
+        return cls.model_validate(data)
+    except Exception as e:  # pydantic.ValidationError: re-raise with the file name
+        raise ValueError(f"config file '{path}': {e}") from e
+
+
+def dump_yaml_spec(spec: Spec) -> str:
+    return yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False)

@@ -1,0 +1,79 @@
+"""What every W2S method sees: a weak-labelled transfer set (no ground truth) and a way to make students."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from w2sg.train.losses import Loss
+
+
+@dataclass(frozen=True)
+class WeakLabelled:
+    """The student's training data: texts and the weak supervisor's P(y=1). It has no ground-truth field.
+
+    It only accepts plain strings, so a labelled `Example` (which carries ground truth) cannot be passed
+    in by mistake.
+    """
+
+    ids: tuple[str, ...]
+    texts: tuple[str, ...]
+    weak_p1: np.ndarray = field(repr=False)
+
+    def __post_init__(self):
+        if len(self.ids) != len(self.texts) or len(self.texts) != len(self.weak_p1):
+            raise ValueError(
+                f"WeakLabelled: {len(self.ids)} ids, {len(self.texts)} texts, {len(self.weak_p1)} weak labels"
+            )
+        for t in self.texts[:1] + self.texts[-1:]:
+            if not isinstance(t, str):
+                raise TypeError(f"WeakLabelled.texts must be strings, got {type(t).__name__}: pass texts only, "
+                                "never labelled examples (ground truth must not reach the student)")
+        w = np.asarray(self.weak_p1, dtype=np.float32)
+        if w.ndim != 1 or (w.size and (np.nanmin(w) < 0 or np.nanmax(w) > 1 or np.isnan(w).any())):
+            raise ValueError("WeakLabelled.weak_p1 must be a 1-d array of probabilities in [0, 1]")
+        object.__setattr__(self, "weak_p1", w)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def subset(self, idx) -> WeakLabelled:
+        idx = np.asarray(idx, dtype=np.int64)
+        return WeakLabelled(tuple(self.ids[i] for i in idx), tuple(self.texts[i] for i in idx), self.weak_p1[idx])
+
+
+class Learner(Protocol):
+    """A model that can be fitted on texts with targets and then predicts P(y=1) on texts."""
+
+    def fit(self, texts: list[str], targets: np.ndarray, loss: Loss, seed: int,
+            on_eval: Callable | None = None, eval_every: int = 0) -> Any: ...
+
+    def predict(self, texts: list[str]) -> np.ndarray: ...
+
+
+@dataclass
+class StudentContext:
+    """Everything a method may use: a factory of fresh strong students, the seed and the step budget."""
+
+    new_student: Callable[[], Learner]
+    seed: int
+    mode: str
+
+
+class MethodConfig(BaseModel):
+    """Base of every method's options: strict, so a typo in an option is an error."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class Method:
+    name: str
+    description: str
+    config_cls: type[MethodConfig]
+    fn: Callable[[StudentContext, WeakLabelled, WeakLabelled, MethodConfig], Learner]
+    modes: tuple[str, ...] = ("frozen", "full", "lora")

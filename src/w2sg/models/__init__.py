@@ -1,0 +1,1 @@
+"""Model zoo (aliases, offline pulls) and classifiers (backbone + head, pooling by architecture)."""

@@ -1,0 +1,182 @@
+"""The four steps of one experiment, each through the content-addressed cache.
+
+1. weak    = fit(weak model, A, ground truth)    -> weak soft labels on B, V (and predictions on T)
+2. ceiling = fit(strong model, B, ground truth)  (same rows and budget as the student)
+3. student = method(strong model, B with weak labels only, V with weak labels only)
+4. evaluate weak, ceiling and student on T       -> accuracy, AUROC, PGR with CIs, diagnostics
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from w2sg.cache import Cache
+from w2sg.config import ExperimentSpec, TrainSpec, content_hash
+from w2sg.methods import StudentContext, WeakLabelled, get_method
+from w2sg.metrics import evaluate
+from w2sg.models.zoo import ResolvedModel, resolve
+from w2sg.store import ResultsStore
+from w2sg.tasks import load_task, make_splits
+from w2sg.tasks.schema import Example, Splits, TaskData
+from w2sg.train.learner import Backbone, Featurizer, FinetuneLearner, FrozenLearner, Progress, _no_progress
+from w2sg.train.loop import resolve_device
+from w2sg.train.losses import SoftXent
+
+
+@dataclass
+class StepLog:
+    """What happened in each step of one experiment: seconds and whether it came from the cache."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+    cached: dict[str, bool] = field(default_factory=dict)
+
+
+class Pipeline:
+    """Runs experiments; holds the cache, the results store and per-process model/task memos."""
+
+    def __init__(self, workdir: str | Path = "w2sg-runs", data_dir: str | Path | None = None,
+                 progress: Progress = _no_progress, log: Callable[[str], None] = lambda s: None):
+        self.workdir = Path(workdir)
+        self.cache = Cache(self.workdir / "cache")
+        self.store = ResultsStore(self.workdir / "results.sqlite")
+        self.data_dir = data_dir
+        self.progress = progress
+        self.log = log
+        self._tasks: dict[str, TaskData] = {}
+        self._models: dict[str, ResolvedModel] = {}
+        self._backbones: dict[str, Backbone] = {}
+        self._featurizers: dict[tuple, Featurizer] = {}
+
+    # ---- inputs -------------------------------------------------------------------------------------
+    def task(self, name: str) -> TaskData:
+        if name not in self._tasks:
+            self._tasks[name] = load_task(name, self.data_dir)
+        return self._tasks[name]
+
+    def model(self, name: str) -> ResolvedModel:
+        if name not in self._models:
+            self._models[name] = resolve(name)
+        return self._models[name]
+
+    def _backbone(self, name: str) -> Backbone:
+        if name not in self._backbones:
+            m = self.model(name)
+            self._backbones[name] = Backbone(str(m.path), m.arch)
+        return self._backbones[name]
+
+    def featurizer(self, name: str, spec: TrainSpec) -> Featurizer:
+        key = (name, spec.max_length)
+        if key not in self._featurizers:
+            self._featurizers[key] = Featurizer(
+                self._backbone(name), self.model(name).identity, self.cache.root, spec.max_length,
+                batch_size=spec.eval_batch_size, device=resolve_device(spec.device), progress=self.progress,
+            )
+        return self._featurizers[key]
+
+    def new_learner(self, name: str, spec: TrainSpec):
+        if spec.mode == "frozen":
+            return FrozenLearner(self.featurizer(name, spec), spec)
+        return FinetuneLearner(self._backbone(name), spec, progress=self.progress)
+
+    # ---- keys ---------------------------------------------------------------------------------------
+    def keys(self, spec: ExperimentSpec) -> dict[str, str]:
+        data = self.task(spec.task)
+        weak, strong = self.model(spec.weak), self.model(spec.strong)
+        split = content_hash("splits", data.fingerprint, spec.splits, spec.seed)
+        weak_key = content_hash("weak", split, weak.identity, spec.train, spec.seed)
+        return {
+            "split": split,
+            "weak": weak_key,
+            "ceiling": content_hash("ceiling", split, strong.identity, spec.train, spec.seed),
+            "student": content_hash("student", weak_key, strong.identity, spec.train, spec.method, spec.seed),
+            "experiment": content_hash("experiment", spec, data.fingerprint, weak.identity, strong.identity),
+        }
+
+    # ---- the four steps -----------------------------------------------------------------------------
+    def run(self, spec: ExperimentSpec, force: bool = False) -> dict:
+        """Run (or fetch from the store) one experiment and return its flat record."""
+        method = get_method(spec.method.name)
+        cfg = method.config_cls.model_validate(spec.method.options)
+        if spec.train.mode not in method.modes:
+            raise ValueError(f"method '{method.name}' cannot run in {spec.train.mode} mode "
+                             f"(it supports: {', '.join(method.modes)})")
+        keys = self.keys(spec)
+        if not force and self.store.has(keys["experiment"]):
+            self.log(f"[cached] {spec.task} {spec.weak}->{spec.strong} {spec.method.label} seed={spec.seed}")
+            return self.store.records(hash=keys["experiment"])[0]
+        steps = StepLog()
+        t0 = time.perf_counter()
+        splits = make_splits(self.task(spec.task), spec.splits, spec.seed)
+        steps.seconds["splits"] = time.perf_counter() - t0
+
+        weak = self._step(steps, "weak", keys["weak"], lambda: self._fit_ground_truth(
+            spec.weak, spec.train, spec.seed, splits.weak_train, {"transfer": splits.transfer,
+                                                                 "val": splits.val, "test": splits.test}))
+        ceiling = self._step(steps, "ceiling", keys["ceiling"], lambda: self._fit_ground_truth(
+            spec.strong, spec.train, spec.seed, splits.transfer, {"transfer": splits.transfer,
+                                                                 "test": splits.test}))
+        student = self._step(steps, "student", keys["student"], lambda: self._fit_student(
+            spec, method, cfg, splits, weak))
+
+        t0 = time.perf_counter()
+        labels = {name: np.array([r.label for r in rows]) for name, rows in splits.items()}
+        metrics = evaluate(
+            labels["test"], weak["test"], ceiling["test"], student["test"],
+            transfer_labels=labels["transfer"], weak_transfer=weak["transfer"],
+            student_transfer=student["transfer"], ceiling_transfer=ceiling["transfer"], seed=spec.seed,
+        )
+        steps.seconds["evaluate"] = time.perf_counter() - t0
+        metrics.update(_split_stats(splits))
+        metrics.update({f"cached_{k}": v for k, v in steps.cached.items()})
+        metrics["truncated_texts"] = self._truncated(spec)
+        spec_dict = spec.model_dump(mode="json")
+        self.store.put(spec_dict, keys["experiment"], metrics, steps.seconds)
+        return self.store.records(hash=keys["experiment"])[0]
+
+    def _step(self, steps: StepLog, name: str, key: str, compute) -> dict[str, np.ndarray]:
+        t0 = time.perf_counter()
+        arrays, _meta, cached = self.cache.get_or_compute(name, key, compute)
+        steps.seconds[name] = time.perf_counter() - t0
+        steps.cached[name] = cached
+        self.log(f"  {name:8s} {'cached' if cached else 'computed'} ({steps.seconds[name]:.1f}s)")
+        return arrays
+
+    def _fit_ground_truth(self, model: str, spec: TrainSpec, seed: int, train_rows: list[Example],
+                          predict_on: dict[str, list[Example]]):
+        """Train on ground truth (weak model on A, ceiling on B) and predict P(y=1) on other splits."""
+        learner = self.new_learner(model, spec)
+        targets = np.array([r.label for r in train_rows], dtype=np.float32)
+        result = learner.fit([r.text for r in train_rows], targets, SoftXent(), seed=seed)
+        arrays = {name: learner.predict([r.text for r in rows]) for name, rows in predict_on.items() if rows}
+        return arrays, {"train_seconds": result.seconds, "steps": result.steps}
+
+    def _fit_student(self, spec: ExperimentSpec, method, cfg, splits: Splits, weak: dict[str, np.ndarray]):
+        """The student sees texts and weak labels only: `WeakLabelled` has no ground-truth field."""
+        transfer = _weak_labelled(splits.transfer, weak["transfer"])
+        val = _weak_labelled(splits.val, weak.get("val", np.zeros(0, dtype=np.float32)))
+        ctx = StudentContext(new_student=lambda: self.new_learner(spec.strong, spec.train), seed=spec.seed,
+                             mode=spec.train.mode)
+        student = method.fn(ctx, transfer, val, cfg)
+        arrays = {"test": student.predict([r.text for r in splits.test]),
+                  "transfer": student.predict(list(transfer.texts))}
+        return arrays, {"method": spec.method.label}
+
+    def _truncated(self, spec: ExperimentSpec) -> int:
+        return sum(f.n_truncated for f in self._featurizers.values())
+
+
+def _weak_labelled(rows: list[Example], weak_p1: np.ndarray) -> WeakLabelled:
+    return WeakLabelled(tuple(r.id for r in rows), tuple(r.text for r in rows), weak_p1)
+
+
+def _split_stats(splits: Splits) -> dict:
+    out = {}
+    for name, s in splits.class_balance().items():
+        out[f"n_{name}"] = s["n"]
+        out[f"pos_frac_{name}"] = round(s["pos_frac"], 4) if s["n"] else None
+    return out

@@ -1,0 +1,60 @@
+"""The one data schema: binary examples (with a group id) and, for later, pairwise preferences."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Example:
+    """One binary row. Rows built from one question share a `group`; `label` is ground truth (0/1)."""
+
+    id: str
+    group: str
+    text: str
+    label: int
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A pairwise-preference row (reward modelling): `chosen` was preferred to `rejected`."""
+
+    id: str
+    group: str
+    prompt: str
+    chosen: str
+    rejected: str
+
+
+@dataclass
+class TaskData:
+    """A task's rows as loaded: a `pool` to split from and, when the task ships one, a `test` pool."""
+
+    name: str
+    pool: list[Example]
+    test: list[Example] | None = None
+    fingerprint: str = ""  # content hash of all rows; part of every cache key
+    source: str = ""  # where the rows were read from (a directory, a file or a Hub id)
+    notes: list[str] = field(default_factory=list)  # e.g. duplicates dropped
+
+
+@dataclass
+class Splits:
+    """A (weak-train A, transfer B, weak-labelled validation V, test T) partition of a task."""
+
+    weak_train: list[Example]
+    transfer: list[Example]
+    val: list[Example]
+    test: list[Example]
+
+    def items(self) -> list[tuple[str, list[Example]]]:
+        return [("weak_train", self.weak_train), ("transfer", self.transfer), ("val", self.val),
+                ("test", self.test)]
+
+    def class_balance(self) -> dict[str, dict[str, float]]:
+        """Per split: number of rows and fraction of positives."""
+        out = {}
+        for name, rows in self.items():
+            n = len(rows)
+            out[name] = {"n": n, "pos_frac": (sum(r.label for r in rows) / n) if n else float("nan")}
+        return out

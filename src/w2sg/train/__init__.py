@@ -1,0 +1,1 @@
+"""Training: pure losses, the one loop, and learners that fit/predict a model on texts."""
