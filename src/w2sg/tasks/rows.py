@@ -1,0 +1,237 @@
+"""Row plumbing shared by task loaders: errors, line-numbered readers, labels, dedup, fingerprint."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+from w2sg.tasks.schema import Example, TaskData
+
+# Long Reddit posts (ETHICS commonsense) can exceed csv's default 128 KiB field limit.
+csv.field_size_limit(max(csv.field_size_limit(), 1 << 26))
+
+
+class DataNotFoundError(FileNotFoundError):
+    """A task's data is neither in the data directory nor reachable on the Hugging Face Hub."""
+
+
+class MalformedRowError(ValueError):
+    """A row of a data file cannot be turned into an Example; the message names the file and the line."""
+
+    def __init__(self, path: str | Path, line: int | None, reason: str):
+        self.path, self.line, self.reason = str(path), line, reason
+        where = f"{path}, line {line}" if line is not None else f"{path}"
+        super().__init__(f"malformed row in {where}: {reason}")
+
+
+def open_text(path: Path) -> TextIO:
+    """Open a (possibly gzipped) UTF-8 text file with universal newlines off, as csv wants."""
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", encoding="utf-8", newline="")
+    return open(path, encoding="utf-8", newline="")
+
+
+def iter_csv(
+    path: Path, delimiter: str = ",", header: bool = True, quoting: int = csv.QUOTE_MINIMAL,
+    ncols: int | None = None,
+) -> Iterator[tuple[int, Any]]:
+    """Yield (1-based start line, row); a dict keyed by the header when `header`, else a list of `ncols`."""
+    with open_text(path) as f:
+        reader = csv.reader(f, delimiter=delimiter, quoting=quoting)
+        names: list[str] | None = None
+        start = 1
+        try:
+            for row in reader:
+                line, start = start, reader.line_num + 1
+                if not row:
+                    continue
+                if header and names is None:
+                    names = row
+                    continue
+                want = len(names) if names is not None else ncols
+                if want is not None and len(row) != want:
+                    raise MalformedRowError(path, line, f"expected {want} columns, got {len(row)}")
+                yield line, (dict(zip(names, row, strict=True)) if names is not None else row)
+        except csv.Error as e:
+            raise MalformedRowError(path, start, f"CSV error: {e}") from e
+
+
+def iter_jsonl(path: Path) -> Iterator[tuple[int, dict]]:
+    """Yield (1-based line, object) for each non-blank line of a JSON-lines file."""
+    with open_text(path) as f:
+        for i, raw in enumerate(f, start=1):
+            if not raw.strip():
+                continue
+            try:
+                obj = json.loads(raw)
+            except json.JSONDecodeError as e:
+                raise MalformedRowError(path, i, f"bad JSON: {e.msg}") from e
+            if not isinstance(obj, dict):
+                raise MalformedRowError(path, i, f"expected a JSON object, got {type(obj).__name__}")
+            yield i, obj
+
+
+def iter_json_array(path: Path) -> Iterator[tuple[int, dict]]:
+    """Yield (1-based line where the element starts, object) for each element of a top-level JSON list."""
+    with open_text(path) as f:
+        s = f.read()
+    dec = json.JSONDecoder()
+    mark = [0, 1]  # (position, line at that position): count newlines incrementally, not from 0 each time
+
+    def line_of(pos: int) -> int:
+        if pos < mark[0]:
+            return s.count("\n", 0, pos) + 1
+        mark[1] += s.count("\n", mark[0], pos)
+        mark[0] = pos
+        return mark[1]
+
+    def skip_ws(pos: int) -> int:
+        while pos < len(s) and s[pos] in " \t\r\n":
+            pos += 1
+        return pos
+
+    pos = skip_ws(0)
+    if pos >= len(s) or s[pos] != "[":
+        raise MalformedRowError(path, line_of(pos), "expected a JSON list of objects")
+    pos = skip_ws(pos + 1)
+    while pos < len(s) and s[pos] != "]":
+        line = line_of(pos)
+        try:
+            obj, pos = dec.raw_decode(s, pos)
+        except json.JSONDecodeError as e:
+            raise MalformedRowError(path, e.lineno, f"bad JSON: {e.msg}") from e
+        if not isinstance(obj, dict):
+            raise MalformedRowError(path, line, f"expected a JSON object, got {type(obj).__name__}")
+        yield line, obj
+        pos = skip_ws(pos)
+        if pos < len(s) and s[pos] == ",":
+            pos = skip_ws(pos + 1)
+        elif pos < len(s) and s[pos] != "]":
+            raise MalformedRowError(path, line_of(pos), "bad JSON: expected ',' or ']' between elements")
+    if pos >= len(s):
+        raise MalformedRowError(path, line_of(pos), "bad JSON: unterminated list")
+
+
+def iter_records(path: Path) -> Iterator[tuple[int, dict]]:
+    """Dispatch on the extension (.json, .jsonl, .csv, .tsv, optionally .gz) and yield (line, dict)."""
+    suffixes = [s.lower() for s in path.suffixes if s.lower() != ".gz"]
+    ext = suffixes[-1] if suffixes else ""
+    if ext == ".jsonl":
+        return iter_jsonl(path)
+    if ext == ".json":
+        return iter_json_array(path)
+    if ext in (".csv", ".tsv"):
+        return iter_csv(path, delimiter="\t" if ext == ".tsv" else ",")
+    raise ValueError(f"{path}: unsupported file type '{ext}' (use .json, .jsonl, .csv or .tsv)")
+
+
+def field(row: dict, key: str, path: Path, line: int) -> Any:
+    """row[key], or a MalformedRowError naming the file, line and missing field."""
+    try:
+        value = row[key]
+    except KeyError:
+        raise MalformedRowError(path, line, f"missing field '{key}' (fields: {sorted(row)})") from None
+    if value is None:
+        raise MalformedRowError(path, line, f"field '{key}' is empty (null)")
+    return value
+
+
+_TRUE = {"1", "true", "yes", "y", "on"}
+_FALSE = {"0", "false", "no", "n", "off"}
+
+
+def parse_label(value: Any, path: Path, line: int, label_map: dict[str, int] | None = None) -> int:
+    """A 0/1 label from 0/1, true/false (or yes/no), or through `label_map` (keys compared as strings)."""
+    if label_map is not None:
+        key = str(value).strip().lower()
+        if key in label_map:
+            return label_map[key]
+        raise MalformedRowError(path, line, f"label {value!r} is not in label_map {sorted(label_map)}")
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int) and value in (0, 1):
+        return value
+    if isinstance(value, str):
+        v = value.strip().lower()
+        if v in _TRUE:
+            return 1
+        if v in _FALSE:
+            return 0
+    raise MalformedRowError(path, line, f"bad label {value!r} (expected 0/1 or true/false)")
+
+
+def parse_index(value: Any, n: int, path: Path, line: int) -> int:
+    """An answer index in [0, n) from an int or a digit string."""
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        idx = int(str(value).strip())
+    except ValueError:
+        raise MalformedRowError(path, line, f"bad answer index {value!r} (expected 0..{n - 1})") from None
+    if not 0 <= idx < n:
+        raise MalformedRowError(path, line, f"answer index {idx} out of range 0..{n - 1}")
+    return idx
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _dedup(rows: list[Example], what: str, notes: list[str]) -> list[Example]:
+    """Keep the first row of each (whitespace-normalised) text; drop all copies that disagree on label."""
+    labels: dict[str, set[int]] = {}
+    for r in rows:
+        labels.setdefault(_norm(r.text), set()).add(r.label)
+    seen: set[str] = set()
+    out, n_dup, n_conflict = [], 0, 0
+    for r in rows:
+        key = _norm(r.text)
+        if len(labels[key]) > 1:
+            n_conflict += 1
+        elif key in seen:
+            n_dup += 1
+        else:
+            seen.add(key)
+            out.append(r)
+    if n_dup:
+        notes.append(f"{what}: dropped {n_dup} rows repeating an earlier row's text")
+    if n_conflict:
+        notes.append(f"{what}: dropped {n_conflict} rows whose text occurs with both labels")
+    return out
+
+
+def fingerprint(pool: list[Example], test: list[Example] | None) -> str:
+    """sha256 (16 hex chars) over every row's (id, group, text, label) in pool and test."""
+    h = hashlib.sha256()
+    for part, rows in (("pool", pool), ("test", test or [])):
+        h.update(f"\x1e{part}:{len(rows)}".encode())
+        for r in rows:
+            h.update(json.dumps([r.id, r.group, r.text, r.label], ensure_ascii=False).encode())
+            h.update(b"\n")
+    return h.hexdigest()[:16]
+
+
+def finalize(
+    name: str, pool: list[Example], test: list[Example] | None, source: str, notes: list[str] | None = None
+) -> TaskData:
+    """Dedup each pool, remove from the main pool every text (and group) that the test pool holds, hash."""
+    notes = list(notes or [])
+    pool = _dedup(pool, "pool", notes)
+    if test is not None:
+        test = _dedup(test, "test", notes)
+        test_texts = {_norm(r.text) for r in test}
+        test_groups = {r.group for r in test}
+        kept = [r for r in pool if _norm(r.text) not in test_texts and r.group not in test_groups]
+        if len(kept) < len(pool):
+            n = len(pool) - len(kept)
+            notes.append(f"pool: dropped {n} rows whose text or group also occurs in test")
+        pool = kept
+    if not pool:
+        raise ValueError(f"task '{name}': no rows left in the pool (source: {source})")
+    return TaskData(name=name, pool=pool, test=test, fingerprint=fingerprint(pool, test), source=source,
+                    notes=notes)

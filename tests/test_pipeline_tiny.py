@@ -1,0 +1,137 @@
+"""End to end on tiny random models built from a config (an encoder and a decoder): the four steps, the
+cache, the store, ground-truth hygiene and determinism."""
+
+import numpy as np
+import pytest
+
+from w2sg.config import ExperimentSpec, MethodSpec, SplitSpec, TrainSpec
+from w2sg.methods import WeakLabelled
+from w2sg.pipeline import Pipeline
+from w2sg.tasks.schema import Example
+
+SPLITS = SplitSpec(n_weak_train=150, n_transfer=200, n_val=50, n_test=200)
+REQUIRED = {"task", "weak", "strong", "method", "seed", "weak_acc", "ceiling_acc", "student_acc", "pgr_acc",
+            "pgr_acc_ci_low", "pgr_acc_ci_high", "pgr_auroc", "unstable"}
+
+
+def _spec(task, weak, strong, mode="frozen", method="naive", seed=0, **train):
+    defaults = {"frozen": {}, "full": {"epochs": 8, "lr": 2e-3, "batch_size": 16},
+                "lora": {"epochs": 4, "lr": 5e-3, "batch_size": 16}}[mode]
+    return ExperimentSpec(task=str(task), weak=str(weak), strong=str(strong), method=method, seed=seed,
+                          splits=SPLITS, train=TrainSpec(mode=mode, **{**defaults, **train}))
+
+
+class _Spy:
+    """Wraps Pipeline.new_learner to record what every learner is fitted on."""
+
+    def __init__(self, pipe):
+        self.calls = []
+        orig = pipe.new_learner
+
+        def new_learner(name, spec):
+            learner = orig(name, spec)
+            fit = learner.fit
+
+            def spy_fit(texts, targets, loss, seed, **kw):
+                self.calls.append((name, list(texts), np.asarray(targets).copy()))
+                return fit(texts, targets, loss, seed, **kw)
+
+            learner.fit = spy_fit
+            return learner
+
+        pipe.new_learner = new_learner
+
+
+@pytest.mark.parametrize("mode", ["frozen", "full"])
+def test_encoder_to_decoder_end_to_end(tmp_path, tiny_encoder, tiny_decoder, synthetic_task, mode):
+    pipe = Pipeline(tmp_path / "runs")
+    spy = _Spy(pipe)
+    rec = pipe.run(_spec(synthetic_task, tiny_encoder, tiny_decoder, mode=mode))
+    assert REQUIRED <= set(rec)
+    for k in ("weak_acc", "ceiling_acc", "student_acc"):
+        assert 0.0 <= rec[k] <= 1.0
+    assert rec["n_weak_train"] >= 150 and rec["n_test"] == 200
+    if rec["pgr_acc"] is None:
+        assert rec["pgr_acc_reason"] and rec["unstable"]
+    # three fits: weak on A (ground truth), ceiling on B (ground truth), student on B (weak labels)
+    assert [c[0] for c in spy.calls] == [str(tiny_encoder), str(tiny_decoder), str(tiny_decoder)]
+    (_, a_texts, a_targets), (_, b_texts, b_gt), (_, s_texts, s_targets) = spy.calls
+    assert set(a_targets) <= {0.0, 1.0} and set(b_gt) <= {0.0, 1.0}
+    assert s_texts == b_texts and not set(a_texts) & set(b_texts)  # ceiling and student: same rows
+    # the student is fitted on the weak model's soft labels, never on ground truth
+    weak_art = pipe.cache.load("weak", pipe.keys(_spec(synthetic_task, tiny_encoder, tiny_decoder, mode=mode))
+                               ["weak"])[0]
+    np.testing.assert_allclose(s_targets, weak_art["transfer"], rtol=1e-6)
+    assert not np.array_equal(s_targets, b_gt)
+
+
+def test_full_finetune_learns_and_confidence_reuses_weak_and_ceiling(tmp_path, tiny_encoder, synthetic_task):
+    pipe = Pipeline(tmp_path / "runs")
+    spec = _spec(synthetic_task, tiny_encoder, tiny_encoder, mode="full")
+    rec = pipe.run(spec)
+    assert rec["weak_acc"] > 0.65 and rec["ceiling_acc"] > 0.65, rec  # a real signal is learned
+    assert not rec["cached_weak"] and not rec["cached_ceiling"]
+    # a second method shares weak model and ceiling: only the student is computed
+    rec2 = pipe.run(spec.model_copy(update={"method": MethodSpec(name="confidence")}))
+    assert rec2["cached_weak"] and rec2["cached_ceiling"] and not rec2["cached_student"]
+    assert rec2["weak_acc"] == rec["weak_acc"] and rec2["ceiling_acc"] == rec["ceiling_acc"]
+    assert len(pipe.store.records()) == 2
+
+
+def test_rerun_recomputes_nothing_and_is_deterministic(tmp_path, tiny_encoder, synthetic_task):
+    spec = _spec(synthetic_task, tiny_encoder, tiny_encoder, mode="full", epochs=1)
+    pipe = Pipeline(tmp_path / "a")
+    rec = pipe.run(spec)
+    # a new process on the same workdir: the store answers, no learner is even created
+    pipe2 = Pipeline(tmp_path / "a")
+    pipe2.new_learner = lambda *a, **k: pytest.fail("recomputed a cached experiment")
+    assert pipe2.run(spec)["student_acc"] == rec["student_acc"]
+    # a fresh workdir with the same seed gives bit-identical predictions on CPU
+    pipe3 = Pipeline(tmp_path / "b")
+    rec3 = pipe3.run(spec)
+    k = pipe.keys(spec)["student"]
+    np.testing.assert_array_equal(pipe.cache.load("student", k)[0]["test"],
+                                  pipe3.cache.load("student", k)[0]["test"])
+    assert rec3["pgr_acc"] == rec["pgr_acc"]
+
+
+def test_interrupted_run_resumes_from_finished_steps(tmp_path, tiny_encoder, synthetic_task):
+    spec = _spec(synthetic_task, tiny_encoder, tiny_encoder)
+    pipe = Pipeline(tmp_path / "runs")
+
+    def boom(*a, **k):
+        raise KeyboardInterrupt
+
+    orig = pipe._fit_student
+    pipe._fit_student = boom
+    with pytest.raises(KeyboardInterrupt):
+        pipe.run(spec)
+    keys = pipe.keys(spec)
+    assert pipe.cache.path("weak", keys["weak"]).exists() and pipe.cache.path("ceiling", keys["ceiling"]).exists()
+    assert not pipe.store.records()
+    pipe._fit_student = orig
+    rec = pipe.run(spec)
+    assert rec["cached_weak"] and rec["cached_ceiling"] and not rec["cached_student"]
+
+
+def test_lora_mode_runs(tmp_path, tiny_decoder, synthetic_task):
+    rec = Pipeline(tmp_path / "runs").run(_spec(synthetic_task, tiny_decoder, tiny_decoder, mode="lora",
+                                                epochs=1))
+    assert 0 <= rec["student_acc"] <= 1
+
+
+def test_student_data_cannot_carry_ground_truth():
+    ex = Example(id="1", group="1", text="good", label=1)
+    with pytest.raises(TypeError, match="ground truth"):
+        WeakLabelled(("1",), (ex,), np.array([0.9]))
+    w = WeakLabelled(("1",), ("good",), np.array([0.9]))
+    assert not any("label" in f and f != "weak_p1" for f in w.__dataclass_fields__)
+    with pytest.raises(ValueError):
+        WeakLabelled(("1",), ("good",), np.array([1.5]))
+
+
+def test_method_refuses_unknown_options(tmp_path, tiny_encoder, synthetic_task):
+    spec = _spec(synthetic_task, tiny_encoder, tiny_encoder).model_copy(
+        update={"method": MethodSpec(name="confidence", options={"alpha": 0.3})})
+    with pytest.raises(ValueError, match="alpha"):
+        Pipeline(tmp_path / "runs").run(spec)
