@@ -140,7 +140,8 @@ def _run(spec, workdir: Path, data_dir, report_dir, force: bool) -> None:
     records = []
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=console, transient=True) as bars:
-        pipe = Pipeline(workdir, data_dir, progress=RichProgress(bars), log=console.print)
+        pipe = Pipeline(workdir, data_dir, progress=RichProgress(bars),
+                        log=lambda s: console.print(s, markup=False, highlight=False))
         overall = bars.add_task("experiments", total=len(exps))
         for e in exps:
             console.print(f"[cyan]{e.task} {e.weak}→{e.strong} {e.method.label} seed={e.seed}[/]")

@@ -36,8 +36,8 @@ class TrainSpec(Spec):
     """Optimisation settings shared by the weak model, the ceiling and the student."""
 
     mode: Mode = "frozen"
-    epochs: float | None = Field(None, gt=0, description="default: 2 when finetuning, 40 for frozen-feature heads")
-    lr: float | None = Field(None, gt=0, description="default: 5e-5 full, 2e-4 LoRA, 3e-3 frozen")
+    epochs: float | None = Field(None, gt=0, description="default: 2 when finetuning, 20 for frozen-feature heads")
+    lr: float | None = Field(None, gt=0, description="default: 5e-5 full, 2e-4 LoRA, 3e-4 frozen")
     batch_size: int = Field(32, ge=1)
     micro_batch_size: int | None = Field(None, ge=1, description="gradient accumulation; None = batch_size")
     weight_decay: float = Field(0.01, ge=0)
@@ -51,12 +51,12 @@ class TrainSpec(Spec):
     device: str = "auto"
 
     def resolved_epochs(self) -> float:
-        return self.epochs if self.epochs is not None else (40.0 if self.mode == "frozen" else 2.0)
+        return self.epochs if self.epochs is not None else (20.0 if self.mode == "frozen" else 2.0)
 
     def resolved_lr(self) -> float:
         if self.lr is not None:
             return self.lr
-        return {"frozen": 3e-3, "full": 5e-5, "lora": 2e-4}[self.mode]
+        return {"frozen": 3e-4, "full": 5e-5, "lora": 2e-4}[self.mode]
 
 
 class MethodSpec(Spec):
