@@ -135,3 +135,10 @@ def test_method_refuses_unknown_options(tmp_path, tiny_encoder, synthetic_task):
         update={"method": MethodSpec(name="confidence", options={"alpha": 0.3})})
     with pytest.raises(ValueError, match="alpha"):
         Pipeline(tmp_path / "runs").run(spec)
+
+
+def test_over_long_texts_are_truncated_and_counted(tmp_path, tiny_encoder, synthetic_task):
+    rec = Pipeline(tmp_path / "runs").run(_spec(synthetic_task, tiny_encoder, tiny_encoder, max_length=8))
+    # synthetic texts have 5-19 tokens with [CLS]/[SEP]: many exceed 8, none is dropped
+    assert rec["truncated_weak"] > 50 and rec["truncated_strong"] > 50
+    assert rec["n_test"] == 200

@@ -184,16 +184,16 @@ def tasks(data_dir: DataDir = None):
     from w2sg.tasks import list_tasks, task_summary
 
     t = Table(title="tasks")
-    for c in ["task", "present", "pool rows", "pool pos", "test rows", "test pos", "hub id", "description"]:
-        t.add_column(c, overflow="fold")
+    for c in ["task", "present", "pool rows", "groups", "pool pos", "test rows", "test pos", "hub id", "description"]:
+        t.add_column(c, overflow="fold", no_wrap=c == "task")
     for name in list_tasks():
         s = task_summary(name, data_dir)
 
         def f(x, pct=False):
             return "-" if x is None else (f"{x:.2f}" if pct else str(x))
 
-        t.add_row(name, "yes" if s.get("present") else "[red]no[/]", f(s.get("pool_rows")),
-                  f(s.get("pool_pos_frac"), True), f(s.get("test_rows")), f(s.get("test_pos_frac"), True),
+        t.add_row(name, "yes" if s.get("present") else "[red]no[/]", f(s.get("n_pool")), f(s.get("n_groups")),
+                  f(s.get("pos_frac_pool"), True), f(s.get("n_test")), f(s.get("pos_frac_test"), True),
                   str(s.get("hub_id") or "-"), str(s.get("description") or ""))
     out.print(t)
 
@@ -207,7 +207,7 @@ def models_list(ctx: typer.Context):
 
     t = Table(title="models")
     for c in ["alias", "params", "arch", "present", "hub id", "path"]:
-        t.add_column(c, overflow="fold")
+        t.add_column(c, overflow="fold", no_wrap=c == "alias")
     for m in list_models():
         t.add_row(m["alias"], f"{m['params'] / 1e6:.0f}M" if m.get("params") else "-", m.get("arch", "-"),
                   "yes" if m.get("present") else "[red]no[/]", m.get("hub_id", "-"),

@@ -11,7 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 # Bump when a change in w2sg's own code changes what an artifact contains: old cache entries then miss.
-ARTIFACT_VERSION = 1
+ARTIFACT_VERSION = 2
 
 Mode = Literal["frozen", "full", "lora"]
 
@@ -38,6 +38,8 @@ class TrainSpec(Spec):
     mode: Mode = "frozen"
     epochs: float | None = Field(None, gt=0, description="default: 2 when finetuning, 20 for frozen-feature heads")
     lr: float | None = Field(None, gt=0, description="default: 5e-5 full, 2e-4 LoRA, 3e-4 frozen")
+    head_lr: float | None = Field(None, gt=0, description="learning rate of the new linear head when finetuning "
+                                  "(default: 1e-3 in full/lora mode; the backbone uses lr)")
     batch_size: int = Field(32, ge=1)
     micro_batch_size: int | None = Field(None, ge=1, description="gradient accumulation; None = batch_size")
     weight_decay: float = Field(0.01, ge=0)
@@ -52,6 +54,11 @@ class TrainSpec(Spec):
 
     def resolved_epochs(self) -> float:
         return self.epochs if self.epochs is not None else (20.0 if self.mode == "frozen" else 2.0)
+
+    def resolved_head_lr(self) -> float:
+        if self.head_lr is not None:
+            return self.head_lr
+        return self.resolved_lr() if self.mode == "frozen" else 1e-3
 
     def resolved_lr(self) -> float:
         if self.lr is not None:

@@ -34,6 +34,7 @@ class StepLog:
 
     seconds: dict[str, float] = field(default_factory=dict)
     cached: dict[str, bool] = field(default_factory=dict)
+    truncated: dict[str, int] = field(default_factory=dict)  # texts longer than max_length, per step
 
 
 class Pipeline:
@@ -133,16 +134,18 @@ class Pipeline:
         steps.seconds["evaluate"] = time.perf_counter() - t0
         metrics.update(_split_stats(splits))
         metrics.update({f"cached_{k}": v for k, v in steps.cached.items()})
-        metrics["truncated_texts"] = self._truncated(spec)
+        metrics["truncated_weak"] = steps.truncated["weak"]  # A, B, V, T under the weak tokenizer
+        metrics["truncated_strong"] = steps.truncated["ceiling"]  # B, T under the strong tokenizer
         spec_dict = spec.model_dump(mode="json")
         self.store.put(spec_dict, keys["experiment"], metrics, steps.seconds)
         return self.store.records(hash=keys["experiment"])[0]
 
     def _step(self, steps: StepLog, name: str, key: str, compute) -> dict[str, np.ndarray]:
         t0 = time.perf_counter()
-        arrays, _meta, cached = self.cache.get_or_compute(name, key, compute)
+        arrays, meta, cached = self.cache.get_or_compute(name, key, compute)
         steps.seconds[name] = time.perf_counter() - t0
         steps.cached[name] = cached
+        steps.truncated[name] = int(meta.get("n_truncated", 0))
         self.log(f"  {name:8s} {'cached' if cached else 'computed'} ({steps.seconds[name]:.1f}s)")
         return arrays
 
@@ -153,7 +156,9 @@ class Pipeline:
         targets = np.array([r.label for r in train_rows], dtype=np.float32)
         result = learner.fit([r.text for r in train_rows], targets, SoftXent(), seed=seed)
         arrays = {name: learner.predict([r.text for r in rows]) for name, rows in predict_on.items() if rows}
-        return arrays, {"train_seconds": result.seconds, "steps": result.steps}
+        texts = {r.text for r in train_rows} | {r.text for rows in predict_on.values() for r in rows}
+        n_truncated = self._backbone(model).count_truncated(sorted(texts), spec.max_length)
+        return arrays, {"train_seconds": result.seconds, "steps": result.steps, "n_truncated": n_truncated}
 
     def _fit_student(self, spec: ExperimentSpec, method, cfg, splits: Splits, weak: dict[str, np.ndarray]):
         """The student sees texts and weak labels only: `WeakLabelled` has no ground-truth field."""
@@ -165,9 +170,6 @@ class Pipeline:
         arrays = {"test": student.predict([r.text for r in splits.test]),
                   "transfer": student.predict(list(transfer.texts))}
         return arrays, {"method": spec.method.label}
-
-    def _truncated(self, spec: ExperimentSpec) -> int:
-        return sum(f.n_truncated for f in self._featurizers.values())
 
 
 def _weak_labelled(rows: list[Example], weak_p1: np.ndarray) -> WeakLabelled:

@@ -35,11 +35,26 @@ class Backbone:
     path: str
     arch: str = "auto"
     _loaded: tuple | None = field(default=None, repr=False)
+    _tokenizer: object | None = field(default=None, repr=False)
 
     def get(self):
         if self._loaded is None:
             self._loaded = load_backbone(self.path, self.arch)
+            self._tokenizer = self._loaded[1]
         return self._loaded
+
+    def tokenizer(self):
+        """The tokenizer alone (cheap: no weights are loaded)."""
+        if self._tokenizer is None:
+            from transformers import AutoTokenizer
+
+            self._tokenizer = AutoTokenizer.from_pretrained(self.path)
+        return self._tokenizer
+
+    def count_truncated(self, texts: list[str], max_length: int) -> int:
+        """How many of `texts` are longer than max_length tokens (they get truncated, never dropped)."""
+        ids = self.tokenizer()(list(texts), add_special_tokens=True, truncation=False)["input_ids"]
+        return sum(len(x) > max_length for x in ids)
 
     def fresh(self):
         """A new copy of the pretrained backbone for finetuning (the cached one stays pristine)."""

@@ -93,8 +93,7 @@ def train(
     seed_everything(seed)
     model.to(device)
     model.train(spec.train_dropout)  # dropout off by default, as in Burns et al.'s released code
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=spec.resolved_lr(), weight_decay=spec.weight_decay)
+    opt = torch.optim.AdamW(_param_groups(model, spec), weight_decay=spec.weight_decay)
     warmup = int(spec.warmup_frac * total)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _warmup_cosine(s, warmup, total))
     rng = np.random.default_rng(seed)
@@ -144,6 +143,19 @@ def train(
     result.steps = step
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _param_groups(model: nn.Module, spec: TrainSpec) -> list[dict]:
+    """The freshly initialised head (`model.head`) may learn faster than the pretrained backbone."""
+    head = getattr(model, "head", None)
+    head_ids = {id(p) for p in head.parameters()} if isinstance(head, nn.Module) else set()
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    body = [p for p in trainable if id(p) not in head_ids]
+    heads = [p for p in trainable if id(p) in head_ids]
+    groups = [{"params": body, "lr": spec.resolved_lr()}] if body else []
+    if heads:
+        groups.append({"params": heads, "lr": spec.resolved_head_lr()})
+    return groups
 
 
 def _warmup_cosine(step: int, warmup: int, total: int) -> float:

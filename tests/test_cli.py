@@ -1,0 +1,75 @@
+"""The command line: listings, bad input with clear messages, exports."""
+
+import json
+
+from typer.testing import CliRunner
+
+from w2sg.cli import app
+from w2sg.config import ExperimentSpec
+from w2sg.store import ResultsStore
+
+from .conftest import SHARED_DATA
+
+runner = CliRunner()
+
+
+def test_unknown_task_lists_known_ones(tmp_path):
+    res = runner.invoke(app, ["run", "--task", "sst3", "--workdir", str(tmp_path)])
+    assert res.exit_code == 2
+    assert "sst3" in res.output and "sst2" in res.output and "boolq" in res.output
+
+
+def test_unknown_model_lists_aliases(tmp_path):
+    res = runner.invoke(app, ["run", "--weak", "minlm", "--workdir", str(tmp_path),
+                              "--data-dir", str(SHARED_DATA)])
+    assert res.exit_code == 2
+    assert "minlm" in res.output and "mpnet" in res.output and "smollm2-135m" in res.output
+
+
+def test_unknown_method_fails_before_any_work(tmp_path):
+    res = runner.invoke(app, ["run", "--method", "magic", "--workdir", str(tmp_path)])
+    assert res.exit_code == 2 and "magic" in res.output and "confidence" in res.output
+    assert not (tmp_path / "cache").exists()
+
+
+def test_missing_data_says_where_it_looked(tmp_path):
+    res = runner.invoke(app, ["run", "--data-dir", str(tmp_path / "nowhere"), "--workdir", str(tmp_path)])
+    assert res.exit_code == 2 and "nowhere" in res.output
+
+
+def test_bad_config_names_file_and_field(tmp_path):
+    cfg = tmp_path / "exp.yaml"
+    cfg.write_text("task: sst2\ntrain: {learning_rate: 0.1}\n")
+    res = runner.invoke(app, ["run", "--config", str(cfg), "--workdir", str(tmp_path)])
+    assert res.exit_code == 2 and "exp.yaml" in res.output and "learning_rate" in res.output
+
+
+def test_listings():
+    res = runner.invoke(app, ["methods"])
+    assert res.exit_code == 0 and "confidence" in res.output and "a_max" in res.output
+    res = runner.invoke(app, ["models"])
+    assert res.exit_code == 0 and "qwen2.5-coder-1.5b" in res.output
+    res = runner.invoke(app, ["tasks", "--data-dir", str(SHARED_DATA)], env={"COLUMNS": "250"})
+    assert res.exit_code == 0
+    for name in ("sst2", "ethics_virtue", "twitter_sentiment", "mc_taco"):
+        assert name in res.output
+
+
+def test_results_export(tmp_path):
+    store = ResultsStore(tmp_path / "results.sqlite")
+    spec = ExperimentSpec()
+    store.put(spec.model_dump(mode="json"), spec.hash(), {"weak_acc": 0.7, "ceiling_acc": 0.8, "student_acc": 0.75,
+                                                          "pgr_acc": 0.5, "pgr_acc_ci_low": 0.2,
+                                                          "pgr_acc_ci_high": 0.8, "pgr_auroc": 0.4,
+                                                          "unstable": False}, {"weak": 1.0})
+    res = runner.invoke(app, ["results", "--workdir", str(tmp_path), "--format", "json"])
+    assert res.exit_code == 0
+    (rec,) = json.loads(res.stdout)
+    assert rec["pgr_acc"] == 0.5 and rec["method"] == "naive"
+    res = runner.invoke(app, ["results", "--workdir", str(tmp_path), "--format", "parquet", "-o",
+                              str(tmp_path / "r.parquet")])
+    assert res.exit_code == 0 and (tmp_path / "r.parquet").exists()
+    res = runner.invoke(app, ["results", "--workdir", str(tmp_path / "empty")])
+    assert res.exit_code == 2 and "w2sg run" in res.output
+    res = runner.invoke(app, ["report", "--workdir", str(tmp_path)])
+    assert res.exit_code == 0 and (tmp_path / "report" / "report.md").exists()
