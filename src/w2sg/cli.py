@@ -179,6 +179,88 @@ def _print_table(records: list[dict]) -> None:
 
 
 @app.command()
+def sweep(
+    grid: Annotated[Path, typer.Argument(help="sweep YAML: tasks, weak, strong, methods, seeds, grid, ...")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="list what is cached / to compute, with a cost "
+                                          "estimate, and exit")] = False,
+    executor: Annotated[str, typer.Option(help="local | processes | ray")] = "local",
+    workers: Annotated[int, typer.Option(help="worker processes (local/processes) or Ray task slots")] = 1,
+    address: Annotated[str | None, typer.Option(help="Ray cluster address (default: start a local one)")] = None,
+    logger: Annotated[list[str] | None, typer.Option(help="also log to wandb and/or mlflow")] = None,
+    workdir: WorkDir = Path("w2sg-runs"),
+    data_dir: DataDir = None,
+    report: Annotated[bool, typer.Option("--report/--no-report", help="write the HTML report at the end")] = True,
+):
+    """Run a grid of experiments; completed cells are skipped, failed cells are recorded and the sweep goes on."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from w2sg.config import load_yaml_spec
+    from w2sg.loggers import make_loggers
+    from w2sg.sweep import SweepSpec, run_sweep
+    from w2sg.sweep import dry_run as plan_dry_run
+
+    with _user_errors():
+        spec = load_yaml_spec(grid, SweepSpec)
+        if dry_run:
+            rows = plan_dry_run(spec, workdir, data_dir)
+            t = Table(title=f"sweep '{spec.name}': {len(rows)} cells (dry run)")
+            for c in ["cell", "state", "weak", "ceiling", "student", "new feature texts", "est. s"]:
+                t.add_column(c)
+            for r in rows:
+                t.add_row(r["cell"], "done" if r["done"] else "to compute",
+                          *("cached" if r[f"{k}_cached"] else "-" for k in ("weak", "ceiling", "student")),
+                          str(r["new_feature_texts"]), f"{r['est_seconds']:.0f}")
+            out.print(t)
+            todo = [r for r in rows if not r["done"]]
+            out.print(f"{len(rows) - len(todo)} done, {len(todo)} to compute; rough cost "
+                      f"{sum(r['est_seconds'] for r in todo) / 60:.1f} min on this machine")
+            return
+        loggers = make_loggers(logger)
+        counts = {"done": 0, "failed": 0}
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                      console=console) as bars:
+            bar: dict = {}
+
+            def on_event(kind: str, info: dict):
+                if kind == "plan":
+                    bar["cells"] = bars.add_task(f"cells ({info['skipped']} cached)", total=info["cells"],
+                                                 completed=info["skipped"])
+                    bar["jobs"] = bars.add_task("jobs", total=info["jobs"])
+                    return
+                bars.advance(bar["jobs"])
+                if kind == "cell":
+                    counts["failed" if info["error"] else "done"] += 1
+                    bars.advance(bar["cells"])
+                    bars.update(bar["cells"], description=f"cells (done {counts['done']}, failed {counts['failed']})")
+                if info.get("error"):
+                    console.print(f"[red]failed[/] {info['label']}: {info['error']}", highlight=False)
+
+            rep = run_sweep(spec, workdir, data_dir, executor=executor, workers=workers, address=address,
+                            on_event=on_event, loggers=loggers)
+        console.print(f"sweep '{spec.name}': {rep.cells} cells, {rep.skipped} already done, {rep.computed} computed, "
+                      f"{rep.failed} failed in {rep.seconds:.1f}s ({executor}, {workers} worker(s))")
+        if report:
+            from w2sg.store import ResultsStore
+
+            _write_html(ResultsStore(Path(workdir) / "results.sqlite").records(), Path(workdir) / "report",
+                        f"w2sg sweep: {spec.name}")
+        if rep.failed:
+            raise typer.Exit(1)
+
+
+def _write_html(records: list[dict], out_dir: Path, title: str) -> None:
+    try:
+        from w2sg.report.html import write_html_report
+    except ImportError:  # pragma: no cover
+        from w2sg.report.markdown import write_report
+
+        console.print(f"report: {write_report(records, out_dir, title)}")
+        return
+    html, md = write_html_report(records, out_dir, title)
+    console.print(f"report: {html} and {md}")
+
+
+@app.command()
 def tasks(data_dir: DataDir = None):
     """List built-in tasks with row counts, class balance and whether their data is present."""
     from w2sg.tasks import list_tasks, task_summary
@@ -270,16 +352,21 @@ def results(
 
 @app.command("report")
 def report_cmd(workdir: WorkDir = Path("w2sg-runs"),
-               out_dir: Annotated[Path | None, typer.Option("--out", help="default WORKDIR/report")] = None):
-    """Write the Markdown report (with its PNG) from the results store alone."""
+               out_dir: Annotated[Path | None, typer.Option("--out", help="default WORKDIR/report")] = None,
+               task: Annotated[str | None, typer.Option(help="only this task")] = None):
+    """From the results store alone: report.md + accuracy.png, and one self-contained report.html with the
+    standard W2SG figures (student vs ceiling, PGR heatmap, PGR vs gap, methods, agreement)."""
     from w2sg.report.markdown import write_report
     from w2sg.store import ResultsStore
 
-    recs = ResultsStore(workdir / "results.sqlite").records()
+    if not (workdir / "results.sqlite").exists():
+        _fail(f"no results store at {workdir / 'results.sqlite'}; run `w2sg run` first or pass --workdir")
+    recs = ResultsStore(workdir / "results.sqlite").records(task=task)
     if not recs:
         _fail(f"no results in {workdir / 'results.sqlite'}")
-    md = write_report(recs, out_dir or workdir / "report")
-    console.print(f"report: {md}")
+    target = out_dir or workdir / "report"
+    console.print(f"report: {write_report(recs, target)}")
+    _write_html(recs, target, "w2sg report")
 
 
 def main():  # pragma: no cover

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -44,7 +45,6 @@ class Pipeline:
                  progress: Progress = _no_progress, log: Callable[[str], None] = lambda s: None):
         self.workdir = Path(workdir)
         self.cache = Cache(self.workdir / "cache")
-        self.store = ResultsStore(self.workdir / "results.sqlite")
         self.data_dir = data_dir
         self.progress = progress
         self.log = log
@@ -52,6 +52,12 @@ class Pipeline:
         self._models: dict[str, ResolvedModel] = {}
         self._backbones: dict[str, Backbone] = {}
         self._featurizers: dict[tuple, Featurizer] = {}
+        self._splits: dict[tuple, Splits] = {}
+
+    @functools.cached_property
+    def store(self) -> ResultsStore:
+        """Opened on first use: sweep workers only compute and never open the SQLite file."""
+        return ResultsStore(self.workdir / "results.sqlite")
 
     # ---- inputs -------------------------------------------------------------------------------------
     def task(self, name: str) -> TaskData:
@@ -101,26 +107,25 @@ class Pipeline:
     # ---- the four steps -----------------------------------------------------------------------------
     def run(self, spec: ExperimentSpec, force: bool = False) -> dict:
         """Run (or fetch from the store) one experiment and return its flat record."""
-        method = get_method(spec.method.name)
-        cfg = method.config_cls.model_validate(spec.method.options)
-        if spec.train.mode not in method.modes:
-            raise ValueError(f"method '{method.name}' cannot run in {spec.train.mode} mode "
-                             f"(it supports: {', '.join(method.modes)})")
         keys = self.keys(spec)
         if not force and self.store.has(keys["experiment"]):
             self.log(f"[cached] {spec.task} {spec.weak}->{spec.strong} {spec.method.label} seed={spec.seed}")
             return self.store.records(hash=keys["experiment"])[0]
+        result = self.compute(spec)
+        self.store.put(**result)
+        return self.store.records(hash=keys["experiment"])[0]
+
+    def compute(self, spec: ExperimentSpec) -> dict:
+        """The four steps through the cache, without touching the store: returns the arguments of
+        `ResultsStore.put` (so a remote worker can send them back to the driver's store)."""
+        method, cfg = _method_and_config(spec)
+        keys = self.keys(spec)
         steps = StepLog()
         t0 = time.perf_counter()
-        splits = make_splits(self.task(spec.task), spec.splits, spec.seed)
+        splits = self.splits(spec)
         steps.seconds["splits"] = time.perf_counter() - t0
-
-        weak = self._step(steps, "weak", keys["weak"], lambda: self._fit_ground_truth(
-            spec.weak, spec.train, spec.seed, splits.weak_train, {"transfer": splits.transfer,
-                                                                 "val": splits.val, "test": splits.test}))
-        ceiling = self._step(steps, "ceiling", keys["ceiling"], lambda: self._fit_ground_truth(
-            spec.strong, spec.train, spec.seed, splits.transfer, {"transfer": splits.transfer,
-                                                                 "test": splits.test}))
+        weak = self.weak_step(spec, steps)
+        ceiling = self.ceiling_step(spec, steps)
         student = self._step(steps, "student", keys["student"], lambda: self._fit_student(
             spec, method, cfg, splits, weak))
 
@@ -136,9 +141,42 @@ class Pipeline:
         metrics.update({f"cached_{k}": v for k, v in steps.cached.items()})
         metrics["truncated_weak"] = steps.truncated["weak"]  # A, B, V, T under the weak tokenizer
         metrics["truncated_strong"] = steps.truncated["ceiling"]  # B, T under the strong tokenizer
-        spec_dict = spec.model_dump(mode="json")
-        self.store.put(spec_dict, keys["experiment"], metrics, steps.seconds)
-        return self.store.records(hash=keys["experiment"])[0]
+        return {"spec": spec.model_dump(mode="json"), "hash_": keys["experiment"], "metrics": metrics,
+                "timings": steps.seconds}
+
+    def splits(self, spec: ExperimentSpec) -> Splits:
+        key = (spec.task, spec.splits, spec.seed)
+        if key not in self._splits:
+            self._splits = {key: make_splits(self.task(spec.task), spec.splits, spec.seed)}  # keep the last
+        return self._splits[key]
+
+    def weak_step(self, spec: ExperimentSpec, steps: StepLog | None = None) -> dict[str, np.ndarray]:
+        """Step 1: the weak model trained on A with ground truth; its P(y=1) on B, V and T (cached)."""
+        s = self.splits(spec)
+        return self._step(steps or StepLog(), "weak", self.keys(spec)["weak"], lambda: self._fit_ground_truth(
+            spec.weak, spec.train, spec.seed, s.weak_train, {"transfer": s.transfer, "val": s.val, "test": s.test}))
+
+    def ceiling_step(self, spec: ExperimentSpec, steps: StepLog | None = None) -> dict[str, np.ndarray]:
+        """Step 2: the strong model trained on B with ground truth (the student's rows and budget; cached)."""
+        s = self.splits(spec)
+        return self._step(steps or StepLog(), "ceiling", self.keys(spec)["ceiling"], lambda: self._fit_ground_truth(
+            spec.strong, spec.train, spec.seed, s.transfer, {"transfer": s.transfer, "test": s.test}))
+
+    def texts_for(self, model: str, spec: ExperimentSpec) -> set[str]:
+        """Texts whose features `model` needs in this experiment (weak: A, B, V, T; strong: B, V, T)."""
+        s = self.splits(spec)
+        parts = ([s.weak_train] if model == spec.weak else []) + [s.transfer, s.val, s.test]
+        return {r.text for rows in parts for r in rows} if model in (spec.weak, spec.strong) else set()
+
+    def features_step(self, model: str, specs: list[ExperimentSpec]) -> int:
+        """Frozen features of `model` for every text the given experiments need; returns how many were new."""
+        texts: set[str] = set()
+        for spec in specs:
+            texts |= self.texts_for(model, spec)
+        f = self.featurizer(model, specs[0].train)
+        before = f.n_computed
+        f(sorted(texts))
+        return f.n_computed - before
 
     def _step(self, steps: StepLog, name: str, key: str, compute) -> dict[str, np.ndarray]:
         t0 = time.perf_counter()
@@ -170,6 +208,15 @@ class Pipeline:
         arrays = {"test": student.predict([r.text for r in splits.test]),
                   "transfer": student.predict(list(transfer.texts))}
         return arrays, {"method": spec.method.label}
+
+
+def _method_and_config(spec: ExperimentSpec):
+    method = get_method(spec.method.name)
+    cfg = method.config_cls.model_validate(spec.method.options)
+    if spec.train.mode not in method.modes:
+        raise ValueError(f"method '{method.name}' cannot run in {spec.train.mode} mode "
+                         f"(it supports: {', '.join(method.modes)})")
+    return method, cfg
 
 
 def _weak_labelled(rows: list[Example], weak_p1: np.ndarray) -> WeakLabelled:
