@@ -73,3 +73,20 @@ def test_results_export(tmp_path):
     assert res.exit_code == 2 and "w2sg run" in res.output
     res = runner.invoke(app, ["report", "--workdir", str(tmp_path)])
     assert res.exit_code == 0 and (tmp_path / "report" / "report.md").exists()
+
+
+def test_sweep_dry_run_and_run(tmp_path, tiny_encoder, synthetic_task):
+    grid = tmp_path / "grid.yaml"
+    grid.write_text(
+        f"name: tiny\ntasks: ['{synthetic_task}']\nweak: ['{tiny_encoder}']\nstrong: ['{tiny_encoder}']\n"
+        "methods: [naive]\nseeds: [0]\nsplits: {n_weak_train: 150, n_transfer: 200, n_val: 50, n_test: 200}\n")
+    res = runner.invoke(app, ["sweep", str(grid), "--dry-run", "--workdir", str(tmp_path / "w")],
+                        env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    assert "0 done, 1 to compute" in res.output
+    res = runner.invoke(app, ["sweep", str(grid), "--workdir", str(tmp_path / "w")])
+    assert res.exit_code == 0, res.output
+    assert "1 computed" in res.output and (tmp_path / "w" / "report" / "report.html").exists()
+    res = runner.invoke(app, ["sweep", str(grid), "--dry-run", "--workdir", str(tmp_path / "w")],
+                        env={"COLUMNS": "200"})
+    assert "1 done, 0 to compute" in res.output

@@ -84,6 +84,7 @@ def test_ray_executor_on_local_cluster(tmp_path, tiny_encoder, synthetic_task):
     sweep = _sweep(synthetic_task, [tiny_encoder], seeds=[0])
     try:
         rep = run_sweep(sweep, tmp_path, executor="ray", workers=2)
+        assert {n["NodeManagerAddress"] for n in ray.nodes()} == {"127.0.0.1"}  # loopback only
     finally:
         ray.shutdown()
     assert rep.computed == 2 and rep.failed == 0
@@ -91,3 +92,40 @@ def test_ray_executor_on_local_cluster(tmp_path, tiny_encoder, synthetic_task):
     assert len(recs) == 2 and all(0 <= r["student_acc"] <= 1 for r in recs)
     assert Pipeline(tmp_path).store.has(Pipeline(tmp_path).keys(ExperimentSpec.model_validate(
         recs[0]["spec"]))["experiment"])
+
+
+def test_loggers_receive_every_computed_cell(tmp_path, tiny_encoder, synthetic_task, monkeypatch):
+    import sys
+    import types
+
+    logged = {"wandb": [], "mlflow": []}
+
+    class _Run:
+        def log(self, metrics):
+            logged["wandb"].append(metrics)
+
+        def finish(self):
+            pass
+
+    wandb = types.SimpleNamespace(init=lambda **kw: _Run())
+
+    class _Ctx:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *a):
+            return False
+
+    mlflow = types.SimpleNamespace(set_experiment=lambda name: None, start_run=lambda **kw: _Ctx(),
+                                   log_params=lambda p: None, log_metrics=lambda m: logged["mlflow"].append(m))
+    monkeypatch.setitem(sys.modules, "wandb", wandb)
+    monkeypatch.setitem(sys.modules, "mlflow", mlflow)
+    from w2sg.loggers import make_loggers
+
+    rep = run_sweep(_sweep(synthetic_task, [tiny_encoder], seeds=[0]), tmp_path,
+                    loggers=make_loggers(["wandb", "mlflow"]))
+    assert rep.computed == 2
+    for name in ("wandb", "mlflow"):
+        assert len(logged[name]) == 2 and all("student_acc" in m and "unstable" in m for m in logged[name])
+    with pytest.raises(ValueError, match="unknown logger"):
+        make_loggers(["tensorboard"])

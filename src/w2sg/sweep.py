@@ -265,13 +265,22 @@ class RayExecutor:
     name = "ray"
 
     def __init__(self, workdir: str, data_dir: str | None, address: str | None = None, workers: int | None = None):
+        import os
+
+        if not address:
+            # A local cluster listens on loopback only (Ray's "single machine" mode); read at `import ray`.
+            os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
         try:
             import ray
         except ImportError as e:
             raise ImportError("the Ray executor needs ray: pip install 'w2sg[ray]'") from e
         self.ray = ray
         if not ray.is_initialized():
-            kw = {"address": address} if address else {"num_cpus": workers} if workers else {}
+            if not address:
+                from ray._private import ray_constants  # ray imported before the variable was set
+
+                ray_constants.ENABLE_RAY_CLUSTER = os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] != "0"
+            kw = {"address": address} if address else ({"num_cpus": workers} if workers else {})
             ray.init(include_dashboard=False, log_to_driver=False, ignore_reinit_error=True, **kw)
         gpus = ray.cluster_resources().get("GPU", 0)
         cpus = ray.cluster_resources().get("CPU", 1)
