@@ -17,8 +17,8 @@ from w2sg.models.classifier import (
     hidden_size_of,
     load_backbone,
 )
-from w2sg.train.batching import FeatureRows, TokenizedTexts, tokenize
-from w2sg.train.loop import TrainResult, predict, resolve_device, train
+from w2sg.train.batching import FeatureRows, TokenizedTexts, sorted_inference_batches, tokenize
+from w2sg.train.loop import TrainResult, autocast_for, predict, resolve_device, train
 from w2sg.train.losses import Loss
 
 Progress = Callable[[str, int], Callable[[int], None]]  # (description, total) -> advance(n)
@@ -76,7 +76,6 @@ class Featurizer:
         self.progress = progress
         self.key = content_hash("features", identity, max_length, "left")
         self.store = FeatureStore(cache_root, self.key)
-        self.n_truncated = 0
         self.n_computed = 0
 
     def __call__(self, texts: list[str]) -> torch.Tensor:
@@ -90,11 +89,7 @@ class Featurizer:
         backbone, tok, pooling = self.backbone.get()
         model = TextClassifier(backbone, hidden_size_of(backbone), pooling).to(self.device).eval()
         rows = tokenize(tok, texts, self.max_length)
-        self.n_truncated += rows.n_truncated
         out = np.empty((len(rows), hidden_size_of(backbone)), dtype=np.float32)
-        from w2sg.train.batching import sorted_inference_batches
-        from w2sg.train.loop import autocast_for
-
         with torch.inference_mode():
             for idx in sorted_inference_batches(rows.lengths, self.batch_size):
                 batch = {k: v.to(self.device) for k, v in rows.collate(idx).items()}
@@ -138,13 +133,10 @@ class FinetuneLearner:
         self.progress = progress
         self.model: TextClassifier | None = None
         self.result: TrainResult | None = None
-        self.n_truncated = 0
 
     def _rows(self, texts) -> TokenizedTexts:
         _, tok, _ = self.backbone.get()
-        rows = tokenize(tok, list(texts), self.spec.max_length)
-        self.n_truncated += rows.n_truncated
-        return rows
+        return tokenize(tok, list(texts), self.spec.max_length)
 
     def fit(self, texts, targets, loss: Loss, seed: int, on_eval=None, eval_every: int = 0) -> TrainResult:
         torch.manual_seed(seed)
