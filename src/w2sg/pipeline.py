@@ -141,6 +141,7 @@ class Pipeline:
         metrics.update({f"cached_{k}": v for k, v in steps.cached.items()})
         metrics["truncated_weak"] = steps.truncated["weak"]  # A, B, V, T under the weak tokenizer
         metrics["truncated_strong"] = steps.truncated["ceiling"]  # B, T under the strong tokenizer
+        metrics["oracle"] = method.oracle  # True: the student was selected with ground truth (analysis only)
         return {"spec": spec.model_dump(mode="json"), "hash_": keys["experiment"], "metrics": metrics,
                 "timings": steps.seconds}
 
@@ -202,8 +203,13 @@ class Pipeline:
         """The student sees texts and weak labels only: `WeakLabelled` has no ground-truth field."""
         transfer = _weak_labelled(splits.transfer, weak["transfer"])
         val = _weak_labelled(splits.val, weak.get("val", np.zeros(0, dtype=np.float32)))
-        ctx = StudentContext(new_student=lambda: self.new_learner(spec.strong, spec.train), seed=spec.seed,
-                             mode=spec.train.mode)
+        featurizer = self.featurizer(spec.strong, spec.train)
+        ctx = StudentContext(
+            new_student=lambda: self.new_learner(spec.strong, spec.train), seed=spec.seed, mode=spec.train.mode,
+            train=spec.train, strong_features=lambda texts: featurizer(list(texts)).numpy(),
+            # ground truth reaches a method only when it is an explicitly named oracle baseline
+            oracle_val_labels=np.array([r.label for r in splits.val]) if method.oracle else None,
+        )
         student = method.fn(ctx, transfer, val, cfg)
         arrays = {"test": student.predict([r.text for r in splits.test]),
                   "transfer": student.predict(list(transfer.texts))}

@@ -8,13 +8,15 @@ METHODS: dict[str, Method] = {}
 
 
 def register_method(name: str, description: str, config_cls: type[MethodConfig] = MethodConfig,
-                    modes: tuple[str, ...] = ("frozen", "full", "lora")):
+                    modes: tuple[str, ...] = ("frozen", "full", "lora"), oracle: bool = False):
     """Decorator: register `fn(ctx, transfer, val, cfg) -> trained Learner` under `name`."""
 
     def deco(fn):
         if name in METHODS:
             raise ValueError(f"method '{name}' is registered twice")
-        METHODS[name] = Method(name, description.strip(), config_cls, fn, modes)
+        if oracle != name.endswith("_oracle"):
+            raise ValueError(f"method '{name}': oracle methods (and only they) are named '*_oracle'")
+        METHODS[name] = Method(name, description.strip(), config_cls, fn, modes, oracle)
         return fn
 
     return deco
@@ -33,7 +35,7 @@ def list_methods() -> list[Method]:
 
 
 def _load_builtin() -> None:
-    from w2sg.methods import naive  # noqa: F401  (registers on import)
+    from w2sg.methods import naive, relabel, selection  # noqa: F401  (they register on import)
 
 
 __all__ = ["Method", "MethodConfig", "StudentContext", "WeakLabelled", "get_method", "list_methods",

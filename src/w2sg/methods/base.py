@@ -57,11 +57,22 @@ class Learner(Protocol):
 
 @dataclass
 class StudentContext:
-    """Everything a method may use: a factory of fresh strong students, the seed and the step budget."""
+    """Everything a method may use: a factory of fresh strong students, the seed and the training budget,
+    frozen features of the *pretrained* strong model, and — for explicitly named oracle methods only — the
+    ground truth of the validation split V."""
 
     new_student: Callable[[], Learner]
     seed: int
     mode: str
+    train: Any = None  # the TrainSpec every student uses
+    strong_features: Callable[[list[str]], np.ndarray] | None = None
+    oracle_val_labels: np.ndarray | None = None  # None unless Method.oracle
+
+    def total_steps(self, n_rows: int) -> int:
+        """Optimizer steps one fit on n_rows takes under this budget."""
+        import math
+
+        return max(1, math.ceil(self.train.resolved_epochs() * math.ceil(n_rows / self.train.batch_size)))
 
 
 class MethodConfig(BaseModel):
@@ -77,3 +88,4 @@ class Method:
     config_cls: type[MethodConfig]
     fn: Callable[[StudentContext, WeakLabelled, WeakLabelled, MethodConfig], Learner]
     modes: tuple[str, ...] = ("frozen", "full", "lora")
+    oracle: bool = False  # uses ground truth of V for selection: an analysis baseline, recorded as such

@@ -1,0 +1,76 @@
+"""Relabelling methods (EleutherAI w2s): strong-to-strong rounds and probe relabelling of the transfer set."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from pydantic import Field
+
+from w2sg.methods import register_method
+from w2sg.methods.base import MethodConfig, StudentContext, WeakLabelled
+from w2sg.train.losses import SoftXent
+
+
+class S2SConfig(MethodConfig):
+    rounds: int = Field(1, ge=1, le=5, description="relabelling rounds after the first student")
+
+
+@register_method("s2s_relabel", """
+Strong-to-strong relabelling (EleutherAI w2s): train a student on the weak labels, let it relabel the transfer
+set with its own soft predictions, train a fresh student on those labels; repeat `rounds` times.""", S2SConfig)
+def s2s_relabel(ctx: StudentContext, transfer: WeakLabelled, val: WeakLabelled, cfg: S2SConfig):
+    texts, labels = list(transfer.texts), transfer.weak_p1
+    student = ctx.new_student()
+    student.fit(texts, labels, SoftXent(), seed=ctx.seed)
+    for r in range(cfg.rounds):
+        labels = student.predict(texts)
+        student = ctx.new_student()
+        student.fit(texts, labels, SoftXent(), seed=ctx.seed + r + 1)
+    return student
+
+
+class ProbeConfig(MethodConfig):
+    probe: Literal["knn", "logreg"] = "knn"
+    k: int = Field(20, ge=1, description="neighbours (knn)")
+    C: float = Field(1.0, gt=0, description="inverse L2 strength (logreg)")
+    folds: int = Field(5, ge=2, description="cross-fitting folds (logreg): each row is labelled out of fold")
+
+
+def knn_relabel(features: np.ndarray, weak_p1: np.ndarray, k: int) -> np.ndarray:
+    """Each row's new label: the mean weak label of its k nearest neighbours (cosine, itself excluded)."""
+    x = features - features.mean(0)
+    x = x / np.clip(np.linalg.norm(x, axis=1, keepdims=True), 1e-12, None)
+    sims = x @ x.T
+    np.fill_diagonal(sims, -np.inf)
+    k = min(k, len(x) - 1)
+    nn = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+    return weak_p1[nn].mean(1).astype(np.float32)
+
+
+def logreg_relabel(features: np.ndarray, weak_p1: np.ndarray, C: float, folds: int, seed: int) -> np.ndarray:
+    """Out-of-fold P(y=1) of a logistic probe fitted on the strong features with hard weak labels."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
+    from sklearn.preprocessing import StandardScaler
+
+    y = (weak_p1 >= 0.5).astype(int)
+    out = np.empty(len(y), dtype=np.float32)
+    for tr, te in StratifiedKFold(folds, shuffle=True, random_state=seed).split(features, y):
+        scaler = StandardScaler().fit(features[tr])
+        clf = LogisticRegression(C=C, max_iter=2000).fit(scaler.transform(features[tr]), y[tr])
+        out[te] = clf.predict_proba(scaler.transform(features[te]))[:, 1]
+    return out
+
+
+@register_method("probe_relabel", """
+Probe relabelling (EleutherAI w2s): relabel the transfer set with a probe on the pretrained strong model's
+frozen features — kNN (mean weak label of the k nearest neighbours) or a cross-fitted logistic probe on the
+hard weak labels — then train the student naively on the relabelled set.""", ProbeConfig)
+def probe_relabel(ctx: StudentContext, transfer: WeakLabelled, val: WeakLabelled, cfg: ProbeConfig):
+    feats = ctx.strong_features(list(transfer.texts))
+    labels = (knn_relabel(feats, transfer.weak_p1, cfg.k) if cfg.probe == "knn"
+              else logreg_relabel(feats, transfer.weak_p1, cfg.C, cfg.folds, ctx.seed))
+    student = ctx.new_student()
+    student.fit(list(transfer.texts), labels, SoftXent(), seed=ctx.seed)
+    return student

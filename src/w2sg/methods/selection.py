@@ -1,0 +1,103 @@
+"""Methods that choose what the student keeps: early stopping / checkpoint selection on weak labels (and its
+ground-truth oracle baseline), and confident-label filtering."""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable
+from typing import Literal
+
+import numpy as np
+from pydantic import Field
+
+from w2sg.methods import register_method
+from w2sg.methods.base import MethodConfig, StudentContext, WeakLabelled
+from w2sg.metrics import accuracy, auroc
+from w2sg.train.losses import SoftXent
+
+
+class EarlyStopConfig(MethodConfig):
+    metric: Literal["accuracy", "auroc"] = Field("auroc", description="selection score on V")
+    evals: int = Field(10, ge=1, description="number of evaluations on V spread over training")
+
+
+def fit_with_selection(student, texts: list[str], targets: np.ndarray, seed: int, total_steps: int, evals: int,
+                       score: Callable[[np.ndarray], float], val_texts: list[str]) -> dict:
+    """Fit `student`, score its predictions on V every total_steps/evals steps, restore the best weights."""
+    best = {"score": -math.inf, "step": 0, "state": None, "history": []}
+
+    def on_eval(step, model):
+        s = score(student.predict(val_texts))
+        best["history"].append((step, s))
+        if s > best["score"]:  # earliest best wins ties
+            best.update(score=s, step=step, state=copy.deepcopy(model.state_dict()))
+
+    student.fit(texts, targets, SoftXent(), seed=seed, on_eval=on_eval,
+                eval_every=max(1, total_steps // evals))
+    if best["state"] is not None:
+        student.model.load_state_dict(best["state"])
+    student.selection = {k: best[k] for k in ("score", "step", "history")}
+    return student.selection
+
+
+def _score_fn(metric: str, reference: np.ndarray) -> Callable[[np.ndarray], float]:
+    """Score predictions against reference labels (hard 0/1); NaN scores (one class) count as -inf."""
+    fn = accuracy if metric == "accuracy" else auroc
+
+    def score(p: np.ndarray) -> float:
+        s = fn(p, reference)
+        return -math.inf if s != s else s
+
+    return score
+
+
+def _early_stop(ctx: StudentContext, transfer: WeakLabelled, val: WeakLabelled, cfg: EarlyStopConfig,
+                reference: np.ndarray):
+    if len(val) == 0:
+        raise ValueError("early stopping needs the weak-labelled validation split V: set --n-val > 0")
+    student = ctx.new_student()
+    fit_with_selection(student, list(transfer.texts), transfer.weak_p1, ctx.seed,
+                       ctx.total_steps(len(transfer)), cfg.evals, _score_fn(cfg.metric, reference),
+                       list(val.texts))
+    return student
+
+
+@register_method("early_stop", """
+Early stopping / checkpoint selection on weak labels only (EleutherAI w2s; Burns et al. sec. 5 use ground
+truth instead): train naively on soft weak labels, evaluate on the weak-labelled validation split V `evals`
+times, and keep the weights with the best score of the student's predictions against V's hard weak labels
+(metric: auroc or accuracy). No ground truth is used.""", EarlyStopConfig)
+def early_stop(ctx, transfer, val, cfg: EarlyStopConfig):
+    return _early_stop(ctx, transfer, val, cfg, (val.weak_p1 >= 0.5).astype(int))
+
+
+@register_method("early_stop_oracle", """
+ORACLE baseline, for analysis only: the same checkpoint selection as early_stop but scored against V's
+GROUND-TRUTH labels (Burns et al.'s "cheating" early stopping). Results record oracle=true.""",
+                 EarlyStopConfig, oracle=True)
+def early_stop_oracle(ctx, transfer, val, cfg: EarlyStopConfig):
+    if ctx.oracle_val_labels is None:
+        raise RuntimeError("early_stop_oracle was called without oracle labels")
+    return _early_stop(ctx, transfer, val, cfg, ctx.oracle_val_labels)
+
+
+class FilterConfig(MethodConfig):
+    q: float = Field(0.5, gt=0, le=1, description="fraction of transfer rows kept, most confident first")
+
+
+def confident_rows(weak_p1: np.ndarray, q: float) -> np.ndarray:
+    """Indices of the ceil(q * n) rows with the largest weak confidence |p - 0.5| (stable order)."""
+    n_keep = max(2, math.ceil(q * len(weak_p1)))
+    return np.sort(np.argsort(-np.abs(weak_p1 - 0.5), kind="stable")[:n_keep])
+
+
+@register_method("filter_confident", """
+Confident-label filtering (as in the Anthropic automated-w2s-research baselines): train naively on soft weak
+labels of only the transfer rows whose weak confidence |p_weak - 0.5| is in the top fraction q (default 0.5).""",
+                 FilterConfig)
+def filter_confident(ctx, transfer, val, cfg: FilterConfig):
+    kept = transfer.subset(confident_rows(transfer.weak_p1, cfg.q))
+    student = ctx.new_student()
+    student.fit(list(kept.texts), kept.weak_p1, SoftXent(), seed=ctx.seed)
+    return student

@@ -1,0 +1,117 @@
+"""The method zoo: the behaviour that defines each method, and ground-truth hygiene of the oracle variant."""
+
+import numpy as np
+import pytest
+import torch
+
+from w2sg.config import MethodSpec, SplitSpec
+from w2sg.methods import get_method, list_methods, register_method
+from w2sg.methods.relabel import knn_relabel, logreg_relabel
+from w2sg.methods.selection import confident_rows, fit_with_selection
+from w2sg.pipeline import Pipeline
+
+from .test_pipeline_tiny import _spec
+
+
+class _FakeLearner:
+    """Calls on_eval at every step; its 'weights' are the step number; predictions depend on them."""
+
+    def __init__(self, trajectory):
+        self.trajectory = trajectory
+        self.model = torch.nn.Linear(1, 1, bias=False)
+
+    def fit(self, texts, targets, loss, seed, on_eval=None, eval_every=0):
+        for step in range(1, len(self.trajectory) + 1):
+            with torch.no_grad():
+                self.model.weight.fill_(step)
+            if step % eval_every == 0:
+                on_eval(step, self.model)
+
+    def predict(self, texts):
+        return np.array([self.trajectory[int(self.model.weight.item()) - 1]])
+
+
+def test_selection_restores_the_best_checkpoint():
+    learner = _FakeLearner([0.1, 0.5, 0.9, 0.4, 0.2])
+    sel = fit_with_selection(learner, ["x"], np.array([0.5]), seed=0, total_steps=5, evals=5,
+                             score=lambda p: float(p[0]), val_texts=["v"])
+    assert sel["step"] == 3 and sel["score"] == 0.9 and len(sel["history"]) == 5
+    assert learner.model.weight.item() == 3  # the weights of step 3 are back in the model
+
+
+def test_confident_rows_keeps_the_most_confident():
+    p = np.array([0.5, 0.99, 0.4, 0.05, 0.6, 0.7])
+    assert confident_rows(p, 0.5).tolist() == [1, 3, 5]
+    assert len(confident_rows(p, 1.0)) == 6
+
+
+def test_knn_relabel_smooths_label_noise_in_feature_clusters():
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1], 100)
+    feats = rng.normal(size=(200, 8)) + 4 * y[:, None]
+    weak = np.where(rng.random(200) < 0.2, 1 - y, y).astype(np.float32)  # 20% flipped
+    new = knn_relabel(feats, weak, k=15)
+    assert ((weak >= 0.5) == y).mean() < 0.85 and ((new >= 0.5) == y).mean() > 0.97
+    oof = logreg_relabel(feats, weak, C=1.0, folds=5, seed=0)
+    assert ((oof >= 0.5) == y).mean() > 0.95
+
+
+def test_oracle_methods_are_named_and_flagged():
+    oracles = [m.name for m in list_methods() if m.oracle]
+    assert oracles == ["early_stop_oracle"]
+    with pytest.raises(ValueError, match="_oracle"):
+        register_method("sneaky", "uses ground truth", oracle=True)(lambda *a: None)
+    assert not get_method("early_stop").oracle
+
+
+@pytest.mark.parametrize("method,options", [
+    ("early_stop", {"evals": 4}), ("early_stop_oracle", {"evals": 4}), ("filter_confident", {"q": 0.5}),
+    ("s2s_relabel", {"rounds": 1}), ("probe_relabel", {"probe": "knn", "k": 10}),
+    ("probe_relabel", {"probe": "logreg"}), ("product", {}), ("naive_hard", {}),
+])
+def test_every_method_runs_end_to_end(tmp_path, tiny_encoder, synthetic_task, method, options):
+    pipe = Pipeline(tmp_path / "runs")
+    seen = {}
+    orig = pipe._fit_student
+
+    def spy(spec, m, cfg, splits, weak):
+        seen["method"] = m
+        return orig(spec, m, cfg, splits, weak)
+
+    pipe._fit_student = spy
+    spec = _spec(synthetic_task, tiny_encoder, tiny_encoder).model_copy(
+        update={"method": MethodSpec(name=method, options=options)})
+    rec = pipe.run(spec)
+    assert 0 <= rec["student_acc"] <= 1
+    assert rec["oracle"] is (method == "early_stop_oracle")
+    assert rec["method"].startswith(method)
+
+
+def test_filter_trains_on_the_confident_half(tmp_path, tiny_encoder, synthetic_task):
+    pipe = Pipeline(tmp_path / "runs")
+    fitted = []
+    orig = pipe.new_learner
+
+    def new_learner(name, spec):
+        learner = orig(name, spec)
+        fit = learner.fit
+        learner.fit = lambda texts, targets, *a, **k: (fitted.append(np.asarray(targets)), fit(texts, targets,
+                                                                                                 *a, **k))[1]
+        return learner
+
+    pipe.new_learner = new_learner
+    spec = _spec(synthetic_task, tiny_encoder, tiny_encoder).model_copy(
+        update={"method": MethodSpec(name="filter_confident", options={"q": 0.25})})
+    pipe.run(spec)
+    weak_t = pipe.cache.load("weak", pipe.keys(spec)["weak"])[0]["transfer"]
+    student_targets = fitted[-1]
+    assert len(student_targets) == 50  # a quarter of |B| = 200
+    assert np.abs(student_targets - 0.5).min() >= np.sort(np.abs(weak_t - 0.5))[-50] - 1e-6
+
+
+def test_early_stop_needs_a_validation_split(tmp_path, tiny_encoder, synthetic_task):
+    spec = _spec(synthetic_task, tiny_encoder, tiny_encoder).model_copy(
+        update={"method": MethodSpec(name="early_stop"),
+                "splits": SplitSpec(n_weak_train=150, n_transfer=200, n_val=0, n_test=200)})
+    with pytest.raises(ValueError, match="--n-val"):
+        Pipeline(tmp_path / "runs").run(spec)
