@@ -115,3 +115,38 @@ def test_early_stop_needs_a_validation_split(tmp_path, tiny_encoder, synthetic_t
                 "splits": SplitSpec(n_weak_train=150, n_transfer=200, n_val=0, n_test=200)})
     with pytest.raises(ValueError, match="--n-val"):
         Pipeline(tmp_path / "runs").run(spec)
+
+
+def test_bootstrap_chains_through_fresh_slices(tmp_path, tiny_encoder, tiny_decoder, synthetic_task):
+    from .test_pipeline_tiny import _Spy
+
+    pipe = Pipeline(tmp_path / "runs")
+    spy = _Spy(pipe)
+    spec = _spec(synthetic_task, tiny_encoder, tiny_encoder).model_copy(update={
+        "method": MethodSpec(name="bootstrap", options={"chain": [str(tiny_decoder)]}),
+        "splits": SplitSpec(n_weak_train=150, n_transfer=200, n_val=50, n_test=200, n_extra=100)})
+    rec = pipe.run(spec)
+    assert rec["n_extra"] == 100 and 0 <= rec["student_acc"] <= 1
+    (_, _, _), (_, b_texts, _), (rung, r_texts, r_targets), (student, s_texts, s_targets) = spy.calls
+    weak = pipe.cache.load("weak", pipe.keys(spec)["weak"])[0]
+    splits = pipe.splits(spec)
+    assert rung == str(tiny_decoder) and student == str(tiny_encoder)
+    assert r_texts == [r.text for r in splits.extra] and np.allclose(r_targets, weak["extra"])
+    assert not set(r_texts) & set(b_texts)  # the rung trains on a fresh slice, not on B
+    assert s_texts == b_texts  # the student trains on the ceiling's rows ...
+    assert not np.allclose(s_targets, weak["transfer"])  # ... labelled by the rung, not by the weak model
+    no_extra = spec.model_copy(update={"splits": SplitSpec(n_weak_train=150, n_transfer=200, n_val=50,
+                                                           n_test=200)})
+    with pytest.raises(ValueError, match="--n-extra"):
+        pipe.run(no_extra)
+
+
+def test_extra_rows_leave_the_other_splits_unchanged(synthetic_task):
+    from w2sg.tasks import load_task, make_splits
+
+    data = load_task(str(synthetic_task))
+    a = make_splits(data, SplitSpec(n_weak_train=150, n_transfer=200, n_val=50, n_test=200), seed=3)
+    b = make_splits(data, SplitSpec(n_weak_train=150, n_transfer=200, n_val=50, n_test=200, n_extra=80), seed=3)
+    for name in ("weak_train", "transfer", "val", "test"):
+        assert getattr(a, name) == getattr(b, name)
+    assert len(b.extra) == 80 and not {r.text for r in b.extra} & {r.text for _, rows in a.items() for r in rows}

@@ -86,6 +86,7 @@ def run(
     n_transfer: Annotated[int | None, typer.Option(help="|B| rows")] = None,
     n_val: Annotated[int | None, typer.Option(help="|V| rows")] = None,
     n_test: Annotated[int | None, typer.Option(help="|T| rows (capped by the task's test file)")] = None,
+    n_extra: Annotated[int | None, typer.Option(help="fresh weak-labelled rows for bootstrapping")] = None,
     balance: Annotated[bool | None, typer.Option("--balance/--no-balance", help="balance classes")] = None,
     epochs: Annotated[float | None, typer.Option()] = None,
     lr: Annotated[float | None, typer.Option()] = None,
@@ -112,7 +113,7 @@ def run(
         if seeds:
             d["seeds"] = _csv_ints(seeds)
         for k, v in {"n_weak_train": n_weak_train, "n_transfer": n_transfer, "n_val": n_val, "n_test": n_test,
-                     "balance": balance}.items():
+                     "n_extra": n_extra, "balance": balance}.items():
             if v is not None:
                 d["splits"][k] = v
         for k, v in {"mode": mode, "epochs": epochs, "lr": lr, "batch_size": batch_size,

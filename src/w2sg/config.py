@@ -29,6 +29,8 @@ class SplitSpec(Spec):
     n_transfer: int = Field(1000, ge=2, description="B: rows the weak model labels; student and ceiling train here")
     n_val: int = Field(200, ge=0, description="V: weak-labelled validation rows (carved from B's pool)")
     n_test: int = Field(1000, ge=2, description="T: test rows (capped by the task's test file when it has one)")
+    n_extra: int = Field(0, ge=0, description="fresh weak-labelled transfer rows for methods that need more "
+                         "(bootstrapping: one slice per intermediate rung)")
     balance: bool = Field(False, description="undersample the majority class in every split")
 
 

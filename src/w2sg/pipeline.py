@@ -154,8 +154,9 @@ class Pipeline:
     def weak_step(self, spec: ExperimentSpec, steps: StepLog | None = None) -> dict[str, np.ndarray]:
         """Step 1: the weak model trained on A with ground truth; its P(y=1) on B, V and T (cached)."""
         s = self.splits(spec)
+        targets = {"transfer": s.transfer, "val": s.val, "test": s.test, "extra": s.extra}
         return self._step(steps or StepLog(), "weak", self.keys(spec)["weak"], lambda: self._fit_ground_truth(
-            spec.weak, spec.train, spec.seed, s.weak_train, {"transfer": s.transfer, "val": s.val, "test": s.test}))
+            spec.weak, spec.train, spec.seed, s.weak_train, targets))
 
     def ceiling_step(self, spec: ExperimentSpec, steps: StepLog | None = None) -> dict[str, np.ndarray]:
         """Step 2: the strong model trained on B with ground truth (the student's rows and budget; cached)."""
@@ -209,6 +210,8 @@ class Pipeline:
             train=spec.train, strong_features=lambda texts: featurizer(list(texts)).numpy(),
             # ground truth reaches a method only when it is an explicitly named oracle baseline
             oracle_val_labels=np.array([r.label for r in splits.val]) if method.oracle else None,
+            new_learner=lambda model: self.new_learner(model, spec.train),
+            extra=_weak_labelled(splits.extra, weak["extra"]) if splits.extra else None,
         )
         student = method.fn(ctx, transfer, val, cfg)
         arrays = {"test": student.predict([r.text for r in splits.test]),

@@ -35,7 +35,7 @@ def list_methods() -> list[Method]:
 
 
 def _load_builtin() -> None:
-    from w2sg.methods import naive, relabel, selection  # noqa: F401  (they register on import)
+    from w2sg.methods import bootstrap, naive, relabel, selection  # noqa: F401  (they register on import)
 
 
 __all__ = ["Method", "MethodConfig", "StudentContext", "WeakLabelled", "get_method", "list_methods",

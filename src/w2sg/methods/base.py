@@ -67,6 +67,8 @@ class StudentContext:
     train: Any = None  # the TrainSpec every student uses
     strong_features: Callable[[list[str]], np.ndarray] | None = None
     oracle_val_labels: np.ndarray | None = None  # None unless Method.oracle
+    new_learner: Callable[[str], Learner] | None = None  # a fresh learner of any model (intermediate rungs)
+    extra: WeakLabelled | None = None  # fresh weak-labelled transfer rows (splits.n_extra), e.g. bootstrapping
 
     def total_steps(self, n_rows: int) -> int:
         """Optimizer steps one fit on n_rows takes under this budget."""

@@ -46,10 +46,12 @@ class Splits:
     transfer: list[Example]
     val: list[Example]
     test: list[Example]
+    extra: list[Example] = field(default_factory=list)  # fresh transfer rows (bootstrapping), weak-labelled
 
     def items(self) -> list[tuple[str, list[Example]]]:
-        return [("weak_train", self.weak_train), ("transfer", self.transfer), ("val", self.val),
-                ("test", self.test)]
+        out = [("weak_train", self.weak_train), ("transfer", self.transfer), ("val", self.val),
+               ("test", self.test)]
+        return out + ([("extra", self.extra)] if self.extra else [])
 
     def class_balance(self) -> dict[str, dict[str, float]]:
         """Per split: number of rows and fraction of positives."""

@@ -7,7 +7,8 @@ import numpy as np
 from w2sg.config import SplitSpec
 from w2sg.tasks.schema import Example, Splits, TaskData
 
-_FLAGS = {"weak_train": "--n-weak-train", "transfer": "--n-transfer", "val": "--n-val", "test": "--n-test"}
+_FLAGS = {"weak_train": "--n-weak-train", "transfer": "--n-transfer", "val": "--n-val", "test": "--n-test",
+          "extra": "--n-extra"}
 
 
 class SingleClassSplitError(ValueError):
@@ -70,7 +71,7 @@ def make_splits(data: TaskData, spec: SplitSpec, seed: int) -> Splits:
     Deterministic per seed; whole groups only (a split may overshoot its size by less than one group);
     T comes from the task's test pool (capped at n_test) when it has one, else from the main pool first.
     """
-    sizes = {"weak_train": spec.n_weak_train, "transfer": spec.n_transfer, "val": spec.n_val}
+    sizes = {"weak_train": spec.n_weak_train, "transfer": spec.n_transfer, "val": spec.n_val, "extra": spec.n_extra}
     if data.test is None:
         sizes = {"test": spec.n_test, **sizes}
     if sum(sizes.values()) > len(data.pool):
@@ -92,7 +93,8 @@ def make_splits(data: TaskData, spec: SplitSpec, seed: int) -> Splits:
     if spec.balance:
         for k, name in enumerate(_FLAGS):
             out[name] = _undersample(out[name], np.random.default_rng([seed, k + 1]))
-    splits = Splits(weak_train=out["weak_train"], transfer=out["transfer"], val=out["val"], test=out["test"])
+    splits = Splits(weak_train=out["weak_train"], transfer=out["transfer"], val=out["val"], test=out["test"],
+                    extra=out["extra"])
     _check(data.name, splits)
     return splits
 
