@@ -17,8 +17,9 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="Weak-to-strong generalization experiments: weak model, strong ceiling, student, PGR.")
 models_app = typer.Typer(add_completion=False, help="The model zoo: list aliases, pull offline models.")
 app.add_typer(models_app, name="models")
-console = Console(stderr=True)
-out = Console()
+# Logs and pipes get wide tables instead of rich's 80-column default for non-terminals.
+console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
+out = Console(width=None if sys.stdout.isatty() else 200)
 
 WorkDir = Annotated[Path, typer.Option("--workdir", "-w", envvar="W2SG_WORKDIR",
                                        help="where the cache, results.sqlite and reports live")]
