@@ -126,3 +126,19 @@ def test_store_rejects_nan_metrics(tmp_path):
     spec = ExperimentSpec()
     with pytest.raises(ValueError):
         store.put(spec.model_dump(mode="json"), spec.hash(), {"pgr_acc": float("nan")}, {})
+
+
+def test_different_settings_are_never_pooled_as_seeds(tmp_path):
+    from w2sg.report.summary import summarize
+    from w2sg.store import with_variant_labels
+
+    store = ResultsStore(tmp_path / "r.sqlite")
+    for lr in (None, 1e-3):
+        for seed in (0, 1):
+            spec = ExperimentSpec(seed=seed, train=TrainSpec(lr=lr))
+            store.put(spec.model_dump(mode="json"), spec.hash(), _metrics(0.8), {})
+    recs = store.records()
+    assert sorted({r["variant"] for r in recs}) == ["", "train.lr=0.001"]
+    rows = summarize(recs)
+    assert len(rows) == 2 and all(len(r["seeds"]) == 2 for r in rows)
+    assert {r["method"] for r in with_variant_labels(recs)} == {"naive", "naive {train.lr=0.001}"}

@@ -159,6 +159,9 @@ def _run(spec, workdir: Path, data_dir, report_dir, force: bool) -> None:
 
 def _print_table(records: list[dict]) -> None:
     from w2sg.report.summary import fmt, fmt_mean_sd, fmt_pgr, summarize
+    from w2sg.store import with_variant_labels
+
+    records = with_variant_labels(records)
 
     t = Table(title="experiments", show_lines=False)
     for c in ["task", "weak→strong", "method", "seed", "weak", "ceiling", "student", "PGR acc [95% CI]",

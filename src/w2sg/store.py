@@ -118,7 +118,25 @@ def flatten(row: dict) -> dict:
     out.update({f"time_{k}": v for k, v in json.loads(row["timings_json"]).items()})
     out["versions"] = json.loads(row["versions_json"])
     out["spec"] = json.loads(row["spec_json"])
+    out["variant"] = variant(out["spec"])
     return out
+
+
+def variant(spec: dict) -> str:
+    """The split and training settings that differ from the defaults, e.g. 'train.lr=0.001' ('' if none):
+    experiments that differ only there are different configurations, never pooled as seeds."""
+    from w2sg.config import SplitSpec, TrainSpec
+
+    parts = []
+    for section, default in (("splits", SplitSpec()), ("train", TrainSpec())):
+        d = default.model_dump(mode="json")
+        parts += [f"{section}.{k}={v}" for k, v in sorted(spec.get(section, {}).items()) if d.get(k) != v]
+    return ",".join(parts)
+
+
+def with_variant_labels(records: list[dict]) -> list[dict]:
+    """Copies whose `method` names the variant too (for tables and figures that group by method)."""
+    return [dict(r, method=f"{r['method']} {{{r['variant']}}}") if r.get("variant") else r for r in records]
 
 
 def export(records: list[dict], fmt: str, path: str | Path | None = None) -> str | None:

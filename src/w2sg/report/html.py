@@ -173,6 +173,9 @@ def write_html_report(records: list[dict], out_dir: str | Path, title: str = "w2
     Returns (html_path, md_path). Works from any number of records, including none, one, or records whose
     PGR is undefined everywhere: a figure with nothing to draw is replaced by a note with the reason.
     """
+    from w2sg.store import with_variant_labels
+
+    records = with_variant_labels(records)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     records = list(records)

@@ -56,6 +56,9 @@ def accuracy_figure(records: list[dict], path: Path) -> Path:
 
 def write_report(records: list[dict], out_dir: str | Path, title: str = "w2sg report") -> Path:
     """Write `report.md` and `accuracy.png` into out_dir; returns the Markdown path."""
+    from w2sg.store import with_variant_labels
+
+    records = with_variant_labels(records)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     png = accuracy_figure(records, out_dir / "accuracy.png")

@@ -6,14 +6,14 @@ from collections import defaultdict
 
 from w2sg.metrics import seed_summary
 
-GROUP_KEYS = ("task", "weak", "strong", "mode", "method")
+GROUP_KEYS = ("task", "weak", "strong", "mode", "method", "variant")
 
 
 def summarize(records: list[dict]) -> list[dict]:
     """One row per (task, weak, strong, mode, method) with seed statistics of the headline metrics."""
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for r in records:
-        groups[tuple(r[k] for k in GROUP_KEYS)].append(r)
+        groups[tuple(r.get(k, "") for k in GROUP_KEYS)].append(r)
     out = []
     for key, rows in sorted(groups.items(), key=lambda kv: tuple(str(x) for x in kv[0])):
         row = dict(zip(GROUP_KEYS, key, strict=True))
