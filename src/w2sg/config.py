@@ -118,9 +118,7 @@ class RunSpec(Spec):
     @field_validator("methods", mode="before")
     @classmethod
     def _methods_from_str(cls, v: Any) -> Any:
-        if isinstance(v, str):
-            v = [m.strip() for m in v.split(",") if m.strip()]
-        return [{"name": m} if isinstance(m, str) else m for m in v]
+        return coerce_methods(v)
 
     def experiments(self) -> list[ExperimentSpec]:
         return [
@@ -131,6 +129,13 @@ class RunSpec(Spec):
             for s in self.seeds
             for m in self.methods
         ]
+
+
+def coerce_methods(v: Any) -> Any:
+    """'naive,confidence' or ['naive', {'name': ..., 'options': ...}] -> a list of MethodSpec dicts."""
+    if isinstance(v, str):
+        v = [m.strip() for m in v.split(",") if m.strip()]
+    return [{"name": m} if isinstance(m, str) else m for m in v]
 
 
 def canonical_json(obj: Any) -> str:

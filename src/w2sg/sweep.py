@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from w2sg.config import ExperimentSpec, MethodSpec, Spec, SplitSpec, TrainSpec
+from w2sg.config import ExperimentSpec, MethodSpec, Spec, SplitSpec, TrainSpec, coerce_methods
 
 Pairs = Literal["all", "weak_smaller", "weak_smaller_or_equal"]
 
@@ -40,9 +40,7 @@ class SweepSpec(Spec):
     @field_validator("methods", mode="before")
     @classmethod
     def _methods(cls, v: Any) -> Any:
-        if isinstance(v, str):
-            v = [m.strip() for m in v.split(",") if m.strip()]
-        return [{"name": m} if isinstance(m, str) else m for m in v]
+        return coerce_methods(v)
 
     @field_validator("grid")
     @classmethod
