@@ -7,6 +7,7 @@ either exists complete or not at all (write to a temp file, fsync, `os.replace`)
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -28,17 +29,9 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        with _suppress():
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-
-
-class _suppress:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return True
 
 
 def _npz_bytes(arrays: dict[str, np.ndarray], meta: dict) -> bytes:
