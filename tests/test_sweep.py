@@ -56,14 +56,30 @@ def test_sweep_resumes_and_reuses(tmp_path, tiny_encoder, tiny_decoder, syntheti
 
 
 def test_failed_cell_is_recorded_and_sweep_goes_on(tmp_path, tiny_encoder, synthetic_task):
-    sweep = _sweep(synthetic_task, [tiny_encoder], seeds=[0],
-                   methods=["naive", {"name": "confidence", "options": {"a_max": 2.0}}])
-    rep = run_sweep(sweep, tmp_path)
+    from w2sg.methods import METHODS, register_method
+
+    def boom(ctx, transfer, val, cfg):
+        raise RuntimeError("boom: this method fails at run time")
+
+    register_method("boom_test", "fails at run time")(boom)
+    try:
+        sweep = _sweep(synthetic_task, [tiny_encoder], seeds=[0], methods=["naive", "boom_test"])
+        rep = run_sweep(sweep, tmp_path)
+    finally:
+        METHODS.pop("boom_test")
     assert (rep.computed, rep.failed) == (1, 1)
     store = ResultsStore(tmp_path / "results.sqlite")
     failed = store.records(status="failed")
-    assert len(failed) == 1 and "a_max" in failed[0]["error"]
+    assert len(failed) == 1 and "boom" in failed[0]["error"]
     assert len(store.records()) == 1
+
+
+def test_invalid_method_options_fail_the_sweep_before_any_work(tmp_path, tiny_encoder, synthetic_task):
+    sweep = _sweep(synthetic_task, [tiny_encoder], seeds=[0],
+                   methods=["naive", {"name": "confidence", "options": {"a_max": 2.0}}])
+    with pytest.raises(ValueError, match="method 'confidence': invalid options.*a_max"):
+        run_sweep(sweep, tmp_path)
+    assert not (tmp_path / "cache").exists()
 
 
 def test_process_executor_matches_in_process(tmp_path, tiny_encoder, synthetic_task):

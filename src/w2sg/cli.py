@@ -128,14 +128,14 @@ def run(
 def _run(spec, workdir: Path, data_dir, report_dir, force: bool) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from w2sg.methods import get_method
+    from w2sg.methods import check_method
     from w2sg.pipeline import Pipeline
     from w2sg.report.markdown import write_report
 
-    for m in spec.methods:
-        get_method(m.name)  # fail before any work on an unknown method
     t0 = time.perf_counter()
     exps = spec.experiments()
+    for e in exps:
+        check_method(e)  # fail before any work: unknown method, bad options, wrong mode, missing prerequisites
     console.print(f"[bold]w2sg run[/]: {spec.task}, {spec.weak} → {spec.strong}, {spec.train.mode} mode, "
                   f"methods {', '.join(m.label for m in spec.methods)}, seeds {spec.seeds} "
                   f"({len(exps)} experiments)")

@@ -362,3 +362,12 @@ def evaluate(test_labels: Any, weak_test: Any, ceiling_test: Any, student_test: 
             "weak_sq_err_transfer": None if st is None else sq_error(wt, ty),
             "student_sq_err_transfer": None if st is None else sq_error(st, ty)}
     return {k: _json_safe(v) for k, v in out.items()}
+
+
+def supervisor_metrics(test_labels: Any, supervisor_test: Any) -> dict[str, Any]:
+    """Accuracy and AUROC on T of the supervisor a method built itself (e.g. a weak ensemble). PGR keeps the
+    single weak model as its floor; these numbers say how much better the method's own supervisor was."""
+    y = _as_labels(test_labels, "test_labels")
+    p = _as_probs(supervisor_test, "supervisor_test")
+    _same_length(test_labels=y, supervisor_test=p)
+    return {k: _json_safe(v) for k, v in {"supervisor_acc": accuracy(p, y), "supervisor_auroc": auroc(p, y)}.items()}

@@ -18,8 +18,9 @@ import numpy as np
 
 from w2sg.cache import Cache
 from w2sg.config import ExperimentSpec, TrainSpec, content_hash
-from w2sg.methods import StudentContext, WeakLabelled, get_method
-from w2sg.metrics import evaluate
+from w2sg.methods import StudentContext, WeakLabelled, check_method
+from w2sg.methods.base import WeakMember
+from w2sg.metrics import evaluate, supervisor_metrics
 from w2sg.models.zoo import ResolvedModel, resolve
 from w2sg.store import ResultsStore
 from w2sg.tasks import load_task, make_splits
@@ -90,6 +91,14 @@ class Pipeline:
             return FrozenLearner(self.featurizer(name, spec), spec)
         return FinetuneLearner(self._backbone(name), spec, progress=self.progress)
 
+    def learner_on(self, backbone: Backbone, identity: str, spec: TrainSpec):
+        """A learner on an adapted backbone (e.g. after generative finetuning); `identity` keys its features."""
+        if spec.mode == "frozen":
+            f = Featurizer(backbone, identity, self.cache.root, spec.max_length, batch_size=spec.eval_batch_size,
+                           device=resolve_device(spec.device), progress=self.progress)
+            return FrozenLearner(f, spec)
+        return FinetuneLearner(backbone, spec, progress=self.progress)
+
     # ---- keys ---------------------------------------------------------------------------------------
     def keys(self, spec: ExperimentSpec) -> dict[str, str]:
         data = self.task(spec.task)
@@ -142,6 +151,8 @@ class Pipeline:
         metrics["truncated_weak"] = steps.truncated["weak"]  # A, B, V, T under the weak tokenizer
         metrics["truncated_strong"] = steps.truncated["ceiling"]  # B, T under the strong tokenizer
         metrics["oracle"] = method.oracle  # True: the student was selected with ground truth (analysis only)
+        if "supervisor_test" in student:  # the method built its own supervisor (e.g. a weak ensemble)
+            metrics.update(supervisor_metrics(labels["test"], student["supervisor_test"]))
         return {"spec": spec.model_dump(mode="json"), "hash_": keys["experiment"], "metrics": metrics,
                 "timings": steps.seconds}
 
@@ -180,6 +191,31 @@ class Pipeline:
         f(sorted(texts))
         return f.n_computed - before
 
+    def weak_member(self, spec: ExperimentSpec, model: str, member: int, bagging: bool) -> WeakMember:
+        """An extra weak supervisor for ensembles: `model` trained on A with ground truth, with training seed
+        seed + 1000 * member and, with `bagging`, on a bootstrap resample of A (cached like the weak step).
+        Member 0 without bagging is exactly that model's plain weak step."""
+        s = self.splits(spec)
+        split = self.keys(spec)["split"]
+        identity = self.model(model).identity
+        rows = s.weak_train
+        if member == 0 and not bagging:
+            key = content_hash("weak", split, identity, spec.train, spec.seed)
+        else:
+            key = content_hash("weak-member", split, identity, spec.train, spec.seed, member, bagging)
+            if bagging:
+                idx = np.random.default_rng([spec.seed, member, 7]).integers(0, len(rows), len(rows))
+                rows = [rows[i] for i in idx]
+        targets = {"transfer": s.transfer, "val": s.val, "test": s.test, "extra": s.extra}
+        p = self._step(StepLog(), "weak", key, lambda: self._fit_ground_truth(
+            model, spec.train, spec.seed + 1000 * member, rows, targets))
+        return WeakMember(
+            transfer=_weak_labelled(s.transfer, p["transfer"]),
+            val=_weak_labelled(s.val, p.get("val", np.zeros(0, dtype=np.float32))),
+            extra=_weak_labelled(s.extra, p["extra"]) if s.extra else None,
+            test_p1=p["test"],
+        )
+
     def _step(self, steps: StepLog, name: str, key: str, compute) -> dict[str, np.ndarray]:
         t0 = time.perf_counter()
         arrays, meta, cached = self.cache.get_or_compute(name, key, compute)
@@ -212,20 +248,22 @@ class Pipeline:
             oracle_val_labels=np.array([r.label for r in splits.val]) if method.oracle else None,
             new_learner=lambda model: self.new_learner(model, spec.train),
             extra=_weak_labelled(splits.extra, weak["extra"]) if splits.extra else None,
+            weak_model=spec.weak,
+            weak_member=lambda model, member, bagging: self.weak_member(spec, model, member, bagging),
+            strong_backbone=self._backbone(spec.strong),
+            learner_on=lambda backbone, tag: self.learner_on(
+                backbone, content_hash(self.model(spec.strong).identity, tag), spec.train),
         )
         student = method.fn(ctx, transfer, val, cfg)
         arrays = {"test": student.predict([r.text for r in splits.test]),
                   "transfer": student.predict(list(transfer.texts))}
+        if ctx.supervisor_test is not None:
+            arrays["supervisor_test"] = np.asarray(ctx.supervisor_test, dtype=np.float32)
         return arrays, {"method": spec.method.label}
 
 
 def _method_and_config(spec: ExperimentSpec):
-    method = get_method(spec.method.name)
-    cfg = method.config_cls.model_validate(spec.method.options)
-    if spec.train.mode not in method.modes:
-        raise ValueError(f"method '{method.name}' cannot run in {spec.train.mode} mode "
-                         f"(it supports: {', '.join(method.modes)})")
-    return method, cfg
+    return check_method(spec)
 
 
 def _weak_labelled(rows: list[Example], weak_p1: np.ndarray) -> WeakLabelled:

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from w2sg.config import ExperimentSpec, MethodSpec, Spec, SplitSpec, TrainSpec, coerce_methods
+from w2sg.methods import check_method
 
 Pairs = Literal["all", "weak_smaller", "weak_smaller_or_equal"]
 
@@ -108,6 +109,7 @@ def expand(sweep: SweepSpec) -> list[ExperimentSpec]:
                                 if _applies(path, method):
                                     _set_path(d, path, value)
                             cell = ExperimentSpec.model_validate(d)
+                            check_method(cell)  # a cell that cannot run fails the sweep before any work
                             if cell.hash() not in seen:  # an axis that does not apply to a method repeats cells
                                 seen.add(cell.hash())
                                 cells.append(cell)

@@ -8,15 +8,18 @@ METHODS: dict[str, Method] = {}
 
 
 def register_method(name: str, description: str, config_cls: type[MethodConfig] = MethodConfig,
-                    modes: tuple[str, ...] = ("frozen", "full", "lora"), oracle: bool = False):
-    """Decorator: register `fn(ctx, transfer, val, cfg) -> trained Learner` under `name`."""
+                    modes: tuple[str, ...] = ("frozen", "full", "lora"), oracle: bool = False, precheck=None):
+    """Decorator: register `fn(ctx, transfer, val, cfg) -> trained Learner` under `name`.
+
+    `precheck(cfg, spec) -> str | None` returns why an experiment spec cannot run this method (checked before
+    any work is done), e.g. bootstrapping without extra transfer rows."""
 
     def deco(fn):
         if name in METHODS:
             raise ValueError(f"method '{name}' is registered twice")
         if oracle != name.endswith("_oracle"):
             raise ValueError(f"method '{name}': oracle methods (and only they) are named '*_oracle'")
-        METHODS[name] = Method(name, description.strip(), config_cls, fn, modes, oracle)
+        METHODS[name] = Method(name, description.strip(), config_cls, fn, modes, oracle, precheck)
         return fn
 
     return deco
@@ -29,14 +32,34 @@ def get_method(name: str) -> Method:
     return METHODS[name]
 
 
+def check_method(spec) -> tuple[Method, MethodConfig]:
+    """Validate an ExperimentSpec's method before any work: known name, valid options, a mode the method
+    supports and its prerequisites. Errors name the method and the fix."""
+    from pydantic import ValidationError
+
+    method = get_method(spec.method.name)
+    try:
+        cfg = method.config_cls.model_validate(spec.method.options)
+    except ValidationError as e:
+        raise ValueError(f"method '{method.name}': invalid options {spec.method.options}: {e}; see the options "
+                         f"listed by `w2sg methods`") from None
+    if spec.train.mode not in method.modes:
+        raise ValueError(f"method '{method.name}' cannot run in {spec.train.mode} mode (it supports: "
+                         f"{', '.join(method.modes)}); set train.mode to one of those or pick another method")
+    problem = method.precheck(cfg, spec) if method.precheck else None
+    if problem:
+        raise ValueError(f"method '{method.name}': {problem}")
+    return method, cfg
+
+
 def list_methods() -> list[Method]:
     _load_builtin()
     return [METHODS[k] for k in sorted(METHODS)]
 
 
 def _load_builtin() -> None:
-    from w2sg.methods import bootstrap, naive, relabel, selection  # noqa: F401  (they register on import)
+    from w2sg.methods import bootstrap, ensemble, generative, naive, relabel, selection  # noqa: F401  (they register on import)
 
 
-__all__ = ["Method", "MethodConfig", "StudentContext", "WeakLabelled", "get_method", "list_methods",
+__all__ = ["Method", "MethodConfig", "StudentContext", "WeakLabelled", "check_method", "get_method", "list_methods",
            "register_method", "METHODS"]

@@ -46,6 +46,17 @@ class WeakLabelled:
         return WeakLabelled(tuple(self.ids[i] for i in idx), tuple(self.texts[i] for i in idx), self.weak_p1[idx])
 
 
+@dataclass(frozen=True)
+class WeakMember:
+    """Predictions of one extra weak supervisor: weak labels of B, V and the extra rows, and its P(y=1) on the
+    test texts (predictions only; the pipeline scores a method's supervisor on T, the method cannot)."""
+
+    transfer: WeakLabelled
+    val: WeakLabelled
+    extra: WeakLabelled | None
+    test_p1: np.ndarray = field(repr=False)
+
+
 class Learner(Protocol):
     """A model that can be fitted on texts with targets and then predicts P(y=1) on texts."""
 
@@ -69,6 +80,13 @@ class StudentContext:
     oracle_val_labels: np.ndarray | None = None  # None unless Method.oracle
     new_learner: Callable[[str], Learner] | None = None  # a fresh learner of any model (intermediate rungs)
     extra: WeakLabelled | None = None  # fresh weak-labelled transfer rows (splits.n_extra), e.g. bootstrapping
+    # another weak supervisor trained on A with ground truth by the pipeline (the method sees predictions only):
+    # weak_member(model, member, bagging) -> WeakMember; member 0 without bagging is that model's plain weak fit
+    weak_member: Callable[[str, int, bool], WeakMember] | None = None
+    weak_model: str = ""  # the experiment's weak model (alias or path)
+    strong_backbone: Any = None  # the pretrained strong Backbone (path, tokenizer, pooling)
+    learner_on: Callable[[Any, str], Learner] | None = None  # a learner on an adapted backbone; str = its tag
+    supervisor_test: np.ndarray | None = None  # set by methods that build their own supervisor (P(y=1) on T)
 
     def total_steps(self, n_rows: int) -> int:
         """Optimizer steps one fit on n_rows takes under this budget."""
@@ -91,3 +109,4 @@ class Method:
     fn: Callable[[StudentContext, WeakLabelled, WeakLabelled, MethodConfig], Learner]
     modes: tuple[str, ...] = ("frozen", "full", "lora")
     oracle: bool = False  # uses ground truth of V for selection: an analysis baseline, recorded as such
+    precheck: Callable[[MethodConfig, Any], str | None] | None = None  # why a spec cannot run it, or None

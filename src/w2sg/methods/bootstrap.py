@@ -14,17 +14,24 @@ class BootstrapConfig(MethodConfig):
     chain: list[str] = Field(min_length=1, description="intermediate models, weakest first (aliases or paths)")
 
 
+def _needs_extra(k: int, n_extra: int) -> str | None:
+    if n_extra >= 2 * k:
+        return None
+    return (f"bootstrapping through {k} rung(s) needs fresh transfer rows: set --n-extra (splits.n_extra) to "
+            f"at least {2 * k}, e.g. {k} x the transfer size (now {n_extra})")
+
+
 @register_method("bootstrap", """
 Bootstrapping (Burns et al. 2024, sec. 4.3.1): weak -> rung 1 -> ... -> rung k -> strong. Rung i trains on
 its own fresh slice of transfer rows labelled by the previous model (rung 1: by the weak model), then labels
 the next slice; the last rung labels the transfer set B on which the strong student trains (the ceiling's
 rows). The fresh slices are the split's `extra` rows (set splits.n_extra, e.g. k x |B|). Option: chain.""",
-                 BootstrapConfig)
+                 BootstrapConfig, precheck=lambda cfg, spec: _needs_extra(len(cfg.chain), spec.splits.n_extra))
 def bootstrap(ctx: StudentContext, transfer: WeakLabelled, val: WeakLabelled, cfg: BootstrapConfig):
     k = len(cfg.chain)
-    if ctx.extra is None or len(ctx.extra) < 2 * k:
-        raise ValueError(f"bootstrapping through {k} rung(s) needs fresh transfer rows: set --n-extra "
-                         f"(splits.n_extra) to at least {2 * k}, e.g. {k} x the transfer size")
+    problem = _needs_extra(k, 0 if ctx.extra is None else len(ctx.extra))
+    if problem:
+        raise ValueError(problem)
     slices = np.array_split(np.arange(len(ctx.extra)), k)
     first = ctx.extra.subset(slices[0])
     texts, labels = list(first.texts), first.weak_p1

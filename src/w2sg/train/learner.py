@@ -37,6 +37,11 @@ class Backbone:
     _loaded: tuple | None = field(default=None, repr=False)
     _tokenizer: object | None = field(default=None, repr=False)
 
+    @classmethod
+    def from_loaded(cls, path: str, arch: str, model, tokenizer, pooling) -> Backbone:
+        """A backbone already in memory (e.g. adapted by generative finetuning); `path` is its origin."""
+        return cls(path, arch, _loaded=(model, tokenizer, pooling), _tokenizer=tokenizer)
+
     def get(self):
         if self._loaded is None:
             self._loaded = load_backbone(self.path, self.arch)
