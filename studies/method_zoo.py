@@ -3,9 +3,10 @@
     python studies/method_zoo.py run  [--root DIR] [--parts frozen,generative,finetune]   # resumes
     python studies/method_zoo.py page [--root DIR] [--out studies/results]
 
-`run` executes the sweeps in studies/*.yaml (frozen.yaml: every built-in task x every method x 5 seeds in
-frozen-feature mode; frozen_generative.yaml: generative finetuning on a subset, same workdir and splits;
-finetune.yaml: the CPU finetuning study) and appends each invocation's wall time to DIR/timings.json.
+`run` executes the sweeps in studies/*.yaml, one task at a time (frozen.yaml: every built-in task x every
+method x 5 seeds in frozen-feature mode; frozen_bootstrap.yaml and frozen_generative.yaml: bootstrapping and
+generative finetuning on subsets, same workdir and splits; finetune.yaml: the CPU finetuning study) and appends
+each invocation's wall time to DIR/timings.json.
 `page` reads the results stores only and writes results/README.md (tables, headline, comparison) and figures.
 """
 
@@ -21,8 +22,8 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-PARTS = {"frozen": ("frozen.yaml", "frozen"), "generative": ("frozen_generative.yaml", "frozen"),
-         "finetune": ("finetune.yaml", "finetune")}
+PARTS = {"frozen": ("frozen.yaml", "frozen"), "bootstrap": ("frozen_bootstrap.yaml", "frozen"),
+         "generative": ("frozen_generative.yaml", "frozen"), "finetune": ("finetune.yaml", "finetune")}
 BASELINE = "naive"
 
 
@@ -35,14 +36,17 @@ def run(root: Path, parts: list[str], data_dir: str | None) -> None:
     for part in parts:
         grid, workdir = PARTS[part]
         sweep = load_yaml_spec(HERE / grid, SweepSpec)
-        t0 = time.perf_counter()
-        report = run_sweep(sweep, root / workdir, data_dir=data_dir,
-                           on_event=lambda kind, info: print(kind, info.get("label", ""), info.get("error") or ""))
-        seconds = time.perf_counter() - t0
-        _append_timing(root, {"part": part, "seconds": round(seconds, 1), "computed": report.computed,
-                              "already_done": report.skipped, "failed": report.failed, "at": time.strftime("%F %T")})
-        print(f"{part}: {seconds:.0f}s ({report.computed} computed, {report.skipped} already done, "
-              f"{report.failed} failed)")
+        for task in sweep.tasks:  # one task at a time: finished tasks are usable while later ones run
+            t0 = time.perf_counter()
+            report = run_sweep(sweep.model_copy(update={"tasks": [task]}), root / workdir, data_dir=data_dir,
+                               on_event=lambda kind, info: print(kind, info.get("label", ""),
+                                                                 info.get("error") or "", flush=True))
+            seconds = time.perf_counter() - t0
+            _append_timing(root, {"part": part, "task": task, "seconds": round(seconds, 1),
+                                  "computed": report.computed, "already_done": report.skipped,
+                                  "failed": report.failed, "at": time.strftime("%F %T")})
+            print(f"{part} {task}: {seconds:.0f}s ({report.computed} computed, {report.skipped} already done, "
+                  f"{report.failed} failed)", flush=True)
 
 
 def _append_timing(root: Path, entry: dict) -> None:
@@ -260,7 +264,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("command", choices=["run", "page"])
     ap.add_argument("--root", type=Path, default=Path("w2sg-study"), help="where the study's workdirs live")
-    ap.add_argument("--parts", default="frozen,generative,finetune")
+    ap.add_argument("--parts", default="frozen,bootstrap,generative,finetune")
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--out", type=Path, default=HERE / "results")
     args = ap.parse_args()
