@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-PARTS = {"frozen": ("frozen.yaml", "frozen"), "bootstrap": ("frozen_bootstrap.yaml", "frozen"),
+PARTS = {"frozen": ("frozen.yaml", "frozen"), "long": ("frozen_long.yaml", "frozen"),
+         "bootstrap": ("frozen_bootstrap.yaml", "frozen"),
          "generative": ("frozen_generative.yaml", "frozen"), "finetune": ("finetune.yaml", "finetune")}
 BASELINE = "naive"
 
@@ -264,7 +265,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("command", choices=["run", "page"])
     ap.add_argument("--root", type=Path, default=Path("w2sg-study"), help="where the study's workdirs live")
-    ap.add_argument("--parts", default="frozen,bootstrap,generative,finetune")
+    ap.add_argument("--parts", default="frozen,generative,long,bootstrap,finetune")
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--out", type=Path, default=HERE / "results")
     args = ap.parse_args()
