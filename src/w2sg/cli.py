@@ -319,15 +319,25 @@ def models_pull(aliases: Annotated[list[str], typer.Argument(help="aliases to pu
 @app.command()
 def methods():
     """List the W2S methods with what they do, where they come from, and their formula."""
+    from rich.markup import escape
+
     from w2sg.methods import list_methods
 
     for m in list_methods():
-        out.print(f"[bold]{m.name}[/]  (modes: {', '.join(m.modes)})")
-        out.print("  " + " ".join(m.description.split()))
+        oracle = "  [red]ORACLE: uses ground truth, analysis only[/]" if m.oracle else ""
+        out.print(f"[bold]{m.name}[/]  (modes: {', '.join(m.modes)}){oracle}")
+        out.print("  " + escape(" ".join(m.description.split())))  # formulas contain [brackets]
         fields = m.config_cls.model_fields
         if fields:
-            out.print("  options: " + ", ".join(f"{k}={v.default}" for k, v in fields.items()))
+            out.print("  options: " + escape(", ".join(_option_text(k, v) for k, v in fields.items())))
         out.print("")
+
+
+def _option_text(name: str, field) -> str:
+    if field.is_required():
+        return f"{name} (required)"
+    default = field.default_factory() if field.default_factory is not None else field.default
+    return f"{name}={default}"
 
 
 @app.command()

@@ -23,7 +23,8 @@ class EnsembleConfig(MethodConfig):
 
 
 @register_method("weak_ensemble", """
-Weak ensemble (Burns et al. 2024 sec. 6 list better supervisors as a lever; EleutherAI w2s): the supervisor is
+Weak ensemble (bagged weak teachers as in Sang et al. 2024, arXiv 2402.00667; see also EnsemW2S, Agrawal et
+al. 2024, arXiv 2410.04571): the supervisor is
 the mean P(y=1) of several weak models trained on A with ground truth — the weak step, `members - 1` refits of
 the weak model with other seeds (on bootstrap resamples of A when `bagging`), and one fit of each model in
 `models` (e.g. other small rungs). The strong student then trains naively on the averaged soft labels:
