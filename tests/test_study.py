@@ -30,6 +30,9 @@ def test_unstable_tasks_are_left_out_of_the_headline(zoo):
             + _records("b", [0.05, 0.06, 0.04], {"naive": [0.2, 0.2, 0.2], "confidence": [0.1, 0.1, 0.1]})
             + _records("c", [0.01, -0.01, 0.0], {"naive": [5.0, -3.0, None], "confidence": [9.0, 9.0, 9.0]},
                        unstable=True))
+    for r in recs:  # one clear seed out of three does not make a task stable
+        if r["task"] == "c" and r["seed"] == 0:
+            r["unstable"] = False
     stab = zoo.task_stability(recs)
     assert not stab["a"]["unstable"] and not stab["b"]["unstable"] and stab["c"]["unstable"]
     rows = {r["method"]: r for r in zoo.headline(recs, stab)}
