@@ -202,7 +202,8 @@ def headline_figure(rows_acc, rows_auroc, path: Path, title: str) -> None:
                         fmt="o", color="tab:red" if r["oracle"] else "tab:blue", capsize=3)
         ax.axvline(0, color="grey", lw=0.8)
         ax.axvline(1, color="grey", lw=0.8, ls="--")
-        ax.set_yticks(ys, [r["method"] + (" (oracle)" if r["oracle"] else "") for r in rows])
+        ax.set_yticks(ys, [r["method"] + (" (oracle)" if r["oracle"] else "") + f"  [{r['n_tasks']} tasks]"
+                           for r in rows])
         ax.set_xlabel(f"median PGR over stable tasks ({name}), 95% CI")
     fig.suptitle(title)
     fig.tight_layout()
