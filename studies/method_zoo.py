@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import time
 from collections import defaultdict
@@ -255,9 +256,14 @@ def page(root: Path, out: Path) -> Path:
             lines += [f"Weak ensemble supervisor vs the single weak model (test accuracy, mean over "
                       f"{len(ens)} experiments): {_f(_mean([r['supervisor_acc'] for r in ens]), 3)} vs "
                       f"{_f(_mean([r['weak_acc'] for r in ens]), 3)}.", ""]
-        html, _ = write_html_report(records, out / f"report_{workdir}", title=f"method zoo: {title}")
-        lines += [f"Full report with the five standard figures: [{html.relative_to(out)}]({html.relative_to(out)})",
-                  ""]
+        # the full HTML report (every experiment, five figures) stays beside the store: it is ~10 MB
+        html, _ = write_html_report(records, root / workdir / "report", title=f"method zoo: {title}")
+        for name in ("methods_compared", "pgr_vs_gap", "agreement"):
+            src = html.parent / f"fig_{name}.png"
+            if src.exists():
+                shutil.copyfile(src, out / f"{workdir}_{name}.png")
+                lines += [f"![{name}]({workdir}_{name}.png)", ""]
+        lines += [f"Full report (every experiment, all five standard figures): `{html}`", ""]
     comparison = HERE / "comparison.md"
     if comparison.exists():
         lines += [comparison.read_text()]
