@@ -88,23 +88,15 @@ def test_every_method_runs_end_to_end(tmp_path, tiny_encoder, synthetic_task, me
 
 
 def test_filter_trains_on_the_confident_half(tmp_path, tiny_encoder, synthetic_task):
+    from .test_pipeline_tiny import _Spy
+
     pipe = Pipeline(tmp_path / "runs")
-    fitted = []
-    orig = pipe.new_learner
-
-    def new_learner(name, spec):
-        learner = orig(name, spec)
-        fit = learner.fit
-        learner.fit = lambda texts, targets, *a, **k: (fitted.append(np.asarray(targets)), fit(texts, targets,
-                                                                                                 *a, **k))[1]
-        return learner
-
-    pipe.new_learner = new_learner
+    spy = _Spy(pipe)
     spec = _spec(synthetic_task, tiny_encoder, tiny_encoder).model_copy(
         update={"method": MethodSpec(name="filter_confident", options={"q": 0.25})})
     pipe.run(spec)
     weak_t = pipe.cache.load("weak", pipe.keys(spec)["weak"])[0]["transfer"]
-    student_targets = fitted[-1]
+    student_targets = spy.calls[-1][2]
     assert len(student_targets) == 50  # a quarter of |B| = 200
     assert np.abs(student_targets - 0.5).min() >= np.sort(np.abs(weak_t - 0.5))[-50] - 1e-6
 

@@ -165,51 +165,26 @@ def test_bad_options_and_missing_prerequisites_fail_up_front(tiny_encoder, synth
 def test_s2s_relabel_trains_each_round_on_the_previous_students_predictions(tmp_path, tiny_encoder,
                                                                             synthetic_task):
     pipe = Pipeline(tmp_path / "runs")
-    fits = []
-    orig = pipe.new_learner
-
-    def new_learner(name, spec):
-        learner = orig(name, spec)
-        fit = learner.fit
-
-        def spy_fit(texts, targets, loss, seed, **kw):
-            out = fit(texts, targets, loss, seed, **kw)
-            fits.append((list(texts), np.asarray(targets).copy(), type(loss).__name__, learner.predict(texts)))
-            return out
-
-        learner.fit = spy_fit
-        return learner
-
-    pipe.new_learner = new_learner
+    spy = _Spy(pipe)
     spec = _spec(synthetic_task, tiny_encoder, tiny_encoder).model_copy(
         update={"method": MethodSpec(name="s2s_relabel", options={"rounds": 2})})
     pipe.run(spec)
-    students = fits[2:]  # after the weak model and the ceiling
+    students = spy.calls[2:]  # after the weak model and the ceiling
     weak = pipe.cache.load("weak", pipe.keys(spec)["weak"])[0]
-    assert len(students) == 3 and all(s[0] == students[0][0] for s in students)
-    assert np.allclose(students[0][1], weak["transfer"])
-    for prev, nxt in zip(students, students[1:], strict=False):
-        assert np.allclose(nxt[1], prev[3], atol=1e-6)  # the next round's targets: the last student's P(y=1)
-    assert not np.allclose(students[1][1], students[0][1])
+    assert len(students) == 3 and all(s[1] == students[0][1] for s in students)
+    assert np.allclose(students[0][2], weak["transfer"])
+    for prev, (_, texts, targets) in zip(spy.learners[2:], students[1:], strict=False):
+        assert np.allclose(targets, prev.predict(texts), atol=1e-6)  # targets: the last student's P(y=1)
+    assert not np.allclose(students[1][2], students[0][2])
 
 
 def test_naive_hard_trains_on_thresholded_weak_labels(tmp_path, tiny_encoder, synthetic_task):
     from w2sg.train.losses import HardXent
 
     pipe = Pipeline(tmp_path / "runs")
-    seen = []
-    orig = pipe.new_learner
-
-    def new_learner(name, spec):
-        learner = orig(name, spec)
-        fit = learner.fit
-        learner.fit = lambda texts, targets, loss, seed, **kw: (seen.append((np.asarray(targets), loss)),
-                                                                fit(texts, targets, loss, seed, **kw))[1]
-        return learner
-
-    pipe.new_learner = new_learner
+    spy = _Spy(pipe)
     pipe.run(_spec(synthetic_task, tiny_encoder, tiny_encoder, method="naive_hard"))
-    targets, loss = seen[-1]
+    targets, loss = spy.calls[-1][2], spy.losses[-1]
     assert isinstance(loss, HardXent)
     t = loss.batch_targets(torch.zeros(len(targets), 2), torch.as_tensor(targets), 0.0)[:, 1]
     assert torch.equal(t, torch.as_tensor((targets >= 0.5).astype(np.float32)))

@@ -25,7 +25,9 @@ class _Spy:
     """Wraps Pipeline.new_learner to record what every learner is fitted on."""
 
     def __init__(self, pipe):
-        self.calls = []
+        self.calls = []  # (model, texts, targets) per fit
+        self.losses = []  # the loss object of each fit
+        self.learners = []  # the fitted learner of each fit (still usable for predictions)
         orig = pipe.new_learner
 
         def new_learner(name, spec):
@@ -34,6 +36,8 @@ class _Spy:
 
             def spy_fit(texts, targets, loss, seed, **kw):
                 self.calls.append((name, list(texts), np.asarray(targets).copy()))
+                self.losses.append(loss)
+                self.learners.append(learner)
                 return fit(texts, targets, loss, seed, **kw)
 
             learner.fit = spy_fit

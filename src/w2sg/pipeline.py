@@ -127,7 +127,7 @@ class Pipeline:
     def compute(self, spec: ExperimentSpec) -> dict:
         """The four steps through the cache, without touching the store: returns the arguments of
         `ResultsStore.put` (so a remote worker can send them back to the driver's store)."""
-        method, cfg = _method_and_config(spec)
+        method, cfg = check_method(spec)
         keys = self.keys(spec)
         steps = StepLog()
         t0 = time.perf_counter()
@@ -164,10 +164,27 @@ class Pipeline:
 
     def weak_step(self, spec: ExperimentSpec, steps: StepLog | None = None) -> dict[str, np.ndarray]:
         """Step 1: the weak model trained on A with ground truth; its P(y=1) on B, V and T (cached)."""
+        return self._weak_fit(spec, spec.weak, 0, False, steps or StepLog())
+
+    def _weak_fit(self, spec: ExperimentSpec, model: str, member: int, bagging: bool,
+                  steps: StepLog) -> dict[str, np.ndarray]:
+        """`model` trained on A with ground truth (training seed seed + 1000 * member; with `bagging`, on a
+        bootstrap resample of A); its P(y=1) on B, V, T and the extra rows. Member 0 without bagging is the
+        plain weak fit of that model, under the weak step's key."""
         s = self.splits(spec)
+        split = self.keys(spec)["split"]
+        identity = self.model(model).identity
+        rows = s.weak_train
+        if member == 0 and not bagging:
+            key = content_hash("weak", split, identity, spec.train, spec.seed)
+        else:
+            key = content_hash("weak-member", split, identity, spec.train, spec.seed, member, bagging)
+            if bagging:
+                idx = np.random.default_rng([spec.seed, member, 7]).integers(0, len(rows), len(rows))
+                rows = [rows[i] for i in idx]
         targets = {"transfer": s.transfer, "val": s.val, "test": s.test, "extra": s.extra}
-        return self._step(steps or StepLog(), "weak", self.keys(spec)["weak"], lambda: self._fit_ground_truth(
-            spec.weak, spec.train, spec.seed, s.weak_train, targets))
+        return self._step(steps, "weak", key, lambda: self._fit_ground_truth(
+            model, spec.train, spec.seed + 1000 * member, rows, targets))
 
     def ceiling_step(self, spec: ExperimentSpec, steps: StepLog | None = None) -> dict[str, np.ndarray]:
         """Step 2: the strong model trained on B with ground truth (the student's rows and budget; cached)."""
@@ -192,29 +209,10 @@ class Pipeline:
         return f.n_computed - before
 
     def weak_member(self, spec: ExperimentSpec, model: str, member: int, bagging: bool) -> WeakMember:
-        """An extra weak supervisor for ensembles: `model` trained on A with ground truth, with training seed
-        seed + 1000 * member and, with `bagging`, on a bootstrap resample of A (cached like the weak step).
-        Member 0 without bagging is exactly that model's plain weak step."""
-        s = self.splits(spec)
-        split = self.keys(spec)["split"]
-        identity = self.model(model).identity
-        rows = s.weak_train
-        if member == 0 and not bagging:
-            key = content_hash("weak", split, identity, spec.train, spec.seed)
-        else:
-            key = content_hash("weak-member", split, identity, spec.train, spec.seed, member, bagging)
-            if bagging:
-                idx = np.random.default_rng([spec.seed, member, 7]).integers(0, len(rows), len(rows))
-                rows = [rows[i] for i in idx]
-        targets = {"transfer": s.transfer, "val": s.val, "test": s.test, "extra": s.extra}
-        p = self._step(StepLog(), "weak", key, lambda: self._fit_ground_truth(
-            model, spec.train, spec.seed + 1000 * member, rows, targets))
-        return WeakMember(
-            transfer=_weak_labelled(s.transfer, p["transfer"]),
-            val=_weak_labelled(s.val, p.get("val", np.zeros(0, dtype=np.float32))),
-            extra=_weak_labelled(s.extra, p["extra"]) if s.extra else None,
-            test_p1=p["test"],
-        )
+        """An extra weak supervisor for ensembles (see `_weak_fit`), as the student may see it: predictions."""
+        p = self._weak_fit(spec, model, member, bagging, StepLog())
+        transfer, val, extra = _weak_sets(self.splits(spec), p)
+        return WeakMember(transfer=transfer, val=val, extra=extra, test_p1=p["test"])
 
     def _step(self, steps: StepLog, name: str, key: str, compute) -> dict[str, np.ndarray]:
         t0 = time.perf_counter()
@@ -238,8 +236,7 @@ class Pipeline:
 
     def _fit_student(self, spec: ExperimentSpec, method, cfg, splits: Splits, weak: dict[str, np.ndarray]):
         """The student sees texts and weak labels only: `WeakLabelled` has no ground-truth field."""
-        transfer = _weak_labelled(splits.transfer, weak["transfer"])
-        val = _weak_labelled(splits.val, weak.get("val", np.zeros(0, dtype=np.float32)))
+        transfer, val, extra = _weak_sets(splits, weak)
         featurizer = self.featurizer(spec.strong, spec.train)
         ctx = StudentContext(
             new_student=lambda: self.new_learner(spec.strong, spec.train), seed=spec.seed, mode=spec.train.mode,
@@ -247,7 +244,7 @@ class Pipeline:
             # ground truth reaches a method only when it is an explicitly named oracle baseline
             oracle_val_labels=np.array([r.label for r in splits.val]) if method.oracle else None,
             new_learner=lambda model: self.new_learner(model, spec.train),
-            extra=_weak_labelled(splits.extra, weak["extra"]) if splits.extra else None,
+            extra=extra,
             weak_model=spec.weak,
             weak_member=lambda model, member, bagging: self.weak_member(spec, model, member, bagging),
             strong_backbone=self._backbone(spec.strong),
@@ -262,8 +259,11 @@ class Pipeline:
         return arrays, {"method": spec.method.label}
 
 
-def _method_and_config(spec: ExperimentSpec):
-    return check_method(spec)
+def _weak_sets(splits: Splits, p: dict[str, np.ndarray]):
+    """B, V and the extra rows with a weak model's P(y=1): texts and weak labels only (extra: None if absent)."""
+    return (_weak_labelled(splits.transfer, p["transfer"]),
+            _weak_labelled(splits.val, p.get("val", np.zeros(0, dtype=np.float32))),
+            _weak_labelled(splits.extra, p["extra"]) if splits.extra else None)
 
 
 def _weak_labelled(rows: list[Example], weak_p1: np.ndarray) -> WeakLabelled:

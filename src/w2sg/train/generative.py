@@ -81,7 +81,7 @@ def generative_finetune(backbone_path: str, pooling: str, texts: list[str], *, m
     if objective == "mlm" and tok.mask_token_id is None:
         raise ValueError(f"the tokenizer at {backbone_path} has no mask token: masked-LM finetuning is impossible")
     rows = tokenize(tok, list(texts), max_length)
-    special = set(tok.all_special_ids)
+    special = torch.tensor(sorted(set(tok.all_special_ids)), dtype=torch.long)
     lengths = rows.lengths
     total = max(1, math.ceil(epochs * math.ceil(len(rows) / batch_size)))
     # the LM head may be partly new (sentence-transformers checkpoints): it learns at head_lr, the base at lr
@@ -107,8 +107,8 @@ def generative_finetune(backbone_path: str, pooling: str, texts: list[str], *, m
             batch = rows.collate(idx)
             ids, attn = batch["input_ids"], batch["attention_mask"]
             if objective == "mlm":
-                is_special = torch.tensor([[t in special for t in row] for row in ids.tolist()])
-                inputs, labels = mask_tokens(ids, attn, is_special, tok.mask_token_id, vocab, mlm_probability, gen)
+                inputs, labels = mask_tokens(ids, attn, torch.isin(ids, special), tok.mask_token_id, vocab,
+                                             mlm_probability, gen)
             else:
                 inputs, labels = ids, torch.where(attn.bool(), ids, torch.full_like(ids, -100))
             with autocast_for(device):
