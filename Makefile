@@ -18,7 +18,7 @@ run: $(BIN)/w2sg
 
 test: $(BIN)/w2sg
 	$(BIN)/w2sg models pull minilm
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks studies
 	$(BIN)/python -m pytest -q
 
 bench: $(BIN)/w2sg

@@ -1,7 +1,8 @@
 """The method-zoo study: every method on the offline ladder, and its results page.
 
-    python studies/method_zoo.py run  [--root DIR] [--parts frozen,generative,finetune]   # resumes
-    python studies/method_zoo.py page [--root DIR] [--out studies/results]
+    python studies/method_zoo.py run    [--root DIR] [--parts frozen,long,budget,...]   # resumes
+    python studies/method_zoo.py ladder [--root DIR]     # each rung's converged probe per task (seed-0 splits)
+    python studies/method_zoo.py page   [--root DIR] [--out studies/results]
 
 `run` executes the sweeps in studies/*.yaml, one task at a time (frozen.yaml: every built-in task x every
 method x 5 seeds in frozen-feature mode; frozen_bootstrap.yaml and frozen_generative.yaml: bootstrapping and
@@ -24,6 +25,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 PARTS = {"frozen": ("frozen.yaml", "frozen"), "long": ("frozen_long.yaml", "frozen"),
+         "budget": ("frozen_budget.yaml", "frozen"), "budget_long": ("frozen_budget_long.yaml", "frozen"),
          "bootstrap": ("frozen_bootstrap.yaml", "frozen"),
          "generative": ("frozen_generative.yaml", "frozen"), "finetune": ("finetune.yaml", "finetune")}
 BASELINE = "naive"
@@ -49,6 +51,49 @@ def run(root: Path, parts: list[str], data_dir: str | None) -> None:
                                   "failed": report.failed, "at": time.strftime("%F %T")})
             print(f"{part} {task}: {seconds:.0f}s ({report.computed} computed, {report.skipped} already done, "
                   f"{report.failed} failed)", flush=True)
+
+
+LADDER_RUNGS = ("minilm", "mpnet", "smollm2-135m", "gemma3-270m")
+LADDER_GRIDS = ("frozen.yaml", "frozen_long.yaml")
+
+
+def ladder(root: Path, data_dir: str | None, rungs: tuple[str, ...] = LADDER_RUNGS, seed: int = 0) -> Path:
+    """Each rung's converged probe (ground truth of B, l2 by CV) on every task's T (seed 0 splits of the grids):
+    balanced accuracy, AUROC and per-question accuracy against the majority baseline. Resumes per (task, rung)."""
+    from w2sg.config import ExperimentSpec, load_yaml_spec
+    from w2sg.metrics import accuracy, auroc, majority_accuracy, per_question_correct, question_coverage
+    from w2sg.models.zoo import is_present
+    from w2sg.pipeline import Pipeline
+    from w2sg.sweep import SweepSpec
+
+    out = root / "ladder.json"
+    table = json.loads(out.read_text()) if out.exists() else {}
+    pipe = Pipeline(root / "frozen", data_dir)
+    for grid in LADDER_GRIDS:
+        sweep = load_yaml_spec(HERE / grid, SweepSpec)
+        for task in sweep.tasks:
+            for rung in rungs:
+                key = f"{task}/{rung}"
+                if key in table or not is_present(rung):
+                    continue
+                t0 = time.perf_counter()
+                spec = ExperimentSpec(task=task, weak=sweep.weak[0], strong=rung, seed=seed, splits=sweep.splits,
+                                      train=sweep.train)
+                probe = pipe.ceiling_step(spec)["test"]
+                test = pipe.splits(spec).test
+                y = np.array([r.label for r in test])
+                groups = [r.group for r in test]
+                n_q, coverage = question_coverage(y, groups)
+                table[key] = {
+                    "task": task, "rung": rung, "n_test": len(y), "pos_frac": float(y.mean()),
+                    "majority_acc": majority_accuracy(y), "acc": accuracy(probe, y),
+                    "balanced_acc": accuracy(probe, y, balanced=True), "auroc": auroc(probe, y),
+                    "q_acc": (float(per_question_correct(probe, y, groups).mean())
+                              if n_q and coverage >= 0.5 else None), "n_questions": n_q,
+                    "seconds": round(time.perf_counter() - t0, 1)}
+                out.write_text(json.dumps(table, indent=1))
+                print(f"ladder {key}: {table[key]['balanced_acc']:.3f} ({table[key]['seconds']}s)", flush=True)
+    return out
 
 
 def _append_timing(root: Path, entry: dict) -> None:
@@ -114,18 +159,19 @@ def median_ci(per_task: dict[str, list[float]], n_boot: int = 2000, seed: int = 
 
 
 def headline(records: list[dict], stability: dict[str, dict], metric: str = "pgr_acc") -> list[dict]:
-    """Per method: median over stable tasks of the seed-mean PGR (CI), and how often it beats naive."""
+    """Per method: median over stable tasks of the mean PGR over the task's stable seeds (CI), and how often it
+    beats naive."""
     groups = by_task_method(records)
     methods = sorted({m for _, m in groups}, key=_method_order)
     stable = [t for t, s in stability.items() if not s["unstable"]]
+    from w2sg.report.summary import stable as stable_row
+
     rows = []
     for m in methods:
-        per_task = {t: [r[metric] for r in groups.get((t, m), []) if r[metric] is not None] for t in stable}
+        per_task = {t: [r[metric] for r in groups.get((t, m), []) if stable_row(r, metric)] for t in stable}
+        base = {t: [r[metric] for r in groups.get((t, BASELINE), []) if stable_row(r, metric)] for t in stable}
         point, lo, hi = median_ci(per_task)
-        wins = sum(
-            1 for t in stable if per_task[t] and groups.get((t, BASELINE))
-            and np.mean(per_task[t]) > np.mean([r[metric] for r in groups[(t, BASELINE)] if r[metric] is not None])
-        )
+        wins = sum(1 for t in stable if per_task[t] and base[t] and np.mean(per_task[t]) > np.mean(base[t]))
         n_tasks = sum(bool(v) for v in per_task.values())
         rows.append({"method": m, "median": point, "ci_low": lo, "ci_high": hi, "n_tasks": n_tasks,
                      "beats_naive": wins, "oracle": any(r.get("oracle") for (_, mm), rs in groups.items()
@@ -153,6 +199,10 @@ def _load(root: Path, workdir: str) -> list[dict]:
 
 
 def _task_table(records, stability, metric) -> list[str]:
+    """Per task and method: mean ± sd of the PGR over the seeds whose own gap is clear (stable rows only), with
+    (stable seeds/seeds) where some were left out."""
+    from w2sg.report.summary import stable
+
     groups = by_task_method(records)
     methods = sorted({m for _, m in groups}, key=_method_order)
     short = {m: m.replace("probe_relabel(probe=", "probe_").replace("bootstrap(chain=['smollm2-135m'])",
@@ -165,13 +215,75 @@ def _task_table(records, stability, metric) -> list[str]:
         s = stability[task]
         cells = []
         for m in methods:
-            vals = [r[metric] for r in groups.get((task, m), []) if r[metric] is not None]
-            cells.append(f"{_f(_mean(vals))} ± {_f(_sd(vals))}" if vals else "–")
+            rows = groups.get((task, m), [])
+            vals = [r[metric] for r in rows if stable(r, metric)]
+            left_out = f" ({len(vals)}/{len(rows)})" if len(vals) < len(rows) else ""
+            cells.append(f"{_f(_mean(vals))} ± {_f(_sd(vals))}{left_out}" if vals else f"– (0/{len(rows)})")
         flag = " ⚠ unstable" if s["unstable"] else ""
         lines.append(f"| {task}{flag} | {_f(s['weak'], 3)} | {_f(s['ceiling'], 3)} | {_f(s['gap'], 3)} "
                      f"({s['n_seeds'] - s['n_unstable']}/{s['n_seeds']}) | "
                      + " | ".join(cells) + " |")
     return lines
+
+
+def _probe_table(root: Path, records: list[dict]) -> list[str]:
+    """Per task: the majority baseline and each rung's converged probe (seed 0 splits, probe on B's ground truth),
+    plus the study's weak (minilm on A) and ceiling (mpnet on B) over all seeds."""
+    path = root / "ladder.json"
+    ladder = json.loads(path.read_text()) if path.exists() else {}
+    rungs = [r for r in LADDER_RUNGS if any(v["rung"] == r for v in ladder.values())]
+    per_seed = defaultdict(dict)
+    for r in records:
+        per_seed[r["task"]].setdefault(r["seed"], r)
+    lines = ["| task | T: pos. share | majority acc | " + " | ".join(f"{r} bal. acc / AUROC" for r in rungs)
+             + " | study weak minilm (A) | study ceiling mpnet (B) | per-question acc minilm / mpnet |",
+             "|---" * (5 + len(rungs)) + "|---|"]
+    for task in sorted(set(per_seed) | {v["task"] for v in ladder.values()}):
+        cells = []
+        for rung in rungs:
+            v = ladder.get(f"{task}/{rung}")
+            cells.append("–" if v is None else f"{v['balanced_acc']:.3f} / {v['auroc']:.3f}"
+                         + (" ⚠" if v["balanced_acc"] <= 0.5 + 1e-9 else ""))
+        rows = list(per_seed.get(task, {}).values())
+        pos = _mean([r.get("test_pos_frac") for r in rows])
+        if pos is None:
+            v = next((v for v in ladder.values() if v["task"] == task), None)
+            pos = v["pos_frac"] if v else None
+        raw_majority = None if pos is None else max(pos, 1 - pos)
+        q = [_mean([r.get(k) for r in rows]) for k in ("weak_q_acc", "ceiling_q_acc")]
+        lines.append(f"| {task} | {_f(pos)} | {_f(raw_majority, 3)} raw, 0.500 balanced | " + " | ".join(cells)
+                     + f" | {_f(_mean([r['weak_acc'] for r in rows]), 3)} / "
+                       f"{_f(_mean([r['weak_auroc'] for r in rows]), 3)}"
+                     + f" | {_f(_mean([r['ceiling_acc'] for r in rows]), 3)} / "
+                       f"{_f(_mean([r['ceiling_auroc'] for r in rows]), 3)}"
+                     + (f" | {_f(q[0], 3)} / {_f(q[1], 3)} |" if q[0] is not None else " | – |"))
+    return lines
+
+
+def _budget_table(records: list[dict]) -> list[str]:
+    """Naive PGR (accuracy) per task at each student budget, mean over stable seeds (stable/total)."""
+    from w2sg.report.summary import stable
+
+    naive = [r for r in records if r["method"] == BASELINE]
+    budgets = sorted({r["budget"] for r in naive}, key=_budget_order)
+    if len(budgets) < 2:
+        return []
+    lines = ["| task | " + " | ".join(b.replace("(auroc,steps=1024)", "") for b in budgets) + " |",
+             "|---" * (1 + len(budgets)) + "|"]
+    for task in sorted({r["task"] for r in naive}):
+        cells = []
+        for b in budgets:
+            rows = [r for r in naive if r["task"] == task and r["budget"] == b]
+            vals = [r["pgr_acc"] for r in rows if stable(r, "pgr_acc")]
+            cells.append(f"{_f(_mean(vals))} ({len(vals)}/{len(rows)})" if rows else "–")
+        lines.append(f"| {task} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _budget_order(b: str) -> tuple:
+    if b.startswith("steps="):
+        return (0, int(b.split("=")[1]))
+    return (1 if b == "converged" else 2 if b.startswith("early_stop(") else 3, 0)
 
 
 def _headline_table(rows_acc, rows_auroc) -> list[str]:
@@ -213,57 +325,91 @@ def headline_figure(rows_acc, rows_auroc, path: Path, title: str) -> None:
 
 
 def page(root: Path, out: Path) -> Path:
+    from w2sg.report.figures import pgr_vs_budget
     from w2sg.report.html import write_html_report
 
     out.mkdir(parents=True, exist_ok=True)
     timings = json.loads((root / "timings.json").read_text()) if (root / "timings.json").exists() else []
     lines = ["# w2sg method-zoo study (generated by `python studies/method_zoo.py page`)", ""]
-    lines += [f"Results stores under `{root}`. Regenerate: `python studies/method_zoo.py run && python "
-              "studies/method_zoo.py page`. Every number below is computed from the stores.", ""]
+    lines += ["Regenerate: `python studies/method_zoo.py run --root w2sg-study && python studies/method_zoo.py ladder "
+              "--root w2sg-study && python studies/method_zoo.py page --root w2sg-study`. Every number below is "
+              "computed from the results stores under the study root.", ""]
     spent = defaultdict(float)
     for t in timings:
         spent[t["part"]] += t["seconds"]
     if spent:
         lines += ["Wall time (sum of the invocations that computed it, 2-core CPU): "
                   + ", ".join(f"{p} {s / 60:.1f} min" for p, s in spent.items()), ""]
+    lines += ["**How to read the numbers.** Frozen heads are the converged optimum of their convex problem "
+              "(L-BFGS; the L2 strength of the weak model and of the ceiling chosen by 5-fold CV on their own "
+              "ground-truth rows, the student using the ceiling's). Accuracy on T is class-balanced (the mean of the "
+              "per-class recalls, so the majority baseline is 0.5). PGR means and medians are over stable rows only "
+              "(rows whose ceiling − weak gap has a 95% CI above 0); '(k/n)' says how many seeds were kept. A "
+              "PGR CI whose resamples often have no positive gap is reported unbounded.", ""]
     for workdir, title in (("frozen", "Frozen-feature mode (linear probes)"), ("finetune", "Full finetuning (CPU)")):
-        records = [r for r in _load(root, workdir) if r["weak"] == "minilm" and r["strong"] == "mpnet"]
+        every = [r for r in _load(root, workdir) if r["weak"] == "minilm" and r["strong"] == "mpnet"]
+        records = [r for r in every if r.get("budget_kind", "full") == "full"]  # the default budget
         if not records:
             continue
         stability = task_stability(records)
         rows_acc, rows_auroc = headline(records, stability, "pgr_acc"), headline(records, stability, "pgr_auroc")
-        stable = sorted(t for t, s in stability.items() if not s["unstable"])
+        stable_tasks = sorted(t for t, s in stability.items() if not s["unstable"])
         seeds = sorted({r["seed"] for r in records})
         spec = records[0]["spec"]
+        budget = records[0].get("budget", "?")
         lines += [f"## {title}", "",
                   f"weak minilm → strong mpnet; seeds {seeds}; splits {spec['splits']}; train {spec['train']}; "
-                  f"{len(records)} experiments.", "",
+                  f"student budget '{budget}'; {len(records)} experiments"
+                  + (f" (+ {len(every) - len(records)} at other budgets)" if len(every) > len(records) else "")
+                  + ".", "",
                   f"Stable tasks (most seeds have a ceiling − weak gap whose 95% paired-bootstrap CI excludes 0; "
-                  f"the headline uses these): {', '.join(stable) or 'none'}. "
-                  f"Unstable: {', '.join(sorted(set(stability) - set(stable))) or 'none'}.", "",
-                  "### Headline: median PGR across stable tasks", "",
-                  "Per task the PGR is the mean over seeds; the CI is a two-level bootstrap (tasks, then seeds). "
-                  "'beats naive' counts stable tasks where the method's seed-mean PGR exceeds naive's.", ""]
+                  f"the headline uses these): {', '.join(stable_tasks) or 'none'}. "
+                  f"Unstable: {', '.join(sorted(set(stability) - set(stable_tasks))) or 'none'}.", ""]
+        if workdir == "frozen":
+            lines += ["### Where is there a weak→strong gap at all? Converged probes against the majority baseline",
+                      "", "Ladder columns: each rung's converged probe trained on B's ground truth (seed-0 splits, "
+                      "`method_zoo.py ladder`), balanced accuracy / AUROC on T (⚠: no better than the majority "
+                      "class). Study columns: the weak model (minilm on A) and the ceiling (mpnet on B), mean "
+                      "over seeds, balanced accuracy / AUROC.", ""]
+            lines += _probe_table(root, records) + [""]
+        lines += ["### Headline: median PGR across stable tasks", "",
+                  "Per task the PGR is the mean over its stable seeds; the CI is a two-level bootstrap (tasks, then "
+                  "seeds). 'beats naive' counts stable tasks where the method's seed-mean PGR exceeds naive's.", ""]
         lines += _headline_table(rows_acc, rows_auroc) + [""]
         fig = out / f"headline_{workdir}.png"
         headline_figure(rows_acc, rows_auroc, fig, f"{title}: minilm → mpnet")
         lines += [f"![headline]({fig.name})", ""]
-        for metric, name in (("pgr_acc", "accuracy"), ("pgr_auroc", "AUROC")):
-            lines += [f"### PGR ({name}) per task: mean ± sd over seeds", ""]
+        for metric, name in (("pgr_acc", "balanced accuracy"), ("pgr_auroc", "AUROC"),
+                             ("pgr_q_acc", "per-question accuracy, multiple-choice tasks")):
+            if not any(r.get(metric) is not None for r in records):
+                continue
+            lines += [f"### PGR ({name}) per task: mean ± sd over stable seeds", ""]
             lines += _task_table(records, stability, metric) + [""]
+        budget_lines = _budget_table(every)
+        if budget_lines:
+            lines += ["### PGR against the student's training budget (naive)", "",
+                      "Seed-mean PGR (balanced accuracy) over stable seeds. `steps=N`: N AdamW steps (lr 1e-3, batch "
+                      "32; 16 steps = one epoch); `converged`: the optimum; `early_stop`: the checkpoint of a "
+                      "1024-step trajectory that best matches V's weak labels; `early_stop_oracle`: the same scored "
+                      "on V's ground truth (ORACLE, an upper bound no real user has).", ""]
+            lines += budget_lines + [""]
+            png = pgr_vs_budget([r for r in every if r["method"] == BASELINE], out / f"{workdir}_pgr_vs_budget.png")
+            if png:
+                lines += [f"![PGR vs budget]({Path(png).name})", ""]
         ens = [r for r in records if r["method"].startswith("weak_ensemble") and r.get("supervisor_acc") is not None]
         if ens:
             lines += [f"Weak ensemble supervisor vs the single weak model (test accuracy, mean over "
                       f"{len(ens)} experiments): {_f(_mean([r['supervisor_acc'] for r in ens]), 3)} vs "
                       f"{_f(_mean([r['weak_acc'] for r in ens]), 3)}.", ""]
-        # the full HTML report (every experiment, five figures) stays beside the store: it is ~10 MB
-        html, _ = write_html_report(records, root / workdir / "report", title=f"method zoo: {title}")
+        # the full HTML report (every experiment, every figure) stays beside the store: it is ~10 MB
+        html, _ = write_html_report(every, root / workdir / "report", title=f"method zoo: {title}")
         for name in ("methods_compared", "pgr_vs_gap", "agreement"):
             src = html.parent / f"fig_{name}.png"
             if src.exists():
                 shutil.copyfile(src, out / f"{workdir}_{name}.png")
                 lines += [f"![{name}]({workdir}_{name}.png)", ""]
-        lines += [f"Full report (every experiment, all five standard figures): `{html}`", ""]
+        lines += [f"Full report (every experiment, all standard figures): `<root>/{workdir}/report/report.html` "
+                  "under the study root (not committed).", ""]
     comparison = HERE / "comparison.md"
     if comparison.exists():
         lines += [comparison.read_text()]
@@ -274,14 +420,16 @@ def page(root: Path, out: Path) -> Path:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("command", choices=["run", "page"])
+    ap.add_argument("command", choices=["run", "ladder", "page"])
     ap.add_argument("--root", type=Path, default=Path("w2sg-study"), help="where the study's workdirs live")
-    ap.add_argument("--parts", default="frozen,generative,long,bootstrap,finetune")
+    ap.add_argument("--parts", default="frozen,long,budget,budget_long,bootstrap,generative,finetune")
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--out", type=Path, default=HERE / "results")
     args = ap.parse_args()
     if args.command == "run":
         run(args.root, [p for p in args.parts.split(",") if p], args.data_dir)
+    elif args.command == "ladder":
+        print(ladder(args.root, args.data_dir))
     else:
         print(page(args.root, args.out))
 

@@ -28,13 +28,16 @@ class _FakeLearner:
                 on_eval(step, self.model)
 
     def predict(self, texts):
-        return np.array([self.trajectory[int(self.model.weight.item()) - 1]])
+        """The first `trajectory[step]` of the 10 validation rows are right (the reference is all ones)."""
+        n_right = self.trajectory[int(self.model.weight.item()) - 1]
+        return np.where(np.arange(len(texts)) < n_right, 0.9, 0.1)
 
 
 def test_selection_restores_the_best_checkpoint():
-    learner = _FakeLearner([0.1, 0.5, 0.9, 0.4, 0.2])
+    learner = _FakeLearner([1, 5, 9, 4, 9])  # the earliest best (step 3) wins the tie with step 5
     sel = fit_with_selection(learner, ["x"], np.array([0.5]), seed=0, total_steps=5, evals=5,
-                             score=lambda p: float(p[0]), val_texts=["v"])
+                             score_metric="accuracy", reference=np.ones(10, dtype=int),
+                             val_texts=[f"v{i}" for i in range(10)])
     assert sel["step"] == 3 and sel["score"] == 0.9 and len(sel["history"]) == 5
     assert learner.model.weight.item() == 3  # the weights of step 3 are back in the model
 
@@ -74,9 +77,9 @@ def test_every_method_runs_end_to_end(tmp_path, tiny_encoder, synthetic_task, me
     seen = {}
     orig = pipe._fit_student
 
-    def spy(spec, m, cfg, splits, weak):
+    def spy(spec, m, cfg, splits, weak, l2):
         seen["method"] = m
-        return orig(spec, m, cfg, splits, weak)
+        return orig(spec, m, cfg, splits, weak, l2)
 
     pipe._fit_student = spy
     spec = _spec(synthetic_task, tiny_encoder, tiny_encoder).model_copy(

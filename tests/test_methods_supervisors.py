@@ -105,8 +105,8 @@ def test_generative_finetune_adapts_on_student_texts_only(tmp_path, tiny_encoder
     fits = []
     orig = pipe.learner_on
 
-    def learner_on(backbone, identity, spec):
-        learner = orig(backbone, identity, spec)
+    def learner_on(backbone, identity, spec, **student):
+        learner = orig(backbone, identity, spec, **student)
         fit = learner.fit
         learner.fit = lambda texts, targets, *a, **k: (fits.append((backbone, np.asarray(targets))),
                                                          fit(texts, targets, *a, **k))[1]

@@ -1,4 +1,5 @@
-"""Tests for w2sg.metrics: PGR and its paired bootstrap, agreement, misfit identity, seed summaries."""
+"""Tests for w2sg.metrics: balanced and per-question accuracy, PGR and its paired bootstrap, agreement, KL
+misfit and its bound, seed summaries, and the PGR aggregates of report.summary."""
 
 import json
 import math
@@ -10,18 +11,26 @@ import pytest
 from w2sg.metrics import (
     PGRResult,
     accuracy,
+    accuracy_boot,
     agreement,
     auroc,
     auroc_boot,
+    balanced_accuracy_boot,
     evaluate,
+    kl,
+    majority_accuracy,
     misfit,
+    misfit_bound,
     paired_bootstrap,
+    per_question_correct,
     pgr,
     pgr_with_ci,
+    question_coverage,
     resample_counts,
     seed_summary,
-    sq_error,
+    supervisor_metrics,
 )
+from w2sg.report.summary import fmt_mean_sd, fmt_pgr, summarize
 
 
 def nested_case(n: int, n_weak: int, n_ceiling: int, n_student: int):
@@ -89,8 +98,10 @@ def test_pgr_point_value_hand_computed():
     assert r.value == pytest.approx(0.5)
     assert r.gap == pytest.approx(0.2)
     assert (r.weak, r.ceiling, r.student) == pytest.approx((0.6, 0.8, 0.7))
-    assert r.ci_low <= 0.5 <= r.ci_high
     assert r.n_boot == 200
+    # 10 examples: ~12% of resamples have ceiling <= weak, so the honest CI is unbounded on both ends
+    assert r.ci_low == -math.inf and r.ci_high == math.inf and r.unstable
+    assert 0.05 < r.frac_undefined < 0.5
 
 
 @pytest.mark.parametrize("student_is, expected", [("ceiling", 1.0), ("weak", 0.0)])
@@ -140,7 +151,9 @@ def test_same_seed_same_result_and_chunking_is_invisible(monkeypatch):
     assert a == pgr_with_ci(labels, weak, ceiling, student, n_boot=100, seed=5)
     monkeypatch.setattr(m, "_CHUNK_CELLS", 1000)  # 10 resamples per chunk
     b = pgr_with_ci(labels, weak, ceiling, student, n_boot=100, seed=5)
-    assert b.n_boot == 100 and b.value == a.value
+    assert b == a  # the same resamples: CI and gap CI identical, not just the point value
+    c = pgr_with_ci(labels, weak, ceiling, student, n_boot=100, seed=6)
+    assert (c.ci_low, c.ci_high, c.gap_ci_low) != (a.ci_low, a.ci_high, a.gap_ci_low)  # the seed matters
 
 
 def test_pgr_undefined_when_ceiling_not_above_weak():
@@ -198,42 +211,60 @@ def test_agreement_subsets_by_hand():
     assert b["all"] == 1.0 and b["weak_right"] == 1.0 and math.isnan(b["weak_wrong"])
 
 
-# ---------------------------------------------------------------- misfit (Charikar et al. 2024)
+# ---------------------------------------------------------------- misfit (KL form of the bound)
 
 
-def _projection_setup(seed: int, realisable: bool):
-    rng = np.random.default_rng(seed)
-    n, d = 500, 12
-    X = rng.normal(size=(n, d))
-    f_star = X @ rng.normal(size=d)
-    residual = np.zeros(n)
-    if not realisable:
-        residual = rng.normal(size=n)
-        residual -= X @ np.linalg.lstsq(X, residual, rcond=None)[0]  # orthogonal to the column space of X
-        f_star = f_star + residual
-    weak = f_star + np.sin(3 * X[:, 0]) + 0.5 * X[:, 1] ** 2 + rng.normal(0, 0.3, n)  # structured errors
-    student = X @ np.linalg.lstsq(X, weak, rcond=None)[0]  # least-squares fit onto weak labels
-    return f_star, weak, student, residual
+def test_misfit_is_hand_computed_kl_weak_to_student():
+    weak, student = [0.8, 0.3], [0.6, 0.5]
+    expected = ((0.8 * math.log(0.8 / 0.6) + 0.2 * math.log(0.2 / 0.4))
+                + (0.3 * math.log(0.3 / 0.5) + 0.7 * math.log(0.7 / 0.5))) / 2
+    assert misfit(student, weak) == pytest.approx(expected, abs=1e-12)
+    assert kl(weak, student) == pytest.approx(expected, abs=1e-12)
+    assert misfit(weak, student) != pytest.approx(expected, abs=1e-3)  # the direction matters
+    assert misfit(weak, weak) == 0.0
+    # hard labels as reference: the cross-entropy; p = 0 is clipped to 1e-7
+    assert kl([1, 0], [0.8, 0.3]) == pytest.approx(-(math.log(0.8) + math.log(0.7)) / 2, abs=1e-12)
+    assert kl([1], [0.0]) == pytest.approx(-math.log(1e-7), rel=1e-6)
+    with pytest.raises(ValueError, match=r"p: probabilities must lie in \[0, 1\]"):
+        kl([0.5], [1.2])
 
 
-def test_misfit_pythagorean_identity_for_linear_student():
-    for seed in range(3):
-        f_star, weak, student, _ = _projection_setup(seed, realisable=True)
-        lhs = sq_error(student, f_star)
-        rhs = sq_error(weak, f_star) - misfit(student, weak)
-        assert abs(lhs - rhs) < 1e-10
-        assert misfit(student, weak) > 0.1  # the identity is not trivially 0 = 0
+def _sigmoid(z):
+    return 1 / (1 + np.exp(-z))
 
 
-def test_misfit_without_realisability():
-    # err(student) - (err(weak) - misfit) = 2 <(I-P) f_w, r> / n: either sign is possible
-    f_star, weak, student, r = _projection_setup(0, realisable=False)
-    slack = sq_error(student, f_star) - (sq_error(weak, f_star) - misfit(student, weak))
-    assert slack == pytest.approx(2 * np.dot(weak - student, r) / len(r), abs=1e-10)
-    # a perfect weak model: the student cannot represent f*, so the gain-at-least-misfit bound fails
-    f_star, _, _, r = _projection_setup(1, realisable=False)
-    X_proj = f_star - r
-    assert sq_error(X_proj, f_star) > sq_error(f_star, f_star) - misfit(X_proj, f_star)
+def _kl_projection(x, weak, lo=-np.inf, hi=np.inf):
+    """argmin over c in [lo, hi] of mean KL(weak || sigmoid(c x)) (Newton on the soft cross-entropy; the
+    objective is convex in c, so the constrained minimiser is the clipped unconstrained one)."""
+    c = 0.0
+    for _ in range(100):
+        s = _sigmoid(c * x)
+        c -= np.mean((s - weak) * x) / np.mean(s * (1 - s) * x**2)
+    assert abs(np.mean((_sigmoid(c * x) - weak) * x)) < 1e-12  # stationary: the exact projection
+    return float(np.clip(c, lo, hi))
+
+
+def test_misfit_bound_holds_for_the_kl_projection_in_a_realisable_class():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=2000)
+    c_star = 1.5
+    truth = _sigmoid(c_star * x)  # soft ground truth inside the class {sigmoid(c x)}
+    weak = _sigmoid(2.5 * x + 0.8 * np.sin(3 * x) + rng.normal(0, 0.3, x.size))  # outside it
+    c_sw = _kl_projection(x, weak)
+    b = misfit_bound(truth, weak, _sigmoid(c_sw * x))
+    assert b["misfit"] > 0.01 and b["student_err"] < b["weak_err"]  # non-trivial: 0.018 here
+    assert b["slack"] == pytest.approx(b["weak_err"] - b["misfit"] - b["student_err"])
+    assert abs(b["slack"]) < 1e-9  # the class is a linear space: the Pythagorean relation is an equality
+    # a convex but bounded class [0, 2] still containing c*: the projection hits the boundary, slack > 0
+    c_box = _kl_projection(x, weak, 0.0, 2.0)
+    assert c_box == 2.0 < c_sw
+    box = misfit_bound(truth, weak, _sigmoid(c_box * x))
+    assert box["slack"] > 1e-4
+    # a student that is not the projection (overshoots) breaks the inequality: the test can fail
+    assert misfit_bound(truth, weak, _sigmoid((c_sw + 1.0) * x))["slack"] < 0
+    # hard ground truth: only a diagnostic, but finite
+    hard = misfit_bound((truth > 0.5).astype(float), weak, _sigmoid(c_sw * x))
+    assert all(math.isfinite(v) for v in hard.values())
 
 
 # ---------------------------------------------------------------- seeds
@@ -278,18 +309,25 @@ def test_evaluate_is_flat_json_safe_and_consistent():
     out = evaluate(y, w, c, s, transfer_labels=ty, weak_transfer=tw, student_transfer=ts, n_boot=200)
     json.dumps(out, allow_nan=False)
     assert all(isinstance(v, (int, float, bool, str, type(None))) for v in out.values())
-    assert out["weak_acc"] == pytest.approx(accuracy(w, y))
+    assert out["test_balanced"] is True and out["majority_acc"] == 0.5
+    assert out["weak_acc"] == pytest.approx(accuracy(w, y, balanced=True))
+    assert out["weak_acc"] != pytest.approx(accuracy(w, y), abs=1e-6)  # y is not exactly balanced
     assert out["pgr_acc"] == pytest.approx(pgr(out["weak_acc"], out["ceiling_acc"], out["student_acc"]))
     assert out["pgr_auroc"] == pytest.approx(pgr_with_ci(y, w, c, s, "auroc", 200).value)
-    assert out["pgr_acc_ci_low"] == pytest.approx(pgr_with_ci(y, w, c, s, n_boot=200).ci_low)
+    assert out["pgr_acc_ci_low"] == pytest.approx(pgr_with_ci(y, w, c, s, n_boot=200, balanced=True).ci_low)
+    plain = evaluate(y, w, c, s, n_boot=200, balance_test=False)
+    assert plain["weak_acc"] == pytest.approx(accuracy(w, y)) and plain["test_balanced"] is False
+    assert plain["pgr_acc_ci_low"] == pytest.approx(pgr_with_ci(y, w, c, s, n_boot=200).ci_low)
     assert out["weak_acc_ci_low"] < out["weak_acc"] < out["weak_acc_ci_high"]
     assert out["agree_test_weak_wrong"] == pytest.approx(agreement(s, w, y)["weak_wrong"])
     assert out["ceiling_agree_test_weak_wrong"] == pytest.approx(agreement(c, w, y)["weak_wrong"])
     assert out["agree_transfer_all"] == pytest.approx(agreement(ts, tw, ty)["all"])
     assert out["ceiling_agree_transfer_all"] is None  # no ceiling_transfer given
-    assert out["misfit_test"] == pytest.approx(misfit(s, w))
-    assert out["misfit_transfer"] == pytest.approx(misfit(ts, tw))
-    assert out["weak_sq_err_test"] == pytest.approx(sq_error(w, y))
+    assert out["misfit_test"] == pytest.approx(kl(w, s))
+    assert out["misfit_transfer"] == pytest.approx(kl(tw, ts))
+    assert out["weak_kl_test"] == pytest.approx(-np.mean(y * np.log(w) + (1 - y) * np.log(1 - w)))
+    assert out["student_kl_transfer"] == pytest.approx(kl(ty, ts))
+    assert not any("sq_err" in k for k in out)
     for key in ("gap_acc", "pgr_acc_reason", "unstable", "unstable_auroc", "student_auroc_ci_high"):
         assert key in out
     assert isinstance(out["unstable"], bool)
@@ -318,3 +356,185 @@ def test_bootstrap_speed():
     elapsed = time.perf_counter() - t0
     assert boot["accuracy"].shape == boot["auroc"].shape == (3, 1000)
     assert elapsed < 2.0
+
+
+# ---------------------------------------------------------------- class-balanced accuracy
+
+
+def test_balanced_accuracy_is_mean_per_class_recall_by_hand():
+    labels = [1, 1, 1, 1, 0, 0]
+    probs = [0.9, 0.8, 0.7, 0.2, 0.4, 0.6]  # positives: 3/4 right; negatives: 1/2 right
+    assert accuracy(probs, labels) == pytest.approx(4 / 6)
+    assert accuracy(probs, labels, balanced=True) == pytest.approx((3 / 4 + 1 / 2) / 2)
+    sk = pytest.importorskip("sklearn.metrics")
+    assert accuracy(probs, labels, balanced=True) == pytest.approx(
+        sk.balanced_accuracy_score(labels, (np.array(probs) > 0.5).astype(int)))
+    assert majority_accuracy(labels, balanced=True) == 0.5
+    assert majority_accuracy(labels) == pytest.approx(4 / 6)
+    out = evaluate(labels, probs, probs, probs, n_boot=20)
+    assert out["majority_acc"] == 0.5 and out["test_pos_frac"] == pytest.approx(4 / 6)
+    assert out["weak_acc"] == pytest.approx(0.625)
+    plain = evaluate(labels, probs, probs, probs, n_boot=20, balance_test=False)
+    assert plain["majority_acc"] == pytest.approx(4 / 6) and plain["weak_acc"] == pytest.approx(4 / 6)
+
+
+def test_constant_majority_predictor_gets_half_when_balanced():
+    labels = np.array([1] * 80 + [0] * 20)
+    always_yes = np.full(100, 0.9)
+    assert accuracy(always_yes, labels) == pytest.approx(0.8)
+    assert accuracy(always_yes, labels, balanced=True) == pytest.approx(0.5)
+    # a weak model right on 70 positives and 15 negatives: 0.85 plain (above the 0.8 majority share) ...
+    weak = np.r_[np.full(70, 0.9), np.full(10, 0.1), np.full(15, 0.1), np.full(5, 0.9)]
+    out = evaluate(labels, always_yes, weak, weak, n_boot=50, balance_test=False)
+    assert out["weak_acc"] == pytest.approx(0.8) and out["majority_acc"] == pytest.approx(0.8)
+    assert out["weak_below_majority"] is False  # equal is not below
+    below = evaluate(labels, np.full(100, 0.1), weak, weak, n_boot=50, balance_test=False)
+    assert below["weak_acc"] == pytest.approx(0.2) and below["weak_below_majority"] is True
+    assert below["ceiling_below_majority"] is False
+    bal = evaluate(labels, always_yes, weak, weak, n_boot=50)
+    assert bal["weak_acc"] == pytest.approx(0.5) and bal["majority_acc"] == 0.5
+    assert bal["ceiling_acc"] == pytest.approx((70 / 80 + 15 / 20) / 2)
+
+
+def test_balanced_accuracy_boot_uses_each_resamples_class_counts():
+    rng = np.random.default_rng(4)
+    y = (rng.random(60) < 0.2).astype(int)  # imbalanced, so some resamples differ a lot in class mix
+    p = rng.random(60)
+    counts = resample_counts(60, 200, 5)
+    fast = balanced_accuracy_boot(p, y, counts)
+    assert np.array_equal(fast, accuracy_boot(p, y, counts, balanced=True))
+    for b in range(200):
+        idx = np.repeat(np.arange(60), counts[b])
+        assert fast[b] == pytest.approx(accuracy(p[idx], y[idx], balanced=True), abs=1e-12)
+    boot = paired_bootstrap(y, [p], n_boot=200, seed=5, metrics=("accuracy",), balanced=True)["accuracy"][0]
+    assert np.allclose(boot, fast)
+    # one class only in a resample: that class's recall; empty: NaN
+    one = balanced_accuracy_boot(np.array([0.9, 0.2]), np.array([1, 1]), np.array([[2, 0], [1, 1], [0, 0]]))
+    assert one[0] == 1.0 and one[1] == 0.5 and math.isnan(one[2])
+
+
+# ---------------------------------------------------------------- per-question accuracy
+
+
+def _mc_example():
+    """Three questions (one right, one wrong, one tied at the top), a question whose positive is the unique
+    max among tied negatives, a singleton and a two-positive group (both not questions)."""
+    groups = ["q1"] * 3 + ["q2"] * 2 + ["q3"] * 3 + ["q4"] * 3 + ["single"] + ["two_pos"] * 2
+    labels = [0, 1, 0] + [0, 1] + [1, 0, 0] + [1, 0, 0] + [1] + [1, 1]
+    probs = [0.2, 0.9, 0.1] + [0.8, 0.3] + [0.7, 0.7, 0.1] + [0.6, 0.2, 0.2] + [0.9] + [0.4, 0.6]
+    return np.array(probs), np.array(labels), groups
+
+
+def test_per_question_correct_by_hand_including_a_tie():
+    probs, labels, groups = _mc_example()
+    assert per_question_correct(probs, labels, groups).tolist() == [True, False, False, True]
+    assert question_coverage(labels, groups) == (4, pytest.approx(11 / 14))
+    # a positive that ties with a negative counts as wrong even though argmax might pick it
+    assert per_question_correct([0.5, 0.5], [1, 0], ["a", "a"]).tolist() == [False]
+    assert per_question_correct([0.5, 0.5], [0, 1], ["a", "a"]).tolist() == [False]
+    with pytest.raises(ValueError, match="same length"):
+        per_question_correct(probs, labels, groups[:-1])
+
+
+def test_evaluate_per_question_accuracy_and_its_pgr():
+    probs, labels, groups = _mc_example()
+    ceiling = probs.copy()
+    ceiling[[3, 4, 6]] = [0.1, 0.9, 0.2]  # q2 and q3 right: all four questions right
+    out = evaluate(labels, probs, ceiling, probs, test_groups=groups, n_boot=200)
+    assert out["n_questions"] == 4 and out["q_coverage"] == pytest.approx(11 / 14)
+    assert out["weak_q_acc"] == pytest.approx(0.5) and out["ceiling_q_acc"] == 1.0
+    assert out["student_q_acc"] == pytest.approx(0.5)
+    assert out["pgr_q_acc"] == pytest.approx(0.0) and out["gap_q_acc"] == pytest.approx(0.5)
+    assert out["weak_q_acc_ci_low"] <= 0.5 <= out["weak_q_acc_ci_high"]
+    # 4 questions: in many resamples weak == ceiling, so the PGR CI is unbounded and flagged
+    assert out["pgr_q_acc_ci_low"] is None and out["unstable_q_acc"] is True
+    assert "PGR CI unbounded" in out["pgr_q_acc_reason"] and out["pgr_q_acc_frac_undefined"] > 0.025
+    sup = supervisor_metrics(labels, ceiling, test_groups=groups)
+    assert sup["supervisor_q_acc"] == 1.0
+
+
+def test_question_keys_are_none_for_singleton_groups_or_no_groups():
+    y, w, c, s = _experiment(200)
+    q_keys = [k for k in evaluate(y, w, c, s, test_groups=[str(i) for i in range(200)], n_boot=20)
+              if "q_acc" in k or k in ("n_questions", "q_coverage")]
+    assert {"pgr_q_acc", "pgr_q_acc_ci_low", "pgr_q_acc_ci_high", "gap_q_acc", "gap_q_acc_ci_low",
+            "gap_q_acc_ci_high", "pgr_q_acc_reason", "pgr_q_acc_frac_undefined", "unstable_q_acc",
+            "weak_q_acc", "student_q_acc_ci_high", "n_questions"} <= set(q_keys)
+    for groups in ([str(i) for i in range(200)], None):
+        out = evaluate(y, w, c, s, test_groups=groups, n_boot=20)
+        assert out["n_questions"] == 0
+        assert all(out[k] is None for k in q_keys if k not in ("n_questions", "q_coverage"))
+    # questions covering less than half of T: not judged per question
+    few = [f"q{i // 2}" if i < 60 else str(i) for i in range(200)]
+    y2 = y.copy()
+    y2[:60] = np.tile([1, 0], 30)
+    assert evaluate(y2, w, c, s, test_groups=few, n_boot=20)["n_questions"] == 0
+    assert evaluate(y2, w, c, s, test_groups=few, n_boot=20)["q_coverage"] == pytest.approx(0.3)
+
+
+# ---------------------------------------------------------------- honest PGR CIs
+
+
+def test_pgr_ci_unbounded_when_many_resamples_have_no_gap():
+    labels, weak, ceiling, student = nested_case(200, 100, 102, 101)  # P(no gap) ~ (198/200)^200 ~ 13%
+    r = pgr_with_ci(labels, weak, ceiling, student, n_boot=1000)
+    assert r.value == pytest.approx(0.5) and 0.05 < r.frac_undefined < 0.3
+    assert r.ci_low == -math.inf and r.ci_high == math.inf and r.unstable
+    d = r.to_dict()
+    assert d["ci_low"] is None and d["ci_high"] is None and d["value"] == pytest.approx(0.5)
+    assert f"PGR CI unbounded: {r.frac_undefined:.1%} of resamples have ceiling ≤ weak" in r.reason
+    json.dumps(d, allow_nan=False)
+    out = evaluate(labels, weak, ceiling, student, n_boot=1000)
+    assert out["pgr_acc"] == pytest.approx(0.5) and out["pgr_acc_ci_low"] is None
+    assert out["pgr_acc_ci_high"] is None and "unbounded" in out["pgr_acc_reason"]
+    assert fmt_pgr(out) == "0.50 [-inf, +inf] unstable"
+
+
+def test_pgr_ci_finite_and_covering_when_gap_is_large():
+    labels, weak, ceiling, student = nested_case(1000, 600, 800, 700)
+    r = pgr_with_ci(labels, weak, ceiling, student, n_boot=1000)
+    assert r.frac_undefined == 0.0 and r.reason is None and not r.unstable
+    assert math.isfinite(r.ci_low) and math.isfinite(r.ci_high) and r.ci_low < 0.5 < r.ci_high
+
+
+def test_pgr_ci_counts_undefined_resamples_at_the_ends():
+    labels, weak, ceiling, student = nested_case(200, 100, 104, 102)  # P(no gap) ~ e^-4 ~ 1.8% < 2.5%
+    r = pgr_with_ci(labels, weak, ceiling, student, n_boot=2000, seed=1)
+    boot = paired_bootstrap(labels, [weak, ceiling, student], n_boot=2000, seed=1, metrics=("accuracy",))
+    bw, bc, bs = boot["accuracy"]
+    ok = bc - bw > 0
+    assert r.frac_undefined == pytest.approx(1 - ok.mean()) and 0 < r.frac_undefined < 0.025
+    pgrs = (bs - bw) / np.where(ok, bc - bw, 1)
+    assert r.ci_low == np.percentile(np.where(ok, pgrs, -np.inf), 2.5, method="lower")
+    assert r.ci_high == np.percentile(np.where(ok, pgrs, np.inf), 97.5, method="higher")
+    truncated_low, truncated_high = np.percentile(pgrs[ok], [2.5, 97.5])
+    assert r.ci_low <= truncated_low and r.ci_high >= truncated_high  # wider than the old truncated CI
+    assert math.isfinite(r.ci_low) and math.isfinite(r.ci_high)
+
+
+# ---------------------------------------------------------------- summarize
+
+
+def _rec(seed, pgr_acc, unstable, pgr_auroc=0.5, unstable_auroc=False, weak_acc=0.7, below=False):
+    return {"task": "t", "weak": "a", "strong": "b", "mode": "frozen", "method": "naive", "seed": seed,
+            "weak_acc": weak_acc, "ceiling_acc": 0.9, "student_acc": 0.8, "pgr_acc": pgr_acc, "unstable": unstable,
+            "pgr_auroc": pgr_auroc, "unstable_auroc": unstable_auroc, "pgr_q_acc": None, "unstable_q_acc": None,
+            "majority_acc": 0.5, "weak_below_majority": below, "ceiling_below_majority": False}
+
+
+def test_summarize_excludes_unstable_rows_from_pgr_statistics():
+    rows = [_rec(0, 0.5, False, weak_acc=0.6), _rec(1, 0.6, False, pgr_auroc=9.0, unstable_auroc=True),
+            _rec(2, 5.0, True, weak_acc=0.4, below=True), _rec(3, None, True, pgr_auroc=None)]
+    (row,) = summarize(rows)
+    assert row["pgr_acc_mean"] == pytest.approx(0.55) and row["pgr_acc_median"] == pytest.approx(0.55)
+    assert row["pgr_acc_n"] == 2 and row["pgr_acc_n_excluded"] == 2
+    assert row["pgr_acc_sd"] == pytest.approx(np.std([0.5, 0.6], ddof=1))
+    assert row["pgr_auroc_mean"] == pytest.approx(0.5) and row["pgr_auroc_n_excluded"] == 2
+    assert row["pgr_q_acc_n"] == 0 and row["pgr_q_acc_n_excluded"] == 4 and row["pgr_q_acc_median"] is None
+    assert row["weak_acc_mean"] == pytest.approx(np.mean([0.6, 0.7, 0.4, 0.7]))  # accuracies: all rows
+    assert row["weak_acc_n"] == 4
+    assert row["majority_acc_mean"] == 0.5 and row["n_weak_below_majority"] == 1
+    assert row["n_ceiling_below_majority"] == 0
+    assert row["n_unstable"] == 2 and row["n_undefined"] == 1  # existing keys kept
+    assert fmt_mean_sd(row, "pgr_acc", 2).endswith("(2/4 stable)")
+    assert fmt_mean_sd(row, "weak_acc") == f"{row['weak_acc_mean']:.3f} ± {row['weak_acc_sd']:.3f}"

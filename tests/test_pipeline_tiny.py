@@ -30,8 +30,8 @@ class _Spy:
         self.learners = []  # the fitted learner of each fit (still usable for predictions)
         orig = pipe.new_learner
 
-        def new_learner(name, spec):
-            learner = orig(name, spec)
+        def new_learner(name, spec, **student):
+            learner = orig(name, spec, **student)
             fit = learner.fit
 
             def spy_fit(texts, targets, loss, seed, **kw):

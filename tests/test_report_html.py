@@ -27,8 +27,20 @@ SAME_MODEL_GAP = {"t1": (-0.005, 0.006, 0.004), "t2": (-0.004, 0.0, -0.002)}  # 
 N_FIGURES = len(FIGURES)
 
 
-def make_record(task: str, weak: str, strong: str, method: str, seed: int) -> dict:
-    """A flat record with the metric keys of `metrics.evaluate` that the report reads."""
+def budget_keys(budget: str) -> dict:
+    """The budget keys of `pipeline.training_record` for a budget label."""
+    if budget.startswith("steps="):
+        kind, steps = "steps", int(budget[6:])
+    elif budget.startswith("early_stop"):
+        kind, steps = budget.split("(")[0], None
+    else:
+        kind, steps = "full", None
+    return {"budget": budget, "budget_kind": kind, "budget_steps": steps, "oracle": kind == "early_stop_oracle"}
+
+
+def make_record(task: str, weak: str, strong: str, method: str, seed: int, budget: str = "converged") -> dict:
+    """A flat record with the keys of `metrics.evaluate` and `pipeline.training_record` that the report reads
+    (accuracy class-balanced, so the majority baseline is 0.5; no per-question scoring)."""
     t_off = 0.0 if task == "t1" else 0.03
     w = WEAK_ACC[weak] + t_off + 0.01 * (seed - 1)
     if weak == strong:
@@ -59,6 +71,12 @@ def make_record(task: str, weak: str, strong: str, method: str, seed: int) -> di
     for name, v in (("weak", w), ("ceiling", c), ("student", s)):
         r[f"{name}_acc_ci_low"], r[f"{name}_acc_ci_high"] = v - 0.02, v + 0.02
         r[f"{name}_auroc"] = min(1.0, v + 0.05)
+        r[f"{name}_q_acc"] = r[f"{name}_q_acc_ci_low"] = r[f"{name}_q_acc_ci_high"] = None
+        r[f"l2_{name}"], r[f"grad_norm_{name}"], r[f"steps_{name}"] = 1e-3, 1e-6, 40
+    r |= {"majority_acc": 0.5, "test_balanced": True, "weak_below_majority": w < 0.5,
+          "ceiling_below_majority": c < 0.5, "pgr_q_acc": None, "pgr_q_acc_ci_low": None, "pgr_q_acc_ci_high": None,
+          "pgr_q_acc_reason": None, "unstable_q_acc": None, "solver": "lbfgs", "variant": None,
+          "student_selected_step": None, **budget_keys(budget)}
     return r
 
 

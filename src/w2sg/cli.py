@@ -66,6 +66,15 @@ class RichProgress:
         return advance
 
 
+def _l2(s: str | None) -> float | str | None:
+    if s is None or s == "cv":
+        return s
+    try:
+        return float(s)
+    except ValueError:
+        raise typer.BadParameter(f"--l2 '{s}' is neither a number nor 'cv'") from None
+
+
 def _csv_ints(s: str) -> list[int]:
     try:
         return [int(x) for x in s.split(",") if x.strip()]
@@ -95,6 +104,13 @@ def run(
     micro_batch_size: Annotated[int | None, typer.Option(help="gradient accumulation micro-batch")] = None,
     max_length: Annotated[int | None, typer.Option(help="tokens; longer texts are truncated and counted")] = None,
     device: Annotated[str | None, typer.Option(help="auto | cpu | cuda")] = None,
+    solver: Annotated[str | None, typer.Option(help="frozen heads: lbfgs (to convergence, default) | sgd")] = None,
+    l2: Annotated[str | None, typer.Option(help="frozen heads: L2 strength, or 'cv' (default: chosen by CV on "
+                                           "the weak model's / ceiling's ground-truth rows)")] = None,
+    budget: Annotated[list[str] | None, typer.Option("--budget", "-b", help="student training budget(s), repeat: "
+                      "full (default: converged) | steps=N | early_stop | early_stop_oracle (ORACLE)")] = None,
+    balance_test: Annotated[bool | None, typer.Option("--balance-test/--no-balance-test",
+                            help="class-balanced accuracy on T (default on)")] = None,
     workdir: WorkDir = Path("w2sg-runs"),
     data_dir: DataDir = None,
     report: Annotated[Path | None, typer.Option(help="report directory (default WORKDIR/report)")] = None,
@@ -118,9 +134,14 @@ def run(
             if v is not None:
                 d["splits"][k] = v
         for k, v in {"mode": mode, "epochs": epochs, "lr": lr, "batch_size": batch_size,
-                     "micro_batch_size": micro_batch_size, "max_length": max_length, "device": device}.items():
+                     "micro_batch_size": micro_batch_size, "max_length": max_length, "device": device,
+                     "solver": solver, "l2": _l2(l2)}.items():
             if v is not None:
                 d["train"][k] = v
+        if budget:
+            d["budgets"] = [b for item in budget for b in item.split(";") if b.strip()]
+        if balance_test is not None:
+            d["balance_test"] = balance_test
         spec = RunSpec.model_validate(d)
         _run(spec, workdir, data_dir, report, force)
 
@@ -157,26 +178,37 @@ def _run(spec, workdir: Path, data_dir, report_dir, force: bool) -> None:
     console.print(f"results store: {workdir / 'results.sqlite'}  ·  wall time {elapsed:.1f}s")
 
 
+def _l2_pair(r: dict) -> str:
+    w, c = r.get("l2_weak"), r.get("l2_ceiling")
+    return "-" if w is None and c is None else f"{w:.2g}/{c:.2g}" if None not in (w, c) else f"{w}/{c}"
+
+
 def _print_table(records: list[dict]) -> None:
     from w2sg.report.summary import fmt, fmt_mean_sd, fmt_pgr, summarize
     from w2sg.store import with_variant_labels
 
     records = with_variant_labels(records)
 
-    t = Table(title="experiments", show_lines=False)
-    for c in ["task", "weak→strong", "method", "seed", "weak", "ceiling", "student", "PGR acc [95% CI]",
-              "PGR AUROC [95% CI]"]:
+    balanced = all(r.get("test_balanced") for r in records)
+    t = Table(title="experiments" + (" (accuracy class-balanced on T)" if balanced else ""), show_lines=False)
+    per_q = any(r.get("pgr_q_acc") is not None for r in records)
+    for c in ["task", "weak→strong", "method", "budget", "seed", "l2 weak/ceil", "majority", "weak", "ceiling",
+              "student", "PGR acc [95% CI]", "PGR AUROC [95% CI]"] + (["PGR per-question"] if per_q else []):
         t.add_column(c)
     for r in records:
-        t.add_row(r["task"], f"{r['weak']}→{r['strong']}", r["method"], str(r["seed"]), fmt(r.get("weak_acc")),
-                  fmt(r.get("ceiling_acc")), fmt(r.get("student_acc")), fmt_pgr(r, "acc"), fmt_pgr(r, "auroc"))
+        flags = "".join(f" ({w} < majority)" for w in ("weak", "ceiling") if r.get(f"{w}_below_majority"))
+        t.add_row(r["task"], f"{r['weak']}→{r['strong']}", r["method"], str(r.get("budget")), str(r["seed"]),
+                  _l2_pair(r), fmt(r.get("majority_acc")), fmt(r.get("weak_acc")), fmt(r.get("ceiling_acc")) + flags,
+                  fmt(r.get("student_acc")), fmt_pgr(r, "acc"), fmt_pgr(r, "auroc"),
+                  *([fmt_pgr(r, "q_acc")] if per_q else []))
     out.print(t)
     s = Table(title="mean ± sd over seeds")
-    for c in ["task", "weak→strong", "mode", "method", "seeds", "weak acc", "ceiling acc", "student acc",
-              "PGR acc", "PGR AUROC", "unstable"]:
+    for c in ["task", "weak→strong", "mode", "method", "budget", "seeds", "weak acc", "ceiling acc", "student acc",
+              "PGR acc (stable)", "PGR AUROC (stable)", "unstable"]:
         s.add_column(c)
     for r in summarize(records):
-        s.add_row(r["task"], f"{r['weak']}→{r['strong']}", r["mode"], r["method"], str(len(r["seeds"])),
+        s.add_row(r["task"], f"{r['weak']}→{r['strong']}", r["mode"], r["method"], str(r.get("budget")),
+                  str(len(r["seeds"])),
                   fmt_mean_sd(r, "weak_acc"), fmt_mean_sd(r, "ceiling_acc"), fmt_mean_sd(r, "student_acc"),
                   fmt_mean_sd(r, "pgr_acc", 2), fmt_mean_sd(r, "pgr_auroc", 2),
                   f"{r['n_unstable']}/{len(r['seeds'])}")

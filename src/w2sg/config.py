@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 # Bump when a change in w2sg's own code changes what an artifact contains: old cache entries then miss.
 ARTIFACT_VERSION = 2
@@ -35,11 +35,22 @@ class SplitSpec(Spec):
 
 
 class TrainSpec(Spec):
-    """Optimisation settings shared by the weak model, the ceiling and the student."""
+    """Optimisation settings shared by the weak model, the ceiling and the student.
+
+    Frozen mode solves the convex problem it poses by default (`solver: lbfgs`): a linear head on fixed
+    features with soft-label cross-entropy + (l2 / 2) * ||w||^2, solved to convergence, with the weak
+    model's and the ceiling's l2 chosen by k-fold cross-validation on their own ground-truth training rows
+    (`l2: cv`) and the student using the ceiling's l2. `solver: sgd` trains the head with the AdamW loop.
+    """
 
     mode: Mode = "frozen"
+    solver: Literal["lbfgs", "sgd"] = Field("lbfgs", description="frozen mode: L-BFGS to convergence, or the "
+                                            "AdamW loop for `epochs`")
+    l2: float | Literal["cv"] = Field("cv", description="frozen mode: L2 strength on the head weights "
+                                      "(mean loss + l2/2 ||w||^2); 'cv' = k-fold CV on the ground-truth rows")
+    cv_folds: int = Field(5, ge=2, description="folds of the l2 cross-validation (group-aware)")
     epochs: float | None = Field(None, gt=0, description="default: 2 when finetuning, 20 for frozen-feature heads")
-    lr: float | None = Field(None, gt=0, description="default: 5e-5 full, 2e-4 LoRA, 3e-4 frozen")
+    lr: float | None = Field(None, gt=0, description="default: 5e-5 full, 2e-4 LoRA, 1e-3 frozen (sgd solver)")
     head_lr: float | None = Field(None, gt=0, description="learning rate of the new linear head when finetuning "
                                   "(default: 1e-3 in full/lora mode; the backbone uses lr)")
     batch_size: int = Field(32, ge=1)
@@ -65,7 +76,82 @@ class TrainSpec(Spec):
     def resolved_lr(self) -> float:
         if self.lr is not None:
             return self.lr
-        return {"frozen": 3e-4, "full": 5e-5, "lora": 2e-4}[self.mode]
+        return {"frozen": 1e-3, "full": 5e-5, "lora": 2e-4}[self.mode]
+
+    @field_validator("l2")
+    @classmethod
+    def _l2_nonneg(cls, v: Any) -> Any:
+        if v != "cv" and v < 0:
+            raise ValueError(f"l2 must be >= 0 or 'cv', got {v}")
+        return v
+
+
+BudgetKind = Literal["full", "steps", "early_stop", "early_stop_oracle"]
+
+
+class BudgetSpec(Spec):
+    """The student's training budget: a named axis of every experiment, recorded in every row.
+
+    - full: train to the end: L-BFGS to convergence for frozen heads (the default), `train.epochs` when
+      finetuning (or with the sgd solver);
+    - steps: exactly `steps` optimiser steps of the training loop (warmup + cosine over those steps);
+    - early_stop: along a trajectory of `steps` steps (default: the `train.epochs` budget), keep the
+      checkpoint whose predictions best match V's weak labels (no ground truth);
+    - early_stop_oracle: the same, scored against V's GROUND TRUTH: an analysis upper bound, flagged
+      oracle=true in every record.
+    The weak model and the ceiling are never budgeted: they are trained to their (tuned) optimum.
+    """
+
+    kind: BudgetKind = "full"
+    steps: int | None = Field(None, ge=1, description="steps (kind=steps) or trajectory length (early stopping)")
+    evals: int = Field(10, ge=1, description="evaluations on V along the trajectory (early stopping)")
+    metric: Literal["auroc", "accuracy"] = Field("auroc", description="selection score on V (early stopping)")
+
+    @model_validator(mode="after")
+    def _check(self) -> BudgetSpec:
+        if self.kind == "steps" and self.steps is None:
+            raise ValueError("budget kind 'steps' needs budget.steps (e.g. --budget steps=256)")
+        if self.kind == "full" and self.steps is not None:
+            raise ValueError("budget kind 'full' takes no steps; use kind 'steps' for a step budget")
+        return self
+
+    @property
+    def oracle(self) -> bool:
+        return self.kind == "early_stop_oracle"
+
+    def label(self, train: TrainSpec) -> str:
+        """How the row's student was budgeted, e.g. 'converged', 'epochs=2', 'steps=256', 'early_stop'."""
+        if self.kind == "full":
+            if train.mode == "frozen" and train.solver == "lbfgs":
+                return "converged"
+            return f"epochs={train.resolved_epochs():g}"
+        if self.kind == "steps":
+            return f"steps={self.steps}"
+        along = f"steps={self.steps}" if self.steps else f"epochs={train.resolved_epochs():g}"
+        return f"{self.kind}({self.metric},{along})"
+
+    @classmethod
+    def parse(cls, text: str) -> BudgetSpec:
+        """'full' | 'steps=256' | 'early_stop' | 'early_stop_oracle' | 'early_stop:steps=512' (CLI form)."""
+        text = text.strip()
+        if text.startswith("steps="):
+            return cls(kind="steps", steps=_int(text[6:], text))
+        kind, _, rest = text.partition(":")
+        opts: dict[str, Any] = {}
+        for part in filter(None, rest.split(",")):
+            k, _, v = part.partition("=")
+            opts[k.strip()] = _int(v, text) if k.strip() in ("steps", "evals") else v.strip()
+        if kind not in ("full", "steps", "early_stop", "early_stop_oracle"):
+            raise ValueError(f"budget '{text}' unknown; use full, steps=N, early_stop or early_stop_oracle "
+                             "(optionally ':steps=N,evals=K')")
+        return cls(kind=kind, **opts)
+
+
+def _int(v: str, whole: str) -> int:
+    try:
+        return int(v)
+    except ValueError:
+        raise ValueError(f"budget '{whole}': '{v}' is not an integer") from None
 
 
 class MethodSpec(Spec):
@@ -92,6 +178,8 @@ class ExperimentSpec(Spec):
     seed: int = 0
     splits: SplitSpec = Field(default_factory=SplitSpec)
     train: TrainSpec = Field(default_factory=TrainSpec)
+    budget: BudgetSpec = Field(default_factory=BudgetSpec)
+    balance_test: bool = Field(True, description="accuracy on T is class-balanced (mean per-class recall)")
 
     @field_validator("method", mode="before")
     @classmethod
@@ -114,19 +202,27 @@ class RunSpec(Spec):
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2])
     splits: SplitSpec = Field(default_factory=SplitSpec)
     train: TrainSpec = Field(default_factory=TrainSpec)
+    budgets: list[BudgetSpec] = Field(default_factory=lambda: [BudgetSpec()])
+    balance_test: bool = True
 
     @field_validator("methods", mode="before")
     @classmethod
     def _methods_from_str(cls, v: Any) -> Any:
         return coerce_methods(v)
 
+    @field_validator("budgets", mode="before")
+    @classmethod
+    def _budgets_from_str(cls, v: Any) -> Any:
+        return coerce_budgets(v)
+
     def experiments(self) -> list[ExperimentSpec]:
         return [
             ExperimentSpec(
                 task=self.task, weak=self.weak, strong=self.strong, method=m, seed=s,
-                splits=self.splits, train=self.train,
+                splits=self.splits, train=self.train, budget=b, balance_test=self.balance_test,
             )
             for s in self.seeds
+            for b in self.budgets
             for m in self.methods
         ]
 
@@ -136,6 +232,15 @@ def coerce_methods(v: Any) -> Any:
     if isinstance(v, str):
         v = [m.strip() for m in v.split(",") if m.strip()]
     return [{"name": m} if isinstance(m, str) else m for m in v]
+
+
+def coerce_budgets(v: Any) -> Any:
+    """'full,steps=64' or ['full', {'kind': 'steps', 'steps': 64}] -> a list of BudgetSpec dicts."""
+    if isinstance(v, str):
+        v = [b for b in v.split(";") if b.strip()] if ";" in v else [v]
+    if isinstance(v, (dict, BudgetSpec)):
+        v = [v]
+    return [BudgetSpec.parse(b).model_dump() if isinstance(b, str) else b for b in v]
 
 
 def canonical_json(obj: Any) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from w2sg.cache import Cache
-from w2sg.config import ExperimentSpec, TrainSpec, content_hash
+from w2sg.config import BudgetSpec, ExperimentSpec, TrainSpec, content_hash
 from w2sg.methods import StudentContext, WeakLabelled, check_method
 from w2sg.methods.base import WeakMember
 from w2sg.metrics import evaluate, supervisor_metrics
@@ -25,7 +25,15 @@ from w2sg.models.zoo import ResolvedModel, resolve
 from w2sg.store import ResultsStore
 from w2sg.tasks import load_task, make_splits
 from w2sg.tasks.schema import Example, Splits, TaskData
-from w2sg.train.learner import Backbone, Featurizer, FinetuneLearner, FrozenLearner, Progress, _no_progress
+from w2sg.train.learner import (
+    Backbone,
+    Featurizer,
+    FinetuneLearner,
+    FrozenLearner,
+    Progress,
+    Selection,
+    _no_progress,
+)
 from w2sg.train.loop import resolve_device
 from w2sg.train.losses import SoftXent
 
@@ -37,6 +45,7 @@ class StepLog:
     seconds: dict[str, float] = field(default_factory=dict)
     cached: dict[str, bool] = field(default_factory=dict)
     truncated: dict[str, int] = field(default_factory=dict)  # texts longer than max_length, per step
+    meta: dict[str, dict] = field(default_factory=dict)  # what each step's learner recorded (l2, solver, ...)
 
 
 class Pipeline:
@@ -86,18 +95,21 @@ class Pipeline:
             )
         return self._featurizers[key]
 
-    def new_learner(self, name: str, spec: TrainSpec):
+    def new_learner(self, name: str, spec: TrainSpec, l2: float | str | None = None,
+                    budget: BudgetSpec | None = None, selection: Selection | None = None):
+        """A fresh learner of `name`; `l2` (frozen mode) overrides spec.l2, `budget` is the student's."""
         if spec.mode == "frozen":
-            return FrozenLearner(self.featurizer(name, spec), spec)
-        return FinetuneLearner(self._backbone(name), spec, progress=self.progress)
+            return FrozenLearner(self.featurizer(name, spec), spec, l2=l2, budget=budget, selection=selection)
+        return FinetuneLearner(self._backbone(name), spec, progress=self.progress, budget=budget,
+                               selection=selection)
 
-    def learner_on(self, backbone: Backbone, identity: str, spec: TrainSpec):
+    def learner_on(self, backbone: Backbone, identity: str, spec: TrainSpec, **student):
         """A learner on an adapted backbone (e.g. after generative finetuning); `identity` keys its features."""
         if spec.mode == "frozen":
             f = Featurizer(backbone, identity, self.cache.root, spec.max_length, batch_size=spec.eval_batch_size,
                            device=resolve_device(spec.device), progress=self.progress)
-            return FrozenLearner(f, spec)
-        return FinetuneLearner(backbone, spec, progress=self.progress)
+            return FrozenLearner(f, spec, **student)
+        return FinetuneLearner(backbone, spec, progress=self.progress, **student)
 
     # ---- keys ---------------------------------------------------------------------------------------
     def keys(self, spec: ExperimentSpec) -> dict[str, str]:
@@ -109,7 +121,8 @@ class Pipeline:
             "split": split,
             "weak": weak_key,
             "ceiling": content_hash("ceiling", split, strong.identity, spec.train, spec.seed),
-            "student": content_hash("student", weak_key, strong.identity, spec.train, spec.method, spec.seed),
+            "student": content_hash("student", weak_key, strong.identity, spec.train, spec.method, spec.budget,
+                                    spec.seed),
             "experiment": content_hash("experiment", spec, data.fingerprint, weak.identity, strong.identity),
         }
 
@@ -136,7 +149,7 @@ class Pipeline:
         weak = self.weak_step(spec, steps)
         ceiling = self.ceiling_step(spec, steps)
         student = self._step(steps, "student", keys["student"], lambda: self._fit_student(
-            spec, method, cfg, splits, weak))
+            spec, method, cfg, splits, weak, student_l2(spec, steps.meta["ceiling"])))
 
         t0 = time.perf_counter()
         labels = {name: np.array([r.label for r in rows]) for name, rows in splits.items()}
@@ -144,13 +157,16 @@ class Pipeline:
             labels["test"], weak["test"], ceiling["test"], student["test"],
             transfer_labels=labels["transfer"], weak_transfer=weak["transfer"],
             student_transfer=student["transfer"], ceiling_transfer=ceiling["transfer"], seed=spec.seed,
+            test_groups=[r.group for r in splits.test], balance_test=spec.balance_test,
         )
         steps.seconds["evaluate"] = time.perf_counter() - t0
         metrics.update(_split_stats(splits))
         metrics.update({f"cached_{k}": v for k, v in steps.cached.items()})
         metrics["truncated_weak"] = steps.truncated["weak"]  # A, B, V, T under the weak tokenizer
         metrics["truncated_strong"] = steps.truncated["ceiling"]  # B, T under the strong tokenizer
-        metrics["oracle"] = method.oracle  # True: the student was selected with ground truth (analysis only)
+        # True: the student was selected with ground truth (analysis only)
+        metrics["oracle"] = method.oracle or spec.budget.oracle
+        metrics.update(training_record(spec, steps.meta))
         if "supervisor_test" in student:  # the method built its own supervisor (e.g. a weak ensemble)
             metrics.update(supervisor_metrics(labels["test"], student["supervisor_test"]))
         return {"spec": spec.model_dump(mode="json"), "hash_": keys["experiment"], "metrics": metrics,
@@ -219,6 +235,7 @@ class Pipeline:
         arrays, meta, cached = self.cache.get_or_compute(name, key, compute)
         steps.seconds[name] = time.perf_counter() - t0
         steps.cached[name] = cached
+        steps.meta[name] = meta
         steps.truncated[name] = int(meta.get("n_truncated", 0))
         self.log(f"  {name:8s} {'cached' if cached else 'computed'} ({steps.seconds[name]:.1f}s)")
         return arrays
@@ -228,18 +245,32 @@ class Pipeline:
         """Train on ground truth (weak model on A, ceiling on B) and predict P(y=1) on other splits."""
         learner = self.new_learner(model, spec)
         targets = np.array([r.label for r in train_rows], dtype=np.float32)
-        result = learner.fit([r.text for r in train_rows], targets, SoftXent(), seed=seed)
+        result = learner.fit([r.text for r in train_rows], targets, SoftXent(), seed=seed,
+                             groups=np.array([r.group for r in train_rows]))
         arrays = {name: learner.predict([r.text for r in rows]) for name, rows in predict_on.items() if rows}
         texts = {r.text for r in train_rows} | {r.text for rows in predict_on.values() for r in rows}
         n_truncated = self._backbone(model).count_truncated(sorted(texts), spec.max_length)
-        return arrays, {"train_seconds": result.seconds, "steps": result.steps, "n_truncated": n_truncated}
+        return arrays, {"train_seconds": result.seconds, "steps": result.steps, "n_truncated": n_truncated,
+                        **learner.info}
 
-    def _fit_student(self, spec: ExperimentSpec, method, cfg, splits: Splits, weak: dict[str, np.ndarray]):
-        """The student sees texts and weak labels only: `WeakLabelled` has no ground-truth field."""
+    def _fit_student(self, spec: ExperimentSpec, method, cfg, splits: Splits, weak: dict[str, np.ndarray],
+                     l2: float | None):
+        """The student sees texts and weak labels only: `WeakLabelled` has no ground-truth field. Its l2 is the
+        ceiling's (same recipe), and its budget is the experiment's `budget`."""
         transfer, val, extra = _weak_sets(splits, weak)
         featurizer = self.featurizer(spec.strong, spec.train)
+        selection = None
+        if spec.budget.kind.startswith("early_stop"):
+            # the oracle budget scores V against ground truth (an analysis upper bound, recorded oracle=true)
+            reference = (np.array([r.label for r in splits.val]) if spec.budget.oracle
+                         else (val.weak_p1 > 0.5).astype(int))
+            selection = Selection(list(val.texts), reference, spec.budget.metric, spec.budget.evals)
+        student_kw = {"l2": l2, "budget": spec.budget, "selection": selection}
+        if spec.train.mode != "frozen":
+            student_kw.pop("l2")
         ctx = StudentContext(
-            new_student=lambda: self.new_learner(spec.strong, spec.train), seed=spec.seed, mode=spec.train.mode,
+            new_student=lambda: self.new_learner(spec.strong, spec.train, **student_kw), seed=spec.seed,
+            mode=spec.train.mode,
             train=spec.train, strong_features=lambda texts: featurizer(list(texts)).numpy(),
             # ground truth reaches a method only when it is an explicitly named oracle baseline
             oracle_val_labels=np.array([r.label for r in splits.val]) if method.oracle else None,
@@ -249,14 +280,18 @@ class Pipeline:
             weak_member=lambda model, member, bagging: self.weak_member(spec, model, member, bagging),
             strong_backbone=self._backbone(spec.strong),
             learner_on=lambda backbone, tag: self.learner_on(
-                backbone, content_hash(self.model(spec.strong).identity, tag), spec.train),
+                backbone, content_hash(self.model(spec.strong).identity, tag), spec.train, **student_kw),
         )
         student = method.fn(ctx, transfer, val, cfg)
         arrays = {"test": student.predict([r.text for r in splits.test]),
                   "transfer": student.predict(list(transfer.texts))}
         if ctx.supervisor_test is not None:
             arrays["supervisor_test"] = np.asarray(ctx.supervisor_test, dtype=np.float32)
-        return arrays, {"method": spec.method.label}
+        info = {k: v for k, v in getattr(student, "info", {}).items() if k != "cv"}
+        picked = getattr(student, "selection_result", None)
+        if picked:
+            info["selected_step"] = picked["step"]
+        return arrays, {"method": spec.method.label, **info}
 
 
 def _weak_sets(splits: Splits, p: dict[str, np.ndarray]):
@@ -267,7 +302,32 @@ def _weak_sets(splits: Splits, p: dict[str, np.ndarray]):
 
 
 def _weak_labelled(rows: list[Example], weak_p1: np.ndarray) -> WeakLabelled:
-    return WeakLabelled(tuple(r.id for r in rows), tuple(r.text for r in rows), weak_p1)
+    return WeakLabelled(tuple(r.id for r in rows), tuple(r.text for r in rows), weak_p1,
+                        groups=tuple(r.group for r in rows))
+
+
+def student_l2(spec: ExperimentSpec, ceiling_meta: dict) -> float | None:
+    """The student's L2 strength: the ceiling's (chosen by CV on B's ground truth, or given)."""
+    if spec.train.mode != "frozen":
+        return None
+    if spec.train.l2 != "cv":
+        return float(spec.train.l2)
+    if "l2" not in ceiling_meta:
+        raise RuntimeError("the cached ceiling records no l2; rerun with --force to recompute it")
+    return float(ceiling_meta["l2"])
+
+
+def training_record(spec: ExperimentSpec, meta: dict[str, dict]) -> dict:
+    """How each model was trained, for the record: solver, L2 strengths, gradient norms, the student's budget."""
+    out = {"budget": spec.budget.label(spec.train), "budget_kind": spec.budget.kind,
+           "budget_steps": spec.budget.steps, "solver": spec.train.solver if spec.train.mode == "frozen" else "adamw"}
+    for step in ("weak", "ceiling", "student"):
+        m = meta.get(step, {})
+        out[f"l2_{step}"] = m.get("l2")
+        out[f"grad_norm_{step}"] = m.get("grad_norm")
+        out[f"steps_{step}"] = m.get("iterations", m.get("steps"))
+    out["student_selected_step"] = meta.get("student", {}).get("selected_step")
+    return out
 
 
 def _split_stats(splits: Splits) -> dict:

@@ -131,7 +131,9 @@ def variant(spec: dict) -> str:
     for section, default in (("splits", SplitSpec()), ("train", TrainSpec())):
         d = default.model_dump(mode="json")
         parts += [f"{section}.{k}={v}" for k, v in sorted(spec.get(section, {}).items()) if d.get(k) != v]
-    return ",".join(parts)
+    if spec.get("balance_test") is False:
+        parts.append("balance_test=False")
+    return ",".join(parts)  # the student's budget is a column of its own (`budget`), grouped on separately
 
 
 def with_variant_labels(records: list[dict]) -> list[dict]:

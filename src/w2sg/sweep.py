@@ -18,7 +18,16 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from w2sg.config import ExperimentSpec, MethodSpec, Spec, SplitSpec, TrainSpec, coerce_methods
+from w2sg.config import (
+    BudgetSpec,
+    ExperimentSpec,
+    MethodSpec,
+    Spec,
+    SplitSpec,
+    TrainSpec,
+    coerce_budgets,
+    coerce_methods,
+)
 from w2sg.methods import check_method
 
 Pairs = Literal["all", "weak_smaller", "weak_smaller_or_equal"]
@@ -35,6 +44,9 @@ class SweepSpec(Spec):
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2])
     splits: SplitSpec = Field(default_factory=SplitSpec)
     train: TrainSpec = Field(default_factory=TrainSpec)
+    budgets: list[BudgetSpec] = Field(default_factory=lambda: [BudgetSpec()],
+                                      description="the student's training budgets: full, steps=N, early_stop, ...")
+    balance_test: bool = True
     grid: dict[str, list[Any]] = Field(default_factory=dict, description="e.g. {'train.lr': [1e-3, 3e-4]}")
     pairs: Pairs = Field("all", description="which (weak, strong) pairs: all, or weak a smaller (or equal) rung")
 
@@ -42,6 +54,11 @@ class SweepSpec(Spec):
     @classmethod
     def _methods(cls, v: Any) -> Any:
         return coerce_methods(v)
+
+    @field_validator("budgets", mode="before")
+    @classmethod
+    def _budgets(cls, v: Any) -> Any:
+        return coerce_budgets(v)
 
     @field_validator("grid")
     @classmethod
@@ -101,10 +118,11 @@ def expand(sweep: SweepSpec) -> list[ExperimentSpec]:
                     for strong in sweep.strong:
                         if not _pair_ok(weak, strong, sweep.pairs):
                             continue
-                        for method in sweep.methods:
+                        for method, budget in itertools.product(sweep.methods, sweep.budgets):
                             d = {"task": task, "weak": weak, "strong": strong, "seed": seed,
                                  "method": method.model_dump(), "splits": sweep.splits.model_dump(),
-                                 "train": sweep.train.model_dump()}
+                                 "train": sweep.train.model_dump(), "budget": budget.model_dump(),
+                                 "balance_test": sweep.balance_test}
                             for (path, _), value in zip(axes, combo, strict=True):
                                 if _applies(path, method):
                                     _set_path(d, path, value)

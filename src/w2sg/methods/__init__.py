@@ -33,8 +33,8 @@ def get_method(name: str) -> Method:
 
 
 def check_method(spec) -> tuple[Method, MethodConfig]:
-    """Validate an ExperimentSpec's method before any work: known name, valid options, a mode the method
-    supports and its prerequisites. Errors name the method and the fix."""
+    """Validate an ExperimentSpec's method and budget before any work: known name, valid options, a mode the
+    method supports, its prerequisites, and a budget it can run under. Errors name the input and the fix."""
     from pydantic import ValidationError
 
     method = get_method(spec.method.name)
@@ -49,6 +49,13 @@ def check_method(spec) -> tuple[Method, MethodConfig]:
     problem = method.precheck(cfg, spec) if method.precheck else None
     if problem:
         raise ValueError(f"method '{method.name}': {problem}")
+    budget = getattr(spec, "budget", None)
+    if budget is not None and budget.kind.startswith("early_stop"):
+        if method.name.startswith("early_stop"):
+            raise ValueError(f"method '{method.name}' selects its own checkpoint; use it with budget 'full' (or "
+                             f"'steps=N'), or use method 'naive' with budget '{budget.kind}'")
+        if spec.splits.n_val == 0:
+            raise ValueError(f"budget '{budget.kind}' needs the validation split V: set --n-val > 0")
     return method, cfg
 
 

@@ -23,16 +23,19 @@ class WeakLabelled:
     ids: tuple[str, ...]
     texts: tuple[str, ...]
     weak_p1: np.ndarray = field(repr=False)
+    groups: tuple[str, ...] | None = None  # question ids: rows of one question share one (not ground truth)
 
     def __post_init__(self):
         if len(self.ids) != len(self.texts) or len(self.texts) != len(self.weak_p1):
             raise ValueError(
                 f"WeakLabelled: {len(self.ids)} ids, {len(self.texts)} texts, {len(self.weak_p1)} weak labels"
             )
-        for t in self.texts[:1] + self.texts[-1:]:
+        if self.groups is not None and len(self.groups) != len(self.texts):
+            raise ValueError(f"WeakLabelled: {len(self.groups)} groups for {len(self.texts)} texts")
+        for i, t in enumerate(self.texts):
             if not isinstance(t, str):
-                raise TypeError(f"WeakLabelled.texts must be strings, got {type(t).__name__}: pass texts only, "
-                                "never labelled examples (ground truth must not reach the student)")
+                raise TypeError(f"WeakLabelled.texts[{i}] must be a string, got {type(t).__name__}: pass texts "
+                                "only, never labelled examples (ground truth must not reach the student)")
         w = np.asarray(self.weak_p1, dtype=np.float32)
         if w.ndim != 1 or (w.size and (np.nanmin(w) < 0 or np.nanmax(w) > 1 or np.isnan(w).any())):
             raise ValueError("WeakLabelled.weak_p1 must be a 1-d array of probabilities in [0, 1]")
@@ -43,7 +46,9 @@ class WeakLabelled:
 
     def subset(self, idx) -> WeakLabelled:
         idx = np.asarray(idx, dtype=np.int64)
-        return WeakLabelled(tuple(self.ids[i] for i in idx), tuple(self.texts[i] for i in idx), self.weak_p1[idx])
+        groups = None if self.groups is None else tuple(self.groups[i] for i in idx)
+        return WeakLabelled(tuple(self.ids[i] for i in idx), tuple(self.texts[i] for i in idx), self.weak_p1[idx],
+                            groups)
 
 
 @dataclass(frozen=True)

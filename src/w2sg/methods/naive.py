@@ -24,7 +24,7 @@ def naive(ctx, transfer, val, cfg):
 
 
 @register_method("naive_hard", """
-Naive finetuning on hard weak labels: L = CE(f(x), 1[p_weak(x) >= 0.5]).""")
+Naive finetuning on hard weak labels: L = CE(f(x), 1[p_weak(x) > 0.5]).""")
 def naive_hard(ctx, transfer, val, cfg):
     return _fit(ctx, transfer, HardXent())
 

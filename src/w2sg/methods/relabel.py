@@ -37,26 +37,37 @@ class ProbeConfig(MethodConfig):
     folds: int = Field(5, ge=2, description="cross-fitting folds (logreg): each row is labelled out of fold")
 
 
-def knn_relabel(features: np.ndarray, weak_p1: np.ndarray, k: int) -> np.ndarray:
-    """Each row's new label: the mean weak label of its k nearest neighbours (cosine, itself excluded)."""
+def knn_relabel(features: np.ndarray, weak_p1: np.ndarray, k: int, groups=None) -> np.ndarray:
+    """Each row's new label: the mean weak label of its k nearest neighbours (cosine), never itself and never
+    a row of the same question (`groups`): the nearest neighbour of a multiple-choice answer is otherwise the
+    other answer to the same question, whose weak label says the opposite."""
     x = features - features.mean(0)
     x = x / np.clip(np.linalg.norm(x, axis=1, keepdims=True), 1e-12, None)
     sims = x @ x.T
     np.fill_diagonal(sims, -np.inf)
-    k = min(k, len(x) - 1)
+    if groups is not None:
+        g = np.unique(np.asarray(groups), return_inverse=True)[1]
+        sims[g[:, None] == g[None, :]] = -np.inf
+    k = min(k, len(x) - 1 - (0 if groups is None else int(np.bincount(g).max()) - 1))
+    if k < 1:
+        raise ValueError("knn_relabel: no row has a neighbour outside its own question")
     nn = np.argpartition(-sims, k - 1, axis=1)[:, :k]
     return weak_p1[nn].mean(1).astype(np.float32)
 
 
-def logreg_relabel(features: np.ndarray, weak_p1: np.ndarray, C: float, folds: int, seed: int) -> np.ndarray:
-    """Out-of-fold P(y=1) of a logistic probe fitted on the strong features with hard weak labels."""
+def logreg_relabel(features: np.ndarray, weak_p1: np.ndarray, C: float, folds: int, seed: int,
+                   groups=None) -> np.ndarray:
+    """Out-of-fold P(y=1) of a logistic probe fitted on the strong features with hard weak labels (folds keep
+    the rows of one question together, so no row is labelled by a probe that saw its sibling answers)."""
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
     from sklearn.preprocessing import StandardScaler
 
-    y = (weak_p1 >= 0.5).astype(int)
+    y = (weak_p1 > 0.5).astype(int)
     out = np.empty(len(y), dtype=np.float32)
-    for tr, te in StratifiedKFold(folds, shuffle=True, random_state=seed).split(features, y):
+    splitter = (StratifiedKFold(folds, shuffle=True, random_state=seed) if groups is None
+                else StratifiedGroupKFold(folds, shuffle=True, random_state=seed))
+    for tr, te in splitter.split(features, y, groups):
         scaler = StandardScaler().fit(features[tr])
         clf = LogisticRegression(C=C, max_iter=2000).fit(scaler.transform(features[tr]), y[tr])
         out[te] = clf.predict_proba(scaler.transform(features[te]))[:, 1]
@@ -69,8 +80,8 @@ frozen features — kNN (mean weak label of the k nearest neighbours) or a cross
 hard weak labels — then train the student naively on the relabelled set.""", ProbeConfig)
 def probe_relabel(ctx: StudentContext, transfer: WeakLabelled, val: WeakLabelled, cfg: ProbeConfig):
     feats = ctx.strong_features(list(transfer.texts))
-    labels = (knn_relabel(feats, transfer.weak_p1, cfg.k) if cfg.probe == "knn"
-              else logreg_relabel(feats, transfer.weak_p1, cfg.C, cfg.folds, ctx.seed))
+    labels = (knn_relabel(feats, transfer.weak_p1, cfg.k, transfer.groups) if cfg.probe == "knn"
+              else logreg_relabel(feats, transfer.weak_p1, cfg.C, cfg.folds, ctx.seed, transfer.groups))
     student = ctx.new_student()
     student.fit(list(transfer.texts), labels, SoftXent(), seed=ctx.seed)
     return student

@@ -3,9 +3,7 @@ ground-truth oracle baseline), and confident-label filtering."""
 
 from __future__ import annotations
 
-import copy
 import math
-from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
@@ -13,8 +11,9 @@ from pydantic import Field
 
 from w2sg.methods import register_method
 from w2sg.methods.base import MethodConfig, StudentContext, WeakLabelled
-from w2sg.metrics import accuracy, auroc
+from w2sg.train.learner import Selection
 from w2sg.train.losses import SoftXent
+from w2sg.train.selection import checkpoint_selector
 
 
 class EarlyStopConfig(MethodConfig):
@@ -23,33 +22,12 @@ class EarlyStopConfig(MethodConfig):
 
 
 def fit_with_selection(student, texts: list[str], targets: np.ndarray, seed: int, total_steps: int, evals: int,
-                       score: Callable[[np.ndarray], float], val_texts: list[str]) -> dict:
+                       score_metric: str, reference: np.ndarray, val_texts: list[str]) -> dict:
     """Fit `student`, score its predictions on V every total_steps/evals steps, restore the best weights."""
-    best = {"score": -math.inf, "step": 0, "state": None, "history": []}
-
-    def on_eval(step, model):
-        s = score(student.predict(val_texts))
-        best["history"].append((step, s))
-        if s > best["score"]:  # earliest best wins ties
-            best.update(score=s, step=step, state=copy.deepcopy(model.state_dict()))
-
-    student.fit(texts, targets, SoftXent(), seed=seed, on_eval=on_eval,
-                eval_every=max(1, total_steps // evals))
-    if best["state"] is not None:
-        student.model.load_state_dict(best["state"])
-    student.selection = {k: best[k] for k in ("score", "step", "history")}
-    return student.selection
-
-
-def _score_fn(metric: str, reference: np.ndarray) -> Callable[[np.ndarray], float]:
-    """Score predictions against reference labels (hard 0/1); NaN scores (one class) count as -inf."""
-    fn = accuracy if metric == "accuracy" else auroc
-
-    def score(p: np.ndarray) -> float:
-        s = fn(p, reference)
-        return -math.inf if s != s else s
-
-    return score
+    on_eval, finish = checkpoint_selector(student, Selection(val_texts, reference, score_metric, evals))
+    student.fit(texts, targets, SoftXent(), seed=seed, on_eval=on_eval, eval_every=max(1, total_steps // evals))
+    finish()
+    return student.selection_result
 
 
 def _early_stop(ctx: StudentContext, transfer: WeakLabelled, val: WeakLabelled, cfg: EarlyStopConfig,
@@ -58,8 +36,7 @@ def _early_stop(ctx: StudentContext, transfer: WeakLabelled, val: WeakLabelled, 
         raise ValueError("early stopping needs the weak-labelled validation split V: set --n-val > 0")
     student = ctx.new_student()
     fit_with_selection(student, list(transfer.texts), transfer.weak_p1, ctx.seed,
-                       ctx.total_steps(len(transfer)), cfg.evals, _score_fn(cfg.metric, reference),
-                       list(val.texts))
+                       student.trajectory_steps(len(transfer)), cfg.evals, cfg.metric, reference, list(val.texts))
     return student
 
 
@@ -69,7 +46,7 @@ truth instead): train naively on soft weak labels, evaluate on the weak-labelled
 times, and keep the weights with the best score of the student's predictions against V's hard weak labels
 (metric: auroc or accuracy). No ground truth is used.""", EarlyStopConfig)
 def early_stop(ctx, transfer, val, cfg: EarlyStopConfig):
-    return _early_stop(ctx, transfer, val, cfg, (val.weak_p1 >= 0.5).astype(int))
+    return _early_stop(ctx, transfer, val, cfg, (val.weak_p1 > 0.5).astype(int))
 
 
 @register_method("early_stop_oracle", """

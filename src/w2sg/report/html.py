@@ -15,7 +15,7 @@ import datetime as dt
 import html
 from pathlib import Path
 
-from w2sg.report.figures import FigureResult, FigureSpec, render_all
+from w2sg.report.figures import OPTIONAL_FIGURES, FigureResult, FigureSpec, budget_sort_key, render_all
 from w2sg.report.summary import fmt, fmt_mean_sd, fmt_pgr, summarize
 
 HTML_NAME = "report.html"
@@ -31,6 +31,15 @@ LEGEND = [
                  "and the PGR value should not be trusted; hatched or hollow grey in the figures."),
     ("undefined", "ceiling ≤ weak on the test set: there is no gap to recover and PGR is not a number; written "
                   "'undefined (reason)' in the tables and 'undef.' in the figures, never dropped."),
+    ("stable", "a seed whose PGR is defined and not unstable. Seed means of PGR (tables and the budget figure) are "
+               "over stable seeds only; '(k/n stable)' or 'k/n' says how many were kept."),
+    ("budget", "the student's training budget: converged (frozen heads solved to convergence), epochs=N (the whole "
+               "finetuning run), steps=N (exactly N optimiser steps), early_stop (checkpoint chosen on V's weak "
+               "labels), early_stop_oracle (chosen on V's ground truth: an ORACLE bound, not a method). The weak "
+               "model and the ceiling are always trained to their CV-tuned optimum; a PGR that exists only at "
+               "small budgets is an artefact of under-training."),
+    ("majority", "accuracy of always predicting the majority class on T (0.5 when accuracy is class-balanced); a "
+                 "weak model or ceiling below it is flagged '< majority'."),
 ]
 
 CSS = """
@@ -91,11 +100,94 @@ SELFCHECK_JS = """
 CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
        "base-uri 'none'; form-action 'none'")
 
-SUMMARY_HEADER = ["task", "weak → strong", "mode", "method", "seeds", "weak acc", "ceiling acc", "student acc",
-                  "PGR (acc)", "PGR (AUROC)", "unstable", "undefined"]
-EXPERIMENT_HEADER = ["task", "weak → strong", "mode", "method", "seed", "weak acc", "ceiling acc", "student acc",
-                     "gap acc [95% CI]", "PGR acc [95% CI]", "PGR AUROC [95% CI]", "agree (weak right)",
-                     "agree (weak wrong)", "ceiling agree (weak wrong)"]
+TABLE_NOTE = ("PGR columns of the summary: mean ± sd over the stable seeds only: a seed is left out when its gap "
+              "(ceiling − weak) CI includes 0 or its PGR is undefined, and '(k/n stable)' says how many of n "
+              "seeds were kept when any were left out; accuracy means are over all seeds. budget: the student's "
+              "training budget (converged / epochs=N: trained to the end; steps=N: N optimiser steps; "
+              "early_stop: checkpoint chosen on V's weak labels; early_stop_oracle: chosen on V's ground truth, "
+              "an ORACLE bound, not a method); the weak model and the ceiling are always trained to their "
+              "CV-tuned optimum. majority: accuracy of always predicting the majority class on T; 'weak < "
+              "majority k/n' flags groups whose weak model (or ceiling) is below that baseline in k of n seeds.")
+
+
+def balance_note(records: list[dict]) -> str:
+    """Whether the accuracies of these records are class-balanced (`test_balanced`)."""
+    flags = [r.get("test_balanced") for r in records]
+    known = [bool(f) for f in flags if f is not None]
+    if not records:
+        return "No experiments."
+    if not known:
+        return "Whether accuracy is class-balanced is not recorded for these experiments."
+    if len(known) == len(flags) and all(known):
+        return ("Accuracy is class-balanced (the mean of the per-class accuracies on T), so the majority "
+                "baseline is 0.5.")
+    if len(known) == len(flags) and not any(known):
+        return "Accuracy is plain (not class-balanced); the majority baseline is the share of the larger class."
+    return (f"Accuracy is class-balanced in {sum(known)} of {len(flags)} experiments (test_balanced); compare "
+            "rows with the majority column.")
+
+
+def _budget(v) -> str:
+    """A budget label for a table; an oracle budget says ORACLE in capitals."""
+    if v is None or str(v) == "":
+        return "-"
+    return f"{v} (ORACLE)" if "oracle" in str(v) and "ORACLE" not in str(v) else str(v)
+
+
+def _per_question(records: list[dict]) -> bool:
+    return any(r.get("pgr_q_acc") is not None for r in records)
+
+
+def _below_majority(row: dict) -> str:
+    n = len(row["seeds"])
+    flags = [f"{who} < majority {row[f'n_{who}_below_majority']}/{n}" for who in ("weak", "ceiling")
+             if row.get(f"n_{who}_below_majority")]
+    return "; ".join(flags) if flags else "-"
+
+
+def summary_table(records: list[dict]) -> tuple[list[str], list[list[str]]]:
+    """(header, rows), one row per summarize() group (task, weak, strong, mode, method, budget, variant): seed
+    means ± sd, PGR over stable seeds (accuracy, AUROC, per-question when any record has it), the majority
+    baseline with below-majority flags, unstable and undefined counts."""
+    per_q = _per_question(records)
+    header = ["task", "weak → strong", "mode", "method", "budget", "seeds", "majority", "weak acc", "ceiling acc",
+              "student acc", "PGR (acc)", "PGR (AUROC)", *(["PGR (per-question)"] if per_q else []),
+              "below majority", "unstable", "undefined"]
+    rows = []
+    order = ("task", "weak", "strong", "mode", "method")
+    for r in sorted(summarize(records), key=lambda r: (tuple(str(r.get(k)) for k in order),
+                                                         budget_sort_key(r.get("budget")), str(r.get("variant")))):
+        n = len(r["seeds"])
+        rows.append([str(r["task"]), f"{r['weak']} → {r['strong']}", str(r["mode"]), str(r["method"]),
+                     _budget(r.get("budget")), str(n), fmt(r.get("majority_acc_mean")), fmt_mean_sd(r, "weak_acc"),
+                     fmt_mean_sd(r, "ceiling_acc"), fmt_mean_sd(r, "student_acc"), fmt_mean_sd(r, "pgr_acc", 2),
+                     fmt_mean_sd(r, "pgr_auroc", 2), *([fmt_mean_sd(r, "pgr_q_acc", 2)] if per_q else []),
+                     _below_majority(r), f"{r['n_unstable']}/{n}", f"{r['n_undefined']}/{n}"])
+    return header, rows
+
+
+def _acc(r: dict, who: str) -> str:
+    return fmt(r.get(f"{who}_acc")) + (" (< majority)" if r.get(f"{who}_below_majority") else "")
+
+
+def experiment_table(records: list[dict]) -> tuple[list[str], list[list[str]]]:
+    """(header, rows), one row per experiment: PGR with its CI (summary.fmt_pgr) for accuracy, AUROC and, when
+    any record has it, per question; the gap with its CI; the majority baseline; agreements."""
+    per_q = _per_question(records)
+    header = ["task", "weak → strong", "mode", "method", "budget", "seed", "majority", "weak acc", "ceiling acc",
+              "student acc", "gap acc [95% CI]", "PGR acc [95% CI]", "PGR AUROC [95% CI]",
+              *(["PGR per-question [95% CI]"] if per_q else []), "agree (weak right)", "agree (weak wrong)",
+              "ceiling agree (weak wrong)"]
+    keyed = sorted(records, key=lambda r: (tuple(str(r.get(k)) for k in ("task", "weak", "strong", "mode", "method")),
+                                           budget_sort_key(r.get("budget")),
+                                           r.get("seed") if isinstance(r.get("seed"), int) else 0))
+    rows = [[str(r.get("task")), f"{r.get('weak')} → {r.get('strong')}", str(r.get("mode")), str(r.get("method")),
+             _budget(r.get("budget")), str(r.get("seed")), fmt(r.get("majority_acc")), _acc(r, "weak"),
+             _acc(r, "ceiling"), fmt(r.get("student_acc")), _ci_text(r, "gap_acc"), fmt_pgr(r, "acc"),
+             fmt_pgr(r, "auroc"), *([fmt_pgr(r, "q_acc")] if per_q else []), fmt(r.get("agree_transfer_weak_right")),
+             fmt(r.get("agree_transfer_weak_wrong")), fmt(r.get("ceiling_agree_transfer_weak_wrong"))]
+            for r in keyed]
+    return header, rows
 
 
 def _ci_text(r: dict, metric: str, digits: int = 3) -> str:
@@ -105,30 +197,9 @@ def _ci_text(r: dict, metric: str, digits: int = 3) -> str:
     return f"{fmt(v, digits)} [{fmt(r.get(f'{metric}_ci_low'), digits)}, {fmt(r.get(f'{metric}_ci_high'), digits)}]"
 
 
-def summary_rows(records: list[dict]) -> list[list[str]]:
-    """One row per (task, weak, strong, mode, method): seed means ± sd, unstable and undefined counts."""
-    out = []
-    for r in summarize(records):
-        n = len(r["seeds"])
-        out.append([str(r["task"]), f"{r['weak']} → {r['strong']}", str(r["mode"]), str(r["method"]), str(n),
-                    fmt_mean_sd(r, "weak_acc"), fmt_mean_sd(r, "ceiling_acc"), fmt_mean_sd(r, "student_acc"),
-                    fmt_mean_sd(r, "pgr_acc", 2), fmt_mean_sd(r, "pgr_auroc", 2), f"{r['n_unstable']}/{n}",
-                    f"{r['n_undefined']}/{n}"])
-    return out
-
-
-def experiment_rows(records: list[dict]) -> list[list[str]]:
-    """One row per experiment with PGR and its CI (summary.fmt_pgr), the gap with its CI and agreements."""
-    keyed = sorted(records, key=lambda r: tuple(str(r.get(k)) for k in ("task", "weak", "strong", "mode", "method"))
-                   + (r.get("seed") if isinstance(r.get("seed"), int) else 0,))
-    return [[str(r.get("task")), f"{r.get('weak')} → {r.get('strong')}", str(r.get("mode")), str(r.get("method")),
-             str(r.get("seed")), fmt(r.get("weak_acc")), fmt(r.get("ceiling_acc")), fmt(r.get("student_acc")),
-             _ci_text(r, "gap_acc"), fmt_pgr(r, "acc"), fmt_pgr(r, "auroc"), fmt(r.get("agree_transfer_weak_right")),
-             fmt(r.get("agree_transfer_weak_wrong")), fmt(r.get("ceiling_agree_transfer_weak_wrong"))]
-            for r in keyed]
-
-
 def _cell_class(text: str) -> str:
+    if "< majority" in text:
+        return ' class="unstable"'
     if text.startswith("undefined"):
         return ' class="undefined"'
     if text.endswith(" unstable"):
@@ -180,12 +251,15 @@ def write_html_report(records: list[dict], out_dir: str | Path, title: str = "w2
     out_dir.mkdir(parents=True, exist_ok=True)
     records = list(records)
     figures = render_all(records)
-    summary, experiments = summary_rows(records), experiment_rows(records)
+    (summary_header, summary), (experiment_header, experiments) = summary_table(records), experiment_table(records)
     n_unstable = sum(bool(r.get("unstable")) for r in records)
     n_undefined = sum(r.get("pgr_acc") is None for r in records)
+    n_oracle = sum(bool(r.get("oracle")) for r in records)
     stamp = dt.datetime.now().isoformat(timespec="seconds")
     intro = (f"Generated {stamp} from {len(records)} experiment(s): {n_unstable} unstable, "
-             f"{n_undefined} with an undefined PGR (accuracy).")
+             f"{n_undefined} with an undefined PGR (accuracy)"
+             + (f", {n_oracle} ORACLE (selected or supervised with ground truth: bounds, not methods)" if n_oracle
+                else "") + f". {balance_note(records)}")
 
     legend_html = "<dl class=\"legend\">" + "".join(
         f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in LEGEND) + "</dl>"
@@ -205,11 +279,12 @@ def write_html_report(records: list[dict], out_dir: str | Path, title: str = "w2
 <h2>How to read this report</h2>
 {legend_html}
 <h2>Summary over seeds</h2>
-{_html_table(SUMMARY_HEADER, summary)}
+<p>{html.escape(TABLE_NOTE)}</p>
+{_html_table(summary_header, summary)}
 <h2>Figures</h2>
 {"".join(_figure_html(spec, res) for spec, res in figures)}
 <h2>Every experiment</h2>
-{_html_table(EXPERIMENT_HEADER, experiments)}
+{_html_table(experiment_header, experiments)}
 <p>Agreement columns: share of transfer examples on which the student (or, as a control, the ceiling) predicts the
 weak model's label, among those the weak model got right / wrong.</p>
 <div id="w2sg-selfcheck" data-images-ok="0" data-images-total="0" data-errors="0" data-done="false">
@@ -222,7 +297,8 @@ Self-check did not run (JavaScript disabled?).</div>
 
     lines = [f"# {title}", "", intro, "", "## How to read this report", ""]
     lines += [f"- **{k}**: {v}" for k, v in LEGEND]
-    lines += ["", "## Summary over seeds", "", *_md_table(SUMMARY_HEADER, summary), "", "## Figures", ""]
+    lines += ["", "## Summary over seeds", "", TABLE_NOTE, "", *_md_table(summary_header, summary), "", "## Figures",
+              ""]
     for spec, res in figures:
         lines += [f"### {spec.title}", ""]
         png_path = out_dir / f"fig_{spec.name}.png"
@@ -232,7 +308,10 @@ Self-check did not run (JavaScript disabled?).</div>
             continue
         png_path.write_bytes(res.png)
         lines += [f"![{spec.title}]({png_path.name})", "", spec.caption, ""]
-    lines += ["## Every experiment", "", *_md_table(EXPERIMENT_HEADER, experiments), ""]
+    for spec in OPTIONAL_FIGURES:  # never leave a stale optional figure from an earlier report
+        if all(s.name != spec.name for s, _ in figures):
+            (out_dir / f"fig_{spec.name}.png").unlink(missing_ok=True)
+    lines += ["## Every experiment", "", *_md_table(experiment_header, experiments), ""]
     md_path = out_dir / MD_NAME
     md_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return html_path, md_path

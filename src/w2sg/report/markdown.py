@@ -1,12 +1,15 @@
-"""A Markdown report with one PNG: weak / ceiling / student accuracy per method with 95% CI bars."""
+"""A Markdown report with a PNG of weak / ceiling / student accuracy per method with 95% CI bars, the PGR vs
+student budget figure when the records have two or more budgets of a method, and the report tables."""
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import defaultdict
 from pathlib import Path
 
-from w2sg.report.summary import fmt, fmt_mean_sd, fmt_pgr, summarize
+from w2sg.report.figures import budget_sort_key
+from w2sg.report.summary import fmt, summarize
 
 
 def _ci(row: dict, metric: str) -> tuple[float, float]:
@@ -15,6 +18,16 @@ def _ci(row: dict, metric: str) -> tuple[float, float]:
     if mean is None or lo is None or hi is None or lo != lo:
         return 0.0, 0.0
     return mean - lo, hi - mean
+
+
+STUDENT_COLORS = ("#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22")
+
+
+def _short_budget(budget) -> str:
+    b = str(budget)
+    if b.startswith("early_stop_oracle"):
+        return "ORACLE early stop"
+    return "early stop" if b.startswith("early_stop") else b
 
 
 def accuracy_figure(records: list[dict], path: Path) -> Path:
@@ -30,20 +43,32 @@ def accuracy_figure(records: list[dict], path: Path) -> Path:
     for r in rows:
         panels[(r["task"], r["weak"], r["strong"], r["mode"])].append(r)
     n = max(1, len(panels))
-    fig, axes = plt.subplots(1, n, figsize=(max(5.0, 1.3 * (2 + max(len(v) for v in panels.values()))) * n
-                                            if panels else 5, 4.2), squeeze=False)
-    for ax, ((task, weak, strong, mode), methods) in zip(axes[0], sorted(panels.items()), strict=False):
+    panel_w = max(5.0, 1.1 * (2 + max((len(v) for v in panels.values()), default=1)))
+    ncols = max(1, min(n, int(20 // panel_w)))
+    nrows = math.ceil(n / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(panel_w * ncols, 4.2 * nrows), squeeze=False)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.set_visible(False)
+    for ax, ((task, weak, strong, mode), methods) in zip(axes.flat, sorted(panels.items()), strict=False):
+        methods = sorted(methods, key=lambda m: (str(m["method"]), budget_sort_key(m.get("budget"))))
         first = methods[0]
-        labels = [f"weak\n{weak}", f"ceiling\n{strong}"] + [f"student\n{m['method']}" for m in methods]
+        budgets = len({str(m.get("budget")) for m in methods}) > 1
+        labels = [f"weak\n{weak}", f"ceiling\n{strong}"] + [
+            f"student\n{m['method']}" + (f"\n{_short_budget(m.get('budget'))}" if budgets else "") for m in methods]
         means = [first["weak_acc_mean"], first["ceiling_acc_mean"]] + [m["student_acc_mean"] for m in methods]
+        means = [v if v is not None and v == v else 0.0 for v in means]  # a missing accuracy draws no bar
         errs = [_ci(first, "weak_acc"), _ci(first, "ceiling_acc")] + [_ci(m, "student_acc") for m in methods]
-        colors = ["#9e9e9e", "#1f77b4"] + ["#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"][: len(methods)]
+        names = sorted({str(m["method"]) for m in methods})
+        colors = ["#9e9e9e", "#1f77b4"] + [STUDENT_COLORS[names.index(str(m["method"])) % len(STUDENT_COLORS)]
+                                           for m in methods]
+        hatches = [None, None] + ["///" if "oracle" in str(m.get("budget")) else None for m in methods]
         x = range(len(labels))
-        ax.bar(x, means, yerr=list(zip(*errs, strict=True)), capsize=4, color=colors[: len(labels)])
+        ax.bar(x, means, yerr=list(zip(*errs, strict=True)), capsize=4, color=colors, hatch=hatches,
+               edgecolor="white")
         for xi, m in zip(x, means, strict=True):
             ax.text(xi, m + 0.005, fmt(m), ha="center", va="bottom", fontsize=8)
-        ax.set_xticks(list(x), labels, fontsize=8)
-        lo = min(v for v in means if v is not None)
+        ax.set_xticks(list(x), labels, fontsize=7 if budgets else 8)
+        lo = min(v for v in means if v > 0) if any(v > 0 for v in means) else 0.0
         ax.set_ylim(max(0.0, lo - 0.1), min(1.0, max(means) + 0.06))
         ax.set_ylabel("test accuracy")
         ax.set_title(f"{task}: {weak} → {strong} ({mode}, {len(first['seeds'])} seeds)", fontsize=9)
@@ -54,45 +79,55 @@ def accuracy_figure(records: list[dict], path: Path) -> Path:
     return path
 
 
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    if not rows:
+        return ["_No experiments._"]
+    return (["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+            + ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows])
+
+
 def write_report(records: list[dict], out_dir: str | Path, title: str = "w2sg report") -> Path:
-    """Write `report.md` and `accuracy.png` into out_dir; returns the Markdown path."""
+    """Write `report.md` and `accuracy.png` (and `pgr_vs_budget.png` when a method was run at two or more
+    student budgets) into out_dir; returns the Markdown path. Links in the report are relative to it."""
+    from w2sg.report.figures import BUDGET_FIGURE, pgr_vs_budget
+    from w2sg.report.html import TABLE_NOTE, balance_note, experiment_table, summary_table
     from w2sg.store import with_variant_labels
 
     records = with_variant_labels(records)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     png = accuracy_figure(records, out_dir / "accuracy.png")
-    rows = summarize(records)
+    budget_png = out_dir / "pgr_vs_budget.png"
+    budget_png.unlink(missing_ok=True)  # never leave a stale figure from an earlier report
+    try:
+        drawn, budget_error = pgr_vs_budget(records, budget_png), None
+    except Exception as e:  # the figure must not cost the whole report
+        drawn, budget_error = None, f"{type(e).__name__}: {e}"
+    n_oracle = sum(bool(r.get("oracle")) for r in records)
     lines = [f"# {title}", "", f"Generated {dt.datetime.now().isoformat(timespec='seconds')} from "
-             f"{len(records)} experiments.", "",
-             "PGR = (student − weak) / (ceiling − weak), on test accuracy and AUROC. Per-experiment CIs are 95% "
-             "paired bootstrap intervals over test examples; aggregates are mean ± sd over seeds. "
-             "`unstable` marks a gap (ceiling − weak) whose CI includes 0; PGR is undefined when "
-             "ceiling ≤ weak.", "", f"![accuracy per method]({png.name})", "", "## Summary over seeds", "",
-             "| task | weak → strong | mode | method | seeds | weak acc | ceiling acc | student acc | "
-             "PGR (acc) | PGR (AUROC) | unstable |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
-    for r in rows:
-        lines.append(
-            f"| {r['task']} | {r['weak']} → {r['strong']} | {r['mode']} | {r['method']} | {len(r['seeds'])} | "
-            f"{fmt_mean_sd(r, 'weak_acc')} | {fmt_mean_sd(r, 'ceiling_acc')} | {fmt_mean_sd(r, 'student_acc')} | "
-            f"{fmt_mean_sd(r, 'pgr_acc', 2)} | {fmt_mean_sd(r, 'pgr_auroc', 2)} | "
-            f"{r['n_unstable']}/{len(r['seeds'])} |"
-        )
-    lines += ["", "## Every experiment", "",
-              "| task | weak → strong | method | seed | weak acc | ceiling acc | student acc | PGR acc [95% CI] | "
-              "PGR AUROC [95% CI] | agree (weak wrong) | ceiling agree (weak wrong) |",
-              "|---|---|---|---|---|---|---|---|---|---|---|"]
-    for r in records:
-        lines.append(
-            f"| {r['task']} | {r['weak']} → {r['strong']} | {r['method']} | {r['seed']} | {fmt(r.get('weak_acc'))} | "
-            f"{fmt(r.get('ceiling_acc'))} | {fmt(r.get('student_acc'))} | {fmt_pgr(r, 'acc')} | "
-            f"{fmt_pgr(r, 'auroc')} | {fmt(r.get('agree_transfer_weak_wrong'))} | "
-            f"{fmt(r.get('ceiling_agree_transfer_weak_wrong'))} |"
-        )
-    lines += ["", "Agreement columns: share of transfer examples the weak model got wrong on which the student "
-              "(or, as a control, the ground-truth ceiling) predicts the same wrong label (imitation of weak "
-              "errors)."]
+             f"{len(records)} experiments." + (f" {n_oracle} are ORACLE (selected or supervised with ground "
+                                               "truth: bounds, not methods)." if n_oracle else ""), "",
+             "PGR = (student − weak) / (ceiling − weak), on test accuracy and AUROC (and per question for "
+             "multiple-choice tasks). Per-experiment CIs are 95% paired bootstrap intervals over test examples; "
+             "aggregates are mean ± sd over seeds. `unstable` marks a gap (ceiling − weak) whose CI includes 0; "
+             "PGR is undefined when ceiling ≤ weak. " + balance_note(records), "",
+             f"![accuracy per method]({png.name})", ""]
+    if drawn is not None:
+        lines += ["## PGR vs the student's training budget", "", f"![{BUDGET_FIGURE.title}]({drawn.name})", "",
+                  BUDGET_FIGURE.caption, ""]
+    elif budget_error:
+        lines += [f"_PGR vs budget figure not drawn: {budget_error}._", ""]
+    summary_header, summary = summary_table(records)
+    experiment_header, experiments = experiment_table(records)
+    lines += ["## Summary over seeds", "", TABLE_NOTE, "", *_md_table(summary_header, summary), "",
+              "## Every experiment", "", *_md_table(experiment_header, experiments), "",
+              "Agreement columns: share of transfer examples the weak model got right / wrong on which the student "
+              "(or, as a control, the ground-truth ceiling) predicts the weak model's label (on wrong ones: "
+              "imitation of weak errors)."]
     md = out_dir / "report.md"
-    md.write_text("\n".join(lines) + "\n")
+    md.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return md

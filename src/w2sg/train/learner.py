@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -9,7 +10,7 @@ import numpy as np
 import torch
 
 from w2sg.cache import FeatureStore
-from w2sg.config import TrainSpec, content_hash
+from w2sg.config import BudgetSpec, TrainSpec, content_hash
 from w2sg.models.classifier import (
     FeatureClassifier,
     TextClassifier,
@@ -18,6 +19,7 @@ from w2sg.models.classifier import (
     load_backbone,
 )
 from w2sg.train.batching import FeatureRows, TokenizedTexts, sorted_inference_batches, tokenize
+from w2sg.train.convex import choose_l2, solve_head, standardise
 from w2sg.train.loop import TrainResult, autocast_for, predict, resolve_device, train
 from w2sg.train.losses import Loss
 
@@ -103,22 +105,133 @@ class Featurizer:
         return out
 
 
-class FrozenLearner:
-    """A linear head trained on a featurizer's cached features (linear-probe W2S)."""
+LBFGS_ROUNDS = 10  # fixed-point rounds for losses whose targets depend on the student's own predictions
 
-    def __init__(self, featurizer: Featurizer, spec: TrainSpec):
+
+@dataclass
+class Selection:
+    """Early stopping: score the student's predictions on V's texts against `reference` labels."""
+
+    texts: list[str]
+    reference: np.ndarray  # V's hard weak labels, or V's ground truth for the oracle budget
+    metric: str = "auroc"
+    evals: int = 10
+
+
+class _Budgeted:
+    """What the frozen and the finetuning learner share: the student's budget and early stopping."""
+
+    budget: BudgetSpec
+    selection: Selection | None
+    spec: TrainSpec
+
+    def _epoch_steps(self, n: int) -> int:
+        return max(1, int(np.ceil(self.spec.resolved_epochs() * np.ceil(n / self.spec.batch_size))))
+
+    def _trajectory(self, n: int) -> int:
+        """Steps of the SGD trajectory this budget trains for."""
+        return self.budget.steps or self._epoch_steps(n)
+
+    def trajectory_steps(self, n: int) -> int:
+        """Optimizer steps a fit on n rows runs along when a method evaluates during training."""
+        return self._trajectory(n)
+
+    def _selecting(self, on_eval, eval_every: int, n: int):
+        """(on_eval, eval_every, finish) with the budget's checkpoint selection, or the caller's own."""
+        if not self.budget.kind.startswith("early_stop"):
+            return on_eval, eval_every, lambda: None
+        if on_eval is not None:
+            raise ValueError(f"budget '{self.budget.kind}' selects checkpoints itself; a method that selects its "
+                             "own (early_stop, early_stop_oracle) needs budget 'full' or 'steps=N'")
+        if self.selection is None or not len(self.selection.texts):
+            raise ValueError(f"budget '{self.budget.kind}' needs the validation split V: set --n-val > 0")
+        from w2sg.train.selection import checkpoint_selector
+
+        on_eval, finish = checkpoint_selector(self, self.selection)
+        return on_eval, max(1, self._trajectory(n) // self.selection.evals), finish
+
+
+class FrozenLearner(_Budgeted):
+    """A linear head on a featurizer's cached features (linear-probe W2S).
+
+    Default (solver lbfgs, budget full): the convex problem solved to convergence, with `l2` given or
+    chosen by cross-validation on the (ground-truth) training rows. Otherwise (solver sgd, a step budget,
+    early stopping, or a method that evaluates along training) the AdamW loop with the same L2 penalty.
+    """
+
+    def __init__(self, featurizer: Featurizer, spec: TrainSpec, l2: float | str | None = None,
+                 budget: BudgetSpec | None = None, selection: Selection | None = None):
         self.featurizer = featurizer
         self.spec = spec
+        self.l2 = spec.l2 if l2 is None else l2
+        self.budget = budget or BudgetSpec()
+        self.selection = selection
         self.model: FeatureClassifier | None = None
         self.result: TrainResult | None = None
+        self.info: dict = {}  # l2 chosen, solver, gradient norm, steps: recorded by the pipeline
 
-    def fit(self, texts, targets, loss: Loss, seed: int, on_eval=None, eval_every: int = 0) -> TrainResult:
+    def fit(self, texts, targets, loss: Loss, seed: int, on_eval=None, eval_every: int = 0,
+            groups=None) -> TrainResult:
+        t0 = time.perf_counter()
         x = self.featurizer(list(texts))
+        x64 = x.numpy().astype(np.float64)
+        targets = np.asarray(targets, dtype=np.float64)
+        l2, self.info = self.l2, {}
+        if l2 == "cv":
+            l2, cv = choose_l2(x64, targets, folds=self.spec.cv_folds, groups=groups, seed=seed)
+            self.info["cv"] = cv
+        self.info["l2"] = float(l2)
+        mean, std = standardise(x64)
+        self.model = FeatureClassifier(x.shape[1], torch.from_numpy(mean).float(), torch.from_numpy(std).float())
+        on_eval, eval_every, finish = self._selecting(on_eval, eval_every, len(texts))
+        if self.spec.solver == "lbfgs" and self.budget.kind == "full" and on_eval is None:
+            self._solve((x64 - mean) / std, targets, loss, float(l2))
+            self.result = TrainResult(steps=self.info["iterations"], seconds=time.perf_counter() - t0,
+                                      examples=len(texts))
+            return self.result
         torch.manual_seed(seed)
-        self.model = FeatureClassifier.fit_standardizer(x)
-        self.result = train(self.model, FeatureRows(x), torch.as_tensor(np.asarray(targets)), loss, self.spec,
-                            seed, device=torch.device("cpu"), on_eval=on_eval, eval_every=eval_every)
+        total = self.budget.steps if self.budget.kind == "steps" else self._trajectory(len(texts))
+        self.result = train(self.model, FeatureRows(x), torch.as_tensor(targets), loss, self.spec, seed,
+                            device=torch.device("cpu"), on_eval=on_eval, eval_every=eval_every,
+                            total_steps=total, l2=float(l2), weight_decay=0.0)
+        finish()
+        self.info.update(solver="sgd", steps=self.result.steps, grad_norm=self._grad_norm(x64, mean, std, targets,
+                                                                                        loss, float(l2)))
         return self.result
+
+    def _solve(self, xs: np.ndarray, targets: np.ndarray, loss: Loss, l2: float) -> None:
+        """L-BFGS to convergence; a loss whose targets depend on the student's own predictions (confidence,
+        product) is solved in LBFGS_ROUNDS fixed-point rounds, round r seeing step_frac r / rounds and the
+        whole training set as its logical batch, each round warm-started from the last."""
+        rounds = LBFGS_ROUNDS if loss.self_training else 1
+        weak = torch.as_tensor(targets, dtype=torch.float32)
+        sol, iterations = None, 0
+        for r in range(rounds):
+            logits = torch.zeros(len(targets), 2, dtype=torch.float32)
+            if sol is not None:
+                logits[:, 1] = torch.from_numpy(xs @ sol.w + sol.b).float()
+            t = loss.batch_targets(logits, weak, r / rounds)[:, 1].double().numpy()
+            sol = solve_head(xs, t, l2, init=None if sol is None else (sol.w, sol.b))
+            iterations += sol.iterations
+        with torch.no_grad():
+            self.model.head.weight.zero_()
+            self.model.head.weight[1] = torch.from_numpy(sol.w).float()
+            self.model.head.bias.zero_()
+            self.model.head.bias[1] = float(sol.b)
+        self.info.update(solver="lbfgs", iterations=iterations, rounds=rounds, grad_norm=sol.grad_norm,
+                         objective=sol.loss, converged=sol.converged)
+
+    def _grad_norm(self, x64, mean, std, targets, loss: Loss, l2: float) -> float | None:
+        """Gradient norm of the convex objective at the SGD solution (fixed-target losses only)."""
+        if loss.self_training:
+            return None
+        from w2sg.train.convex import _objective
+
+        w2 = self.model.head.weight.detach().double().numpy()
+        b2 = self.model.head.bias.detach().double().numpy()
+        theta = np.r_[w2[1] - w2[0], b2[1] - b2[0]]
+        t = loss.batch_targets(torch.zeros(len(targets), 2), torch.as_tensor(targets).float(), 1.0)[:, 1]
+        return float(np.linalg.norm(_objective(theta, (x64 - mean) / std, t.double().numpy(), l2, None)[1]))
 
     def predict(self, texts) -> np.ndarray:
         if self.model is None:
@@ -127,13 +240,17 @@ class FrozenLearner:
                        device=torch.device("cpu"))
 
 
-class FinetuneLearner:
-    """Full finetuning or LoRA of backbone + head on token ids."""
+class FinetuneLearner(_Budgeted):
+    """Full finetuning or LoRA of backbone + head on token ids, for `train.epochs` or the student's budget."""
 
     def __init__(self, backbone: Backbone, spec: TrainSpec, device: torch.device | None = None,
-                 progress: Progress = _no_progress):
+                 progress: Progress = _no_progress, budget: BudgetSpec | None = None,
+                 selection: Selection | None = None):
         self.backbone = backbone
         self.spec = spec
+        self.budget = budget or BudgetSpec()
+        self.selection = selection
+        self.info: dict = {}
         self.device = device or resolve_device(spec.device)
         self.progress = progress
         self.model: TextClassifier | None = None
@@ -143,18 +260,22 @@ class FinetuneLearner:
         _, tok, _ = self.backbone.get()
         return tokenize(tok, list(texts), self.spec.max_length)
 
-    def fit(self, texts, targets, loss: Loss, seed: int, on_eval=None, eval_every: int = 0) -> TrainResult:
+    def fit(self, texts, targets, loss: Loss, seed: int, on_eval=None, eval_every: int = 0,
+            groups=None) -> TrainResult:
         torch.manual_seed(seed)
         backbone, _, pooling = self.backbone.fresh()
         if self.spec.mode == "lora":
             backbone = apply_lora(backbone, self.spec.lora_r, self.spec.lora_alpha)
         self.model = TextClassifier(backbone, hidden_size_of(backbone), pooling)
         rows = self._rows(texts)
-        steps = int(np.ceil(self.spec.resolved_epochs() * np.ceil(len(rows) / self.spec.batch_size)))
+        on_eval, eval_every, finish = self._selecting(on_eval, eval_every, len(rows))
+        steps = self.budget.steps if self.budget.kind == "steps" else self._trajectory(len(rows))
         advance = self.progress("train", steps)
         self.result = train(self.model, rows, torch.as_tensor(np.asarray(targets)), loss, self.spec, seed,
                             device=self.device, on_step=lambda s, t, lo: advance(1), on_eval=on_eval,
-                            eval_every=eval_every)
+                            eval_every=eval_every, total_steps=steps)
+        finish()
+        self.info = {"solver": "adamw", "steps": self.result.steps}
         return self.result
 
     def predict(self, texts) -> np.ndarray:

@@ -73,12 +73,20 @@ def train(
     on_step: Callable[[int, int, float], None] | None = None,
     on_eval: Callable[[int, nn.Module], None] | None = None,
     eval_every: int = 0,
+    total_steps: int | None = None,
+    l2: float = 0.0,
+    weight_decay: float | None = None,
 ) -> TrainResult:
     """Train `model` on `rows` towards per-row targets P(y=1) with `loss`; return timing and losses.
 
     A logical batch of `spec.batch_size` rows may run as micro-batches (`spec.micro_batch_size`). Losses
     that look at the whole batch (confidence loss) get their targets from a no-grad pass over the whole
-    logical batch first, so micro-batching gives the same gradient as one full batch.
+    logical batch first, so micro-batching gives the same gradient as one full batch. The loss sees
+    step_frac = step / total for step = 0 .. total - 1.
+
+    `total_steps` overrides the epoch budget (a step budget); `l2` adds l2 * ||head.weight||^2 to every
+    logical batch's loss (for a two-logit head this equals (l2/2) ||w1 - w0||^2 at the optimum, the
+    penalty of the convex frozen-head problem); `weight_decay` overrides spec.weight_decay (AdamW).
     """
     device = device or resolve_device(spec.device)
     targets = targets.float().cpu()
@@ -86,14 +94,16 @@ def train(
         raise ValueError(f"{targets.shape[0]} targets for {len(rows)} rows")
     n = len(rows)
     steps_per_epoch = math.ceil(n / spec.batch_size)
-    total = max(1, math.ceil(spec.resolved_epochs() * steps_per_epoch))
+    total = total_steps or max(1, math.ceil(spec.resolved_epochs() * steps_per_epoch))
     micro = spec.micro_batch_size or spec.batch_size
     lengths = rows.lengths
 
     seed_everything(seed)
     model.to(device)
     model.train(spec.train_dropout)  # dropout off by default, as in Burns et al.'s released code
-    opt = torch.optim.AdamW(_param_groups(model, spec), weight_decay=spec.weight_decay)
+    opt = torch.optim.AdamW(_param_groups(model, spec),
+                            weight_decay=spec.weight_decay if weight_decay is None else weight_decay)
+    head_weight = model.head.weight if l2 > 0 else None
     warmup = int(spec.warmup_frac * total)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _warmup_cosine(s, warmup, total))
     rng = np.random.default_rng(seed)
@@ -125,6 +135,10 @@ def train(
                 part_loss = soft_cross_entropy(logits, t, reduction="sum") / len(batch_idx)
                 part_loss.backward()
                 step_loss += float(part_loss.detach())
+            if head_weight is not None:  # once per logical batch, not per micro-batch
+                penalty = l2 * head_weight.float().pow(2).sum()
+                penalty.backward()
+                step_loss += float(penalty.detach())
             if not math.isfinite(step_loss):
                 raise NonFiniteLossError(
                     f"loss became {step_loss} at step {step}/{total}; lower the learning rate "

@@ -41,12 +41,14 @@ def harden_at_prior(student_p1: torch.Tensor, pos_rate: float) -> torch.Tensor:
     """hard_t(f(x)): 1 for the `pos_rate` fraction of the batch with the highest P(y=1), else 0.
 
     The threshold t is the (1 - pos_rate) quantile of the student's P(y=1) over the batch, so the share of
-    hardened positives matches the weak labels' positive rate (ties go to the positive class).
+    hardened positives matches the weak labels' positive rate. Ties go to the negative class (P > t), as in
+    the reference code: a zero-initialised head predicts exactly 0.5 everywhere and must not make every row
+    positive on its first step.
     """
     if student_p1.numel() == 0:
         return student_p1
     t = torch.quantile(student_p1.float(), 1.0 - float(pos_rate))
-    return (student_p1 >= t).float()
+    return (student_p1 > t).float()
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class Loss:
     """Base: CE against `batch_targets(...)`. Subclasses override `batch_targets`."""
 
     batch_level: bool = False  # True if a row's target depends on other rows of the logical batch
+    self_training: bool = False  # True if targets depend on the student's own predictions
 
     def batch_targets(self, logits: torch.Tensor, weak_p1: torch.Tensor, step_frac: float) -> torch.Tensor:
         """Target distributions (N, 2) for the whole logical batch; `logits` must be detached."""
@@ -71,10 +74,10 @@ class SoftXent(Loss):
 
 @dataclass(frozen=True)
 class HardXent(Loss):
-    """Cross-entropy on hard labels (weak soft labels thresholded at 0.5, or ground truth 0/1)."""
+    """Cross-entropy on hard labels: 1 iff p > 0.5 (the rule of `metrics.hard_labels`; ties go to 0)."""
 
     def batch_targets(self, logits, weak_p1, step_frac):
-        return to_two_class((weak_p1 >= 0.5).float())
+        return to_two_class((weak_p1 > 0.5).float())
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,7 @@ class ConfidenceLoss(Loss):
     a_max: float = 0.5
     warmup_frac: float = 0.2
     batch_level: bool = True
+    self_training: bool = True
 
     def coef(self, step_frac: float) -> float:
         return linear_warmup(step_frac, self.a_max, self.warmup_frac)
@@ -107,6 +111,7 @@ class ProductLoss(Loss):
 
     a: float = 1.0
     b: float = 1.0
+    self_training: bool = True
 
     def batch_targets(self, logits, weak_p1, step_frac):
         p_student = torch.softmax(logits.float(), dim=-1)

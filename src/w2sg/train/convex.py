@@ -1,0 +1,143 @@
+"""Frozen mode solves the convex problem it poses: a linear head on fixed features.
+
+    minimise_w,b  mean_i CE(sigma(x_i . w + b), t_i)  +  (l2 / 2) * ||w||^2       (the bias is not penalised)
+
+with soft targets t_i in [0, 1], solved to convergence by full-batch L-BFGS (scipy) in float64:
+deterministic, seconds. `sklearn.linear_model.LogisticRegression(C=1 / (l2 * n))` solves the same problem
+for hard targets. The L2 strength of the weak model and of the ceiling is chosen by group-aware k-fold
+cross-validation on their own ground-truth training rows (`choose_l2`); the student reuses the ceiling's.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+L2_GRID = tuple(float(x) for x in np.logspace(-4, 1, 11))  # 1e-4 ... 10 on standardised features
+GTOL = 1e-6
+CV_GTOL = 1e-4  # held-out losses need far less precision than the final fit
+
+
+@dataclass
+class HeadSolution:
+    """w, b of the optimum, and how well it was reached."""
+
+    w: np.ndarray
+    b: float
+    l2: float
+    loss: float  # the objective at the solution (mean CE + l2/2 ||w||^2)
+    grad_norm: float  # Euclidean norm of the objective's gradient at the solution
+    iterations: int
+    converged: bool
+    info: dict = field(default_factory=dict)
+
+
+def _objective(theta: np.ndarray, x: np.ndarray, t: np.ndarray, l2: float, weights: np.ndarray | None):
+    w, b = theta[:-1], theta[-1]
+    z = x @ w + b
+    # CE(sigma(z), t) = softplus(z) - t z   (up to the targets' entropy, a constant)
+    per_row = np.logaddexp(0.0, z) - t * z
+    p = 0.5 * (1.0 + np.tanh(0.5 * z))  # sigma(z), overflow-free
+    r = p - t
+    if weights is None:
+        loss = per_row.mean()
+        g_rows = r / len(t)
+    else:
+        loss = float(weights @ per_row)
+        g_rows = weights * r
+    loss += 0.5 * l2 * float(w @ w)
+    grad = np.empty_like(theta)
+    grad[:-1] = x.T @ g_rows + l2 * w
+    grad[-1] = g_rows.sum()
+    return float(loss), grad
+
+
+def solve_head(x: np.ndarray, targets: np.ndarray, l2: float, init: tuple[np.ndarray, float] | None = None,
+               max_iter: int = 2000, weights: np.ndarray | None = None, gtol: float = GTOL) -> HeadSolution:
+    """The optimum of mean soft CE + (l2/2)||w||^2 for a linear logit on `x` (already standardised).
+
+    `weights` (summing to 1) replaces the plain mean (used by nothing in the default pipeline)."""
+    from scipy.optimize import minimize
+
+    x = np.asarray(x, dtype=np.float64)
+    t = np.asarray(targets, dtype=np.float64)
+    if x.ndim != 2 or len(x) != len(t):
+        raise ValueError(f"solve_head: features {x.shape} and {t.shape} targets do not match")
+    if not (np.isfinite(t).all() and t.min(initial=0) >= 0 and t.max(initial=1) <= 1):
+        raise ValueError("solve_head: targets must be probabilities in [0, 1]")
+    theta0 = np.zeros(x.shape[1] + 1)
+    if init is not None:
+        theta0[:-1], theta0[-1] = init[0], init[1]
+    else:  # start at the class rate: the bias alone already fits the prior
+        rate = float(np.clip(t.mean(), 1e-4, 1 - 1e-4))
+        theta0[-1] = math.log(rate / (1 - rate))
+    res = minimize(_objective, theta0, args=(x, t, l2, weights), jac=True, method="L-BFGS-B",
+                   options={"maxiter": max_iter, "gtol": gtol, "ftol": 1e-15, "maxcor": 30})
+    loss, grad = _objective(res.x, x, t, l2, weights)
+    gnorm = float(np.linalg.norm(grad))
+    return HeadSolution(w=res.x[:-1].copy(), b=float(res.x[-1]), l2=l2, loss=loss, grad_norm=gnorm,
+                        iterations=int(res.nit), converged=bool(gnorm < 1e-4 or res.success),
+                        info={"message": str(res.message)})
+
+
+def standardise(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and std (floored) of the training features."""
+    x = np.asarray(x, dtype=np.float64)
+    return x.mean(0), np.maximum(x.std(0, ddof=1) if len(x) > 1 else np.ones(x.shape[1]), 1e-6)
+
+
+def _folds(y: np.ndarray, groups: np.ndarray | None, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Stratified, group-aware folds (all rows of one question in one fold)."""
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+
+    hard = (np.asarray(y) > 0.5).astype(int)
+    k = max(2, min(k, int(np.bincount(hard, minlength=2).min())))
+    if groups is not None and len(set(groups)) < len(groups):
+        k = min(k, len(set(groups)))
+        return list(StratifiedGroupKFold(k, shuffle=True, random_state=seed).split(hard, hard, groups))
+    return list(StratifiedKFold(k, shuffle=True, random_state=seed).split(hard, hard))
+
+
+def cv_loss(x: np.ndarray, y: np.ndarray, grid: tuple[float, ...] = L2_GRID, folds: int = 5,
+            groups: np.ndarray | None = None, seed: int = 0, patience: int = 2) -> np.ndarray:
+    """Held-out mean cross-entropy of each l2 in `grid`, averaged over group-aware stratified folds.
+
+    Each fold standardises with its own training rows. The path runs from the strongest penalty to the weakest,
+    warm-started, and stops once the held-out loss has risen `patience` times in a row past its minimum (the
+    weakest penalties are the slowest to solve and, past the minimum, only get worse); skipped values are NaN."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    order = np.argsort(grid)[::-1]  # strongest penalty first: warm starts along the path
+    out = np.full(len(grid), np.nan)
+    data = []
+    for tr, te in _folds(y, groups, folds, seed):
+        mean, std = standardise(x[tr])
+        data.append(((x[tr] - mean) / std, y[tr], (x[te] - mean) / std, y[te]))
+    inits: list = [None] * len(data)
+    best, worse = np.inf, 0
+    for j in order:
+        total = 0.0
+        for f, (xtr, ytr, xte, yte) in enumerate(data):
+            sol = solve_head(xtr, ytr, grid[j], init=inits[f], max_iter=500, gtol=CV_GTOL)
+            inits[f] = (sol.w, sol.b)
+            z = xte @ sol.w + sol.b
+            total += float(np.mean(np.logaddexp(0.0, z) - yte * z)) / len(data)
+        out[j] = total
+        if total < best:
+            best, worse = total, 0
+        else:
+            worse += 1
+            if worse >= patience:
+                break
+    return out
+
+
+def choose_l2(x: np.ndarray, y: np.ndarray, grid: tuple[float, ...] = L2_GRID, folds: int = 5,
+              groups: np.ndarray | None = None, seed: int = 0) -> tuple[float, dict]:
+    """The l2 of `grid` with the lowest cross-validated log loss on ground-truth rows (ties: the stronger)."""
+    losses = cv_loss(x, y, grid, folds, groups, seed)
+    best = min((j for j in range(len(grid)) if np.isfinite(losses[j])), key=lambda j: (round(losses[j], 12), -grid[j]))
+    return float(grid[best]), {"grid": list(grid), "folds": folds,
+                               "cv_loss": [round(float(v), 6) if np.isfinite(v) else None for v in losses]}

@@ -1,0 +1,212 @@
+"""Frozen heads reach the optimum of the convex problem they pose, and the student's budget is what it says."""
+
+import numpy as np
+import pytest
+import torch
+
+from w2sg.config import BudgetSpec, TrainSpec
+from w2sg.metrics import misfit_bound
+from w2sg.models.classifier import FeatureClassifier
+from w2sg.train.batching import FeatureRows
+from w2sg.train.convex import choose_l2, solve_head, standardise
+from w2sg.train.learner import FrozenLearner, Selection
+from w2sg.train.loop import train
+from w2sg.train.losses import ConfidenceLoss, HardXent, Loss, SoftXent, harden_at_prior
+
+
+class FixedFeatures:
+    """A featurizer over a fixed table: text 'i' -> row i of `x`."""
+
+    def __init__(self, x: np.ndarray):
+        self.x = np.asarray(x, dtype=np.float32)
+
+    def __call__(self, texts):
+        return torch.from_numpy(self.x[[int(t) for t in texts]])
+
+
+def _data(n=400, d=20, seed=0, bias=-1.0, scale=0.6):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, d)) * rng.uniform(0.5, 3, size=d) + rng.normal(size=d)  # unstandardised
+    w = rng.normal(size=d) * scale
+    z = ((x - x.mean(0)) / x.std(0)) @ w + bias
+    y = (rng.random(n) < 1 / (1 + np.exp(-z))).astype(np.float64)
+    return x, y, z
+
+
+def _texts(n):
+    return [str(i) for i in range(n)]
+
+
+def _objective(p1, y, w, l2):
+    p = np.clip(p1, 1e-12, 1 - 1e-12)
+    return float(np.mean(-(y * np.log(p) + (1 - y) * np.log(1 - p))) + 0.5 * l2 * w @ w)
+
+
+@pytest.mark.parametrize("l2", [1e-3, 0.05, 1.0])
+def test_frozen_head_reaches_sklearn_logistic_regression_optimum(l2):
+    from sklearn.linear_model import LogisticRegression
+
+    x, y, _ = _data()
+    learner = FrozenLearner(FixedFeatures(x), TrainSpec(mode="frozen"), l2=l2)
+    learner.fit(_texts(len(y)), y, SoftXent(), seed=0)
+    ours = _objective(learner.predict(_texts(len(y))).astype(np.float64), y, _effective_w(learner), l2)
+    mean, std = standardise(x)
+    xs = (x - mean) / std
+    clf = LogisticRegression(C=1 / (l2 * len(y)), tol=1e-10, max_iter=10_000).fit(xs, y)
+    theirs = _objective(clf.predict_proba(xs)[:, 1], y, clf.coef_[0], l2)
+    assert abs(ours - theirs) < 1e-3, (ours, theirs)
+    assert learner.info["grad_norm"] < 1e-4 and learner.info["l2"] == l2 and learner.info["solver"] == "lbfgs"
+
+
+def _effective_w(learner):
+    w = learner.model.head.weight.detach().double().numpy()
+    return w[1] - w[0]  # the logit difference is linear in the standardised features with these weights
+
+
+def test_frozen_head_learns_the_class_rate_on_uninformative_features():
+    """The defect that motivated the solver: a head that cannot even learn the prior (27% positive)."""
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(500, 64))
+    y = (rng.random(500) < 0.27).astype(np.float64)
+    learner = FrozenLearner(FixedFeatures(x), TrainSpec(mode="frozen"))  # l2 chosen by CV
+    learner.fit(_texts(500), y, SoftXent(), seed=0)
+    p = learner.predict(_texts(500))
+    assert abs(p.mean() - y.mean()) < 0.02
+    # noise features: CV picks a strong penalty, so (almost) only the bias is left: always "negative"
+    assert learner.info["l2"] >= 1.0
+    assert ((p > 0.5) == y).mean() >= 1 - y.mean() - 0.01
+
+
+def test_cv_prefers_weaker_penalty_when_features_are_informative():
+    x, y, _ = _data(n=600, d=10, scale=2.0)
+    l2_informative, info = choose_l2(x, y, seed=0)
+    rng = np.random.default_rng(3)
+    l2_noise, _ = choose_l2(rng.normal(size=x.shape), y, seed=0)
+    assert l2_informative < l2_noise
+    assert len(info["cv_loss"]) == len(info["grid"])
+
+
+def test_cv_folds_keep_questions_together():
+    from w2sg.train.convex import _folds
+
+    y = np.tile([1.0, 0.0], 50)
+    groups = np.repeat(np.arange(50), 2)
+    for tr, te in _folds(y, groups, 5, seed=0):
+        assert not set(groups[tr]) & set(groups[te])
+
+
+def test_student_in_a_realisable_convex_case_obeys_the_misfit_inequality():
+    """Ground truth is a (soft) linear function of the strong features; the weak labels are a noisy version;
+    the student is the converged frozen head trained on them (no penalty). Then on the transfer rows
+    KL(weak || truth) >= KL(student || truth) + KL(weak || student)  (Bregman projection)."""
+    rng = np.random.default_rng(0)
+    n, d = 600, 8
+    x = rng.normal(size=(n, d))
+    z_true = x @ rng.normal(size=d) + 0.3
+    truth = 1 / (1 + np.exp(-z_true))
+    weak = 1 / (1 + np.exp(-(z_true + rng.normal(scale=1.5, size=n) + 0.8 * np.sin(3 * x[:, 0]))))
+    learner = FrozenLearner(FixedFeatures(x), TrainSpec(mode="frozen"), l2=0.0)
+    learner.fit(_texts(n), weak, SoftXent(), seed=0)
+    student = learner.predict(_texts(n)).astype(np.float64)
+    b = misfit_bound(truth, weak, student)
+    assert b["misfit"] > 0.01 and b["student_err"] < b["weak_err"]
+    assert b["slack"] >= -1e-4, b  # equality up to the solver's tolerance: a projection onto a linear family
+    # a student that is NOT the projection (an early-stopped one) can break it: the check has teeth
+    early = FrozenLearner(FixedFeatures(x), TrainSpec(mode="frozen", lr=0.05), l2=0.0,
+                          budget=BudgetSpec(kind="steps", steps=3))
+    early.fit(_texts(n), weak, SoftXent(), seed=0)
+    assert misfit_bound(truth, weak, early.predict(_texts(n)).astype(np.float64))["slack"] < -1e-3
+
+
+class RecordingLoss(Loss):
+    """Records the step fraction the loop hands the loss at every step."""
+
+    def __init__(self):
+        object.__setattr__(self, "fracs", [])
+
+    def batch_targets(self, logits, weak_p1, step_frac):
+        self.fracs.append(step_frac)
+        return super().batch_targets(logits, weak_p1, step_frac)
+
+
+def test_loop_hands_the_loss_step_fraction_step_over_total():
+    x = torch.randn(64, 4)
+    loss = RecordingLoss()
+    spec = TrainSpec(mode="frozen", batch_size=16, epochs=3)
+    result = train(FeatureClassifier(4), FeatureRows(x), torch.rand(64), loss, spec, seed=0)
+    assert result.steps == 12
+    assert loss.fracs == [s / 12 for s in range(12)]
+
+
+def test_step_budget_runs_exactly_that_many_steps_and_is_recorded():
+    x, y, _ = _data(n=200)
+    loss = RecordingLoss()
+    learner = FrozenLearner(FixedFeatures(x), TrainSpec(mode="frozen"), l2=0.01,
+                            budget=BudgetSpec(kind="steps", steps=7))
+    result = learner.fit(_texts(200), y, loss, seed=0)
+    assert result.steps == 7 and loss.fracs[:7] == [s / 7 for s in range(7)]
+    assert learner.info["solver"] == "sgd" and learner.info["steps"] == 7
+
+
+def test_sgd_with_many_steps_approaches_the_lbfgs_optimum():
+    x, y, _ = _data(n=300)
+    exact = FrozenLearner(FixedFeatures(x), TrainSpec(mode="frozen"), l2=0.05)
+    exact.fit(_texts(300), y, SoftXent(), seed=0)
+    sgd = FrozenLearner(FixedFeatures(x), TrainSpec(mode="frozen", lr=0.01, batch_size=300), l2=0.05,
+                        budget=BudgetSpec(kind="steps", steps=3000))
+    sgd.fit(_texts(300), y, SoftXent(), seed=0)
+    short = FrozenLearner(FixedFeatures(x), TrainSpec(mode="frozen", batch_size=300), l2=0.05,
+                          budget=BudgetSpec(kind="steps", steps=5))
+    short.fit(_texts(300), y, SoftXent(), seed=0)
+    assert sgd.info["grad_norm"] < 1e-2 < short.info["grad_norm"]
+    np.testing.assert_allclose(sgd.predict(_texts(300)), exact.predict(_texts(300)), atol=0.01)
+
+
+def test_early_stopping_budget_selects_on_validation_reference():
+    x, y, _ = _data(n=300)
+    val = [str(i) for i in range(200, 300)]
+    sel = Selection(val, y[200:].astype(int), "accuracy", evals=5)
+    learner = FrozenLearner(FixedFeatures(x), TrainSpec(mode="frozen"), l2=0.01,
+                            budget=BudgetSpec(kind="early_stop", steps=50), selection=sel)
+    learner.fit(_texts(200), y[:200], SoftXent(), seed=0)
+    picked = learner.selection_result
+    assert [s for s, _ in picked["history"]] == [10, 20, 30, 40, 50]
+    assert picked["score"] == max(s for _, s in picked["history"])
+    acc = ((learner.predict(val) > 0.5) == y[200:]).mean()
+    assert acc == pytest.approx(picked["score"])  # the restored weights are the selected ones
+    with pytest.raises(ValueError, match="selects checkpoints itself"):
+        learner.fit(_texts(200), y[:200], SoftXent(), seed=0, on_eval=lambda s, m: None, eval_every=1)
+
+
+def test_self_training_losses_solve_in_fixed_point_rounds():
+    x, y, _ = _data(n=300)
+    weak = np.clip(y * 0.7 + 0.15, 0, 1)
+    fracs = []
+
+    class Recording(ConfidenceLoss):
+        def batch_targets(self, logits, weak_p1, step_frac):
+            fracs.append(step_frac)
+            return super().batch_targets(logits, weak_p1, step_frac)
+
+    learner = FrozenLearner(FixedFeatures(x), TrainSpec(mode="frozen"), l2=0.01)
+    learner.fit(_texts(300), weak, Recording(), seed=0)
+    assert learner.info["rounds"] == 10 and fracs == [r / 10 for r in range(10)]
+    naive = FrozenLearner(FixedFeatures(x), TrainSpec(mode="frozen"), l2=0.01)
+    naive.fit(_texts(300), weak, SoftXent(), seed=0)
+    # the confidence loss pushes predictions away from 0.5 relative to the naive student
+    conf_p, naive_p = learner.predict(_texts(300)), naive.predict(_texts(300))
+    assert np.abs(conf_p - 0.5).mean() > np.abs(naive_p - 0.5).mean()
+
+
+def test_ties_go_to_the_negative_class():
+    flat = torch.full((8,), 0.5)
+    assert harden_at_prior(flat, 0.5).sum() == 0  # a zero-initialised head must not make every row positive
+    p = torch.tensor([0.1, 0.2, 0.7, 0.9])
+    assert harden_at_prior(p, 0.5).tolist() == [0, 0, 1, 1]
+    t = HardXent().batch_targets(None, torch.tensor([0.5, 0.50001, 0.4999]), 0.0)
+    assert t[:, 1].tolist() == [0.0, 1.0, 0.0]  # same rule as metrics.hard_labels: 1 iff p > 0.5
+
+
+def test_solve_head_rejects_bad_targets():
+    with pytest.raises(ValueError, match="probabilities"):
+        solve_head(np.zeros((3, 2)), np.array([0.0, 1.5, 1.0]), 0.1)

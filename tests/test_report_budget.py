@@ -1,0 +1,181 @@
+"""PGR against the student's training budget: the figure, its plotted points and its place in the reports.
+
+Synthetic records (no model training): 2 tasks × budgets {steps=16, steps=256, converged, early stop on weak
+labels, ORACLE early stop} × methods {naive, confidence} × 3 seeds, all a → c. In task t1 seed 2 of
+(naive, steps=256) has an unstable gap and a wild PGR that must not reach the plotted mean.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.test_report_html import PNG_MAGIC, make_record
+from w2sg.report.figures import BUDGET_FIGURE, budget_points, pgr_vs_budget, pgr_vs_budget_figure
+from w2sg.report.html import write_html_report
+from w2sg.report.markdown import write_report
+
+BUDGETS = ("steps=16", "steps=256", "converged", "early_stop(auroc,steps=4096)",
+           "early_stop_oracle(auroc,steps=4096)")
+# PGR by budget: naive recovers more with more training; confidence only looks good when under-trained
+TARGET = {"naive": (0.10, 0.30, 0.50, 0.45, 0.60), "confidence": (0.80, 0.50, 0.20, 0.30, 0.40)}
+WILD = 5.0  # the unstable row's PGR
+
+
+def budget_record(task: str, method: str, budget: str, seed: int) -> dict:
+    r = make_record(task, "a", "c", method, seed, budget=budget)
+    w, c = r["weak_acc"], r["ceiling_acc"]
+    target = TARGET[method][BUDGETS.index(budget)] + 0.02 * (seed - 1)
+    s = w + target * (c - w)
+    r |= {"student_acc": s, "student_acc_ci_low": s - 0.02, "student_acc_ci_high": s + 0.02,
+          "pgr_acc": target, "pgr_acc_ci_low": target - 0.1, "pgr_acc_ci_high": target + 0.1,
+          "pgr_auroc": 0.9 * target, "pgr_auroc_ci_low": 0.9 * target - 0.1, "pgr_auroc_ci_high": 0.9 * target + 0.1,
+          "unstable": False, "unstable_auroc": False, "pgr_acc_reason": None}
+    if (task, method, budget, seed) == ("t1", "naive", "steps=256", 2):
+        r |= {"pgr_acc": WILD, "pgr_acc_ci_low": None, "pgr_acc_ci_high": None, "pgr_auroc": WILD,
+              "pgr_auroc_ci_low": None, "pgr_auroc_ci_high": None,
+              "unstable": True, "unstable_auroc": True, "pgr_acc_reason": "gap 0.010 within noise"}
+    return r
+
+
+def budget_grid() -> list[dict]:
+    return [budget_record(t, m, b, seed) for t in ("t1", "t2") for m in TARGET for b in BUDGETS for seed in range(3)]
+
+
+@pytest.fixture(scope="module")
+def records() -> list[dict]:
+    return budget_grid()
+
+
+def _point(points, task: str, method: str, budget: str, metric: str):
+    (p,) = [p for p in points if p.panel[0] == task and p.series == method and p.budget == budget
+            and p.metric == metric]
+    return p
+
+
+def test_points_are_means_over_stable_seeds(records):
+    points = budget_points(records)
+    assert {p.panel for p in points} == {("t1", "frozen"), ("t2", "frozen")}
+    assert len(points) == 2 * 2 * len(BUDGETS) * 2  # tasks × methods × budgets × {acc, auroc}
+    p = _point(points, "t1", "naive", "steps=256", "acc")
+    assert (p.n_stable, p.n_total) == (2, 3)
+    assert p.mean == pytest.approx(0.30 + 0.02 * ((0 - 1) + (1 - 1)) / 2)  # seeds 0 and 1 only, not WILD
+    assert p.lo < p.mean < p.hi  # t-interval over the two stable seeds
+    assert _point(points, "t1", "naive", "steps=256", "auroc").mean == pytest.approx(0.9 * 0.29)
+    q = _point(points, "t2", "naive", "steps=256", "acc")
+    assert (q.n_stable, q.n_total) == (3, 3) and q.mean == pytest.approx(0.30)
+    assert _point(points, "t1", "confidence", "steps=16", "acc").mean == pytest.approx(0.80)
+    steps = {p.budget: p.steps for p in points}
+    assert steps["steps=16"] == 16 and steps["steps=256"] == 256 and steps["converged"] is None
+    oracle = _point(points, "t1", "naive", BUDGETS[-1], "acc")
+    assert oracle.oracle and oracle.kind == "early_stop_oracle"
+    assert not _point(points, "t1", "naive", BUDGETS[-2], "acc").oracle
+
+
+def test_all_seeds_unstable_gives_no_mean(records):
+    recs = [dict(r, unstable=True) if r["budget"] == "converged" else r for r in records]
+    p = _point(budget_points(recs), "t2", "naive", "converged", "acc")
+    assert p.mean is None and (p.n_stable, p.n_total) == (0, 3)
+    assert _point(budget_points(recs), "t2", "naive", "converged", "auroc").mean is not None
+
+
+@pytest.mark.filterwarnings("error")  # a missing glyph or a layout warning would make the figure unreadable
+def test_figure_writes_a_png(records, tmp_path):
+    out = pgr_vs_budget(records, tmp_path / "sub" / "budget.png")
+    assert out == tmp_path / "sub" / "budget.png"
+    assert out.read_bytes().startswith(PNG_MAGIC) and out.stat().st_size > 10_000
+
+
+@pytest.mark.filterwarnings("error")
+def test_figure_reads_with_thirteen_tasks(records):
+    recs = [dict(r, task=f"task{i:02d}") for i in range(13) for r in records if r["task"] == "t1"]
+    res = pgr_vs_budget_figure(recs)
+    assert res.png is not None and res.png.startswith(PNG_MAGIC)
+
+
+def test_one_budget_draws_nothing(records, tmp_path):
+    one = [r for r in records if r["budget"] == "converged"]
+    assert pgr_vs_budget(one, tmp_path / "x.png") is None
+    assert not (tmp_path / "x.png").exists()
+    assert budget_points(one) == []
+    assert pgr_vs_budget([], tmp_path / "x.png") is None
+    # a method with two budgets in one task only is enough
+    two = one + [r for r in records if r["task"] == "t1" and r["method"] == "naive" and r["budget"] == "steps=16"]
+    assert {p.panel[0] for p in budget_points(two)} == {"t1"}
+    # records without any budget (older stores) are left out, not crashed on
+    old = [{k: v for k, v in r.items() if not k.startswith("budget")} for r in records]
+    assert pgr_vs_budget(old, tmp_path / "x.png") is None
+
+
+def _no_absolute_paths(text: str, root: Path) -> None:
+    assert str(root) not in text
+    assert str(Path.home()) not in text or str(Path.home()) == "/"
+    assert not re.search(r"\]\(/", text), "absolute Markdown link"
+
+
+def test_reports_embed_the_budget_figure(records, tmp_path):
+    html_path, md_path = write_html_report(records, tmp_path / "html")
+    page = html_path.read_text(encoding="utf-8")
+    m = re.search(r'<section class="figure" id="fig-pgr_vs_budget">.*?</section>', page, re.S)
+    assert m, "budget figure missing from the HTML report"
+    assert 'src="data:image/png;base64,' in m.group(0)  # self-contained: the image travels inside the page
+    assert "CV-tuned optimum" in m.group(0) and "artefact of under-training" in m.group(0)
+    assert page.count('src="data:image/png;base64,') == 6
+    assert not re.search(r"""(src|href)=["'](?!data:)""", page)
+    _no_absolute_paths(page, tmp_path)
+    assert "<th>budget</th>" in page and "<th>majority</th>" in page and "<th>PGR (AUROC)</th>" in page
+    assert "class-balanced" in page and "stable seeds only" in page
+    assert "(2/3 stable)" in page  # the unstable row is excluded from its group's PGR mean
+
+    md = md_path.read_text(encoding="utf-8")
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md)
+    assert "fig_pgr_vs_budget.png" in links
+    for link in links:
+        assert not Path(link).is_absolute() and (md_path.parent / link).read_bytes().startswith(PNG_MAGIC)
+    _no_absolute_paths(md, tmp_path)
+    assert "CV-tuned optimum" in md and "| budget |" in md.replace("| method | budget |", "| budget |")
+
+    md2 = write_report(records, tmp_path / "md")
+    text = md2.read_text(encoding="utf-8")
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
+    assert "pgr_vs_budget.png" in links
+    for link in links:
+        assert not Path(link).is_absolute() and (md2.parent / link).read_bytes().startswith(PNG_MAGIC)
+    _no_absolute_paths(text, tmp_path)
+    header = next(line for line in text.splitlines() if line.startswith("| task |"))
+    cols = [c.strip() for c in header.strip("|").split("|")]
+    assert cols[cols.index("method") + 1] == "budget"
+    assert "PGR (AUROC)" in cols and "majority" in cols and "PGR (per-question)" not in cols
+    assert "CV-tuned optimum" in text and "class-balanced" in text and "(2/3 stable)" in text
+    assert "ORACLE" in text
+
+
+def test_reports_without_budgets_leave_the_figure_out(records, tmp_path):
+    one = [r for r in records if r["budget"] == "converged"]
+    (tmp_path / "fig_pgr_vs_budget.png").write_bytes(b"stale")
+    (tmp_path / "pgr_vs_budget.png").write_bytes(b"stale")
+    html_path, md_path = write_html_report(one, tmp_path)
+    md = write_report(one, tmp_path)
+    assert "fig-pgr_vs_budget" not in html_path.read_text(encoding="utf-8")
+    assert "pgr_vs_budget" not in md_path.read_text(encoding="utf-8")
+    assert "pgr_vs_budget.png" not in md.read_text(encoding="utf-8")
+    assert not (tmp_path / "fig_pgr_vs_budget.png").exists() and not (tmp_path / "pgr_vs_budget.png").exists()
+
+
+def test_per_question_pgr_and_majority_flags_reach_the_tables(records, tmp_path):
+    recs = [dict(r, pgr_q_acc=0.42, pgr_q_acc_ci_low=0.3, pgr_q_acc_ci_high=0.5, unstable_q_acc=False)
+            for r in records]
+    recs[0] = dict(recs[0], weak_below_majority=True)
+    html_path, _ = write_html_report(recs, tmp_path)
+    page = html_path.read_text(encoding="utf-8")
+    assert "<th>PGR (per-question)</th>" in page and "0.42" in page
+    assert "weak &lt; majority 1/3" in page
+    text = write_report(recs, tmp_path / "md").read_text(encoding="utf-8")
+    assert "PGR (per-question)" in text and "weak < majority 1/3" in text
+
+
+def test_budget_spec_caption():
+    assert BUDGET_FIGURE.name == "pgr_vs_budget"
+    assert "training budget" in BUDGET_FIGURE.caption and "ORACLE" in BUDGET_FIGURE.caption
