@@ -85,9 +85,72 @@ def test_every_method_runs_end_to_end(tmp_path, tiny_encoder, synthetic_task, me
     spec = _spec(synthetic_task, tiny_encoder, tiny_encoder).model_copy(
         update={"method": MethodSpec(name=method, options=options)})
     rec = pipe.run(spec)
-    assert 0 <= rec["student_acc"] <= 1
+    assert seen["method"].name == method  # the pipeline dispatched to this method's function
     assert rec["oracle"] is (method == "early_stop_oracle")
     assert rec["method"].startswith(method)
+    # same recipe as the ceiling: the frozen student reuses the ceiling's CV-chosen L2 strength
+    assert rec["l2_student"] == rec["l2_ceiling"] and rec["budget"] == "converged"
+    if method.startswith("early_stop"):  # selection along the SGD trajectory picked one of the 4 evaluations
+        total = int(20 * np.ceil(rec["n_transfer"] / 32))  # 20 epochs of |B| rows in batches of 32
+        assert rec["student_selected_step"] in {total // 4 * k for k in range(1, 5)} | {total}
+    else:
+        assert rec["student_selected_step"] is None
+
+
+def test_knn_relabel_never_uses_the_other_answers_of_the_same_question():
+    # two answers per question; the answers of one question are each other's nearest neighbours
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(100, 8)) * 5
+    feats = np.repeat(centres, 2, axis=0) + rng.normal(scale=0.01, size=(200, 8))
+    weak = np.tile([1.0, 0.0], 100).astype(np.float32)  # the sibling always has the opposite weak label
+    groups = np.repeat([f"q{i}" for i in range(100)], 2)
+    assert np.allclose(knn_relabel(feats, weak, k=1), 1 - weak)  # without groups: the sibling decides
+    new = knn_relabel(feats, weak, k=1, groups=groups)
+    assert not np.allclose(new, 1 - weak)
+    x = feats - feats.mean(0)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    sims = x @ x.T
+    same = groups[:, None] == groups[None, :]
+    sims[same] = -np.inf
+    assert np.allclose(new, weak[sims.argmax(1)])  # the nearest row of ANOTHER question decides
+
+
+def test_weak_labelled_checks_every_text():
+    from w2sg.methods.base import WeakLabelled
+
+    texts = ("a", 3, "c")  # a non-string in the middle (e.g. a labelled example) is caught too
+    with pytest.raises(TypeError, match=r"texts\[1\]"):
+        WeakLabelled(("1", "2", "3"), texts, np.array([0.1, 0.2, 0.3]))
+    with pytest.raises(ValueError, match="groups"):
+        WeakLabelled(("1",), ("a",), np.array([0.1]), groups=("g", "h"))
+
+
+def test_budget_checks_come_before_any_work(tmp_path, tiny_encoder, synthetic_task):
+    from w2sg.config import BudgetSpec
+    from w2sg.methods import check_method
+
+    spec = _spec(synthetic_task, tiny_encoder, tiny_encoder)
+    with pytest.raises(ValueError, match="selects its own checkpoint"):
+        check_method(spec.model_copy(update={"method": MethodSpec(name="early_stop"),
+                                             "budget": BudgetSpec(kind="early_stop")}))
+    with pytest.raises(ValueError, match="--n-val"):
+        check_method(spec.model_copy(update={"budget": BudgetSpec(kind="early_stop_oracle"), "splits": SplitSpec(
+            n_weak_train=150, n_transfer=200, n_val=0, n_test=200)}))
+    with pytest.raises(ValueError, match="needs budget.steps"):
+        BudgetSpec(kind="steps")
+
+
+def test_oracle_budget_is_flagged_and_selects_on_ground_truth(tmp_path, tiny_encoder, synthetic_task):
+    from w2sg.config import BudgetSpec
+
+    pipe = Pipeline(tmp_path / "runs")
+    base = _spec(synthetic_task, tiny_encoder, tiny_encoder)
+    recs = {kind: pipe.run(base.model_copy(update={"budget": BudgetSpec(kind=kind, steps=40, evals=4)}))
+            for kind in ("early_stop", "early_stop_oracle")}
+    assert recs["early_stop_oracle"]["oracle"] is True and recs["early_stop"]["oracle"] is False
+    for r in recs.values():
+        assert r["student_selected_step"] in (10, 20, 30, 40) and r["steps_student"] == 40
+    assert recs["early_stop"]["budget"] == "early_stop(auroc,steps=40)"
 
 
 def test_filter_trains_on_the_confident_half(tmp_path, tiny_encoder, synthetic_task):
