@@ -86,6 +86,12 @@ def test_cv_prefers_weaker_penalty_when_features_are_informative():
     assert len(info["cv_loss"]) == len(info["grid"])
 
 
+def test_cv_with_one_class_falls_back_to_the_strongest_penalty():
+    x, _, _ = _data(n=100)
+    l2, info = choose_l2(x, np.r_[np.zeros(99), 1.0])
+    assert l2 == 10.0 and "too few" in info["note"]
+
+
 def test_cv_folds_keep_questions_together():
     from w2sg.train.convex import _folds
 

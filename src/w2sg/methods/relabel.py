@@ -64,6 +64,10 @@ def logreg_relabel(features: np.ndarray, weak_p1: np.ndarray, C: float, folds: i
     from sklearn.preprocessing import StandardScaler
 
     y = (weak_p1 > 0.5).astype(int)
+    if np.bincount(y, minlength=2).min() < folds:
+        # the weak labels (nearly) never say one of the classes, e.g. a converged weak probe that answers the
+        # majority class everywhere: no probe can be cross-fitted on them, so the weak labels stand unchanged
+        return np.asarray(weak_p1, dtype=np.float32).copy()
     out = np.empty(len(y), dtype=np.float32)
     splitter = (StratifiedKFold(folds, shuffle=True, random_state=seed) if groups is None
                 else StratifiedGroupKFold(folds, shuffle=True, random_state=seed))

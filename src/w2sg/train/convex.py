@@ -137,6 +137,11 @@ def cv_loss(x: np.ndarray, y: np.ndarray, grid: tuple[float, ...] = L2_GRID, fol
 def choose_l2(x: np.ndarray, y: np.ndarray, grid: tuple[float, ...] = L2_GRID, folds: int = 5,
               groups: np.ndarray | None = None, seed: int = 0) -> tuple[float, dict]:
     """The l2 of `grid` with the lowest cross-validated log loss on ground-truth rows (ties: the stronger)."""
+    counts = np.bincount((np.asarray(y) > 0.5).astype(int), minlength=2)
+    if counts.min() < 2:  # (almost) one class: nothing to cross-validate; the bias alone fits it
+        l2 = float(max(grid))
+        return l2, {"grid": list(grid), "folds": folds, "cv_loss": None,
+                    "note": f"class counts {counts.tolist()}: too few of one class to cross-validate; l2 = {l2:g}"}
     losses = cv_loss(x, y, grid, folds, groups, seed)
     best = min((j for j in range(len(grid)) if np.isfinite(losses[j])), key=lambda j: (round(losses[j], 12), -grid[j]))
     return float(grid[best]), {"grid": list(grid), "folds": folds,
