@@ -79,22 +79,11 @@ def accuracy_figure(records: list[dict], path: Path) -> Path:
     return path
 
 
-def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
-    if not rows:
-        return ["_No experiments._"]
-    return (["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-            + ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows])
-
-
 def write_report(records: list[dict], out_dir: str | Path, title: str = "w2sg report") -> Path:
     """Write `report.md` and `accuracy.png` (and `pgr_vs_budget.png` when a method was run at two or more
     student budgets) into out_dir; returns the Markdown path. Links in the report are relative to it."""
     from w2sg.report.figures import BUDGET_FIGURE, pgr_vs_budget
-    from w2sg.report.html import TABLE_NOTE, balance_note, experiment_table, summary_table
+    from w2sg.report.html import TABLE_NOTE, _md_table, balance_note, experiment_table, summary_table
     from w2sg.store import with_variant_labels
 
     records = with_variant_labels(records)
