@@ -93,12 +93,6 @@ class StudentContext:
     learner_on: Callable[[Any, str], Learner] | None = None  # a learner on an adapted backbone; str = its tag
     supervisor_test: np.ndarray | None = None  # set by methods that build their own supervisor (P(y=1) on T)
 
-    def total_steps(self, n_rows: int) -> int:
-        """Optimizer steps one fit on n_rows takes under this budget."""
-        import math
-
-        return max(1, math.ceil(self.train.resolved_epochs() * math.ceil(n_rows / self.train.batch_size)))
-
 
 class MethodConfig(BaseModel):
     """Base of every method's options: strict, so a typo in an option is an error."""
