@@ -1,18 +1,30 @@
-"""The one data schema: binary examples (with a group id) and, for later, pairwise preferences."""
+"""The one data schema: labelled rows (with a group id) whose item is a text or a comparison."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from w2sg.items import Comparison, Item
+
 
 @dataclass(frozen=True)
 class Example:
-    """One binary row. Rows built from one question share a `group`; `label` is ground truth (0/1)."""
+    """One labelled row. Rows built from one question share a `group`; `label` is ground truth (0/1).
+
+    Binary and multiple-choice rows are texts. A pairwise row carries a `pair` (label 1: pair.a ≻ pair.b);
+    its `text` is a readable rendering used for de-duplication and display only.
+    """
 
     id: str
     group: str
     text: str
     label: int
+    pair: Comparison | None = None
+
+    @property
+    def item(self) -> Item:
+        """What a learner sees: the text, or the comparison of a pairwise row."""
+        return self.text if self.pair is None else self.pair
 
 
 @dataclass(frozen=True)

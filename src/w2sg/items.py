@@ -1,0 +1,59 @@
+"""What a learner consumes: items. The probability per item, P(item is positive), is the common currency.
+
+- a `str` is the item of `binary` and `multiple_choice` tasks (one row = one text; for multiple choice the
+  rows of one question share a group, and the highest-scoring candidate is the model's answer);
+- a `Comparison` is the item of `pairwise` tasks: two responses `a` and `b` to one `prompt`. Its probability
+  is P(a ≻ b) = σ(r(prompt, a) − r(prompt, b)) under a scalar reward model r. Swapping a and b turns P into
+  1 − P exactly (no bias term), so both orders of a pair can be scored.
+
+This module is a leaf: it imports nothing from w2sg.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Union
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Two responses to one prompt; label 1 means `a` is preferred (a ≻ b)."""
+
+    prompt: str
+    a: str
+    b: str
+
+    def texts(self) -> tuple[str, str]:
+        """The two texts a reward model scores: prompt + response a, prompt + response b."""
+        sep = "\n" if self.prompt and not self.prompt.endswith("\n") else ""
+        return self.prompt + sep + self.a, self.prompt + sep + self.b
+
+    def swapped(self) -> Comparison:
+        return Comparison(self.prompt, self.b, self.a)
+
+
+Item = Union[str, Comparison]  # noqa: UP007  (a runtime alias, also used in isinstance checks below)
+
+
+def is_item(x: object) -> bool:
+    return isinstance(x, (str, Comparison))
+
+
+def kind_of(items) -> str:
+    """'text' when every item is a string, 'comparison' when every item is a Comparison (error if mixed)."""
+    kinds = {"comparison" if isinstance(x, Comparison) else "text" if isinstance(x, str) else type(x).__name__
+             for x in items}
+    if len(kinds) > 1:
+        raise TypeError(f"items of mixed kinds {sorted(kinds)}: a learner takes texts or comparisons, not both")
+    kind = kinds.pop() if kinds else "text"
+    if kind not in ("text", "comparison"):
+        raise TypeError(f"items must be strings or Comparison, got {kind}")
+    return kind
+
+
+def item_texts(items) -> list[str]:
+    """Every text the items need featurized (both sides of each comparison), in order, with repeats."""
+    out: list[str] = []
+    for x in items:
+        out.extend(x.texts() if isinstance(x, Comparison) else (x,))
+    return out
