@@ -30,7 +30,7 @@ def _features(args) -> tuple[np.ndarray, np.ndarray]:
     train = TrainSpec(mode="frozen", max_length=args.max_length)
     spec = ExperimentSpec(task=args.task, splits=SplitSpec(n_weak_train=args.n, n_transfer=args.n), train=train)
     rows = pipe.splits(spec).weak_train
-    x = pipe.featurizer(args.model, train)([r.text for r in rows]).numpy().astype(np.float64)
+    x = pipe.res.featurizer(args.model, train)([r.text for r in rows]).numpy().astype(np.float64)
     return x, np.array([r.label for r in rows], dtype=float)
 
 

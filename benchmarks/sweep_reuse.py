@@ -21,6 +21,7 @@ from collections import defaultdict
 from w2sg.config import load_yaml_spec
 from w2sg.pipeline import Pipeline
 from w2sg.sweep import SweepSpec, expand, plan, run_job
+from w2sg.sweep.jobs import texts_for
 
 
 def main():
@@ -59,7 +60,7 @@ def main():
     estimate = 0.0
     for c in cells:
         for m in {c.weak, c.strong}:
-            estimate += per_text.get((m, c.task), 0.0) * len(pipe.texts_for(m, c)) + load[m]
+            estimate += per_text.get((m, c.task), 0.0) * len(texts_for(pipe, m, c)) + load[m]
         estimate += fits
 
     # 3. ground truth for the estimate: a few cells really run alone with an empty cache
@@ -70,7 +71,7 @@ def main():
             t = time.perf_counter()
             Pipeline(d).run(c)
             real = time.perf_counter() - t
-        est = sum(per_text.get((m, c.task), 0.0) * len(pipe.texts_for(m, c)) + load[m] for m in {c.weak, c.strong})
+        est = sum(per_text.get((m, c.task), 0.0) * len(texts_for(pipe, m, c)) + load[m] for m in {c.weak, c.strong})
         sampled.append({"cell": f"{c.task} {c.weak}->{c.strong} {c.method.label} seed={c.seed}",
                         "alone_seconds": round(real, 1), "estimated_seconds": round(est + fits, 1)})
     print(json.dumps({

@@ -26,8 +26,9 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 PARTS = {"frozen": ("frozen.yaml", "frozen"), "long": ("frozen_long.yaml", "frozen"),
          "budget": ("frozen_budget.yaml", "frozen"), "budget_long": ("frozen_budget_long.yaml", "frozen"),
-         "bootstrap": ("frozen_bootstrap.yaml", "frozen"),
-         "generative": ("frozen_generative.yaml", "frozen"), "finetune": ("finetune.yaml", "finetune")}
+         "ensemble": ("frozen_ensemble.yaml", "frozen"), "ensemble_long": ("frozen_long_ensemble.yaml", "frozen"),
+         "bootstrap": ("frozen_bootstrap.yaml", "frozen"), "generative": ("frozen_generative.yaml", "frozen"),
+         "finetune": ("finetune.yaml", "finetune"), "finetune_bootstrap": ("finetune_bootstrap.yaml", "finetune")}
 BASELINE = "naive"
 
 
@@ -423,7 +424,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("command", choices=["run", "ladder", "page"])
     ap.add_argument("--root", type=Path, default=Path("w2sg-study"), help="where the study's workdirs live")
-    ap.add_argument("--parts", default="frozen,long,budget,budget_long,bootstrap,generative,finetune")
+    ap.add_argument("--parts", default="frozen,long,ensemble,ensemble_long,budget,budget_long,bootstrap,generative,"
+                                       "finetune,finetune_bootstrap")
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--out", type=Path, default=HERE / "results")
     args = ap.parse_args()

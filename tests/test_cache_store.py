@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from w2sg.cache import Cache, FeatureStore, atomic_write_bytes
-from w2sg.config import ExperimentSpec, MethodSpec, RunSpec, SplitSpec, TrainSpec, content_hash
+from w2sg.config import ExperimentSpec, MethodSpec, SplitSpec, TrainSpec, content_hash
 from w2sg.store import ResultsStore, export
 
 
@@ -35,10 +35,24 @@ def test_spec_rejects_unknown_fields():
         SplitSpec(n_transfer=1)
 
 
-def test_run_spec_expands_methods_and_seeds():
-    r = RunSpec(methods="naive,confidence", seeds=[0, 1, 2])
-    exps = r.experiments()
+def test_run_spec_is_a_sweep_with_one_value_per_axis():
+    from w2sg.cli.run import run_spec
+    from w2sg.sweep import expand
+
+    r = run_spec(None, {"method": ["naive", "confidence"], "seeds": [0, 1, 2], "task": "sst2"}, [])
+    exps = expand(r)
     assert len(exps) == 6 and len({e.hash() for e in exps}) == 6
+    assert r.tasks == ["sst2"] and r.weak == ["minilm"]
+    # --set reaches any field; YAML values; a singular alias; a supervisor option
+    r = run_spec(None, {}, ["train.cv_folds=3", "seed=[4, 5]", "weak={kind: synthetic}", "weak.error_rate=0.1",
+                            "train.lr=1e-4", "method=generative_finetune+naive"])
+    assert r.train.cv_folds == 3 and r.seeds == [4, 5] and r.train.lr == 1e-4
+    assert r.weak[0].kind == "synthetic" and r.weak[0].options == {"error_rate": 0.1}
+    assert r.methods[0].label == "generative_finetune+naive"
+    with pytest.raises(ValueError, match="learning_rate"):
+        run_spec(None, {}, ["train.learning_rate=1"])
+    with pytest.raises(ValueError, match="path=value"):
+        run_spec(None, {}, ["train.lr"])
 
 
 def test_cache_get_or_compute_and_atomicity(tmp_path):

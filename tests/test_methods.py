@@ -75,16 +75,18 @@ def test_oracle_methods_are_named_and_flagged():
     ("s2s_relabel", {"rounds": 1}), ("probe_relabel", {"probe": "knn", "k": 10}),
     ("probe_relabel", {"probe": "logreg"}), ("product", {}), ("naive_hard", {}),
 ])
-def test_every_method_runs_end_to_end(tmp_path, tiny_encoder, synthetic_task, method, options):
+def test_every_method_runs_end_to_end(tmp_path, tiny_encoder, synthetic_task, method, options, monkeypatch):
+    from w2sg.pipeline import steps
+
     pipe = Pipeline(tmp_path / "runs")
     seen = {}
-    orig = pipe._fit_student
+    orig = steps.run_method
 
-    def spy(spec, m, cfg, splits, weak, l2):
-        seen["method"] = m
-        return orig(spec, m, cfg, splits, weak, l2)
+    def spy(stages, ctx, transfer, val):
+        seen["method"] = stages[-1][0]
+        return orig(stages, ctx, transfer, val)
 
-    pipe._fit_student = spy
+    monkeypatch.setattr(steps, "run_method", spy)
     spec = _spec(synthetic_task, tiny_encoder, tiny_encoder).model_copy(
         update={"method": MethodSpec(name=method, options=options)})
     rec = pipe.run(spec)
@@ -122,7 +124,7 @@ def test_weak_labelled_checks_every_text():
     from w2sg.methods.base import WeakLabelled
 
     texts = ("a", 3, "c")  # a non-string in the middle (e.g. a labelled example) is caught too
-    with pytest.raises(TypeError, match=r"texts\[1\]"):
+    with pytest.raises(TypeError, match=r"items\[1\]"):
         WeakLabelled(("1", "2", "3"), texts, np.array([0.1, 0.2, 0.3]))
     with pytest.raises(ValueError, match="groups"):
         WeakLabelled(("1",), ("a",), np.array([0.1]), groups=("g", "h"))
@@ -177,29 +179,6 @@ def test_early_stop_needs_a_validation_split(tmp_path, tiny_encoder, synthetic_t
     with pytest.raises(ValueError, match="--n-val"):
         Pipeline(tmp_path / "runs").run(spec)
 
-
-def test_bootstrap_chains_through_fresh_slices(tmp_path, tiny_encoder, tiny_decoder, synthetic_task):
-    from .test_pipeline_tiny import _Spy
-
-    pipe = Pipeline(tmp_path / "runs")
-    spy = _Spy(pipe)
-    spec = _spec(synthetic_task, tiny_encoder, tiny_encoder).model_copy(update={
-        "method": MethodSpec(name="bootstrap", options={"chain": [str(tiny_decoder)]}),
-        "splits": SplitSpec(n_weak_train=150, n_transfer=200, n_val=50, n_test=200, n_extra=100)})
-    rec = pipe.run(spec)
-    assert rec["n_extra"] == 100 and 0 <= rec["student_acc"] <= 1
-    (_, _, _), (_, b_texts, _), (rung, r_texts, r_targets), (student, s_texts, s_targets) = spy.calls
-    weak = pipe.cache.load("weak", pipe.keys(spec)["weak"])[0]
-    splits = pipe.splits(spec)
-    assert rung == str(tiny_decoder) and student == str(tiny_encoder)
-    assert r_texts == [r.text for r in splits.extra] and np.allclose(r_targets, weak["extra"])
-    assert not set(r_texts) & set(b_texts)  # the rung trains on a fresh slice, not on B
-    assert s_texts == b_texts  # the student trains on the ceiling's rows ...
-    assert not np.allclose(s_targets, weak["transfer"])  # ... labelled by the rung, not by the weak model
-    no_extra = spec.model_copy(update={"splits": SplitSpec(n_weak_train=150, n_transfer=200, n_val=50,
-                                                           n_test=200)})
-    with pytest.raises(ValueError, match="--n-extra"):
-        pipe.run(no_extra)
 
 
 def test_extra_rows_leave_the_other_splits_unchanged(synthetic_task):

@@ -1,10 +1,10 @@
-"""Weak ensembles, generative finetuning and the up-front method checks."""
+"""Supervisor kinds (ensemble, chain, synthetic), method chains (generative finetuning), up-front checks."""
 
 import numpy as np
 import pytest
 import torch
 
-from w2sg.config import MethodSpec, SplitSpec
+from w2sg.config import ExperimentSpec, MethodSpec, SplitSpec
 from w2sg.methods import METHODS, check_method, register_method
 from w2sg.pipeline import Pipeline
 from w2sg.sweep import SweepSpec, expand
@@ -15,41 +15,123 @@ from .test_pipeline_tiny import _spec, _Spy
 SPLITS = SplitSpec(n_weak_train=150, n_transfer=200, n_val=50, n_test=200)
 
 
-def test_weak_ensemble_trains_on_the_mean_of_its_members(tmp_path, tiny_encoder, tiny_decoder, synthetic_task):
+def test_ensemble_supervisor_averages_its_members(tmp_path, tiny_encoder, tiny_decoder, synthetic_task):
     pipe = Pipeline(tmp_path / "runs")
     spy = _Spy(pipe)
-    spec = _spec(synthetic_task, tiny_encoder, tiny_encoder).model_copy(update={"method": MethodSpec(
-        name="weak_ensemble", options={"members": 3, "models": [str(tiny_decoder)], "bagging": True})})
+    weak = {"kind": "ensemble", "model": str(tiny_encoder), "members": 3, "models": [str(tiny_decoder)],
+            "bagging": True}
+    spec = _spec(synthetic_task, tiny_encoder, tiny_encoder).model_copy(update={"weak": ExperimentSpec(
+        weak=weak).weak})
     rec = pipe.run(spec)
     splits = pipe.splits(spec)
     a_texts = {r.text for r in splits.weak_train}
-    # fits: weak, ceiling, 2 bagged refits of the weak model, 1 decoder member, the student
+    # fits: the weak model, 2 bagged refits of it, 1 decoder member (the supervisor), the ceiling, the student
     names = [c[0] for c in spy.calls]
-    assert names == [str(tiny_encoder)] * 4 + [str(tiny_decoder), str(tiny_encoder)]
-    members = spy.calls[2:5]
+    assert names == [str(tiny_encoder)] * 3 + [str(tiny_decoder)] + [str(tiny_encoder)] * 2
+    members = spy.calls[:4]
     for _, texts, targets in members:  # every member trains on A (bagged refits: a resample of A)
         assert set(texts) <= a_texts and set(targets) <= {0.0, 1.0}
-    assert len(set(spy.calls[2][1])) < len(a_texts)  # a bootstrap resample repeats rows
-    assert spy.calls[2][1] != spy.calls[3][1]  # members draw different resamples
-    weak = pipe.cache.load("weak", pipe.keys(spec)["weak"])[0]
-    preds = [weak["transfer"]] + [pipe.weak_member(spec, str(tiny_encoder), m, True).transfer.weak_p1
-                                  for m in (1, 2)]
-    preds.append(pipe.weak_member(spec, str(tiny_decoder), 0, False).transfer.weak_p1)
-    student_targets = spy.calls[-1][2]
-    assert np.allclose(student_targets, np.mean(preds, axis=0), atol=1e-6)
-    assert not np.allclose(student_targets, weak["transfer"])
-    assert 0 <= rec["supervisor_acc"] <= 1 and rec["supervisor_auroc"] is not None
-    assert "supervisor_acc" not in pipe.run(spec.model_copy(update={"method": MethodSpec(name="naive")}))
+    assert len(set(spy.calls[1][1])) < len(a_texts)  # a bootstrap resample repeats rows
+    assert spy.calls[1][1] != spy.calls[2][1]  # members draw different resamples
+    # each member's output is cached on its own; the supervision is their mean, and the student trains on it
+    plain = pipe.weak_step(spec.model_copy(update={"weak": str(tiny_encoder)}))
+    sup = pipe.weak_step(spec)
+    preds = [spy.learners[i].predict([r.text for r in splits.transfer]) for i in range(4)]
+    assert np.allclose(preds[0], plain["transfer"], atol=1e-6)
+    assert np.allclose(sup["transfer"], np.mean(preds, axis=0), atol=1e-6)
+    assert np.allclose(spy.calls[-1][2], sup["transfer"], atol=1e-6)
+    # the ensemble is the supervisor: its own test predictions are the PGR floor, and the record names it
+    assert rec["weak"].startswith("ensemble(") and rec["supervisor_kind"] == "ensemble"
+    labels = np.array([r.label for r in splits.test])
+    assert rec["weak_acc"] == pytest.approx(
+        0.5 * (((sup["test"] > 0.5) & (labels == 1)).sum() / (labels == 1).sum()
+               + ((sup["test"] <= 0.5) & (labels == 0)).sum() / (labels == 0).sum()), abs=1e-6)
 
 
-def test_weak_member_zero_is_the_weak_step(tmp_path, tiny_encoder, synthetic_task):
+def test_an_ensemble_of_one_is_the_model_supervisor(tmp_path, tiny_encoder, synthetic_task):
     pipe = Pipeline(tmp_path / "runs")
     spec = _spec(synthetic_task, tiny_encoder, tiny_encoder)
     weak = pipe.weak_step(spec)
-    member = pipe.weak_member(spec, str(tiny_encoder), 0, False)
-    assert np.array_equal(member.transfer.weak_p1, weak["transfer"])
-    assert np.array_equal(member.test_p1, weak["test"])
-    assert not hasattr(member.transfer, "labels")  # predictions only
+    one = pipe.weak_step(spec.model_copy(update={"weak": ExperimentSpec(
+        weak={"kind": "ensemble", "model": str(tiny_encoder), "members": 1}).weak}))
+    for k in ("transfer", "val", "test"):
+        assert np.array_equal(one[k], weak[k])
+
+
+def test_model_mapping_is_the_alias_shorthand(tiny_encoder):
+    a = ExperimentSpec(weak=str(tiny_encoder))
+    b = ExperimentSpec(weak={"kind": "model", "model": str(tiny_encoder)})
+    assert a == b and a.hash() == b.hash() and b.weak == str(tiny_encoder)
+
+
+def test_synthetic_supervisor_runs_end_to_end_with_its_error_rate(tmp_path, tiny_encoder, synthetic_task):
+    from w2sg.store import ResultsStore
+
+    pipe = Pipeline(tmp_path / "runs")
+    spy = _Spy(pipe)
+    base = _spec(synthetic_task, tiny_encoder, tiny_encoder)
+    spec = base.model_copy(update={"weak": ExperimentSpec(weak={"kind": "synthetic", "error_rate": 0.25}).weak})
+    rec = pipe.run(spec)
+    assert [c[0] for c in spy.calls] == [str(tiny_encoder)] * 2  # no weak model: ceiling and student only
+    splits = pipe.splits(spec)
+    y = np.array([r.label for r in splits.transfer])
+    sup = pipe.weak_step(spec)
+    assert set(np.unique(sup["transfer"])) <= {0.0, 1.0}
+    assert abs((sup["transfer"] != y).mean() - 0.25) < 0.07  # 200 rows: the flip rate within ~2 sd
+    assert abs(rec["weak_acc"] - 0.75) < 0.07  # the PGR floor is the supervisor's own accuracy on T
+    np.testing.assert_array_equal(spy.calls[-1][2], sup["transfer"])  # the student sees the flipped labels
+    assert rec["weak"] == "synthetic(error_rate=0.25)" and rec["supervisor"] == rec["weak"]
+    assert rec["supervisor_kind"] == "synthetic"
+    stored = ResultsStore(tmp_path / "runs" / "results.sqlite").records()[0]
+    assert stored["spec"]["weak"] == {"kind": "synthetic", "error_rate": 0.25}
+    # another error rate is another supervisor (its own cache key); the ceiling is shared
+    rec2 = pipe.run(base.model_copy(update={"weak": ExperimentSpec(
+        weak={"kind": "synthetic", "error_rate": 0.0}).weak}))
+    assert rec2["weak_acc"] == 1.0 and rec2["cached_ceiling"] and not rec2["cached_weak"]
+
+
+def test_bad_supervisor_options_fail_before_any_work(tmp_path, tiny_encoder, synthetic_task):
+    from w2sg.supervisors import check_supervisor
+
+    spec = _spec(synthetic_task, tiny_encoder, tiny_encoder)
+    with pytest.raises(ValueError, match="supervisor kind 'oracle' not found"):
+        check_supervisor(ExperimentSpec(weak={"kind": "oracle"}))
+    with pytest.raises(ValueError, match="'synthetic': invalid options.*error_rat"):
+        check_supervisor(ExperimentSpec(weak={"kind": "synthetic", "error_rat": 0.1}))
+    with pytest.raises(ValueError, match="n_extra"):
+        check_supervisor(spec.model_copy(update={"weak": ExperimentSpec(
+            weak={"kind": "chain", "model": "minilm", "rungs": ["x"]}).weak}))
+    with pytest.raises(ValueError, match="n_extra"):
+        expand(SweepSpec(weak=[{"kind": "chain", "model": "minilm", "rungs": ["mpnet"]}]))
+    with pytest.raises(ValueError, match="supervisor kind: use weak: {kind: chain"):
+        check_method(spec.model_copy(update={"method": MethodSpec(name="bootstrap")}))
+    with pytest.raises(ValueError, match="kind: ensemble"):
+        check_method(spec.model_copy(update={"method": MethodSpec(name="weak_ensemble")}))
+
+
+def test_chain_supervisor_bootstraps_through_fresh_slices(tmp_path, tiny_encoder, tiny_decoder, synthetic_task):
+    pipe = Pipeline(tmp_path / "runs")
+    spy = _Spy(pipe)
+    splits_spec = SplitSpec(n_weak_train=150, n_transfer=200, n_val=50, n_test=200, n_extra=100)
+    plain = _spec(synthetic_task, tiny_encoder, tiny_encoder).model_copy(update={"splits": splits_spec})
+    spec = plain.model_copy(update={"weak": ExperimentSpec(
+        weak={"kind": "chain", "model": str(tiny_encoder), "rungs": [str(tiny_decoder)]}).weak})
+    rec = pipe.run(spec)
+    assert rec["n_extra"] == 100 and 0 <= rec["student_acc"] <= 1
+    (_, a_texts, _), (rung, r_texts, r_targets), (_, b_texts, _), (student, s_texts, s_targets) = spy.calls
+    weak = pipe.weak_step(plain)  # the chain's first link is the plain weak model (shared cache entry)
+    splits = pipe.splits(spec)
+    assert rung == str(tiny_decoder) and student == str(tiny_encoder)
+    assert r_texts == [r.text for r in splits.extra] and np.allclose(r_targets, weak["extra"])
+    assert not set(r_texts) & set(b_texts)  # the rung trains on a fresh slice, not on B
+    assert s_texts == b_texts  # the student trains on the ceiling's rows ...
+    assert not np.allclose(s_targets, weak["transfer"])  # ... labelled by the rung, not by the weak model
+    chain = pipe.weak_step(spec)
+    assert np.array_equal(chain["test"], weak["test"])  # PGR floor: the weak model the chain starts from
+    assert rec["supervisor_acc"] is not None  # the last rung's own test accuracy
+    with pytest.raises(ValueError, match="--n-extra"):
+        pipe.run(spec.model_copy(update={"splits": SplitSpec(n_weak_train=150, n_transfer=200, n_val=50,
+                                                              n_test=200)}))
 
 
 def test_mask_tokens_follows_bert_masking():
@@ -103,7 +185,7 @@ def test_generative_finetune_adapts_on_student_texts_only(tmp_path, tiny_encoder
     monkeypatch.setattr(gen, "generative_finetune", spy)
     pipe = Pipeline(tmp_path / "runs")
     fits = []
-    orig = pipe.learner_on
+    orig = pipe.res.learner_on
 
     def learner_on(backbone, identity, spec, **student):
         learner = orig(backbone, identity, spec, **student)
@@ -112,9 +194,10 @@ def test_generative_finetune_adapts_on_student_texts_only(tmp_path, tiny_encoder
                                                          fit(texts, targets, *a, **k))[1]
         return learner
 
-    pipe.learner_on = learner_on
+    pipe.res.learner_on = learner_on
     spec = _spec(synthetic_task, tiny_encoder, tiny_encoder, mode=mode).model_copy(update={
-        "method": MethodSpec(name="generative_finetune", options={"epochs": 1, "batch_size": 32}),
+        "method": MethodSpec.model_validate([{"name": "generative_finetune", "options": {"epochs": 1,
+                                              "batch_size": 32}}, "naive"]),
         "splits": SPLITS})
     rec = pipe.run(spec)
     splits = pipe.splits(spec)
@@ -122,20 +205,31 @@ def test_generative_finetune_adapts_on_student_texts_only(tmp_path, tiny_encoder
     weak = pipe.cache.load("weak", pipe.keys(spec)["weak"])[0]
     (backbone, targets), = fits  # one student, on the adapted backbone, trained on the weak labels
     assert np.allclose(targets, weak["transfer"])
-    assert backbone._loaded is not None and backbone._loaded[0] is not pipe._backbone(str(tiny_encoder)).get()[0]
-    assert 0 <= rec["student_acc"] <= 1
+    assert backbone._loaded is not None and backbone._loaded[0] is not pipe.res.backbone(str(tiny_encoder)).get()[0]
+    assert 0 <= rec["student_acc"] <= 1 and rec["method"] == "generative_finetune(batch_size=32,epochs=1)+naive"
 
 
-def test_generative_then_must_be_a_non_oracle_method():
+def test_method_chains_put_adapters_first(tiny_encoder, synthetic_task):
+    spec = _spec(synthetic_task, tiny_encoder, tiny_encoder)
 
-    from w2sg.methods import get_method
+    def chain(text):
+        return spec.model_copy(update={"method": MethodSpec.model_validate(text)})
 
-    cfg_cls = get_method("generative_finetune").config_cls
-    with pytest.raises(ValueError, match="non-oracle"):
-        cfg_cls(then="early_stop_oracle")
-    with pytest.raises(ValueError):
-        cfg_cls(then="confidence", then_options={"a_maxx": 0.3})
-    assert cfg_cls(then="confidence", then_options={"a_max": 0.3}).then == "confidence"
+    stages = check_method(chain("generative_finetune+confidence"))
+    assert [m.name for m, _ in stages] == ["generative_finetune", "confidence"]
+    assert chain("generative_finetune+confidence").method.label == "generative_finetune+confidence"
+    with pytest.raises(ValueError, match="must be followed by a method that trains the student"):
+        check_method(chain("generative_finetune"))
+    with pytest.raises(ValueError, match="must be the last stage"):
+        check_method(chain("naive+confidence"))
+    with pytest.raises(ValueError, match="invalid options"):
+        check_method(spec.model_copy(update={"method": MethodSpec.model_validate(
+            [{"name": "generative_finetune", "options": {"then": "naive"}}, "naive"])}))
+    from w2sg.methods import is_oracle
+
+    assert is_oracle(check_method(chain("generative_finetune+early_stop_oracle")))
+    # a single method serialises exactly as before chains existed (so stored hashes stay valid)
+    assert "then" not in MethodSpec(name="naive").model_dump()
 
 
 def test_a_method_that_cannot_run_in_a_mode_says_so_before_any_work(tmp_path, tiny_encoder, synthetic_task):
@@ -152,14 +246,10 @@ def test_a_method_that_cannot_run_in_a_mode_says_so_before_any_work(tmp_path, ti
         METHODS.pop("frozen_only_test")
 
 
-def test_bad_options_and_missing_prerequisites_fail_up_front(tiny_encoder, synthetic_task):
+def test_bad_options_fail_up_front(tiny_encoder, synthetic_task):
     spec = _spec(synthetic_task, tiny_encoder, tiny_encoder)
     with pytest.raises(ValueError, match="method 'confidence': invalid options"):
         check_method(spec.model_copy(update={"method": MethodSpec(name="confidence", options={"amax": 1})}))
-    with pytest.raises(ValueError, match="n_extra"):
-        check_method(spec.model_copy(update={"method": MethodSpec(name="bootstrap", options={"chain": ["x"]})}))
-    with pytest.raises(ValueError, match="n_extra"):
-        expand(SweepSpec(methods=[{"name": "bootstrap", "options": {"chain": ["minilm"]}}]))
 
 
 def test_s2s_relabel_trains_each_round_on_the_previous_students_predictions(tmp_path, tiny_encoder,

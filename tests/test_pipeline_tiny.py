@@ -28,7 +28,7 @@ class _Spy:
         self.calls = []  # (model, texts, targets) per fit
         self.losses = []  # the loss object of each fit
         self.learners = []  # the fitted learner of each fit (still usable for predictions)
-        orig = pipe.new_learner
+        orig = pipe.res.new_learner
 
         def new_learner(name, spec, **student):
             learner = orig(name, spec, **student)
@@ -43,7 +43,7 @@ class _Spy:
             learner.fit = spy_fit
             return learner
 
-        pipe.new_learner = new_learner
+        pipe.res.new_learner = new_learner
 
 
 @pytest.mark.parametrize("mode", ["frozen", "full"])
@@ -88,7 +88,7 @@ def test_rerun_recomputes_nothing_and_is_deterministic(tmp_path, tiny_encoder, s
     rec = pipe.run(spec)
     # a new process on the same workdir: the store answers, no learner is even created
     pipe2 = Pipeline(tmp_path / "a")
-    pipe2.new_learner = lambda *a, **k: pytest.fail("recomputed a cached experiment")
+    pipe2.res.new_learner = lambda *a, **k: pytest.fail("recomputed a cached experiment")
     assert pipe2.run(spec)["student_acc"] == rec["student_acc"]
     # a fresh workdir with the same seed gives bit-identical predictions on CPU
     pipe3 = Pipeline(tmp_path / "b")
@@ -99,21 +99,22 @@ def test_rerun_recomputes_nothing_and_is_deterministic(tmp_path, tiny_encoder, s
     assert rec3["pgr_acc"] == rec["pgr_acc"]
 
 
-def test_interrupted_run_resumes_from_finished_steps(tmp_path, tiny_encoder, synthetic_task):
+def test_interrupted_run_resumes_from_finished_steps(tmp_path, tiny_encoder, synthetic_task, monkeypatch):
+    from w2sg.pipeline import steps
+
     spec = _spec(synthetic_task, tiny_encoder, tiny_encoder)
     pipe = Pipeline(tmp_path / "runs")
 
     def boom(*a, **k):
         raise KeyboardInterrupt
 
-    orig = pipe._fit_student
-    pipe._fit_student = boom
-    with pytest.raises(KeyboardInterrupt):
-        pipe.run(spec)
+    with monkeypatch.context() as m:
+        m.setattr(steps, "fit_student", boom)
+        with pytest.raises(KeyboardInterrupt):
+            pipe.run(spec)
     keys = pipe.keys(spec)
     assert pipe.cache.path("weak", keys["weak"]).exists() and pipe.cache.path("ceiling", keys["ceiling"]).exists()
     assert not pipe.store.records()
-    pipe._fit_student = orig
     rec = pipe.run(spec)
     assert rec["cached_weak"] and rec["cached_ceiling"] and not rec["cached_student"]
 

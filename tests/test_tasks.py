@@ -48,7 +48,7 @@ EXPECTED = {
     "wic": (5228, 0.500, 200, 0.495),
     "twitter_sentiment": (6347, 0.374, 1131, 0.724),
 }
-MULTIPLE_CHOICE = {"cosmos_qa": 4, "quail": 4, "sciq": 2}
+MULTIPLE_CHOICE = {"cosmos_qa": 4, "quail": 4, "sciq": 2}  # the built-ins of kind multiple_choice
 
 
 def need_shared() -> None:
@@ -69,7 +69,9 @@ def test_registry_lists_the_13_builtins():
     assert set(EXPECTED) == set(list_tasks())
     for name in list_tasks():
         t = get_task(name)
-        assert t.description and t.hub_id and t.local and t.hub and t.kind == "binary"
+        assert t.description and t.hub_id and t.local and t.hub and not t.standalone
+        assert t.kind == ("multiple_choice" if name in MULTIPLE_CHOICE else "binary")
+        assert t.origin == f"w2sg/tasks/builtin/{name}.yaml"
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -359,8 +361,14 @@ def test_yaml_missing_data_file(tmp_path):
         load_task(str(tmp_path / "s.yaml"))
 
 
-def test_yaml_pairwise_is_reserved(tmp_path):
-    _write(tmp_path, "p.yaml", "name: p\nkind: pairwise\nfiles: {pool: d.jsonl}\nprompt: prompt\n"
-                               "chosen: chosen\nrejected: rejected\n")
-    with pytest.raises(NotImplementedError, match="later release"):
-        get_task(str(tmp_path / "p.yaml"))
+def test_yaml_pairwise_loads(tmp_path):
+    _write(tmp_path, "d.jsonl", "".join(json.dumps({"q": f"q{i}", "good": f"long answer {i}", "bad": f"no {i}"}) + "\n"
+                                        for i in range(4)))
+    _write(tmp_path, "p.yaml", "name: p\nkind: pairwise\nfiles: {pool: d.jsonl}\nprompt: q\n"
+                               "chosen: good\nrejected: bad\n")
+    assert get_task(str(tmp_path / "p.yaml")).kind == "pairwise"
+    data = load_task(str(tmp_path / "p.yaml"))
+    assert len(data.pool) == 4 and all(r.pair is not None and r.item is r.pair for r in data.pool)
+    for i, r in enumerate(data.pool):
+        chosen = r.pair.a if r.label == 1 else r.pair.b
+        assert r.pair.prompt == f"q{i}" and chosen == f"long answer {i}"

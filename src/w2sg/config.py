@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer, model_validator
 
 # Bump when a change in w2sg's own code changes what an artifact contains: old cache entries then miss.
 ARTIFACT_VERSION = 2
@@ -155,24 +155,100 @@ def _int(v: str, whole: str) -> int:
 
 
 class MethodSpec(Spec):
-    """A W2S method by registry name plus its options (validated by the method's own config class)."""
+    """A W2S method by registry name plus its options (validated by the method's own config class).
+
+    Methods compose as a chain: `then` names the method that runs after this one (e.g. generative
+    finetuning, then the confidence loss), written `generative_finetune+confidence` on the command line or
+    `method: [generative_finetune, confidence]` in YAML. Every stage but the last adapts the strong model."""
 
     name: str = "naive"
     options: dict[str, Any] = Field(default_factory=dict)
+    then: MethodSpec | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _chain(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            v = [p.strip() for p in v.split("+")] if "+" in v else {"name": v}
+        if isinstance(v, list | tuple):
+            if not v:
+                raise ValueError("an empty method chain; name at least one method")
+            stages = [{"name": x} if isinstance(x, str) else x for x in v]
+            out = stages[-1]
+            for st in reversed(stages[:-1]):
+                out = {**(st.model_dump() if isinstance(st, BaseModel) else st), "then": out}
+            return out
+        return v
+
+    @model_serializer(mode="wrap")
+    def _drop_empty_then(self, handler):
+        d = handler(self)
+        if d.get("then") is None:
+            d.pop("then", None)  # a single method serialises (and hashes) exactly as before chains existed
+        return d
+
+    def stages(self) -> list[MethodSpec]:
+        """The chain as a list, first stage first."""
+        out, m = [], self
+        while m is not None:
+            out.append(m.model_copy(update={"then": None}))
+            m = m.then
+        return out
 
     @property
     def label(self) -> str:
-        if not self.options:
-            return self.name
+        labels = []
+        for m in self.stages():
+            opts = ",".join(f"{k}={v}" for k, v in sorted(m.options.items()))
+            labels.append(f"{m.name}({opts})" if opts else m.name)
+        return "+".join(labels)
+
+
+class SupervisorSpec(Spec):
+    """The weak supervisor as a mapping: `{kind: ensemble, model: minilm, members: 5}`. Options beyond `kind`
+    are validated by the kind's own config class (see `w2sg supervisors`). A plain string is the shorthand of
+    `{kind: model, model: <alias or path>}` and is stored as that string."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    kind: str = "model"
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+    @property
+    def label(self) -> str:
         opts = ",".join(f"{k}={v}" for k, v in sorted(self.options.items()))
-        return f"{self.name}({opts})"
+        return f"{self.kind}({opts})" if opts else self.kind
+
+
+Weak = str | SupervisorSpec
+
+
+def canonical_weak(v: Any) -> Any:
+    """`{kind: model, model: X}` -> 'X' (the shorthand, so hashes and stores match the plain alias)."""
+    if isinstance(v, SupervisorSpec):
+        v = v.model_dump()
+    if isinstance(v, dict) and v.get("kind", "model") == "model" and set(v) <= {"kind", "model"}:
+        if "model" not in v:
+            raise ValueError("weak: {kind: model} needs `model` (an alias, path or Hub id)")
+        return v["model"]
+    return v
+
+
+def weak_label(weak: Weak | dict) -> str:
+    """How a supervisor is named in tables and the store: the model alias, or e.g. 'synthetic(error_rate=0.2)'."""
+    if isinstance(weak, dict):
+        weak = SupervisorSpec.model_validate(weak)
+    return weak if isinstance(weak, str) else weak.label
 
 
 class ExperimentSpec(Spec):
     """One experiment: (task, weak model, strong model, method, seed) plus the settings that shape it."""
 
     task: str = "sst2"
-    weak: str = "minilm"
+    weak: Weak = Field("minilm", description="the weak supervisor: a model alias/path, or {kind: ..., ...}")
     strong: str = "mpnet"
     method: MethodSpec = Field(default_factory=MethodSpec)
     seed: int = 0
@@ -181,57 +257,24 @@ class ExperimentSpec(Spec):
     budget: BudgetSpec = Field(default_factory=BudgetSpec)
     balance_test: bool = Field(True, description="accuracy on T is class-balanced (mean per-class recall)")
 
-    @field_validator("method", mode="before")
+    @field_validator("weak", mode="before")
     @classmethod
-    def _method_from_str(cls, v: Any) -> Any:
-        return {"name": v} if isinstance(v, str) else v
+    def _weak(cls, v: Any) -> Any:
+        return canonical_weak(v)
+
+    @property
+    def weak_label(self) -> str:
+        return weak_label(self.weak)
 
     def hash(self) -> str:
         return content_hash(self)
 
 
-class RunSpec(Spec):
-    """What `w2sg run` expands: several methods x seeds over one task and model pair."""
-
-    task: str = "sst2"
-    weak: str = "minilm"
-    strong: str = "mpnet"
-    methods: list[MethodSpec] = Field(
-        default_factory=lambda: [MethodSpec(name="naive"), MethodSpec(name="confidence")]
-    )
-    seeds: list[int] = Field(default_factory=lambda: [0, 1, 2])
-    splits: SplitSpec = Field(default_factory=SplitSpec)
-    train: TrainSpec = Field(default_factory=TrainSpec)
-    budgets: list[BudgetSpec] = Field(default_factory=lambda: [BudgetSpec()])
-    balance_test: bool = True
-
-    @field_validator("methods", mode="before")
-    @classmethod
-    def _methods_from_str(cls, v: Any) -> Any:
-        return coerce_methods(v)
-
-    @field_validator("budgets", mode="before")
-    @classmethod
-    def _budgets_from_str(cls, v: Any) -> Any:
-        return coerce_budgets(v)
-
-    def experiments(self) -> list[ExperimentSpec]:
-        return [
-            ExperimentSpec(
-                task=self.task, weak=self.weak, strong=self.strong, method=m, seed=s,
-                splits=self.splits, train=self.train, budget=b, balance_test=self.balance_test,
-            )
-            for s in self.seeds
-            for b in self.budgets
-            for m in self.methods
-        ]
-
-
 def coerce_methods(v: Any) -> Any:
     """'naive,confidence' or ['naive', {'name': ..., 'options': ...}] -> a list of MethodSpec dicts."""
-    if isinstance(v, str):
-        v = [m.strip() for m in v.split(",") if m.strip()]
-    return [{"name": m} if isinstance(m, str) else m for m in v]
+    if isinstance(v, str | dict | MethodSpec):
+        v = [m.strip() for m in v.split(",") if m.strip()] if isinstance(v, str) else [v]
+    return list(v)
 
 
 def coerce_budgets(v: Any) -> Any:
@@ -260,7 +303,7 @@ def content_hash(*parts: Any, length: int = 16) -> str:
     return h.hexdigest()[:length]
 
 
-def load_yaml_spec(path: str | Path, cls: type[Spec] = RunSpec) -> Spec:
+def load_yaml_spec(path: str | Path, cls: type[Spec]) -> Spec:
     """Read a YAML file into a spec; errors name the file and the offending field."""
     path = Path(path)
     if not path.exists():

@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from w2sg.config import weak_label
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS experiments (
     hash TEXT PRIMARY KEY,
@@ -69,7 +71,7 @@ class ResultsStore:
             error: str | None = None) -> None:
         """Insert or replace the row of one experiment."""
         row = {
-            "hash": hash_, "task": spec["task"], "weak": spec["weak"], "strong": spec["strong"],
+            "hash": hash_, "task": spec["task"], "weak": weak_label(spec["weak"]), "strong": spec["strong"],
             "method": method_label(spec["method"]), "seed": int(spec["seed"]), "mode": spec["train"]["mode"],
             "status": status, "error": error, "created_at": time.time(),
             "spec_json": json.dumps(spec, sort_keys=True),
@@ -104,12 +106,12 @@ class ResultsStore:
 
 
 def method_label(method: dict | str) -> str:
+    """The method (chain) as tables show it, e.g. 'confidence(a_max=0.3)' or 'generative_finetune+naive'."""
     if isinstance(method, str):
         return method
     opts = method.get("options") or {}
-    if not opts:
-        return method["name"]
-    return method["name"] + "(" + ",".join(f"{k}={v}" for k, v in sorted(opts.items())) + ")"
+    label = method["name"] + ("(" + ",".join(f"{k}={v}" for k, v in sorted(opts.items())) + ")" if opts else "")
+    return label + ("+" + method_label(method["then"]) if method.get("then") else "")
 
 
 def flatten(row: dict) -> dict:

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from w2sg.methods import register_method
 from w2sg.methods.base import MethodConfig, StudentContext, WeakLabelled
+from w2sg.methods.registry import register_method
 from w2sg.train.losses import ConfidenceLoss, HardXent, Loss, ProductLoss, SoftXent
 
 
 def _fit(ctx: StudentContext, transfer: WeakLabelled, loss: Loss):
     student = ctx.new_student()
-    student.fit(list(transfer.texts), transfer.weak_p1, loss, seed=ctx.seed)
+    student.fit(list(transfer.items), transfer.weak_p1, loss, seed=ctx.seed)
     return student
 
 

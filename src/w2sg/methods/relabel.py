@@ -7,8 +7,8 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
-from w2sg.methods import register_method
 from w2sg.methods.base import MethodConfig, StudentContext, WeakLabelled
+from w2sg.methods.registry import register_method
 from w2sg.train.losses import SoftXent
 
 
@@ -20,7 +20,7 @@ class S2SConfig(MethodConfig):
 Strong-to-strong relabelling (EleutherAI w2s): train a student on the weak labels, let it relabel the transfer
 set with its own soft predictions, train a fresh student on those labels; repeat `rounds` times.""", S2SConfig)
 def s2s_relabel(ctx: StudentContext, transfer: WeakLabelled, val: WeakLabelled, cfg: S2SConfig):
-    texts, labels = list(transfer.texts), transfer.weak_p1
+    texts, labels = list(transfer.items), transfer.weak_p1
     student = ctx.new_student()
     student.fit(texts, labels, SoftXent(), seed=ctx.seed)
     for r in range(cfg.rounds):
@@ -83,9 +83,9 @@ Probe relabelling (EleutherAI w2s): relabel the transfer set with a probe on the
 frozen features — kNN (mean weak label of the k nearest neighbours) or a cross-fitted logistic probe on the
 hard weak labels — then train the student naively on the relabelled set.""", ProbeConfig)
 def probe_relabel(ctx: StudentContext, transfer: WeakLabelled, val: WeakLabelled, cfg: ProbeConfig):
-    feats = ctx.strong_features(list(transfer.texts))
+    feats = ctx.strong_features(list(transfer.items))
     labels = (knn_relabel(feats, transfer.weak_p1, cfg.k, transfer.groups) if cfg.probe == "knn"
               else logreg_relabel(feats, transfer.weak_p1, cfg.C, cfg.folds, ctx.seed, transfer.groups))
     student = ctx.new_student()
-    student.fit(list(transfer.texts), labels, SoftXent(), seed=ctx.seed)
+    student.fit(list(transfer.items), labels, SoftXent(), seed=ctx.seed)
     return student

@@ -9,8 +9,8 @@ from typing import Literal
 import numpy as np
 from pydantic import Field
 
-from w2sg.methods import register_method
 from w2sg.methods.base import MethodConfig, StudentContext, WeakLabelled
+from w2sg.methods.registry import register_method
 from w2sg.train.learner import Selection
 from w2sg.train.losses import SoftXent
 from w2sg.train.selection import checkpoint_selector
@@ -35,8 +35,8 @@ def _early_stop(ctx: StudentContext, transfer: WeakLabelled, val: WeakLabelled, 
     if len(val) == 0:
         raise ValueError("early stopping needs the weak-labelled validation split V: set --n-val > 0")
     student = ctx.new_student()
-    fit_with_selection(student, list(transfer.texts), transfer.weak_p1, ctx.seed,
-                       student.trajectory_steps(len(transfer)), cfg.evals, cfg.metric, reference, list(val.texts))
+    fit_with_selection(student, list(transfer.items), transfer.weak_p1, ctx.seed,
+                       student.trajectory_steps(len(transfer)), cfg.evals, cfg.metric, reference, list(val.items))
     return student
 
 
@@ -76,5 +76,5 @@ labels of only the transfer rows whose weak confidence |p_weak - 0.5| is in the 
 def filter_confident(ctx, transfer, val, cfg: FilterConfig):
     kept = transfer.subset(confident_rows(transfer.weak_p1, cfg.q))
     student = ctx.new_student()
-    student.fit(list(kept.texts), kept.weak_p1, SoftXent(), seed=ctx.seed)
+    student.fit(list(kept.items), kept.weak_p1, SoftXent(), seed=ctx.seed)
     return student

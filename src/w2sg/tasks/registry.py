@@ -1,24 +1,22 @@
-"""The task registry: named tasks (built-in or YAML specs), loaded from a data directory or the HF Hub."""
+"""The task registry: what a task is (TaskDef) and the name -> task dict. It knows no YAML and no loaders."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from w2sg.tasks.datadir import ENV_VAR, describe_search, resolve_data_dir_with_origin
-from w2sg.tasks.rows import DataNotFoundError, MalformedRowError, finalize
-from w2sg.tasks.schema import Example, TaskData
+from w2sg.tasks.schema import Example
 
-__all__ = [
-    "DataNotFoundError", "MalformedRowError", "TaskDef", "UnknownTaskError", "get_task", "list_tasks",
-    "load_task", "register_task", "task_summary",
-]
+__all__ = ["KINDS", "HubLoader", "LocalLoader", "Rows", "TaskDef", "TaskKind", "UnknownTaskError", "register_task",
+           "registered"]
 
 Rows = tuple[list[Example], list[Example] | None]  # (pool, test or None)
-LocalLoader = Callable[[Path], Rows]  # data_dir -> rows (YAML tasks ignore data_dir)
+LocalLoader = Callable[[Path], Rows]  # data_dir -> rows (standalone tasks ignore data_dir)
 HubLoader = Callable[[Any], Rows]  # datasets.DatasetDict -> rows
+TaskKind = Literal["binary", "multiple_choice", "pairwise"]
+KINDS: tuple[str, ...] = ("binary", "multiple_choice", "pairwise")
 
 
 class UnknownTaskError(ValueError):
@@ -27,7 +25,11 @@ class UnknownTaskError(ValueError):
 
 @dataclass(frozen=True)
 class TaskDef:
-    """A task: how to read it from the offline data directory and how to format it from the Hub."""
+    """A task: how to read it from the offline data directory and how to format it from the Hub.
+
+    `kind` says what a row's item is: `binary` (one text, label = is it positive), `multiple_choice` (one
+    text per candidate answer, the candidates of a question share a group) or `pairwise` (a Comparison).
+    """
 
     name: str
     description: str
@@ -37,7 +39,12 @@ class TaskDef:
     hub: HubLoader | None = None
     kind: str = "binary"
     files: tuple[str, ...] = ()  # paths (relative to the data dir, or absolute) the local loader reads
-    standalone: bool = False  # True for YAML tasks: files are absolute, no data dir or Hub involved
+    standalone: bool = False  # True for tasks whose files are absolute (user YAML): no data dir or Hub involved
+    origin: str = ""  # where the task was defined (a YAML file), for messages
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"task '{self.name}': kind {self.kind!r} is not one of {', '.join(KINDS)}")
 
     def missing_files(self, data_dir: Path | None) -> list[Path]:
         base = Path("/") if self.standalone or data_dir is None else data_dir
@@ -55,120 +62,6 @@ def register_task(task: TaskDef, *, overwrite: bool = False) -> TaskDef:
     return task
 
 
-def _ensure_builtins() -> None:
-    from w2sg.tasks import builtin  # noqa: F401  (registers the built-in tasks on import)
-
-
-def list_tasks() -> list[str]:
-    """Names of all registered tasks, sorted."""
-    _ensure_builtins()
-    return sorted(_REGISTRY)
-
-
-def get_task(name: str) -> TaskDef:
-    """A registered task by name, or a YAML spec when `name` ends in .yaml/.yml."""
-    if str(name).lower().endswith((".yaml", ".yml")):
-        from w2sg.tasks.yaml_task import task_from_yaml
-
-        return task_from_yaml(name)
-    _ensure_builtins()
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise UnknownTaskError(
-            f"task '{name}' not found; known tasks: {', '.join(sorted(_REGISTRY))}. "
-            "To define your own, pass the path of a YAML task spec (*.yaml; see examples/custom_task/)."
-        ) from None
-
-
-def _how_to_point() -> str:
-    return (f"point to the offline data with --data-dir DIR or {ENV_VAR}=DIR "
-            "(DIR = the folder that holds sst2/, boolq/, ...)")
-
-
-def _load_from_hub(task: TaskDef) -> tuple[Rows, str]:
-    if task.hub is None or task.hub_id is None:
-        raise DataNotFoundError(f"task '{task.name}': no local data directory found ({describe_search()}) "
-                                f"and the task has no Hugging Face Hub source; {_how_to_point()}")
-    hub_name = task.hub_id + (f" ({task.hub_config})" if task.hub_config else "")
-    try:
-        import datasets
-    except ImportError:
-        raise DataNotFoundError(
-            f"task '{task.name}': no local data directory found ({describe_search()}), and loading "
-            f"{hub_name} from the Hugging Face Hub needs the `datasets` package (pip install 'w2sg[hub]'); "
-            f"or {_how_to_point()}"
-        ) from None
-    try:
-        ds = datasets.load_dataset(task.hub_id, task.hub_config)
-    except Exception as e:  # offline, unknown id, auth, ...: all mean "no data"
-        raise DataNotFoundError(
-            f"task '{task.name}': no local data directory found ({describe_search()}), and "
-            f"{hub_name} could not be loaded from the Hugging Face Hub ({type(e).__name__}: {e}); "
-            f"{_how_to_point()}"
-        ) from e
-    return task.hub(ds), f"hf://{task.hub_id}" + (f"/{task.hub_config}" if task.hub_config else "")
-
-
-def load_task(name: str, data_dir: str | Path | None = None) -> TaskData:
-    """Load a task's rows (deduplicated, test texts removed from the pool, fingerprinted)."""
-    task = get_task(name)
-    if task.standalone:
-        assert task.local is not None
-        missing = task.missing_files(None)
-        if missing:
-            raise DataNotFoundError(f"task '{task.name}': data file(s) not found: "
-                                    + ", ".join(map(str, missing)))
-        (pool, test), source = task.local(Path("/")), ", ".join(task.files)
-    else:
-        root, origin = resolve_data_dir_with_origin(data_dir)
-        if root is None or task.local is None:
-            (pool, test), source = _load_from_hub(task)
-        else:
-            missing = task.missing_files(root)
-            if missing:
-                raise DataNotFoundError(
-                    f"task '{task.name}': data not found in {root} (from {origin}); missing: "
-                    + ", ".join(map(str, missing)) + f"; {_how_to_point()}"
-                    + (f", or load {task.hub_id} from the Hub by leaving both unset with no ../shared/data"
-                       if task.hub_id else "")
-                )
-            (pool, test), source = task.local(root), str(root)
-    return finalize(task.name, pool, test, source)
-
-
-def _pos_frac(rows: list[Example] | None) -> float | None:
-    return round(sum(r.label for r in rows) / len(rows), 4) if rows else None
-
-
-def task_summary(name: str, data_dir: str | Path | None = None) -> dict[str, Any]:
-    """What `w2sg tasks` prints per task: presence, row counts and positive fractions; never downloads."""
-    task = get_task(name)
-    out: dict[str, Any] = {
-        "name": task.name, "description": task.description, "kind": task.kind, "hub_id": task.hub_id,
-        "hub_config": task.hub_config, "present": False, "source": None, "n_pool": None, "n_test": None,
-        "n_groups": None, "pos_frac_pool": None, "pos_frac_test": None, "notes": [],
-        "fingerprint": None, "error": None,
-    }
-    try:
-        root = None if task.standalone else resolve_data_dir_with_origin(data_dir)[0]
-    except DataNotFoundError as e:
-        out["error"] = str(e)
-        return out
-    if not task.standalone and (root is None or task.local is None):
-        out["error"] = "no local data; would load from the Hub" if task.hub_id else "no local data"
-        return out
-    if task.missing_files(root):
-        out["error"] = "missing: " + ", ".join(map(str, task.missing_files(root)))
-        return out
-    try:
-        data = load_task(name, data_dir)
-    except (DataNotFoundError, ValueError) as e:
-        out["error"] = str(e)
-        return out
-    out.update(
-        present=True, source=data.source, n_pool=len(data.pool), n_test=len(data.test) if data.test else 0,
-        n_groups=len({r.group for r in data.pool}), pos_frac_pool=_pos_frac(data.pool),
-        pos_frac_test=_pos_frac(data.test), notes=list(data.notes), fingerprint=data.fingerprint,
-    )
-    return out
+def registered() -> dict[str, TaskDef]:
+    """The registry itself (name -> task); callers that fill it in lazily live in catalog.py."""
+    return _REGISTRY

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from w2sg.items import Comparison
 from w2sg.tasks.schema import Example, TaskData
 
 # Long Reddit posts (ETHICS commonsense) can exceed csv's default 128 KiB field limit.
@@ -117,8 +118,14 @@ def iter_json_array(path: Path) -> Iterator[tuple[int, dict]]:
         raise MalformedRowError(path, line_of(pos), "bad JSON: unterminated list")
 
 
-def iter_records(path: Path) -> Iterator[tuple[int, dict]]:
-    """Dispatch on the extension (.json, .jsonl, .csv, .tsv, optionally .gz) and yield (line, dict)."""
+def iter_records(
+    path: Path, *, header: bool = True, columns: list[str] | None = None, quoting: int = csv.QUOTE_MINIMAL,
+    delimiter: str | None = None,
+) -> Iterator[tuple[int, dict]]:
+    """Dispatch on the extension (.json, .jsonl, .csv, .tsv, optionally .gz) and yield (line, dict).
+
+    CSV/TSV only: `header=False` reads headerless rows named by `columns`; `quoting`, `delimiter` as in csv.
+    """
     suffixes = [s.lower() for s in path.suffixes if s.lower() != ".gz"]
     ext = suffixes[-1] if suffixes else ""
     if ext == ".jsonl":
@@ -126,11 +133,17 @@ def iter_records(path: Path) -> Iterator[tuple[int, dict]]:
     if ext == ".json":
         return iter_json_array(path)
     if ext in (".csv", ".tsv"):
-        return iter_csv(path, delimiter="\t" if ext == ".tsv" else ",")
+        delim = delimiter if delimiter is not None else ("\t" if ext == ".tsv" else ",")
+        if header:
+            return iter_csv(path, delimiter=delim, quoting=quoting)
+        if not columns:
+            raise ValueError(f"{path}: a headerless file needs its column names")
+        return ((line, dict(zip(columns, row, strict=True)))
+                for line, row in iter_csv(path, delimiter=delim, header=False, quoting=quoting, ncols=len(columns)))
     raise ValueError(f"{path}: unsupported file type '{ext}' (use .json, .jsonl, .csv or .tsv)")
 
 
-def field(row: dict, key: str, path: Path, line: int) -> Any:
+def field(row: dict, key: str, path: Path | str, line: int | None) -> Any:
     """row[key], or a MalformedRowError naming the file, line and missing field."""
     try:
         value = row[key]
@@ -145,8 +158,13 @@ _TRUE = {"1", "true", "yes", "y", "on"}
 _FALSE = {"0", "false", "no", "n", "off"}
 
 
-def parse_label(value: Any, path: Path, line: int, label_map: dict[str, int] | None = None) -> int:
-    """A 0/1 label from 0/1, true/false (or yes/no), or through `label_map` (keys compared as strings)."""
+def parse_label(
+    value: Any, path: Path | str, line: int | None, label_map: dict[str, int | None] | None = None
+) -> int | None:
+    """A 0/1 label from 0/1, true/false (or yes/no), or through `label_map` (keys compared as strings).
+
+    None when `label_map` maps the value to None: the row is to be dropped (e.g. a neutral class).
+    """
     if label_map is not None:
         key = str(value).strip().lower()
         if key in label_map:
@@ -165,7 +183,7 @@ def parse_label(value: Any, path: Path, line: int, label_map: dict[str, int] | N
     raise MalformedRowError(path, line, f"bad label {value!r} (expected 0/1 or true/false)")
 
 
-def parse_index(value: Any, n: int, path: Path, line: int) -> int:
+def parse_index(value: Any, n: int, path: Path | str, line: int | None) -> int:
     """An answer index in [0, n) from an int or a digit string."""
     try:
         if isinstance(value, bool):
@@ -182,16 +200,43 @@ def _norm(text: str) -> str:
     return " ".join(text.split())
 
 
+def pair_example(id: str, group: str, prompt: str, chosen: str, rejected: str) -> Example:
+    """A pairwise row; whether `chosen` is shown as a (label 1) or b (label 0) follows a hash of `id`.
+
+    The order is a pure function of the id, so it is the same on every load and about half the rows have each
+    label. `text` renders the comparison ("prompt\n[A] a\n[B] b") for de-duplication and display.
+    """
+    first = hashlib.sha256(id.encode()).digest()[0] & 1 == 0
+    a, b = (chosen, rejected) if first else (rejected, chosen)
+    text = (prompt.strip() + "\n" if prompt.strip() else "") + f"[A] {a.strip()}\n[B] {b.strip()}"
+    return Example(id=id, group=group, text=text, label=int(first), pair=Comparison(prompt, a, b))
+
+
+def _key(r: Example) -> tuple[str, str]:
+    """(what makes two rows the same item, what the row says about it): the text and the label for text rows;
+    for a comparison, its prompt and unordered responses, and which response is preferred (either order)."""
+    if r.pair is None:
+        return _norm(r.text), str(r.label)
+    p = r.pair
+    a, b = _norm(p.a), _norm(p.b)
+    return "\x1f".join([_norm(p.prompt), *sorted((a, b))]), (a if r.label == 1 else b)
+
+
 def _dedup(rows: list[Example], what: str, notes: list[str]) -> list[Example]:
-    """Keep the first row of each (whitespace-normalised) text; drop all copies that disagree on label."""
-    labels: dict[str, set[int]] = {}
+    """Keep the first row of each (whitespace-normalised) text; drop all copies that disagree on label.
+
+    Comparisons count as the same whichever response is shown first; they disagree when the preferred
+    response differs.
+    """
+    verdicts: dict[str, set[str]] = {}
     for r in rows:
-        labels.setdefault(_norm(r.text), set()).add(r.label)
+        key, verdict = _key(r)
+        verdicts.setdefault(key, set()).add(verdict)
     seen: set[str] = set()
     out, n_dup, n_conflict = [], 0, 0
     for r in rows:
-        key = _norm(r.text)
-        if len(labels[key]) > 1:
+        key = _key(r)[0]
+        if len(verdicts[key]) > 1:
             n_conflict += 1
         elif key in seen:
             n_dup += 1
@@ -206,12 +251,18 @@ def _dedup(rows: list[Example], what: str, notes: list[str]) -> list[Example]:
 
 
 def fingerprint(pool: list[Example], test: list[Example] | None) -> str:
-    """sha256 (16 hex chars) over every row's (id, group, text, label) in pool and test."""
+    """sha256 (16 hex chars) over every row's (id, group, text, label) in pool and test.
+
+    A pairwise row also hashes its comparison (prompt, a, b); rows without one hash exactly as they always have.
+    """
     h = hashlib.sha256()
     for part, rows in (("pool", pool), ("test", test or [])):
         h.update(f"\x1e{part}:{len(rows)}".encode())
         for r in rows:
-            h.update(json.dumps([r.id, r.group, r.text, r.label], ensure_ascii=False).encode())
+            row = [r.id, r.group, r.text, r.label]
+            if r.pair is not None:
+                row += [r.pair.prompt, r.pair.a, r.pair.b]
+            h.update(json.dumps(row, ensure_ascii=False).encode())
             h.update(b"\n")
     return h.hexdigest()[:16]
 
@@ -224,9 +275,9 @@ def finalize(
     pool = _dedup(pool, "pool", notes)
     if test is not None:
         test = _dedup(test, "test", notes)
-        test_texts = {_norm(r.text) for r in test}
+        test_keys = {_key(r)[0] for r in test}
         test_groups = {r.group for r in test}
-        kept = [r for r in pool if _norm(r.text) not in test_texts and r.group not in test_groups]
+        kept = [r for r in pool if _key(r)[0] not in test_keys and r.group not in test_groups]
         if len(kept) < len(pool):
             n = len(pool) - len(kept)
             notes.append(f"pool: dropped {n} rows whose text or group also occurs in test")

@@ -27,17 +27,6 @@ class Example:
         return self.text if self.pair is None else self.pair
 
 
-@dataclass(frozen=True)
-class Pair:
-    """A pairwise-preference row (reward modelling): `chosen` was preferred to `rejected`."""
-
-    id: str
-    group: str
-    prompt: str
-    chosen: str
-    rejected: str
-
-
 @dataclass
 class TaskData:
     """A task's rows as loaded: a `pool` to split from and, when the task ships one, a `test` pool."""

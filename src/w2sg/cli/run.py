@@ -1,0 +1,303 @@
+"""`w2sg run` (a sweep with one value per axis, printed as tables) and `w2sg sweep` (a grid from YAML)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+from rich.table import Table
+
+from w2sg.cli.common import DataDir, RichProgress, WorkDir, _csv_ints, _l2, _user_errors, app, console, out
+
+# `w2sg run` flags are shorthands for spec paths (anything else: --set path=value)
+FLAG_PATHS = {
+    "task": "tasks", "weak": "weak", "strong": "strong", "seeds": "seeds", "method": "methods",
+    "budget": "budgets", "balance_test": "balance_test", "mode": "train.mode", "epochs": "train.epochs",
+    "lr": "train.lr", "batch_size": "train.batch_size", "micro_batch_size": "train.micro_batch_size",
+    "max_length": "train.max_length", "device": "train.device", "solver": "train.solver", "l2": "train.l2",
+    "n_weak_train": "splits.n_weak_train", "n_transfer": "splits.n_transfer", "n_val": "splits.n_val",
+    "n_test": "splits.n_test", "n_extra": "splits.n_extra", "balance": "splits.balance",
+}
+LIST_AXES = {"tasks", "weak", "strong", "seeds", "methods", "budgets"}
+ALIASES = {"task": "tasks", "method": "methods", "seed": "seeds", "budget": "budgets"}
+
+
+def set_path(d: dict, path: str, value: Any) -> None:
+    """Set a dotted spec path in a sweep dict. A list axis given one value becomes a one-element list; a path
+    into `weak` (e.g. weak.error_rate) sets that option of every supervisor mapping."""
+    keys = path.split(".")
+    keys[0] = ALIASES.get(keys[0], keys[0])
+    if keys[0] in LIST_AXES and len(keys) == 1:
+        d[keys[0]] = value if isinstance(value, list) else [value]
+        return
+    if keys[0] == "weak":
+        maps = [w for w in d.get("weak", []) if isinstance(w, dict)]
+        if not maps:
+            raise ValueError(f"--set {path}: the weak supervisor is a model alias; give a mapping first, e.g. "
+                             "--set 'weak={kind: synthetic}'")
+        for w in maps:
+            set_path(w, ".".join(keys[1:]), value)
+        return
+    for k in keys[:-1]:
+        if not isinstance(d.get(k, {}), dict):
+            raise ValueError(f"--set {path}: '{k}' is not a section of the spec")
+        d = d.setdefault(k, {})
+    d[keys[-1]] = value
+
+
+def parse_set(item: str) -> tuple[str, Any]:
+    """'train.lr=1e-4' -> ('train.lr', 0.0001); values are YAML ('[0, 1]', '{kind: synthetic}', 'true')."""
+    path, sep, raw = item.partition("=")
+    if not sep or not path.strip():
+        raise ValueError(f"--set '{item}': use path=value, e.g. --set train.lr=1e-4 or --set splits.n_val=0")
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError as e:
+        raise ValueError(f"--set '{item}': the value is not valid YAML: {e}") from None
+    if isinstance(value, str) and _is_number(raw):
+        value = float(raw)  # YAML reads 1e-4 as a string
+    return path.strip(), value
+
+
+def _is_number(s: str) -> bool:
+    try:
+        float(s)
+        return True
+    except ValueError:
+        return False
+
+
+def run_spec(config: Path | None, flags: dict[str, Any], sets: list[str]):
+    """The sweep `w2sg run` runs: defaults (methods naive and confidence), then the YAML, then the flags,
+    then every --set (later wins)."""
+    from w2sg.sweep import SweepSpec
+
+    d: dict[str, Any] = {"name": "run", "methods": ["naive", "confidence"]}
+    if config:
+        if not config.exists():
+            raise FileNotFoundError(f"config file '{config}' does not exist")
+        try:
+            loaded = yaml.safe_load(config.read_text()) or {}
+        except yaml.YAMLError as e:
+            raise ValueError(f"config file '{config}' is not valid YAML: {e}") from None
+        if not isinstance(loaded, dict):
+            raise ValueError(f"config file '{config}' must hold a mapping of spec fields")
+        for k, v in loaded.items():
+            set_path(d, k, v) if k in ALIASES or k in LIST_AXES else d.__setitem__(k, v)
+    for name, value in flags.items():
+        if value is not None:
+            set_path(d, FLAG_PATHS[name], value)
+    for item in sets:
+        set_path(d, *parse_set(item))
+    try:
+        return SweepSpec.model_validate(d)
+    except Exception as e:  # pydantic.ValidationError: name the source
+        src = f"config file '{config}' with flags" if config else "the run's flags"
+        raise ValueError(f"{src}: {e}") from None
+
+
+@app.command()
+def run(
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="YAML run spec (flags override it)")] = None,
+    task: Annotated[str | None, typer.Option(help="task name or a task YAML (default sst2)")] = None,
+    weak: Annotated[str | None, typer.Option(help="weak model alias/path/Hub id (default minilm); other "
+                    "supervisors: --set 'weak={kind: synthetic, error_rate: 0.2}'")] = None,
+    strong: Annotated[str | None, typer.Option(help="strong model (default mpnet)")] = None,
+    method: Annotated[list[str] | None, typer.Option("--method", "-m",
+                      help="W2S method(s), repeat or comma-separate (default naive,confidence); a chain: "
+                      "generative_finetune+naive")] = None,
+    seeds: Annotated[str | None, typer.Option(help="comma-separated seeds (default 0,1,2)")] = None,
+    mode: Annotated[str | None, typer.Option(help="frozen | full | lora (default frozen)")] = None,
+    n_weak_train: Annotated[int | None, typer.Option(help="|A| rows")] = None,
+    n_transfer: Annotated[int | None, typer.Option(help="|B| rows")] = None,
+    n_val: Annotated[int | None, typer.Option(help="|V| rows")] = None,
+    n_test: Annotated[int | None, typer.Option(help="|T| rows (capped by the task's test file)")] = None,
+    n_extra: Annotated[int | None, typer.Option(help="fresh weak-labelled rows (chain supervisors)")] = None,
+    balance: Annotated[bool | None, typer.Option("--balance/--no-balance", help="balance classes")] = None,
+    epochs: Annotated[float | None, typer.Option()] = None,
+    lr: Annotated[float | None, typer.Option()] = None,
+    batch_size: Annotated[int | None, typer.Option()] = None,
+    micro_batch_size: Annotated[int | None, typer.Option(help="gradient accumulation micro-batch")] = None,
+    max_length: Annotated[int | None, typer.Option(help="tokens; longer texts are truncated and counted")] = None,
+    device: Annotated[str | None, typer.Option(help="auto | cpu | cuda")] = None,
+    solver: Annotated[str | None, typer.Option(help="frozen heads: lbfgs (to convergence, default) | sgd")] = None,
+    l2: Annotated[str | None, typer.Option(help="frozen heads: L2 strength, or 'cv' (default: chosen by CV on "
+                                           "the weak model's / ceiling's ground-truth rows)")] = None,
+    budget: Annotated[list[str] | None, typer.Option("--budget", "-b", help="student training budget(s), repeat: "
+                      "full (default: converged) | steps=N | early_stop | early_stop_oracle (ORACLE)")] = None,
+    balance_test: Annotated[bool | None, typer.Option("--balance-test/--no-balance-test",
+                            help="class-balanced accuracy on T (default on)")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="override any spec field: dotted.path=value "
+                    "(YAML value), repeatable, e.g. --set train.cv_folds=3 --set 'weak={kind: synthetic}'")] = None,
+    workdir: WorkDir = Path("w2sg-runs"),
+    data_dir: DataDir = None,
+    report: Annotated[Path | None, typer.Option(help="report directory (default WORKDIR/report)")] = None,
+    force: Annotated[bool, typer.Option(help="recompute experiments already in the store")] = False,
+):
+    """Run experiments (every method x budget x seed) and print the table; writes a Markdown report with a PNG.
+    A run is a sweep with one task, supervisor and strong model."""
+    with _user_errors():
+        flags = {"task": task, "weak": weak, "strong": strong, "mode": mode, "n_weak_train": n_weak_train,
+                 "n_transfer": n_transfer, "n_val": n_val, "n_test": n_test, "n_extra": n_extra,
+                 "balance": balance, "epochs": epochs, "lr": lr, "batch_size": batch_size,
+                 "micro_batch_size": micro_batch_size, "max_length": max_length, "device": device,
+                 "solver": solver, "l2": _l2(l2), "balance_test": balance_test,
+                 "method": [m for item in method for m in item.split(",") if m.strip()] if method else None,
+                 "seeds": _csv_ints(seeds) if seeds else None,
+                 "budget": [b for item in budget for b in item.split(";") if b.strip()] if budget else None}
+        spec = run_spec(config, flags, set_ or [])
+        _run(spec, workdir, data_dir, report, force)
+
+
+def _run(spec, workdir: Path, data_dir, report_dir, force: bool) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from w2sg.config import weak_label
+    from w2sg.pipeline import Pipeline
+    from w2sg.report.markdown import write_report
+    from w2sg.sweep import expand
+
+    t0 = time.perf_counter()
+    exps = expand(spec)  # checks every cell before any work: supervisor, method, mode, prerequisites
+    tasks, weaks = ", ".join(spec.tasks), ", ".join(weak_label(w) for w in spec.weak)
+    console.print(f"[bold]w2sg run[/]: {tasks}, {weaks} → {', '.join(spec.strong)}, {spec.train.mode} mode, "
+                  f"methods {', '.join(m.label for m in spec.methods)}, seeds {spec.seeds} "
+                  f"({len(exps)} experiments)")
+    records = []
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=console, transient=True) as bars:
+        pipe = Pipeline(workdir, data_dir, progress=RichProgress(bars),
+                        log=lambda s: console.print(s, markup=False, highlight=False))
+        overall = bars.add_task("experiments", total=len(exps))
+        for e in exps:
+            console.print(f"[cyan]{e.task} {e.weak_label}→{e.strong} {e.method.label} seed={e.seed}[/]")
+            records.append(pipe.run(e, force=force))
+            bars.advance(overall)
+    elapsed = time.perf_counter() - t0
+    _print_table(records)
+    md = write_report(records, report_dir or workdir / "report", title=f"w2sg: {tasks}, {weaks} → "
+                      f"{', '.join(spec.strong)} ({spec.train.mode})")
+    console.print(f"report: {md}  (figure: {md.parent / 'accuracy.png'})")
+    console.print(f"results store: {workdir / 'results.sqlite'}  ·  wall time {elapsed:.1f}s")
+
+
+def _l2_pair(r: dict) -> str:
+    w, c = r.get("l2_weak"), r.get("l2_ceiling")
+    return "-" if w is None and c is None else f"{w:.2g}/{c:.2g}" if None not in (w, c) else f"{w}/{c}"
+
+
+def _print_table(records: list[dict]) -> None:
+    from w2sg.report.summary import fmt, fmt_mean_sd, fmt_pgr, summarize
+    from w2sg.store import with_variant_labels
+
+    records = with_variant_labels(records)
+
+    balanced = all(r.get("test_balanced") for r in records)
+    t = Table(title="experiments" + (" (accuracy class-balanced on T)" if balanced else ""), show_lines=False)
+    per_q = any(r.get("pgr_q_acc") is not None for r in records)
+    for c in ["task", "weak→strong", "method", "budget", "seed", "l2 weak/ceil", "majority", "weak", "ceiling",
+              "student", "PGR acc [95% CI]", "PGR AUROC [95% CI]"] + (["PGR per-question"] if per_q else []):
+        t.add_column(c)
+    for r in records:
+        flags = "".join(f" ({w} < majority)" for w in ("weak", "ceiling") if r.get(f"{w}_below_majority"))
+        t.add_row(r["task"], f"{r['weak']}→{r['strong']}", r["method"], str(r.get("budget")), str(r["seed"]),
+                  _l2_pair(r), fmt(r.get("majority_acc")), fmt(r.get("weak_acc")), fmt(r.get("ceiling_acc")) + flags,
+                  fmt(r.get("student_acc")), fmt_pgr(r, "acc"), fmt_pgr(r, "auroc"),
+                  *([fmt_pgr(r, "q_acc")] if per_q else []))
+    out.print(t)
+    s = Table(title="mean ± sd over seeds")
+    for c in ["task", "weak→strong", "mode", "method", "budget", "seeds", "weak acc", "ceiling acc", "student acc",
+              "PGR acc (stable)", "PGR AUROC (stable)", "unstable"]:
+        s.add_column(c)
+    for r in summarize(records):
+        s.add_row(r["task"], f"{r['weak']}→{r['strong']}", r["mode"], r["method"], str(r.get("budget")),
+                  str(len(r["seeds"])),
+                  fmt_mean_sd(r, "weak_acc"), fmt_mean_sd(r, "ceiling_acc"), fmt_mean_sd(r, "student_acc"),
+                  fmt_mean_sd(r, "pgr_acc", 2), fmt_mean_sd(r, "pgr_auroc", 2),
+                  f"{r['n_unstable']}/{len(r['seeds'])}")
+    out.print(s)
+
+
+@app.command()
+def sweep(
+    grid: Annotated[Path, typer.Argument(help="sweep YAML: tasks, weak, strong, methods, seeds, grid, ...")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="list what is cached / to compute, with a cost "
+                                          "estimate, and exit")] = False,
+    executor: Annotated[str, typer.Option(help="local | processes | ray")] = "local",
+    workers: Annotated[int, typer.Option(help="worker processes (local/processes) or Ray task slots")] = 1,
+    address: Annotated[str | None, typer.Option(help="Ray cluster address (default: start a local one)")] = None,
+    logger: Annotated[list[str] | None, typer.Option(help="also log to wandb and/or mlflow")] = None,
+    workdir: WorkDir = Path("w2sg-runs"),
+    data_dir: DataDir = None,
+    report: Annotated[bool, typer.Option("--report/--no-report", help="write the HTML report at the end")] = True,
+):
+    """Run a grid of experiments; completed cells are skipped, failed cells are recorded and the sweep goes on."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from w2sg.config import load_yaml_spec
+    from w2sg.loggers import make_loggers
+    from w2sg.sweep import SweepSpec, run_sweep
+    from w2sg.sweep import dry_run as plan_dry_run
+
+    with _user_errors():
+        spec = load_yaml_spec(grid, SweepSpec)
+        if dry_run:
+            rows = plan_dry_run(spec, workdir, data_dir)
+            t = Table(title=f"sweep '{spec.name}': {len(rows)} cells (dry run)")
+            for c in ["cell", "state", "weak", "ceiling", "student", "new feature texts", "est. s"]:
+                t.add_column(c)
+            for r in rows:
+                t.add_row(r["cell"], "done" if r["done"] else "to compute",
+                          *("cached" if r[f"{k}_cached"] else "-" for k in ("weak", "ceiling", "student")),
+                          str(r["new_feature_texts"]), f"{r['est_seconds']:.0f}")
+            out.print(t)
+            todo = [r for r in rows if not r["done"]]
+            out.print(f"{len(rows) - len(todo)} done, {len(todo)} to compute; rough cost "
+                      f"{sum(r['est_seconds'] for r in todo) / 60:.1f} min on this machine")
+            return
+        loggers = make_loggers(logger)
+        counts = {"done": 0, "failed": 0}
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                      console=console) as bars:
+            bar: dict = {}
+
+            def on_event(kind: str, info: dict):
+                if kind == "plan":
+                    bar["cells"] = bars.add_task(f"cells ({info['skipped']} cached)", total=info["cells"],
+                                                 completed=info["skipped"])
+                    bar["jobs"] = bars.add_task("jobs", total=info["jobs"])
+                    return
+                bars.advance(bar["jobs"])
+                if kind == "cell":
+                    counts["failed" if info["error"] else "done"] += 1
+                    bars.advance(bar["cells"])
+                    bars.update(bar["cells"], description=f"cells (done {counts['done']}, failed {counts['failed']})")
+                if info.get("error"):
+                    console.print(f"[red]failed[/] {info['label']}: {info['error']}", highlight=False)
+
+            rep = run_sweep(spec, workdir, data_dir, executor=executor, workers=workers, address=address,
+                            on_event=on_event, loggers=loggers)
+        console.print(f"sweep '{spec.name}': {rep.cells} cells, {rep.skipped} already done, {rep.computed} computed, "
+                      f"{rep.failed} failed in {rep.seconds:.1f}s ({executor}, {workers} worker(s))")
+        if report:
+            from w2sg.store import ResultsStore
+
+            _write_html(ResultsStore(Path(workdir) / "results.sqlite").records(), Path(workdir) / "report",
+                        f"w2sg sweep: {spec.name}")
+        if rep.failed:
+            raise typer.Exit(1)
+
+
+def _write_html(records: list[dict], out_dir: Path, title: str) -> None:
+    try:
+        from w2sg.report.html import write_html_report
+    except ImportError:  # pragma: no cover
+        from w2sg.report.markdown import write_report
+
+        console.print(f"report: {write_report(records, out_dir, title)}")
+        return
+    html, md = write_html_report(records, out_dir, title)
+    console.print(f"report: {html} and {md}")

@@ -1,0 +1,152 @@
+"""What the protocol's steps share within one process: the cache, tasks, splits, models and learners."""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from w2sg.cache import Cache
+from w2sg.config import BudgetSpec, ExperimentSpec, TrainSpec, content_hash
+from w2sg.items import item_texts, kind_of
+from w2sg.models.zoo import ResolvedModel, resolve
+from w2sg.tasks import load_task, make_splits
+from w2sg.tasks.schema import Example, Splits, TaskData
+from w2sg.train.learner import (
+    Backbone,
+    Featurizer,
+    FinetuneLearner,
+    FrozenLearner,
+    Progress,
+    Selection,
+    _no_progress,
+)
+from w2sg.train.loop import resolve_device
+from w2sg.train.losses import SoftXent
+
+
+@dataclass
+class StepLog:
+    """What happened in each step of one experiment: seconds and whether it came from the cache."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+    cached: dict[str, bool] = field(default_factory=dict)
+    truncated: dict[str, int] = field(default_factory=dict)  # texts longer than max_length, per step
+    meta: dict[str, dict] = field(default_factory=dict)  # what each step recorded (l2, solver, ...)
+
+
+class Resources:
+    """Per-process memos (tasks, splits, models, backbones, featurizers), learner factories and the cache."""
+
+    SPLITS_MEMO = 8  # splits of the most recent (task, splits, seed) combinations kept in memory
+
+    def __init__(self, workdir: str | Path = "w2sg-runs", data_dir: str | Path | None = None,
+                 progress: Progress = _no_progress, log: Callable[[str], None] = lambda s: None):
+        self.workdir = Path(workdir)
+        self.cache = Cache(self.workdir / "cache")
+        self.data_dir = data_dir
+        self.progress = progress
+        self.log = log
+        self._tasks: dict[str, TaskData] = {}
+        self._models: dict[str, ResolvedModel] = {}
+        self._backbones: dict[str, Backbone] = {}
+        self._featurizers: dict[tuple, Featurizer] = {}
+        self._splits: OrderedDict[tuple, Splits] = OrderedDict()
+
+    # ---- inputs -------------------------------------------------------------------------------------
+    def task(self, name: str) -> TaskData:
+        if name not in self._tasks:
+            self._tasks[name] = load_task(name, self.data_dir)
+        return self._tasks[name]
+
+    def splits(self, spec: ExperimentSpec) -> Splits:
+        key = (spec.task, spec.splits, spec.seed)
+        if key not in self._splits:
+            self._splits[key] = make_splits(self.task(spec.task), spec.splits, spec.seed)
+            while len(self._splits) > self.SPLITS_MEMO:
+                self._splits.popitem(last=False)
+        self._splits.move_to_end(key)
+        return self._splits[key]
+
+    def split_key(self, spec: ExperimentSpec) -> str:
+        return content_hash("splits", self.task(spec.task).fingerprint, spec.splits, spec.seed)
+
+    def model(self, name: str) -> ResolvedModel:
+        if name not in self._models:
+            self._models[name] = resolve(name)
+        return self._models[name]
+
+    def identity(self, name: str) -> str:
+        return self.model(name).identity
+
+    def backbone(self, name: str) -> Backbone:
+        if name not in self._backbones:
+            m = self.model(name)
+            self._backbones[name] = Backbone(str(m.path), m.arch)
+        return self._backbones[name]
+
+    def featurizer(self, name: str, spec: TrainSpec) -> Featurizer:
+        key = (name, spec.max_length)
+        if key not in self._featurizers:
+            self._featurizers[key] = Featurizer(
+                self.backbone(name), self.identity(name), self.cache.root, spec.max_length,
+                batch_size=spec.eval_batch_size, device=resolve_device(spec.device), progress=self.progress,
+            )
+        return self._featurizers[key]
+
+    def item_features(self, name: str, spec: TrainSpec, items) -> np.ndarray:
+        """Frozen features of the pretrained `name` per item (a comparison: features of a minus those of b)."""
+        f = self.featurizer(name, spec)
+        x = f(item_texts(items)).numpy()
+        return x[0::2] - x[1::2] if kind_of(items) == "comparison" else x
+
+    # ---- learners -----------------------------------------------------------------------------------
+    def new_learner(self, name: str, spec: TrainSpec, l2: float | str | None = None,
+                    budget: BudgetSpec | None = None, selection: Selection | None = None):
+        """A fresh learner of `name`; `l2` (frozen mode) overrides spec.l2, `budget` is the student's."""
+        if spec.mode == "frozen":
+            return FrozenLearner(self.featurizer(name, spec), spec, l2=l2, budget=budget, selection=selection)
+        return FinetuneLearner(self.backbone(name), spec, progress=self.progress, budget=budget,
+                               selection=selection)
+
+    def learner_on(self, backbone: Backbone, identity: str, spec: TrainSpec, **student):
+        """A learner on an adapted backbone (e.g. after generative finetuning); `identity` keys its features."""
+        if spec.mode == "frozen":
+            f = Featurizer(backbone, identity, self.cache.root, spec.max_length, batch_size=spec.eval_batch_size,
+                           device=resolve_device(spec.device), progress=self.progress)
+            return FrozenLearner(f, spec, **student)
+        return FinetuneLearner(backbone, spec, progress=self.progress, **student)
+
+    def fit_ground_truth(self, model: str, spec: TrainSpec, seed: int, train_rows: list[Example],
+                         predict_on: dict[str, list[Example]]) -> tuple[dict[str, np.ndarray], dict]:
+        """Train `model` on ground truth (a weak model on A, the ceiling on B); its P(item positive) on other
+        splits, and what its learner recorded (l2, solver, gradient norm, steps, truncated texts)."""
+        learner = self.new_learner(model, spec)
+        targets = np.array([r.label for r in train_rows], dtype=np.float32)
+        result = learner.fit([r.item for r in train_rows], targets, SoftXent(), seed=seed,
+                             groups=np.array([r.group for r in train_rows]))
+        arrays = {name: learner.predict([r.item for r in rows]) for name, rows in predict_on.items() if rows}
+        texts = set(item_texts([r.item for r in train_rows]))
+        texts |= {t for rows in predict_on.values() for t in item_texts([r.item for r in rows])}
+        n_truncated = self.backbone(model).count_truncated(sorted(texts), spec.max_length)
+        return arrays, {"train_seconds": result.seconds, "steps": result.steps, "n_truncated": n_truncated,
+                        **learner.info}
+
+    # ---- the cache ----------------------------------------------------------------------------------
+    def cached(self, steps: StepLog, name: str, key: str, compute) -> dict[str, np.ndarray]:
+        """`compute() -> (arrays, meta)` through the cache under (name, key), logged in `steps`."""
+        t0 = time.perf_counter()
+        arrays, meta, cached = self.cache.get_or_compute(name, key, compute)
+        steps.seconds[name] = time.perf_counter() - t0
+        steps.cached[name] = cached
+        steps.meta[name] = meta
+        steps.truncated[name] = int(meta.get("n_truncated", 0))
+        self.log(f"  {name:8s} {'cached' if cached else 'computed'} ({steps.seconds[name]:.1f}s)")
+        return arrays
+
+
+__all__ = ["Resources", "StepLog"]

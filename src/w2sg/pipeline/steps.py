@@ -1,0 +1,164 @@
+"""The protocol of Burns et al. as four steps, each a function of (spec, resources) with its cache key beside it.
+
+1. supervise = the weak supervisor's P(item positive) on B, V and the extra rows (weak labels) and on T
+               (the PGR floor); a weak model trained on A with ground truth, or another supervisor kind
+2. ceiling   = the strong model trained on B with ground truth (the student's rows; trained to its optimum)
+3. student   = the method, on the strong model, with B and V carrying weak labels only (`WeakLabelled`)
+4. evaluate  = supervisor, ceiling and student on T: accuracy, AUROC, PGR with paired-bootstrap CIs
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from w2sg.config import ExperimentSpec, content_hash
+from w2sg.methods import StudentContext, WeakLabelled, check_method, is_oracle, run_method
+from w2sg.metrics import evaluate as score
+from w2sg.metrics import supervisor_metrics
+from w2sg.pipeline.record import split_stats, training_record
+from w2sg.pipeline.resources import Resources, StepLog
+from w2sg.supervisors import SupervisionContext, check_supervisor
+from w2sg.tasks.schema import Example, Splits
+from w2sg.train.learner import Selection
+
+
+# ---- 1. supervise -----------------------------------------------------------------------------------
+def supervision_context(spec: ExperimentSpec, res: Resources) -> SupervisionContext:
+    splits = res.splits(spec)
+    targets = {"transfer": splits.transfer, "val": splits.val, "test": splits.test, "extra": splits.extra}
+
+    def fit(model: str, rows: list[Example], seed: int, key: str):
+        arrays, meta, _ = res.cache.get_or_compute(
+            "weak", key, lambda: res.fit_ground_truth(model, spec.train, seed, rows, targets))
+        return arrays, meta
+
+    def fit_on(model: str, items: list, targets_: np.ndarray, seed: int):
+        from w2sg.train.losses import SoftXent
+
+        learner = res.new_learner(model, spec.train)
+        learner.fit(list(items), np.asarray(targets_, dtype=np.float32), SoftXent(), seed=seed)
+        return learner
+
+    return SupervisionContext(spec, splits, res.split_key(spec), fit, fit_on, res.identity)
+
+
+def supervise_key(spec: ExperimentSpec, res: Resources) -> str:
+    sup, cfg = check_supervisor(spec)
+    return sup.key(cfg, supervision_context(spec, res))
+
+
+def supervise(spec: ExperimentSpec, res: Resources, steps: StepLog | None = None) -> dict[str, np.ndarray]:
+    """Step 1 (cached as 'weak'): the supervisor's P(item positive) per split: transfer, val, test, extra."""
+    sup, cfg = check_supervisor(spec)
+    ctx = supervision_context(spec, res)
+
+    def compute():
+        out = sup.supervise(cfg, ctx)
+        return out.arrays(), {"supervisor": sup.kind, **out.meta}
+
+    return res.cached(steps or StepLog(), "weak", sup.key(cfg, ctx), compute)
+
+
+# ---- 2. ceiling -------------------------------------------------------------------------------------
+def ceiling_key(spec: ExperimentSpec, res: Resources) -> str:
+    return content_hash("ceiling", res.split_key(spec), res.identity(spec.strong), spec.train, spec.seed)
+
+
+def ceiling(spec: ExperimentSpec, res: Resources, steps: StepLog | None = None) -> dict[str, np.ndarray]:
+    """Step 2: the strong model trained on B with ground truth (the student's rows; cached)."""
+    s = res.splits(spec)
+    return res.cached(steps or StepLog(), "ceiling", ceiling_key(spec, res), lambda: res.fit_ground_truth(
+        spec.strong, spec.train, spec.seed, s.transfer, {"transfer": s.transfer, "test": s.test}))
+
+
+# ---- 3. student -------------------------------------------------------------------------------------
+def student_key(spec: ExperimentSpec, res: Resources) -> str:
+    return content_hash("student", supervise_key(spec, res), res.identity(spec.strong), spec.train, spec.method,
+                        spec.budget, spec.seed)
+
+
+def weak_labelled(rows: list[Example], weak_p1: np.ndarray) -> WeakLabelled:
+    """Rows with a supervisor's P(item positive): items and weak labels only — the student's view."""
+    return WeakLabelled(tuple(r.id for r in rows), tuple(r.item for r in rows), weak_p1,
+                        groups=tuple(r.group for r in rows))
+
+
+def weak_sets(splits: Splits, p: dict[str, np.ndarray]):
+    """B, V and the extra rows with the supervisor's labels (extra: None if absent)."""
+    return (weak_labelled(splits.transfer, p["transfer"]),
+            weak_labelled(splits.val, p.get("val", np.zeros(0, dtype=np.float32))),
+            weak_labelled(splits.extra, p["extra"]) if splits.extra else None)
+
+
+def student(spec: ExperimentSpec, res: Resources, weak: dict[str, np.ndarray], l2: float | None,
+            steps: StepLog | None = None) -> dict[str, np.ndarray]:
+    """Step 3 (cached): the method chain trains the strong student on weak labels."""
+    return res.cached(steps or StepLog(), "student", student_key(spec, res),
+                      lambda: fit_student(spec, res, weak, l2))
+
+
+def fit_student(spec: ExperimentSpec, res: Resources, weak: dict[str, np.ndarray], l2: float | None):
+    """The student sees items and weak labels only: `WeakLabelled` has no ground-truth field. Its l2 is the
+    ceiling's (same recipe), and its budget is the experiment's `budget`."""
+    stages = check_method(spec)
+    splits = res.splits(spec)
+    transfer, val, extra = weak_sets(splits, weak)
+    selection = None
+    if spec.budget.kind.startswith("early_stop"):
+        # the oracle budget scores V against ground truth (an analysis upper bound, recorded oracle=true)
+        reference = (np.array([r.label for r in splits.val]) if spec.budget.oracle
+                     else (val.weak_p1 > 0.5).astype(int))
+        selection = Selection(list(val.items), reference, spec.budget.metric, spec.budget.evals)
+    kw = {"l2": l2, "budget": spec.budget, "selection": selection}
+    if spec.train.mode != "frozen":
+        kw.pop("l2")
+    strong_id = res.identity(spec.strong)
+    ctx = StudentContext(
+        new_student=lambda: res.new_learner(spec.strong, spec.train, **kw), seed=spec.seed, train=spec.train,
+        extra=extra, strong_features=lambda items: res.item_features(spec.strong, spec.train, list(items)),
+        strong_backbone=res.backbone(spec.strong),
+        learner_on=lambda backbone, tag: res.learner_on(backbone, content_hash(strong_id, tag), spec.train, **kw),
+        # ground truth reaches a method only when it is an explicitly named oracle baseline
+        oracle_val_labels=np.array([r.label for r in splits.val]) if is_oracle(stages) else None,
+    )
+    learner = run_method(stages, ctx, transfer, val)
+    arrays = {"test": learner.predict([r.item for r in splits.test]),
+              "transfer": learner.predict(list(transfer.items))}
+    info = {k: v for k, v in getattr(learner, "info", {}).items() if k != "cv"}
+    picked = getattr(learner, "selection_result", None)
+    if picked:
+        info["selected_step"] = picked["step"]
+    return arrays, {"method": spec.method.label, **info}
+
+
+# ---- 4. evaluate ------------------------------------------------------------------------------------
+def evaluate(spec: ExperimentSpec, res: Resources, weak: dict, ceil: dict, stud: dict, steps: StepLog) -> dict:
+    """Step 4: score supervisor (the PGR floor), ceiling and student on T; the flat record's metrics."""
+    splits = res.splits(spec)
+    labels = {name: np.array([r.label for r in rows]) for name, rows in splits.items()}
+    metrics = score(
+        labels["test"], weak["test"], ceil["test"], stud["test"],
+        transfer_labels=labels["transfer"], weak_transfer=weak["transfer"],
+        student_transfer=stud["transfer"], ceiling_transfer=ceil["transfer"], seed=spec.seed,
+        test_groups=[r.group for r in splits.test], balance_test=spec.balance_test,
+    )
+    metrics.update(split_stats(splits))
+    metrics.update({f"cached_{k}": v for k, v in steps.cached.items()})
+    metrics["truncated_weak"] = steps.truncated["weak"]  # A, B, V, T under the weak tokenizer(s)
+    metrics["truncated_strong"] = steps.truncated["ceiling"]  # B, T under the strong tokenizer
+    # True: the student was selected with ground truth (analysis only)
+    metrics["oracle"] = is_oracle(check_method(spec)) or spec.budget.oracle
+    metrics["supervisor"] = spec.weak_label
+    metrics["supervisor_kind"] = "model" if isinstance(spec.weak, str) else spec.weak.kind
+    metrics.update(training_record(spec, steps.meta))
+    if "labeller_test" in weak:  # the labels came from a model other than the PGR floor (a chain's last rung)
+        metrics.update(supervisor_metrics(labels["test"], weak["labeller_test"]))
+    return metrics
+
+
+def experiment_key(spec: ExperimentSpec, res: Resources) -> str:
+    """The store's key of one experiment: the spec and the content identities of its data and models."""
+    sup, cfg = check_supervisor(spec)
+    models = [res.identity(m) for m in sup.models(cfg, spec)]
+    weak_id = models[0] if isinstance(spec.weak, str) else models
+    return content_hash("experiment", spec, res.task(spec.task).fingerprint, weak_id, res.identity(spec.strong))

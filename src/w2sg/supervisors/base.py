@@ -1,0 +1,82 @@
+"""What every weak supervisor is: a registered kind with a config, a cache key and a `supervise` function.
+
+A supervisor produces the weak labels the student trains on — its P(item positive) on the transfer set B,
+the validation split V and the extra rows — and its own predictions on the test split T, which are the PGR
+floor ("weak" in every record). A supervisor may read ground truth (a weak model is trained on A's ground
+truth; a synthetic supervisor corrupts ground truth): it is the supervisor. The student never sees it: the
+pipeline hands the student `WeakLabelled` sets built from a supervisor's output only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from w2sg.tasks.schema import Example, Splits
+
+ROLES = ("transfer", "val", "test", "extra")  # what a supervision holds, by split
+
+
+class SupervisorConfig(BaseModel):
+    """Base of every supervisor kind's options: strict, so a typo in an option is an error."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class SupervisionContext:
+    """What a supervisor may use, for one experiment.
+
+    - `splits`: A, B, V, T and the extra rows, with ground truth (supervisors may read it);
+    - `split_key`: the content hash of the splits (every supervisor key starts from it);
+    - `fit(model, rows, seed, key)`: train `model` on `rows` with ground truth (the experiment's TrainSpec,
+      l2 by CV) and return its P(item positive) on B, V, T and the extra rows, cached under `key`;
+    - `fit_on(model, items, targets, seed)`: a fresh learner of `model` fitted on given (soft) targets, not
+      cached (e.g. an intermediate rung of a chain); returns the fitted learner;
+    - `identity(model)`: the content identity of a model (alias, path or Hub id), for keys.
+    """
+
+    spec: object  # the ExperimentSpec
+    splits: Splits
+    split_key: str
+    fit: Callable[[str, list[Example], int, str], dict[str, np.ndarray]]
+    fit_on: Callable[[str, list, np.ndarray, int], object]
+    identity: Callable[[str], str]
+
+    @property
+    def seed(self) -> int:
+        return self.spec.seed
+
+    @property
+    def train(self):
+        return self.spec.train
+
+
+@dataclass
+class Supervision:
+    """A supervisor's output: P(item positive) per split (ROLES), plus, for supervisors whose labels come
+    from somewhere other than their PGR floor (a chain's last rung), that labeller's test predictions."""
+
+    p: dict[str, np.ndarray]
+    meta: dict = field(default_factory=dict)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {k: np.asarray(v, dtype=np.float32) for k, v in self.p.items()}
+
+
+@dataclass(frozen=True)
+class Supervisor:
+    """A registered kind: `key(cfg, ctx) -> str` (the cache key of its output), `supervise(cfg, ctx) ->
+    Supervision`, `models(cfg, spec) -> list[str]` (models whose frozen features it needs on A, B, V, T and
+    the extra rows), and `precheck(cfg, spec) -> str | None` (why a spec cannot run it, before any work)."""
+
+    kind: str
+    description: str
+    config_cls: type[SupervisorConfig]
+    supervise: Callable[[SupervisorConfig, SupervisionContext], Supervision]
+    key: Callable[[SupervisorConfig, SupervisionContext], str]
+    models: Callable[[SupervisorConfig, object], list[str]] = lambda cfg, spec: []
+    precheck: Callable[[SupervisorConfig, object], str | None] | None = None
