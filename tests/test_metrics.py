@@ -144,7 +144,7 @@ def accuracy_resamples(p, labels, rng, n_boot):
 
 
 def test_same_seed_same_result_and_chunking_is_invisible(monkeypatch):
-    import w2sg.metrics as m
+    import w2sg.metrics.bootstrap as m  # the bootstrap reads its chunk size from its own module
 
     labels, weak, ceiling, student = nested_case(100, 60, 90, 70)
     a = pgr_with_ci(labels, weak, ceiling, student, n_boot=100, seed=5)

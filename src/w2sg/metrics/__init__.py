@@ -1,0 +1,68 @@
+"""Metrics for weak-to-strong experiments: (class-balanced) accuracy, per-question accuracy, AUROC, PGR with
+paired bootstrap CIs, agreement split by weak-right / weak-wrong, KL misfit (Charikar et al. 2024; Mulgund &
+Pabbaraju 2025), calibration and summaries over seeds.
+
+Numpy only, so that the pipeline and the report can import it cheaply. Probabilities are P(y=1) vectors;
+a hard prediction is 1 iff P(y=1) > 0.5 (ties go to 0, like argmax over [p0, p1]).
+
+Modules (import the names from here; the modules never import this package):
+
+- `scores`: accuracy, majority baseline, AUROC, squared error, ECE, per-question accuracy
+- `bootstrap`: the vectorised paired bootstrap over test examples and percentile intervals
+- `gap_recovered`: performance gap recovered (PGR) with its paired bootstrap CI (`PGRResult`)
+- `diagnostics`: agreement with the weak supervisor, KL and the misfit bound
+- `seeds`: mean, sd and t-based CI over seeds
+- `experiment`: every metric of one experiment as a flat record (`evaluate`, `supervisor_metrics`)
+"""
+
+from w2sg.metrics._inputs import THRESHOLD
+from w2sg.metrics.bootstrap import (
+    METRICS,
+    accuracy_boot,
+    auroc_boot,
+    balanced_accuracy_boot,
+    paired_bootstrap,
+    resample_counts,
+)
+from w2sg.metrics.diagnostics import agreement, kl, misfit, misfit_bound
+from w2sg.metrics.experiment import evaluate, supervisor_metrics
+from w2sg.metrics.gap_recovered import PGRResult, pgr, pgr_with_ci
+from w2sg.metrics.scores import (
+    accuracy,
+    auroc,
+    ece,
+    hard_labels,
+    majority_accuracy,
+    per_question_correct,
+    question_coverage,
+    sq_error,
+)
+from w2sg.metrics.seeds import seed_summary
+
+__all__ = [
+    "METRICS",
+    "THRESHOLD",
+    "PGRResult",
+    "accuracy",
+    "accuracy_boot",
+    "agreement",
+    "auroc",
+    "auroc_boot",
+    "balanced_accuracy_boot",
+    "ece",
+    "evaluate",
+    "hard_labels",
+    "kl",
+    "majority_accuracy",
+    "misfit",
+    "misfit_bound",
+    "paired_bootstrap",
+    "per_question_correct",
+    "pgr",
+    "pgr_with_ci",
+    "question_coverage",
+    "resample_counts",
+    "seed_summary",
+    "sq_error",
+    "supervisor_metrics",
+]

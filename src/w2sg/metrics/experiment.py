@@ -1,0 +1,143 @@
+"""All metrics of one experiment as the flat, JSON-safe dict a result record stores (`evaluate`), and the
+scores of a supervisor a method built itself (`supervisor_metrics`)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+
+from w2sg.metrics._inputs import _as_groups, _as_labels, _as_probs, _json_safe, _same_length
+from w2sg.metrics.bootstrap import _ci, _count_chunks, paired_bootstrap
+from w2sg.metrics.diagnostics import agreement, kl, misfit
+from w2sg.metrics.gap_recovered import PGRResult, _pgr_from_scores
+from w2sg.metrics.scores import accuracy, auroc, ece, majority_accuracy, per_question_correct, question_coverage
+
+
+def _agreement_keys(prefix: str, student: Any | None, weak: Any, labels: Any) -> dict[str, float | None]:
+    vals = agreement(student, weak, labels) if student is not None else {}
+    return {f"{prefix}_{k}": vals.get(k) for k in ("all", "weak_right", "weak_wrong")}
+
+
+def _pgr_keys(short: str, r: PGRResult | None) -> dict[str, Any]:
+    """The record keys of one PGR (all None when it is not computed)."""
+    keys = ("value", "ci_low", "ci_high", "gap", "gap_ci_low", "gap_ci_high", "reason", "frac_undefined")
+    vals = dict.fromkeys(keys) if r is None else asdict(r)
+    names = {"value": f"pgr_{short}", "gap": f"gap_{short}", "gap_ci_low": f"gap_{short}_ci_low",
+             "gap_ci_high": f"gap_{short}_ci_high"}
+    out = {names.get(k, f"pgr_{short}_{k}"): vals[k] for k in keys}
+    out["unstable" if short == "acc" else f"unstable_{short}"] = None if r is None else r.unstable
+    return out
+
+
+def _question_keys(models: dict[str, np.ndarray], y: np.ndarray, groups: Any | None, n_boot: int,
+                   seed: int) -> dict[str, Any]:
+    """Per-question accuracy and its PGR when multiple-choice questions cover >= half the rows, else None."""
+    out: dict[str, Any] = {"n_questions": 0, "q_coverage": None}
+    for name in models:
+        out |= {f"{name}_q_acc": None, f"{name}_q_acc_ci_low": None, f"{name}_q_acc_ci_high": None}
+    if groups is None:
+        return out | _pgr_keys("q_acc", None)
+    g = _as_groups(groups, "test_groups")
+    _same_length(test_labels=y, test_groups=g)
+    n_q, coverage = question_coverage(y, g)
+    out["q_coverage"] = coverage
+    if not n_q or not coverage >= 0.5:
+        return out | _pgr_keys("q_acc", None)
+    correct = np.stack([per_question_correct(p, y, g) for p in models.values()]).astype(np.float64)
+    point = correct.mean(axis=1)
+    boot = np.concatenate([(counts @ correct.T / n_q).T for counts in _count_chunks(n_q, n_boot, seed)]
+                          or [np.empty((len(models), 0))], axis=1)
+    out["n_questions"] = n_q
+    for i, name in enumerate(models):
+        out[f"{name}_q_acc"] = point[i]
+        out[f"{name}_q_acc_ci_low"], out[f"{name}_q_acc_ci_high"] = _ci(boot[i])
+    return out | _pgr_keys("q_acc", _pgr_from_scores(point, boot, "question accuracy", n_boot))
+
+
+def evaluate(test_labels: Any, weak_test: Any, ceiling_test: Any, student_test: Any,
+             transfer_labels: Any = None, weak_transfer: Any = None, student_transfer: Any = None,
+             ceiling_transfer: Any = None, n_boot: int = 1000, seed: int = 0, *,
+             test_groups: Sequence[str] | None = None, balance_test: bool = True) -> dict[str, Any]:
+    """All metrics of one experiment as a flat, JSON-safe dict (NaN/inf -> None; keys present even when None).
+
+    balance_test=True: every accuracy on T (point, bootstrap, gap, PGR, majority baseline) is class-balanced,
+    each bootstrap resample from its own class counts. test_groups: group (question) id per test row; when
+    groups with >= 2 rows and exactly one positive row cover at least half of T, the task is also scored per
+    question (`*_q_acc`, `pgr_q_acc`, bootstrap over questions), else those keys are None.
+    """
+    y = _as_labels(test_labels, "test_labels")
+    models = {"weak": _as_probs(weak_test, "weak_test"), "ceiling": _as_probs(ceiling_test, "ceiling_test"),
+              "student": _as_probs(student_test, "student_test")}
+    n = _same_length(test_labels=y, **{f"{k}_test": v for k, v in models.items()})
+    boot = paired_bootstrap(y, list(models.values()), n_boot, seed, balanced=balance_test)
+    out: dict[str, Any] = {"n_test": n, "n_boot": n_boot, "seed": seed, "test_balanced": bool(balance_test),
+                           "test_pos_frac": float(y.mean()) if n else math.nan,
+                           "majority_acc": majority_accuracy(y, balance_test)}
+    for metric, short in (("accuracy", "acc"), ("auroc", "auroc")):
+        if metric == "accuracy":
+            point = [accuracy(p, y, balance_test) for p in models.values()]
+        else:
+            point = [auroc(p, y) for p in models.values()]
+        for i, name in enumerate(models):
+            out[f"{name}_{short}"] = point[i]
+            out[f"{name}_{short}_ci_low"], out[f"{name}_{short}_ci_high"] = _ci(boot[metric][i])
+        out |= _pgr_keys(short, _pgr_from_scores(point, boot[metric], metric, n_boot))
+    for name in ("weak", "ceiling"):
+        acc, base = out[f"{name}_acc"], out["majority_acc"]
+        out[f"{name}_below_majority"] = (acc < base - 1e-9) if math.isfinite(acc) and math.isfinite(base) else None
+    out |= _question_keys(models, y, test_groups, n_boot, seed)
+    for name, p in models.items():
+        out[f"{name}_ece"] = ece(p, y)
+    w, s, c = models["weak"], models["student"], models["ceiling"]
+    out |= _agreement_keys("agree_test", s, w, y)
+    out |= _agreement_keys("ceiling_agree_test", c, w, y)  # control: weak/strong errors correlate anyway
+    out |= {"misfit_test": misfit(s, w), "weak_kl_test": kl(y, w), "student_kl_test": kl(y, s),
+            "ceiling_kl_test": kl(y, c)}
+
+    given = {"transfer_labels": transfer_labels, "weak_transfer": weak_transfer,
+             "student_transfer": student_transfer}
+    missing = [k for k, v in given.items() if v is None]
+    if len(missing) not in (0, len(given)) or (ceiling_transfer is not None and missing):
+        raise ValueError(f"transfer metrics need transfer_labels, weak_transfer and student_transfer; "
+                         f"missing {missing}")
+    ty = wt = st = ct = None
+    if not missing:
+        ty = _as_labels(transfer_labels, "transfer_labels")
+        wt, st = _as_probs(weak_transfer, "weak_transfer"), _as_probs(student_transfer, "student_transfer")
+        ct = None if ceiling_transfer is None else _as_probs(ceiling_transfer, "ceiling_transfer")
+        _same_length(transfer_labels=ty, weak_transfer=wt, student_transfer=st,
+                     **({} if ct is None else {"ceiling_transfer": ct}))
+    out["n_transfer"] = None if ty is None else len(ty)
+    out |= _agreement_keys("agree_transfer", st, wt, ty)
+    out |= _agreement_keys("ceiling_agree_transfer", ct, wt, ty)
+    out |= {"misfit_transfer": None if st is None else misfit(st, wt),
+            "weak_kl_transfer": None if st is None else kl(ty, wt),
+            "student_kl_transfer": None if st is None else kl(ty, st)}
+    return {k: _json_safe(v) for k, v in out.items()}
+
+
+def supervisor_metrics(test_labels: Any, supervisor_test: Any, balanced: bool = True,
+                       test_groups: Sequence[str] | None = None) -> dict[str, Any]:
+    """Accuracy and AUROC on T of the supervisor a method built itself (e.g. a weak ensemble). PGR keeps the
+    single weak model as its floor; these numbers say how much better the method's own supervisor was.
+
+    Pass the same `balanced` and `test_groups` as to `evaluate` so that supervisor_acc compares with weak_acc
+    and supervisor_q_acc with weak_q_acc (None unless the task is judged per question).
+    """
+    y = _as_labels(test_labels, "test_labels")
+    p = _as_probs(supervisor_test, "supervisor_test")
+    _same_length(test_labels=y, supervisor_test=p)
+    q_acc = None
+    if test_groups is not None:
+        g = _as_groups(test_groups, "test_groups")
+        _same_length(test_labels=y, test_groups=g)
+        n_q, coverage = question_coverage(y, g)
+        if n_q and coverage >= 0.5:
+            q_acc = float(per_question_correct(p, y, g).mean())
+    out = {"supervisor_acc": accuracy(p, y, balanced), "supervisor_auroc": auroc(p, y), "supervisor_q_acc": q_acc}
+    return {k: _json_safe(v) for k, v in out.items()}
+

@@ -1,0 +1,120 @@
+"""The student's training budget in the report: budget kinds, the order of budget labels in tables, and the
+points of the PGR-vs-budget figure (pure, no matplotlib; `w2sg.report.draw_budget` draws them)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+from w2sg.report.aggregate import Records, group, pair_label, panels, seed_stats
+from w2sg.result import ExperimentResult, as_results, finite
+
+BUDGET_KINDS = ("full", "steps", "early_stop", "early_stop_oracle")
+SLOT_ORDER = {"full": 0, "early_stop": 1, "early_stop_oracle": 2}  # categorical slots right of the step axis
+BUDGET_METRICS = ("acc", "auroc")  # solid / dashed
+
+
+class BudgetPoint(NamedTuple):
+    """One plotted point of `pgr_vs_budget`: the seed mean of a PGR over the stable rows of one
+    (panel, series, budget); `mean` is None when no row is stable (then only 'k/n' is drawn)."""
+
+    panel: tuple[str, str]  # (task, mode)
+    series: str  # method (with the weak → strong pair when there is more than one)
+    budget: str  # the record's label: 'steps=256', 'converged', 'early_stop(auroc,epochs=20)', ...
+    kind: str  # full | steps | early_stop | early_stop_oracle
+    steps: int | None  # the step budget of kind 'steps'
+    metric: str  # 'acc' or 'auroc'
+    mean: float | None
+    lo: float | None
+    hi: float | None
+    n_stable: int
+    n_total: int
+
+    @property
+    def oracle(self) -> bool:
+        return self.kind == "early_stop_oracle"
+
+
+def _budget_fields(record: Mapping[str, Any] | ExperimentResult) -> tuple[Any, Any, Any]:
+    """(budget label, budget_kind, budget_steps) of a flat record or a result."""
+    if isinstance(record, ExperimentResult):
+        t = record.training
+        return t.budget, t.budget_kind, t.budget_steps
+    return record.get("budget"), record.get("budget_kind"), record.get("budget_steps")
+
+
+def budget_kind(record: Mapping[str, Any] | ExperimentResult) -> str | None:
+    """The budget kind of a record (`budget_kind`, else inferred from the `budget` label); None without one."""
+    label, kind, _ = _budget_fields(record)
+    if label is None or str(label) == "":
+        return None
+    if kind in BUDGET_KINDS:
+        return str(kind)
+    label = str(label)
+    if label.startswith("steps="):
+        return "steps"
+    if label.startswith("early_stop_oracle"):
+        return "early_stop_oracle"
+    return "early_stop" if label.startswith("early_stop") else "full"
+
+
+def budget_steps(record: Mapping[str, Any] | ExperimentResult) -> int | None:
+    """The step count of a 'steps' budget (`budget_steps`, else parsed from a 'steps=N' label); else None."""
+    label, _, s = _budget_fields(record)
+    if isinstance(s, int) and not isinstance(s, bool) and s > 0:
+        return s
+    label = str(label)
+    if label.startswith("steps="):
+        try:
+            return max(1, int(label[6:]))
+        except ValueError:
+            return None
+    return None
+
+
+def budget_sort_key(label: Any) -> tuple:
+    """Order of budget labels in tables: step budgets by N, then converged / epochs=N, early stopping, ORACLE
+    early stopping; a missing budget first."""
+    if label is None or str(label) == "":
+        return (-1, 0, "")
+    kind = budget_kind({"budget": label})
+    steps = budget_steps({"budget": label}) or 0
+    return ({"steps": 0, "full": 1, "early_stop": 2, "early_stop_oracle": 3}[kind], steps, str(label))
+
+
+def series_name(r: ExperimentResult, with_pair: bool) -> str:
+    """The method, with its variant and, when the records have several, its weak → strong pair."""
+    m, v = str(r.method), r.variant
+    if v and f"{{{v}}}" not in m:  # with_variant_labels() may already have appended it
+        m += f" {{{v}}}"
+    return f"{m} ({pair_label(str(r.weak), str(r.strong))})" if with_pair else m
+
+
+def budget_points(records: Records) -> list[BudgetPoint]:
+    """The points `pgr_vs_budget` draws: per (task, mode) panel, per method run at >= 2 budgets there, per
+    budget and PGR metric (accuracy, AUROC): the mean over the stable seeds only (rows whose gap is unstable or
+    whose PGR is undefined are left out and counted in n_total − n_stable), with a t-based 95% CI over those
+    seeds, or the experiment's own bootstrap CI when exactly one seed is stable."""
+    rows = [r for r in as_results(records)
+            if budget_kind(r) is not None and (budget_kind(r) != "steps" or budget_steps(r))]
+    with_pair = len({(str(r.weak), str(r.strong)) for r in rows}) > 1
+    out = []
+    for panel, prs in panels(rows).items():
+        series: dict[str, list[ExperimentResult]] = defaultdict(list)
+        for r in prs:
+            series[series_name(r, with_pair)].append(r)
+        for name, srs in sorted(series.items()):
+            by_budget = group(srs, lambda r: (str(r.training.budget),))
+            if len(by_budget) < 2:
+                continue
+            for (label,), brs in by_budget.items():
+                kind, steps = budget_kind(brs[0]), budget_steps(brs[0])
+                for metric in BUDGET_METRICS:
+                    kept = [r.pgr(metric) for r in brs if r.stable(metric)]
+                    mean, lo, hi, n = seed_stats([p.value for p in kept])
+                    if n == 1:
+                        lo, hi = finite(kept[0].ci_low), finite(kept[0].ci_high)
+                    out.append(BudgetPoint(panel, name, label, kind, steps if kind == "steps" else None, metric,
+                                           mean, lo, hi, n, len(brs)))
+    return out
