@@ -100,6 +100,16 @@ def test_no_import_cycles():
     assert cycle is None, "import cycle: " + " -> ".join(cycle)
 
 
+def test_registered_modules_import_the_registry_not_the_package():
+    """Method and supervisor modules are imported by their package's __init__ (discovered by name), so one
+    that imported the package itself would be a cycle the walk above cannot see."""
+    graph = import_graph()
+    for pkg in ("w2sg.methods", "w2sg.supervisors"):
+        for name, deps in graph.items():
+            if name.startswith(pkg + "."):
+                assert pkg not in deps, f"{name} imports {pkg}: import from {pkg}.registry / {pkg}.base instead"
+
+
 @pytest.mark.parametrize("path", sorted(PKG.rglob("*.py")), ids=lambda p: str(p.relative_to(SRC)))
 def test_module_size(path: Path):
     n = len(path.read_text().splitlines())

@@ -1,7 +1,10 @@
-"""W2S methods (`w2sg methods`): one file per family, each registering its methods when this package is
-imported. A method trains the strong student from weak labels; methods compose as chains (adapters first)."""
+"""W2S methods (`w2sg methods`): one file per family in this package, each registering its methods with
+`@register_method` when imported. Every module here is imported on first use of the package, so adding a
+method is adding a file (see CONTRIBUTING.md). Methods compose as chains (adapters first)."""
 
-from w2sg.methods import generative, naive, relabel, selection  # noqa: F401  (register the built-in methods)
+import importlib
+import pkgutil
+
 from w2sg.methods.base import Method, MethodConfig, StudentContext, WeakLabelled
 from w2sg.methods.registry import (
     METHODS,
@@ -12,6 +15,10 @@ from w2sg.methods.registry import (
     register_method,
     run_method,
 )
+
+for _m in sorted(m.name for m in pkgutil.iter_modules(__path__)):
+    if _m not in ("base", "registry"):
+        importlib.import_module(f"{__name__}.{_m}")  # registers the methods it defines
 
 __all__ = ["METHODS", "Method", "MethodConfig", "StudentContext", "WeakLabelled", "check_method", "get_method",
            "is_oracle", "list_methods", "register_method", "run_method"]

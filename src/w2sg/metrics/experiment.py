@@ -122,8 +122,8 @@ def evaluate(test_labels: Any, weak_test: Any, ceiling_test: Any, student_test: 
 
 def supervisor_metrics(test_labels: Any, supervisor_test: Any, balanced: bool = True,
                        test_groups: Sequence[str] | None = None) -> dict[str, Any]:
-    """Accuracy and AUROC on T of the supervisor a method built itself (e.g. a weak ensemble). PGR keeps the
-    single weak model as its floor; these numbers say how much better the method's own supervisor was.
+    """Accuracy and AUROC on T of the model whose labels the student saw when that is not the PGR floor (a
+    chain supervisor's last rung); these numbers say how much better that labeller was than the floor.
 
     Pass the same `balanced` and `test_groups` as to `evaluate` so that supervisor_acc compares with weak_acc
     and supervisor_q_acc with weak_q_acc (None unless the task is judged per question).

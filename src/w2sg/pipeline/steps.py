@@ -152,7 +152,8 @@ def evaluate(spec: ExperimentSpec, res: Resources, weak: dict, ceil: dict, stud:
     metrics["supervisor_kind"] = "model" if isinstance(spec.weak, str) else spec.weak.kind
     metrics.update(training_record(spec, steps.meta))
     if "labeller_test" in weak:  # the labels came from a model other than the PGR floor (a chain's last rung)
-        metrics.update(supervisor_metrics(labels["test"], weak["labeller_test"]))
+        metrics.update(supervisor_metrics(labels["test"], weak["labeller_test"], balanced=spec.balance_test,
+                                          test_groups=[r.group for r in splits.test]))
     return metrics
 
 
