@@ -156,3 +156,17 @@ def test_different_settings_are_never_pooled_as_seeds(tmp_path):
     rows = summarize(recs)
     assert len(rows) == 2 and all(len(r["seeds"]) == 2 for r in rows)
     assert {r["method"] for r in with_variant_labels(recs)} == {"naive", "naive {train.lr=0.001}"}
+
+
+def test_rows_of_retired_methods_stay_readable_with_a_note(tmp_path):
+    from w2sg.store import ResultsStore, retired_notes
+
+    store = ResultsStore(tmp_path / "results.sqlite")
+    old = ExperimentSpec().model_dump(mode="json")
+    old["method"] = {"name": "weak_ensemble", "options": {"members": 3}}
+    store.put(old, "h1", {"weak_acc": 0.7, "supervisor_acc": 0.72}, {"total": 1.0})
+    recs = store.records()
+    assert recs[0]["method"] == "weak_ensemble(members=3)" and recs[0]["supervisor_acc"] == 0.72
+    (note,) = retired_notes(recs)
+    assert "1 row(s)" in note and "supervisor kind 'ensemble'" in note
+    assert retired_notes([{"method": "naive"}]) == []

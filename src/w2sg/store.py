@@ -105,6 +105,23 @@ class ResultsStore:
         return [flatten(dict(r)) for r in rows]
 
 
+RETIRED = {  # methods that became supervisor kinds; their stored rows stay readable as they were computed
+    "weak_ensemble": "now the supervisor kind 'ensemble'; in these rows the PGR floor (weak_acc) is the single weak "
+                     "model and supervisor_acc the ensemble's, while ensemble-supervised rows use the ensemble",
+    "bootstrap": "now the supervisor kind 'chain' (same labels; the floor is still the weak model)",
+}
+
+
+def retired_notes(records: list[dict]) -> list[str]:
+    """One line per retired method found in `records`, saying what it became and how its rows differ."""
+    out = []
+    for name, note in RETIRED.items():
+        n = sum(1 for r in records if str(r.get("method", "")).split("(")[0] == name)
+        if n:
+            out.append(f"{n} row(s) use the retired method '{name}': {note}.")
+    return out
+
+
 def method_label(method: dict | str) -> str:
     """The method (chain) as tables show it, e.g. 'confidence(a_max=0.3)' or 'generative_finetune+naive'."""
     if isinstance(method, str):

@@ -191,8 +191,10 @@ def _l2_pair(r: dict) -> str:
 
 def _print_table(records: list[dict]) -> None:
     from w2sg.report.summary import fmt, fmt_mean_sd, fmt_pgr, summarize
-    from w2sg.store import with_variant_labels
+    from w2sg.store import retired_notes, with_variant_labels
 
+    for note in retired_notes(records):
+        console.print(f"[yellow]note[/]: {note}", highlight=False)
     records = with_variant_labels(records)
 
     balanced = all(r.get("test_balanced") for r in records)
