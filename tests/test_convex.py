@@ -11,7 +11,7 @@ from w2sg.train.batching import FeatureRows
 from w2sg.train.convex import choose_l2, solve_head, standardise
 from w2sg.train.learner import FrozenLearner, Selection
 from w2sg.train.loop import train
-from w2sg.train.losses import ConfidenceLoss, HardXent, Loss, SoftXent, harden_at_prior
+from w2sg.train.losses import ConfidenceLoss, ConfidenceWindow, HardXent, Loss, SoftXent, harden_at_prior
 
 
 class FixedFeatures:
@@ -216,3 +216,92 @@ def test_ties_go_to_the_negative_class():
 def test_solve_head_rejects_bad_targets():
     with pytest.raises(ValueError, match="probabilities"):
         solve_head(np.zeros((3, 2)), np.array([0.0, 1.5, 1.0]), 0.1)
+
+
+def test_solve_head_without_intercept_matches_sklearn():
+    from sklearn.linear_model import LogisticRegression
+
+    x, y, _ = _data(n=300, d=6)
+    xs = x / standardise(x, center=False)[1]
+    l2 = 0.05
+    sol = solve_head(xs, y, l2, fit_intercept=False)
+    clf = LogisticRegression(C=1 / (l2 * len(y)), fit_intercept=False, tol=1e-10, max_iter=10_000).fit(xs, y)
+    assert sol.b == 0.0 and sol.w.shape == (6,) and sol.grad_norm < 1e-5
+    np.testing.assert_allclose(sol.w, clf.coef_[0], atol=1e-4)
+    # odd in x: negated rows get exactly the complementary logit
+    np.testing.assert_array_equal((-xs) @ sol.w, -(xs @ sol.w))
+
+
+def test_standardise_without_centring_is_the_root_mean_square():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(50, 4)) + 3
+    mean, scale = standardise(x, center=False)
+    assert not mean.any()
+    np.testing.assert_allclose(scale, np.sqrt((x**2).mean(0)))
+    flip = np.where(rng.random(50)[:, None] < 0.5, -x, x)
+    np.testing.assert_allclose(standardise(flip, center=False)[1], scale)
+    m, s = standardise(x)  # the centred default is unchanged
+    np.testing.assert_allclose(m, x.mean(0))
+    np.testing.assert_allclose(s, x.std(0, ddof=1))
+
+
+def test_row_weights_over_n_equal_the_kept_rows_with_a_rescaled_penalty():
+    """sum_kept CE / N + l2/2 |w|^2 has the optimum of mean_kept CE + (l2 N / n_kept)/2 |w|^2."""
+    x, y, _ = _data(n=200, d=5)
+    xs = (x - x.mean(0)) / x.std(0)
+    keep = np.arange(200) % 3 != 0
+    weighted = solve_head(xs, y, 0.02, weights=keep / 200.0)
+    kept = solve_head(xs[keep], y[keep], 0.02 * 200 / keep.sum())
+    np.testing.assert_allclose(weighted.w, kept.w, atol=1e-5)
+    assert weighted.b == pytest.approx(kept.b, abs=1e-5)
+    with pytest.raises(ValueError, match="weights"):
+        solve_head(xs, y, 0.02, weights=-np.ones(200))
+
+
+class HalfWeighted(Loss):
+    """A fixed-weight loss: every third row dropped (weight 0)."""
+
+    def batch_weights(self, logits, weak_p1, step_frac):
+        return (torch.arange(len(weak_p1)) % 3 != 0).float()
+
+
+def test_frozen_lbfgs_minimises_the_loops_weighted_row_loss():
+    """The L-BFGS head is a stationary point of the loop's own loss (loss(...) = sum weight * rows / N, via
+    autograd) plus the convex penalty (l2/2)||w||^2: both use one per-row definition, weights included."""
+    x, y, _ = _data(n=300)
+    learner = FrozenLearner(FixedFeatures(x), TrainSpec(mode="frozen"), l2=0.05)
+    learner.fit(_texts(300), y, HalfWeighted(), seed=0)
+    w = learner.model.head.weight.detach()[1].double().clone().requires_grad_(True)
+    b = learner.model.head.bias.detach()[1].double().clone().requires_grad_(True)
+    xs = (torch.from_numpy(x) - learner.model.mean.double()) / learner.model.std.double()
+    z = xs @ w + b
+    objective = HalfWeighted()(torch.stack([torch.zeros_like(z), z], -1), torch.from_numpy(y), 1.0)
+    (objective + 0.025 * w.pow(2).sum()).backward()
+    assert float(torch.cat([w.grad, b.grad[None]]).norm()) < 1e-4
+    plain = FrozenLearner(FixedFeatures(x), TrainSpec(mode="frozen"), l2=0.05)
+    plain.fit(_texts(300), y, SoftXent(), seed=0)
+    assert np.abs(plain.predict(_texts(300)) - learner.predict(_texts(300))).max() > 0.01  # the weights matter
+
+
+def test_confidence_window_in_frozen_mode():
+    x, y, _ = _data(n=300)
+    weak = np.clip(y * 0.7 + 0.15, 0, 1)
+    naive = FrozenLearner(FixedFeatures(x), TrainSpec(mode="frozen"), l2=0.01)
+    naive.fit(_texts(300), weak, SoftXent(), seed=0)
+    zero = FrozenLearner(FixedFeatures(x), TrainSpec(mode="frozen"), l2=0.01)
+    zero.fit(_texts(300), weak, ConfidenceWindow(window=0.0), seed=0)  # drops nothing: the naive student
+    np.testing.assert_allclose(zero.predict(_texts(300)), naive.predict(_texts(300)), atol=1e-5)
+    window = FrozenLearner(FixedFeatures(x), TrainSpec(mode="frozen"), l2=0.01)
+    window.fit(_texts(300), weak, ConfidenceWindow(window=0.3), seed=0)
+    assert window.info["rounds"] == 10 and window.info["converged"]
+    assert np.abs(window.predict(_texts(300)) - naive.predict(_texts(300))).max() > 1e-3
+
+
+def test_frozen_lbfgs_refuses_a_loss_with_its_own_rows():
+    class Focal(Loss):
+        def rows(self, logits, targets, step_frac):
+            return super().rows(logits, targets, step_frac) ** 2
+
+    x, y, _ = _data(n=50)
+    with pytest.raises(ValueError, match="solver 'sgd'"):
+        FrozenLearner(FixedFeatures(x), TrainSpec(mode="frozen"), l2=0.01).fit(_texts(50), y, Focal(), seed=0)

@@ -9,12 +9,16 @@ from w2sg.config import TrainSpec
 from w2sg.train.batching import FeatureRows
 from w2sg.train.loop import NonFiniteLossError, train
 from w2sg.train.losses import (
+    BradleyTerry,
     ConfidenceLoss,
+    ConfidenceWindow,
     HardXent,
+    Loss,
     ProductLoss,
     SoftXent,
     harden_at_prior,
     linear_warmup,
+    reduce_rows,
     soft_cross_entropy,
 )
 
@@ -72,7 +76,8 @@ def _linear_setup(seed=0, n=64, d=5):
     return x, weak
 
 
-@pytest.mark.parametrize("loss", [ConfidenceLoss(a_max=0.5, warmup_frac=0.2), SoftXent(), ProductLoss()])
+@pytest.mark.parametrize("loss", [ConfidenceLoss(a_max=0.5, warmup_frac=0.2), SoftXent(), ProductLoss(),
+                                  ConfidenceWindow(window=0.3, warmup_frac=0.2)])
 def test_micro_batched_equals_full_batch(loss):
     """The logical batch's loss (and its threshold) is the same with gradient accumulation."""
     x, weak = _linear_setup()
@@ -122,3 +127,79 @@ class _Wrap(nn.Module):
 
     def forward(self, features):
         return self.m(features)
+
+
+class _Focal(Loss):
+    """A loss the target-only interface could not express: focal loss (a per-row loss of its own)."""
+
+    def rows(self, logits, targets, step_frac):
+        logp = torch.log_softmax(logits.float(), -1)
+        return -(targets * (1 - logp.exp()).pow(2) * logp).sum(-1)
+
+
+def test_rows_default_to_soft_cross_entropy_and_the_batch_loss_is_their_mean():
+    logits = torch.tensor([[0.0, 2.0], [1.0, -1.0], [0.5, 0.5]])
+    weak = torch.tensor([0.7, 0.4, 0.9])
+    targets, weights = SoftXent().prepare(logits, weak, 0.0)
+    assert weights is None and torch.equal(targets[:, 1], weak)
+    rows = SoftXent().rows(logits, targets, 0.0)
+    assert rows.shape == (3,)
+    torch.testing.assert_close(rows, soft_cross_entropy(logits, targets, "none"))
+    torch.testing.assert_close(SoftXent()(logits, weak, 0.0), rows.mean())
+    assert SoftXent().soft_ce_rows and ConfidenceWindow().soft_ce_rows and not _Focal().soft_ce_rows
+
+
+def test_bradley_terry_is_soft_xent_on_reward_logits():
+    r_a, r_b = torch.tensor([1.5, -0.2, 0.3]), torch.tensor([0.5, 0.7, 0.3])
+    t = torch.tensor([1.0, 0.3, 0.5])  # P(a > b)
+    logits = torch.stack([r_b, r_a], -1)
+    bt = -(t * torch.nn.functional.logsigmoid(r_a - r_b) + (1 - t) * torch.nn.functional.logsigmoid(r_b - r_a))
+    torch.testing.assert_close(BradleyTerry()(logits, t, 0.0), bt.mean())
+    torch.testing.assert_close(BradleyTerry()(logits, t, 0.0), SoftXent()(logits, t, 0.0))
+
+
+def test_confidence_window_drops_rows_near_one_half_after_warmup():
+    p1 = torch.tensor([0.5, 0.55, 0.62, 0.3, 0.95, 0.45])
+    logits = torch.stack([torch.zeros(6), torch.log(p1 / (1 - p1))], -1)
+    weak = torch.full((6,), 0.8)
+    loss = ConfidenceWindow(window=0.1, warmup_frac=0.2)
+    assert loss.batch_weights(logits, weak, 0.0).tolist() == [1.0] * 6  # a zero-initialised head still learns
+    assert loss.width(0.1) == pytest.approx(0.05)
+    assert loss.batch_weights(logits, weak, 1.0).tolist() == [0, 0, 1, 1, 1, 0]  # |p - 0.5| < 0.1 dropped
+    # dropped rows get no gradient and still count in N
+    logits = logits.clone().requires_grad_(True)
+    value = loss(logits, weak, 1.0)
+    value.backward()
+    assert (logits.grad[[0, 1, 5]] == 0).all() and (logits.grad[[2, 3, 4]] != 0).all()
+    ce = soft_cross_entropy(logits.detach(), torch.stack([1 - weak, weak], -1), "none")
+    assert value.item() == pytest.approx(ce[[2, 3, 4]].sum().item() / 6, rel=1e-6)
+
+
+@pytest.mark.parametrize("loss", [SoftXent(), ConfidenceLoss(a_max=0.5, warmup_frac=0.0),
+                                  ConfidenceWindow(window=0.2, warmup_frac=0.0), _Focal()])
+def test_row_losses_summed_over_micro_batches_equal_the_full_batch_loss(loss):
+    """sum over micro-batches of sum(weight * row loss) / N == the logical batch's loss, value and gradient,
+    with the batch stage computed once over the whole logical batch."""
+    x, weak = _linear_setup(n=30)
+    head = nn.Linear(5, 2)
+    nn.init.normal_(head.weight, std=0.8)
+    full = loss(head(x), weak, 0.7)
+    full_grad = torch.autograd.grad(full, head.weight)[0]
+    with torch.no_grad():
+        targets, weights = loss.prepare(head(x), weak, 0.7)
+    total, grad = 0.0, torch.zeros_like(head.weight)
+    for part in (slice(0, 7), slice(7, 19), slice(19, 30)):
+        w = None if weights is None else weights[part]
+        part_loss = reduce_rows(loss, head(x[part]), targets[part], w, 0.7, n=30)
+        grad += torch.autograd.grad(part_loss, head.weight)[0]
+        total += part_loss.item()
+    assert total == pytest.approx(full.item(), rel=1e-6)
+    torch.testing.assert_close(grad, full_grad, rtol=1e-5, atol=1e-7)
+
+
+def test_a_loss_with_its_own_rows_trains_in_the_loop():
+    x, weak = _linear_setup()
+    spec = TrainSpec(mode="frozen", epochs=20, lr=0.05, batch_size=16, group_by_length=False)
+    model = _Wrap(nn.Sequential(nn.Linear(5, 2)))
+    result = train(model, FeatureRows(x), weak, _Focal(), spec, seed=0, device=torch.device("cpu"))
+    assert result.losses[-1] < result.losses[0]

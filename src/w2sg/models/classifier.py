@@ -1,4 +1,8 @@
-"""A classifier is a backbone plus a linear head; pooling follows the architecture and uses the attention mask."""
+"""A classifier is a backbone plus a linear head; pooling follows the architecture and uses the attention mask.
+
+Every model here returns two-class logits per row, so every loss applies unchanged. A reward model scores
+comparisons: its rows are pairs (a, b) and its logits [r(b), r(a)], so P(a > b) = sigma(r(a) - r(b)).
+"""
 
 from __future__ import annotations
 
@@ -65,16 +69,48 @@ class TextClassifier(nn.Module):
         return self.head(feats.to(self.head.weight.dtype))
 
 
-class FeatureClassifier(nn.Module):
-    """Linear head on frozen, cached features, standardised with statistics of its own training rows."""
+class RewardClassifier(nn.Module):
+    """Backbone + pooling + a zero-initialised scalar reward head without bias (it would cancel in r(a) - r(b)).
 
-    def __init__(self, dim: int, mean: torch.Tensor | None = None, std: torch.Tensor | None = None):
+    `forward` takes the collated texts of k comparisons, all k `a` sides first, then the k `b` sides (see
+    `train.batching.PairedTexts`), scores all 2k in one pass and returns the two-class logits [r(b), r(a)].
+    """
+
+    def __init__(self, backbone: nn.Module, hidden_size: int, pooling: Pooling):
+        super().__init__()
+        self.backbone = backbone
+        self.pooling = pooling
+        self.head = nn.Linear(hidden_size, 1, bias=False)
+        nn.init.zeros_(self.head.weight)
+
+    def reward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """r(x) of each text, shape (rows,)."""
+        out = self.backbone(input_ids=input_ids, attention_mask=attention_mask)
+        feats = pool(out.last_hidden_state, attention_mask, self.pooling)
+        return self.head(feats.to(self.head.weight.dtype)).squeeze(-1)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        r = self.reward(input_ids, attention_mask)
+        k = r.shape[0] // 2
+        return torch.stack([r[k:], r[:k]], dim=-1)
+
+
+class FeatureClassifier(nn.Module):
+    """Linear head on frozen, cached features, standardised with statistics of its own training rows.
+
+    `bias=False` (the reward model on feature differences phi(a) - phi(b), with mean 0: scaled, not centred)
+    makes the logits odd in the features, so negated features give exactly the complementary probability.
+    """
+
+    def __init__(self, dim: int, mean: torch.Tensor | None = None, std: torch.Tensor | None = None,
+                 bias: bool = True):
         super().__init__()
         self.register_buffer("mean", mean if mean is not None else torch.zeros(dim))
         self.register_buffer("std", std if std is not None else torch.ones(dim))
-        self.head = nn.Linear(dim, 2)
+        self.head = nn.Linear(dim, 2, bias=bias)
         nn.init.zeros_(self.head.weight)
-        nn.init.zeros_(self.head.bias)
+        if bias:
+            nn.init.zeros_(self.head.bias)
 
     @classmethod
     def fit_standardizer(cls, train_features: torch.Tensor) -> FeatureClassifier:

@@ -1,1 +1,1 @@
-"""Training: pure losses, the one loop, and learners that fit/predict a model on texts."""
+"""Training: pure losses, the one loop, and learners that fit/predict a model on items (texts or comparisons)."""

@@ -52,6 +52,39 @@ class FeatureRows:
         return {"features": self.features[torch.as_tensor(np.asarray(indices), dtype=torch.long)]}
 
 
+@dataclass
+class PairedTexts:
+    """Comparisons as model inputs: one row per comparison, both of its texts tokenised (`texts` holds
+    prompt+a of comparison i at 2i and prompt+b at 2i+1). `collate` returns the k `a` sides first, then the
+    k `b` sides, for one forward pass of a `RewardClassifier` over all 2k texts."""
+
+    texts: TokenizedTexts
+
+    def __len__(self) -> int:
+        return len(self.texts) // 2
+
+    @property
+    def n_truncated(self) -> int:
+        return self.texts.n_truncated
+
+    @property
+    def lengths(self) -> np.ndarray:
+        """The longer side of each comparison (what the padding of its batch depends on)."""
+        both = self.texts.lengths
+        return np.maximum(both[0::2], both[1::2])
+
+    def collate(self, indices) -> dict[str, torch.Tensor]:
+        idx = np.asarray(indices, dtype=np.int64)
+        return self.texts.collate(np.concatenate([2 * idx, 2 * idx + 1]))
+
+
+def tokenize_pairs(tokenizer, comparisons, max_length: int, truncation_side: str = "left") -> PairedTexts:
+    """Tokenise both texts of every comparison (`Comparison.texts()`) in one batched call."""
+    from w2sg.items import item_texts
+
+    return PairedTexts(tokenize(tokenizer, item_texts(comparisons), max_length, truncation_side))
+
+
 def tokenize(tokenizer, texts: list[str], max_length: int, truncation_side: str = "left") -> TokenizedTexts:
     """Tokenise in one batched call; texts longer than max_length are truncated (and counted).
 

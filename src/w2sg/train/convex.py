@@ -6,6 +6,10 @@ with soft targets t_i in [0, 1], solved to convergence by full-batch L-BFGS (sci
 deterministic, seconds. `sklearn.linear_model.LogisticRegression(C=1 / (l2 * n))` solves the same problem
 for hard targets. The L2 strength of the weak model and of the ceiling is chosen by group-aware k-fold
 cross-validation on their own ground-truth training rows (`choose_l2`); the student reuses the ceiling's.
+
+Without an intercept (`fit_intercept=False`, the reward model of comparisons: x = phi(a) - phi(b)) the logit
+is x . w alone and features are scaled but not centred (`standardise(center=False)`), so that negating x
+(swapping a and b) turns P into exactly 1 - P.
 """
 
 from __future__ import annotations
@@ -36,9 +40,10 @@ class HeadSolution:
     info: dict = field(default_factory=dict)
 
 
-def _objective(theta: np.ndarray, x: np.ndarray, t: np.ndarray, l2: float, weights: np.ndarray | None):
-    w, b = theta[:-1], theta[-1]
-    z = x @ w + b
+def _objective(theta: np.ndarray, x: np.ndarray, t: np.ndarray, l2: float, weights: np.ndarray | None,
+               fit_intercept: bool = True):
+    w, b = (theta[:-1], theta[-1]) if fit_intercept else (theta, 0.0)
+    z = x @ w + b if fit_intercept else x @ w
     # CE(sigma(z), t) = softplus(z) - t z   (up to the targets' entropy, a constant)
     per_row = np.logaddexp(0.0, z) - t * z
     p = 0.5 * (1.0 + np.tanh(0.5 * z))  # sigma(z), overflow-free
@@ -51,16 +56,21 @@ def _objective(theta: np.ndarray, x: np.ndarray, t: np.ndarray, l2: float, weigh
         g_rows = weights * r
     loss += 0.5 * l2 * float(w @ w)
     grad = np.empty_like(theta)
+    if not fit_intercept:
+        grad[:] = x.T @ g_rows + l2 * w
+        return float(loss), grad
     grad[:-1] = x.T @ g_rows + l2 * w
     grad[-1] = g_rows.sum()
     return float(loss), grad
 
 
 def solve_head(x: np.ndarray, targets: np.ndarray, l2: float, init: tuple[np.ndarray, float] | None = None,
-               max_iter: int = 2000, weights: np.ndarray | None = None, gtol: float = GTOL) -> HeadSolution:
+               max_iter: int = 2000, weights: np.ndarray | None = None, gtol: float = GTOL,
+               fit_intercept: bool = True) -> HeadSolution:
     """The optimum of mean soft CE + (l2/2)||w||^2 for a linear logit on `x` (already standardised).
 
-    `weights` (summing to 1) replaces the plain mean (used by nothing in the default pipeline)."""
+    `weights` replaces the plain mean by sum_i weights_i * CE_i (per-row loss weights over N, as the loop
+    reduces them; used by nothing in the default pipeline). Without an intercept, b = 0 throughout."""
     from scipy.optimize import minimize
 
     x = np.asarray(x, dtype=np.float64)
@@ -69,25 +79,45 @@ def solve_head(x: np.ndarray, targets: np.ndarray, l2: float, init: tuple[np.nda
         raise ValueError(f"solve_head: features {x.shape} and {t.shape} targets do not match")
     if not (np.isfinite(t).all() and t.min(initial=0) >= 0 and t.max(initial=1) <= 1):
         raise ValueError("solve_head: targets must be probabilities in [0, 1]")
-    theta0 = np.zeros(x.shape[1] + 1)
-    if init is not None:
-        theta0[:-1], theta0[-1] = init[0], init[1]
-    else:  # start at the class rate: the bias alone already fits the prior
-        rate = float(np.clip(t.mean(), 1e-4, 1 - 1e-4))
-        theta0[-1] = math.log(rate / (1 - rate))
-    res = minimize(_objective, theta0, args=(x, t, l2, weights), jac=True, method="L-BFGS-B",
+    if weights is not None:
+        weights = np.asarray(weights, dtype=np.float64)
+        if weights.shape != t.shape or not (np.isfinite(weights).all() and weights.min(initial=0) >= 0):
+            raise ValueError("solve_head: weights must be one non-negative number per row")
+    if not fit_intercept:
+        theta0 = np.zeros(x.shape[1]) if init is None else np.array(init[0], dtype=np.float64)
+    else:
+        theta0 = np.zeros(x.shape[1] + 1)
+        if init is not None:
+            theta0[:-1], theta0[-1] = init[0], init[1]
+        else:  # start at the class rate: the bias alone already fits the prior
+            rate = float(np.clip(t.mean(), 1e-4, 1 - 1e-4))
+            theta0[-1] = math.log(rate / (1 - rate))
+    res = minimize(_objective, theta0, args=(x, t, l2, weights, fit_intercept), jac=True, method="L-BFGS-B",
                    options={"maxiter": max_iter, "gtol": gtol, "ftol": 1e-15, "maxcor": 30})
-    loss, grad = _objective(res.x, x, t, l2, weights)
+    loss, grad = _objective(res.x, x, t, l2, weights, fit_intercept)
     gnorm = float(np.linalg.norm(grad))
-    return HeadSolution(w=res.x[:-1].copy(), b=float(res.x[-1]), l2=l2, loss=loss, grad_norm=gnorm,
+    w, b = (res.x[:-1].copy(), float(res.x[-1])) if fit_intercept else (res.x.copy(), 0.0)
+    return HeadSolution(w=w, b=b, l2=l2, loss=loss, grad_norm=gnorm,
                         iterations=int(res.nit), converged=bool(gnorm < 1e-4 or res.success),
                         info={"message": str(res.message)})
 
 
-def standardise(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and std (floored) of the training features."""
+def standardise(x: np.ndarray, center: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and std (floored) of the training features; without centring, zeros and the root mean square
+    (which, unlike the std, does not change when rows are negated)."""
     x = np.asarray(x, dtype=np.float64)
+    if not center:
+        scale = np.sqrt(np.mean(x * x, axis=0)) if len(x) else np.ones(x.shape[1])
+        return np.zeros(x.shape[1]), np.maximum(scale, 1e-6)
     return x.mean(0), np.maximum(x.std(0, ddof=1) if len(x) > 1 else np.ones(x.shape[1]), 1e-6)
+
+
+def balance_orientation(x: np.ndarray, y: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Negate a random half of the rows (x -> -x, y -> 1 - y). Without an intercept this leaves every loss
+    unchanged (CE(sigma(-z), 1 - y) = CE(sigma(z), y)); it only gives stratified folds both classes when all
+    comparisons come in one orientation (e.g. chosen always first)."""
+    flip = np.random.default_rng(seed).random(len(y)) < 0.5
+    return np.where(flip[:, None], -x, x), np.where(flip, 1.0 - y, y)
 
 
 def _folds(y: np.ndarray, groups: np.ndarray | None, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -103,28 +133,30 @@ def _folds(y: np.ndarray, groups: np.ndarray | None, k: int, seed: int) -> list[
 
 
 def cv_loss(x: np.ndarray, y: np.ndarray, grid: tuple[float, ...] = L2_GRID, folds: int = 5,
-            groups: np.ndarray | None = None, seed: int = 0, patience: int = 2) -> np.ndarray:
+            groups: np.ndarray | None = None, seed: int = 0, patience: int = 2,
+            fit_intercept: bool = True) -> np.ndarray:
     """Held-out mean cross-entropy of each l2 in `grid`, averaged over group-aware stratified folds.
 
     Each fold standardises with its own training rows. The path runs from the strongest penalty to the weakest,
     warm-started, and stops once the held-out loss has risen `patience` times in a row past its minimum (the
-    weakest penalties are the slowest to solve and, past the minimum, only get worse); skipped values are NaN."""
+    weakest penalties are the slowest to solve and, past the minimum, only get worse); skipped values are NaN.
+    Without an intercept, features are scaled but not centred."""
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     order = np.argsort(grid)[::-1]  # strongest penalty first: warm starts along the path
     out = np.full(len(grid), np.nan)
     data = []
     for tr, te in _folds(y, groups, folds, seed):
-        mean, std = standardise(x[tr])
+        mean, std = standardise(x[tr], center=fit_intercept)
         data.append(((x[tr] - mean) / std, y[tr], (x[te] - mean) / std, y[te]))
     inits: list = [None] * len(data)
     best, worse = np.inf, 0
 
     def fold(f: int, l2: float) -> float:
         xtr, ytr, xte, yte = data[f]
-        sol = solve_head(xtr, ytr, l2, init=inits[f], max_iter=500, gtol=CV_GTOL)
+        sol = solve_head(xtr, ytr, l2, init=inits[f], max_iter=500, gtol=CV_GTOL, fit_intercept=fit_intercept)
         inits[f] = (sol.w, sol.b)
-        z = xte @ sol.w + sol.b
+        z = xte @ sol.w + sol.b if fit_intercept else xte @ sol.w
         return float(np.mean(np.logaddexp(0.0, z) - yte * z))
 
     with ThreadPoolExecutor(max_workers=max(1, min(len(data), os.cpu_count() or 1))) as pool:
@@ -141,14 +173,18 @@ def cv_loss(x: np.ndarray, y: np.ndarray, grid: tuple[float, ...] = L2_GRID, fol
 
 
 def choose_l2(x: np.ndarray, y: np.ndarray, grid: tuple[float, ...] = L2_GRID, folds: int = 5,
-              groups: np.ndarray | None = None, seed: int = 0) -> tuple[float, dict]:
-    """The l2 of `grid` with the lowest cross-validated log loss on ground-truth rows (ties: the stronger)."""
+              groups: np.ndarray | None = None, seed: int = 0, fit_intercept: bool = True) -> tuple[float, dict]:
+    """The l2 of `grid` with the lowest cross-validated log loss on ground-truth rows (ties: the stronger).
+
+    Without an intercept the rows' orientation is balanced first (`balance_orientation`: the same losses)."""
+    if not fit_intercept:
+        x, y = balance_orientation(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64), seed)
     counts = np.bincount((np.asarray(y) > 0.5).astype(int), minlength=2)
     if counts.min() < 2:  # (almost) one class: nothing to cross-validate; the bias alone fits it
         l2 = float(max(grid))
         return l2, {"grid": list(grid), "folds": folds, "cv_loss": None,
                     "note": f"class counts {counts.tolist()}: too few of one class to cross-validate; l2 = {l2:g}"}
-    losses = cv_loss(x, y, grid, folds, groups, seed)
+    losses = cv_loss(x, y, grid, folds, groups, seed, fit_intercept=fit_intercept)
     best = min((j for j in range(len(grid)) if np.isfinite(losses[j])), key=lambda j: (round(losses[j], 12), -grid[j]))
     return float(grid[best]), {"grid": list(grid), "folds": folds,
                                "cv_loss": [round(float(v), 6) if np.isfinite(v) else None for v in losses]}

@@ -1,8 +1,9 @@
 """The one training loop: AdamW, warmup + cosine, length-grouped batches, exact gradient accumulation.
 
-It trains any module whose forward takes a collated batch (a `TextClassifier` on token ids or a
-`FeatureClassifier` on cached features) against per-row targets P(y=1). It never sees where the
-targets came from: ground truth for the weak model and the ceiling, weak labels for the student.
+It trains any module whose forward takes a collated batch and returns two-class logits (a `TextClassifier`
+on token ids, a `RewardClassifier` on the token ids of both sides of comparisons, or a `FeatureClassifier`
+on cached features) against per-row targets P(y=1). It never sees where the targets came from: ground
+truth for the weak model and the ceiling, weak labels for the student.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from torch import nn
 
 from w2sg.config import TrainSpec
 from w2sg.train.batching import length_grouped_batches, micro_batches, sorted_inference_batches
-from w2sg.train.losses import Loss, soft_cross_entropy
+from w2sg.train.losses import Loss, reduce_rows
 
 
 class NonFiniteLossError(RuntimeError):
@@ -79,10 +80,11 @@ def train(
 ) -> TrainResult:
     """Train `model` on `rows` towards per-row targets P(y=1) with `loss`; return timing and losses.
 
-    A logical batch of `spec.batch_size` rows may run as micro-batches (`spec.micro_batch_size`). Losses
-    that look at the whole batch (confidence loss) get their targets from a no-grad pass over the whole
-    logical batch first, so micro-batching gives the same gradient as one full batch. The loss sees
-    step_frac = step / total for step = 0 .. total - 1.
+    A logical batch of N = `spec.batch_size` rows may run as micro-batches (`spec.micro_batch_size`); each
+    micro-batch adds sum(weight * row loss) / N (`losses.reduce_rows`). Losses that look at the whole batch
+    (confidence loss) get their targets and weights from a no-grad pass over the whole logical batch first,
+    so micro-batching gives the same gradient as one full batch. The loss sees step_frac = step / total for
+    step = 0 .. total - 1.
 
     `total_steps` overrides the epoch budget (a step budget); `l2` adds l2 * ||head.weight||^2 to every
     logical batch's loss (for a two-logit head this equals (l2/2) ||w1 - w0||^2 at the optimum, the
@@ -117,22 +119,23 @@ def train(
                 break
             step_frac = step / total
             parts = micro_batches(batch_idx, lengths, micro)
-            batch_targets = None
+            prepared = None  # the batch stage over the whole logical batch: (targets, weights or None)
             if loss.batch_level and len(parts) > 1:
                 with torch.no_grad():
                     all_logits = torch.cat([_forward(model, rows, p, device) for p in parts])
                 order = np.concatenate(parts)
-                batch_targets = loss.batch_targets(all_logits, targets[order].to(device), step_frac)
+                prepared = loss.prepare(all_logits, targets[order].to(device), step_frac)
             opt.zero_grad(set_to_none=True)
             step_loss, offset = 0.0, 0
             for p in parts:
                 logits = _forward(model, rows, p, device)
-                if batch_targets is not None:
-                    t = batch_targets[offset : offset + len(p)]
+                if prepared is not None:
+                    t, w = prepared[0][offset : offset + len(p)], prepared[1]
+                    w = None if w is None else w[offset : offset + len(p)]
                 else:
-                    t = loss.batch_targets(logits.detach(), targets[p].to(device), step_frac)
+                    t, w = loss.prepare(logits.detach(), targets[p].to(device), step_frac)
                 offset += len(p)
-                part_loss = soft_cross_entropy(logits, t, reduction="sum") / len(batch_idx)
+                part_loss = reduce_rows(loss, logits, t, w, step_frac, len(batch_idx))
                 part_loss.backward()
                 step_loss += float(part_loss.detach())
             if head_weight is not None:  # once per logical batch, not per micro-batch

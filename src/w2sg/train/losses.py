@@ -1,9 +1,20 @@
-"""Training losses as pure functions of (logits, targets, step_frac).
+"""Training losses as pure functions of (logits, targets, step_frac), in two stages.
 
-Every loss here is a cross-entropy against a *target distribution*. Losses that look at the whole logical
-batch (the confidence loss thresholds the student's own predictions at the weak labels' positive rate)
-expose `batch_targets`, which the loop computes once over the whole logical batch, also when gradient
-accumulation splits that batch into micro-batches (DESIGN rule 5).
+1. The batch stage, `prepare(logits, weak_p1, step_frac) -> (targets (N, 2), weights (N,) or None)`, runs
+   without gradient on the *detached* logits of the whole logical batch: `batch_targets` gives each row a
+   target distribution and `batch_weights` an optional weight. Losses that look at the whole logical batch
+   (the confidence loss thresholds the student's own predictions at the weak labels' positive rate) set
+   `batch_level`; the loop then computes this stage once over the whole logical batch, also when gradient
+   accumulation splits that batch into micro-batches (DESIGN rule 5).
+2. The row stage, `rows(logits, targets, step_frac) -> (N,)`, is the differentiable loss of each row
+   (default: the soft cross-entropy against its target).
+
+The loss of a logical batch of N rows is  sum_i weight_i * rows_i / N  (weight 1 when there are none), so
+summing it over micro-batches gives exactly the full batch's loss (`reduce_rows`). A row of weight 0 is
+dropped but still counts in N. The frozen L-BFGS solver minimises the same sum over the whole training set.
+
+Two-class logits cover pairwise comparisons too: a reward model r scores a comparison with the logits
+[r(b), r(a)], so P(a > b) = sigma(r(a) - r(b)) and the soft cross-entropy *is* the Bradley-Terry loss.
 """
 
 from __future__ import annotations
@@ -53,23 +64,63 @@ def harden_at_prior(student_p1: torch.Tensor, pos_rate: float) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class Loss:
-    """Base: CE against `batch_targets(...)`. Subclasses override `batch_targets`."""
+    """Base: soft CE against `batch_targets(...)`, every row of weight 1.
 
-    batch_level: bool = False  # True if a row's target depends on other rows of the logical batch
-    self_training: bool = False  # True if targets depend on the student's own predictions
+    Subclasses override `batch_targets` (what each row is pulled towards), `batch_weights` (how much each
+    row counts; 0 drops it) and/or `rows` (the per-row loss itself). The frozen L-BFGS solver handles any
+    targets and weights, but only the default soft cross-entropy rows (`soft_ce_rows`).
+    """
+
+    batch_level: bool = False  # True if a row's target or weight depends on other rows of the logical batch
+    self_training: bool = False  # True if targets or weights depend on the student's own predictions
 
     def batch_targets(self, logits: torch.Tensor, weak_p1: torch.Tensor, step_frac: float) -> torch.Tensor:
         """Target distributions (N, 2) for the whole logical batch; `logits` must be detached."""
         return to_two_class(weak_p1)
 
+    def batch_weights(self, logits: torch.Tensor, weak_p1: torch.Tensor, step_frac: float) -> torch.Tensor | None:
+        """Per-row weights (N,) for the whole logical batch, or None for all ones; `logits` must be detached."""
+        return None
+
+    def prepare(self, logits: torch.Tensor, weak_p1: torch.Tensor,
+                step_frac: float) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The batch stage: (targets (N, 2), weights (N,) or None) from detached logits."""
+        return self.batch_targets(logits, weak_p1, step_frac), self.batch_weights(logits, weak_p1, step_frac)
+
+    def rows(self, logits: torch.Tensor, targets: torch.Tensor, step_frac: float) -> torch.Tensor:
+        """The row stage: the differentiable loss (N,) of each row against its target (no weights)."""
+        return soft_cross_entropy(logits, targets, reduction="none")
+
+    @property
+    def soft_ce_rows(self) -> bool:
+        """True if the row stage is the default soft cross-entropy (what the frozen L-BFGS solver solves)."""
+        return type(self).rows is Loss.rows
+
     def __call__(self, logits: torch.Tensor, weak_p1: torch.Tensor, step_frac: float) -> torch.Tensor:
-        targets = self.batch_targets(logits.detach(), weak_p1, step_frac)
-        return soft_cross_entropy(logits, targets)
+        """The loss of one logical batch: sum_i weight_i * rows_i / N."""
+        targets, weights = self.prepare(logits.detach(), weak_p1, step_frac)
+        return reduce_rows(self, logits, targets, weights, step_frac, len(logits))
+
+
+def reduce_rows(loss: Loss, logits: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor | None,
+                step_frac: float, n: int) -> torch.Tensor:
+    """sum_i weight_i * rows_i / n for (a micro-batch of) a logical batch of n rows: summed over the
+    micro-batches of a logical batch this is exactly the logical batch's loss."""
+    per_row = loss.rows(logits, targets, step_frac)
+    if weights is not None:
+        per_row = per_row * weights.to(per_row.dtype)
+    return per_row.sum() / n
 
 
 @dataclass(frozen=True)
 class SoftXent(Loss):
     """Cross-entropy on the weak model's soft labels (the paper's naive baseline)."""
+
+
+@dataclass(frozen=True)
+class BradleyTerry(SoftXent):
+    """The Bradley-Terry loss of a reward model on comparisons: -t log sigma(r_a - r_b) - (1-t) log sigma(r_b - r_a)
+    with t = P(a > b). It is SoftXent on the logits [r_b, r_a] that reward models produce, under its own name."""
 
 
 @dataclass(frozen=True)
@@ -118,3 +169,27 @@ class ProductLoss(Loss):
         p_weak = to_two_class(weak_p1).clamp_min(1e-12)
         t = p_student.pow(self.b) * p_weak.pow(self.a)
         return t / t.sum(-1, keepdim=True)
+
+
+@dataclass(frozen=True)
+class ConfidenceWindow(Loss):
+    """Soft CE on the weak labels, trained only where the student is already confident.
+
+    A row whose student P(y=1) (detached) lies strictly within `w` of 0.5 gets weight 0; the others weight 1.
+    Dropped rows still count in the batch's N, so the loss is the sum over kept rows divided by N. The window
+    `w` ramps linearly from 0 to `window` over the first `warmup_frac` of training (as the confidence loss's
+    coefficient does): a zero-initialised head predicts exactly 0.5 everywhere and would otherwise drop
+    every row and never learn. Row-local (not batch-level); self-training (weights follow the student).
+    In frozen mode it is solved in the same fixed-point rounds as the confidence loss.
+    """
+
+    window: float = 0.1
+    warmup_frac: float = 0.2
+    self_training: bool = True
+
+    def width(self, step_frac: float) -> float:
+        return linear_warmup(step_frac, self.window, self.warmup_frac)
+
+    def batch_weights(self, logits, weak_p1, step_frac):
+        student_p1 = torch.softmax(logits.float(), dim=-1)[:, 1]
+        return ((student_p1 - 0.5).abs() >= self.width(step_frac)).float()
