@@ -8,13 +8,17 @@
 method x 5 seeds in frozen-feature mode; frozen_bootstrap.yaml and frozen_generative.yaml: bootstrapping and
 generative finetuning on subsets, same workdir and splits; finetune.yaml: the CPU finetuning study) and appends
 each invocation's wall time to DIR/timings.json.
-`page` reads the results stores only and writes results/README.md (tables, headline, comparison) and figures.
+`page` reads the results stores only and writes results/README.md (tables, headline, comparison) and figures;
+`zoo_method` names its rows, from before the supervisor redesign (weak_ensemble, bootstrap methods) and after
+(ensemble / chain supervisors with naive, generative_finetune+naive) alike.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import json
+import re
 import shutil
 import statistics
 import time
@@ -30,6 +34,65 @@ PARTS = {"frozen": ("frozen.yaml", "frozen"), "long": ("frozen_long.yaml", "froz
          "bootstrap": ("frozen_bootstrap.yaml", "frozen"), "generative": ("frozen_generative.yaml", "frozen"),
          "finetune": ("finetune.yaml", "finetune"), "finetune_bootstrap": ("finetune_bootstrap.yaml", "finetune")}
 BASELINE = "naive"
+ZOO_WEAK, ZOO_STRONG = "minilm", "mpnet"
+ENSEMBLE_DEFAULTS = {"members": 5, "bagging": True, "models": []}  # shown in the name only when they differ
+
+
+# ---- which rows the page shows, and under which name -------------------------------------------------
+def _supervisor(record: dict) -> str | dict:
+    """The record's weak supervisor as its spec gives it: a model alias, or a {kind: ..., ...} mapping (the store's
+    `weak` column is only the supervisor's label)."""
+    return (record.get("spec") or {}).get("weak", record["weak"])
+
+
+def plain_weak(record: dict) -> bool:
+    """Whether the weak labels and the PGR floor come from the plain weak model (minilm): the rows that give a task's
+    weak, ceiling and gap. Old `weak_ensemble` / `bootstrap` rows count (their floor is the weak model)."""
+    return _supervisor(record) == ZOO_WEAK and record.get("supervisor_kind") in (None, "model")
+
+
+def _short_model(alias: str) -> str:
+    return re.sub(r"-\d+(\.\d+)?[mb]$", "", alias)  # smollm2-135m -> smollm2
+
+
+def _bootstrap(rungs: list[str]) -> str:
+    return "bootstrap(" + ",".join(_short_model(r) for r in rungs) + ")"
+
+
+def zoo_method(record: dict) -> str | None:
+    """The method as the zoo page names it, or None when the row is not part of the page (another weak or strong
+    model, another supervisor kind). Rows from before and after the supervisor redesign are both read:
+
+    - plain minilm supervisor: the method label, except the old `bootstrap(chain=[...])` -> `bootstrap(smollm2)`
+      and `generative_finetune+naive` (an adapter before naive) -> `generative_finetune`, the old method's name;
+    - chain supervisor on minilm: `bootstrap(smollm2)` with naive (what the old bootstrap method did, same floor),
+      `bootstrap(smollm2)→<method>` otherwise;
+    - ensemble supervisor on minilm: `ensemble→<method>` (non-default options in parentheses). Its PGR floor is the
+      ensemble, so it is not the old `weak_ensemble` (floor: the single weak model), which keeps its own name."""
+    if record.get("strong") != ZOO_STRONG:
+        return None
+    method, sup = str(record["method"]), _supervisor(record)
+    if sup == ZOO_WEAK and record.get("supervisor_kind") in (None, "model"):
+        if method.startswith("bootstrap(chain="):
+            return _bootstrap(ast.literal_eval(method[len("bootstrap(chain="):-1]))
+        if method.startswith("generative_finetune") and method.endswith("+" + BASELINE):
+            return method[: -len("+" + BASELINE)]
+        return method
+    if not isinstance(sup, dict) or sup.get("model") != ZOO_WEAK:
+        return None
+    if sup.get("kind") == "chain":
+        name = _bootstrap(list(sup.get("rungs") or []))
+        return name if method == BASELINE else f"{name}→{method}"
+    if sup.get("kind") == "ensemble":
+        opts = {k: v for k, v in sup.items() if k not in ("kind", "model") and ENSEMBLE_DEFAULTS.get(k, v) != v}
+        opts = ",".join(f"{k}={v}" for k, v in sorted(opts.items()))
+        return "ensemble" + (f"({opts})" if opts else "") + f"→{method}"
+    return None
+
+
+def zoo_records(records: list[dict]) -> list[dict]:
+    """The rows of the page, as copies whose `method` is `zoo_method`'s name."""
+    return [dict(r, method=name) for r in records if (name := zoo_method(r)) is not None]
 
 
 # ---- running ------------------------------------------------------------------------------------------
@@ -182,8 +245,8 @@ def headline(records: list[dict], stability: dict[str, dict], metric: str = "pgr
 
 def _method_order(m: str) -> tuple:
     order = ["naive", "naive_hard", "confidence", "product", "early_stop", "early_stop_oracle", "filter_confident",
-             "s2s_relabel", "probe_relabel", "weak_ensemble", "bootstrap", "generative_finetune"]
-    base = m.split("(")[0]
+             "s2s_relabel", "probe_relabel", "weak_ensemble", "ensemble", "bootstrap", "generative_finetune"]
+    base = re.split(r"[(→]", m)[0]
     return (order.index(base) if base in order else len(order), m)
 
 
@@ -206,9 +269,7 @@ def _task_table(records, stability, metric) -> list[str]:
 
     groups = by_task_method(records)
     methods = sorted({m for _, m in groups}, key=_method_order)
-    short = {m: m.replace("probe_relabel(probe=", "probe_").replace("bootstrap(chain=['smollm2-135m'])",
-                                                                     "bootstrap(smollm2)").rstrip(")")
-             if "probe_relabel" in m else m.replace("bootstrap(chain=['smollm2-135m'])", "bootstrap(smollm2)")
+    short = {m: m.replace("probe_relabel(probe=", "probe_").rstrip(")") if m.startswith("probe_relabel") else m
              for m in methods}
     lines = ["| task | weak | ceiling | gap (seeds with a clear gap) | " + " | ".join(short[m] for m in methods) + " |",
              "|---" * (4 + len(methods)) + "|"]
@@ -301,6 +362,39 @@ def _headline_table(rows_acc, rows_auroc) -> list[str]:
     return lines
 
 
+def _kind(record: dict) -> str:
+    sup = _supervisor(record)
+    return sup.get("kind", "?") if isinstance(sup, dict) else "model"
+
+
+def _supervisor_notes(records: list[dict], plain: list[dict]) -> list[str]:
+    """What the rows of the ensemble and chain supervisors (and the old bootstrap method) are, with their
+    supervisors' test accuracy; nothing when the page has no such rows."""
+    single = {(r["task"], r["seed"]): r["weak_acc"] for r in plain}
+    lines = []
+    ens = [r for r in records if _kind(r) == "ensemble"]
+    if ens:
+        pairs = [(r["weak_acc"], single[(r["task"], r["seed"])]) for r in ens if (r["task"], r["seed"]) in single]
+        names = ", ".join(sorted({r["method"] for r in ens}, key=_method_order))
+        lines += [f"{names}: the weak labels come from the ensemble supervisor (bagged minilm members). Unlike the "
+                  "old `weak_ensemble` rows, the PGR floor of these rows is the ensemble's own test accuracy, not the "
+                  "single minilm's (the weak / ceiling / gap columns of the tables are the single minilm's)."
+                  + (f" Ensemble vs the single weak model (test accuracy, mean over {len(pairs)} experiments): "
+                     f"{_f(_mean([e for e, _ in pairs]), 3)} vs {_f(_mean([w for _, w in pairs]), 3)}."
+                     if pairs else ""), ""]
+    boot = [r for r in records if r["method"].startswith("bootstrap(")]
+    if boot:
+        pairs = [(r["supervisor_acc"], r["weak_acc"]) for r in boot if r.get("supervisor_acc") is not None]
+        names = ", ".join(sorted({r["method"] for r in boot}, key=_method_order))
+        lines += [f"{names}: bootstrapping (the chain supervisor, formerly the `bootstrap` method): minilm labels a "
+                  "fresh slice for the intermediate rung(s), the last of which labels B for the student; the PGR "
+                  "floor stays the single minilm."
+                  + (f" Last rung vs the single weak model (test accuracy, mean over {len(pairs)} experiments): "
+                     f"{_f(_mean([s for s, _ in pairs]), 3)} vs {_f(_mean([w for _, w in pairs]), 3)}."
+                     if pairs else ""), ""]
+    return lines
+
+
 def headline_figure(rows_acc, rows_auroc, path: Path, title: str) -> None:
     import matplotlib
 
@@ -349,16 +443,19 @@ def page(root: Path, out: Path) -> Path:
               "(rows whose ceiling − weak gap has a 95% CI above 0); '(k/n)' says how many seeds were kept. A "
               "PGR CI whose resamples often have no positive gap is reported unbounded.", ""]
     for workdir, title in (("frozen", "Frozen-feature mode (linear probes)"), ("finetune", "Full finetuning (CPU)")):
-        every = [r for r in _load(root, workdir) if r["weak"] == "minilm" and r["strong"] == "mpnet"]
+        every = zoo_records(_load(root, workdir))  # minilm (or a supervisor built on it) -> mpnet
         records = [r for r in every if r.get("budget_kind", "full") == "full"]  # the default budget
         if not records:
             continue
-        stability = task_stability(records)
+        plain = [r for r in records if plain_weak(r)]  # a task's weak, ceiling and gap come from these only
+        if not plain:
+            continue
+        stability = task_stability(plain)
         rows_acc, rows_auroc = headline(records, stability, "pgr_acc"), headline(records, stability, "pgr_auroc")
         stable_tasks = sorted(t for t, s in stability.items() if not s["unstable"])
         seeds = sorted({r["seed"] for r in records})
-        spec = records[0]["spec"]
-        budget = records[0].get("budget", "?")
+        spec = plain[0]["spec"]
+        budget = plain[0].get("budget", "?")
         lines += [f"## {title}", "",
                   f"weak minilm → strong mpnet; seeds {seeds}; splits {spec['splits']}; train {spec['train']}; "
                   f"student budget '{budget}'; {len(records)} experiments"
@@ -373,7 +470,7 @@ def page(root: Path, out: Path) -> Path:
                       "`method_zoo.py ladder`), balanced accuracy / AUROC on T (⚠: no better than the majority "
                       "class). Study columns: the weak model (minilm on A) and the ceiling (mpnet on B), mean "
                       "over seeds, balanced accuracy / AUROC.", ""]
-            lines += _probe_table(root, records) + [""]
+            lines += _probe_table(root, plain) + [""]
         lines += ["### Headline: median PGR across stable tasks", "",
                   "Per task the PGR is the mean over its stable seeds; the CI is a two-level bootstrap (tasks, then "
                   "seeds). 'beats naive' counts stable tasks where the method's seed-mean PGR exceeds naive's.", ""]
@@ -403,6 +500,7 @@ def page(root: Path, out: Path) -> Path:
             lines += [f"Weak ensemble supervisor vs the single weak model (test accuracy, mean over "
                       f"{len(ens)} experiments): {_f(_mean([r['supervisor_acc'] for r in ens]), 3)} vs "
                       f"{_f(_mean([r['weak_acc'] for r in ens]), 3)}.", ""]
+        lines += _supervisor_notes(records, plain)
         # the full HTML report (every experiment, every figure) stays beside the store: it is ~10 MB
         html, _ = write_html_report(every, root / workdir / "report", title=f"method zoo: {title}")
         for name in ("methods_compared", "pgr_vs_gap", "agreement"):

@@ -8,7 +8,7 @@ from w2sg.cli import app
 from w2sg.config import ExperimentSpec
 from w2sg.store import ResultsStore
 
-from .conftest import SHARED_DATA
+from .conftest import REPO, SHARED_DATA
 
 runner = CliRunner()
 
@@ -90,3 +90,28 @@ def test_sweep_dry_run_and_run(tmp_path, tiny_encoder, synthetic_task):
     res = runner.invoke(app, ["sweep", str(grid), "--dry-run", "--workdir", str(tmp_path / "w")],
                         env={"COLUMNS": "200"})
     assert "1 done, 0 to compute" in res.output
+
+
+def test_synthetic_supervisor_example_runs_from_the_cli(tmp_path, tiny_encoder, synthetic_task):
+    """examples/synthetic_supervisor.yaml with the tiny models: `w2sg run --config` takes the sweep YAML, and
+    --set overrides any field (here the supervisor list, the split sizes and the grid)."""
+    example = REPO / "examples" / "synthetic_supervisor.yaml"
+    res = runner.invoke(app, [
+        "run", "--config", str(example), "--task", str(synthetic_task), "--strong", str(tiny_encoder),
+        "--set", f"weak=['{tiny_encoder}', {{kind: synthetic}}]", "--set", "grid={weak.error_rate: [0.0, 0.3]}",
+        "--set", "splits={n_weak_train: 150, n_transfer: 200, n_val: 50, n_test: 200}",
+        "-m", "naive", "--seeds", "0", "--workdir", str(tmp_path)], env={"COLUMNS": "250"})
+    assert res.exit_code == 0, res.output
+    recs = {r["weak"]: r for r in ResultsStore(tmp_path / "results.sqlite").records()}
+    assert set(recs) == {str(tiny_encoder), "synthetic(error_rate=0.0)", "synthetic(error_rate=0.3)"}
+    assert recs["synthetic(error_rate=0.0)"]["weak_acc"] == 1.0
+    assert abs(recs["synthetic(error_rate=0.3)"]["weak_acc"] - 0.7) < 0.08
+    assert recs["synthetic(error_rate=0.3)"]["supervisor_kind"] == "synthetic"
+    assert "synthetic(error_rate=0.3)→" in res.output  # tables name the supervisor
+
+
+def test_listings_name_every_supervisor_kind():
+    res = runner.invoke(app, ["supervisors"])
+    assert res.exit_code == 0
+    for kind in ("model", "ensemble", "chain", "synthetic"):
+        assert f"\n{kind}\n" in "\n" + res.output

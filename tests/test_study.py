@@ -49,3 +49,80 @@ def test_median_ci_narrows_with_agreeing_tasks(zoo):
     tight = zoo.median_ci({"a": [0.5, 0.51], "b": [0.49, 0.5], "c": [0.5, 0.5]})
     assert tight[2] - tight[1] < 0.05 < wide[2] - wide[1]
     assert zoo.median_ci({"a": []}) == (None, None, None)
+
+
+ENSEMBLE = {"kind": "ensemble", "model": "minilm", "members": 5, "bagging": True, "models": []}
+CHAIN = {"kind": "chain", "model": "minilm", "rungs": ["smollm2-135m"]}
+
+
+def _row(method, weak="minilm", kind=None, strong="mpnet", task="sst2", seed=0, weak_acc=0.6, **extra):
+    """A store record of either shape: old rows have no supervisor_kind and a plain model as spec.weak; new ones
+    carry supervisor_kind and spec.weak as the supervisor's mapping (the `weak` column is its label)."""
+    label = weak if isinstance(weak, str) else weak["kind"] + "(" + ",".join(
+        f"{k}={v}" for k, v in sorted(weak.items()) if k != "kind") + ")"
+    out = {"task": task, "seed": seed, "weak": label, "strong": strong, "method": method, "weak_acc": weak_acc,
+           "ceiling_acc": 0.8, "gap_acc": 0.8 - weak_acc, "unstable": False, "spec": {"weak": weak}, **extra}
+    if kind is not None:
+        out["supervisor_kind"] = kind
+    return out
+
+
+@pytest.mark.parametrize(("row", "name"), [
+    # old rows (before the supervisor redesign): every supervisor is the plain minilm
+    (_row("naive"), "naive"),
+    (_row("probe_relabel(probe=knn)"), "probe_relabel(probe=knn)"),
+    (_row("weak_ensemble", supervisor_acc=0.62), "weak_ensemble"),
+    (_row("bootstrap(chain=['smollm2-135m'])", supervisor_acc=0.55), "bootstrap(smollm2)"),
+    (_row("generative_finetune"), "generative_finetune"),
+    # new rows: a supervisor kind, the former methods as supervisors / an adapter before naive
+    (_row("naive", kind="model"), "naive"),
+    (_row("generative_finetune+naive", kind="model"), "generative_finetune"),
+    (_row("generative_finetune+confidence", kind="model"), "generative_finetune+confidence"),
+    (_row("naive", weak=ENSEMBLE, kind="ensemble"), "ensemble→naive"),
+    (_row("confidence", weak=ENSEMBLE, kind="ensemble"), "ensemble→confidence"),
+    (_row("naive", weak=dict(ENSEMBLE, members=3, bagging=False), kind="ensemble"),
+     "ensemble(bagging=False,members=3)→naive"),
+    (_row("naive", weak=CHAIN, kind="chain", supervisor_acc=0.55), "bootstrap(smollm2)"),
+    (_row("confidence", weak=CHAIN, kind="chain"), "bootstrap(smollm2)→confidence"),
+    # not part of the zoo page
+    (_row("naive", strong="gemma3-270m"), None),
+    (_row("naive", weak="mpnet"), None),
+    (_row("naive", weak="mpnet", kind="model"), None),
+    (_row("naive", weak=dict(ENSEMBLE, model="mpnet"), kind="ensemble"), None),
+    (_row("naive", weak=dict(CHAIN, model="mpnet"), kind="chain"), None),
+    (_row("naive", weak={"kind": "synthetic", "error_rate": 0.2}, kind="synthetic"), None),
+])
+def test_zoo_method_names_old_and_new_rows(zoo, row, name):
+    assert zoo.zoo_method(row) == name
+
+
+def test_only_plain_minilm_rows_set_the_floor(zoo):
+    """The ensemble's floor is the ensemble: its rows must not set a task's weak/ceiling/gap, nor be mistaken for
+    the old weak_ensemble rows (whose floor is the single model); chain rows keep minilm's floor, but only plain
+    rows count."""
+    old = [_row("naive", seed=s) for s in range(3)] + [_row("weak_ensemble", seed=s, supervisor_acc=0.7)
+                                                       for s in range(3)]
+    new = ([_row("naive", weak=ENSEMBLE, kind="ensemble", seed=s, weak_acc=0.7) for s in range(3)]
+           + [_row("naive", weak=CHAIN, kind="chain", seed=s, supervisor_acc=0.5) for s in range(3)]
+           + [_row("naive", weak="mpnet", seed=s, weak_acc=0.75) for s in range(3)])
+    rows = zoo.zoo_records(new + old)  # the store sorts 'chain(...)' and 'ensemble(...)' before 'minilm'
+    assert len(rows) == 12 and {r["method"] for r in rows} == {"naive", "weak_ensemble", "ensemble→naive",
+                                                               "bootstrap(smollm2)"}
+    assert [zoo.plain_weak(r) for r in rows] == [False] * 6 + [True] * 6
+    plain = [r for r in rows if zoo.plain_weak(r)]
+    stab = zoo.task_stability(plain)
+    assert stab["sst2"]["weak"] == pytest.approx(0.6) and stab["sst2"]["gap"] == pytest.approx(0.2)
+    assert zoo.task_stability(rows)["sst2"]["weak"] == pytest.approx(0.7)  # what filtering prevents
+    notes = "\n".join(zoo._supervisor_notes(rows, plain))
+    assert "ensemble→naive" in notes and "unlike the old `weak_ensemble` rows" in notes.lower()
+    assert "0.700 vs 0.600" in notes  # the ensemble's floor against the single minilm, paired by (task, seed)
+    assert "bootstrap(smollm2)" in notes and "0.500 vs 0.600" in notes
+    assert zoo._supervisor_notes(plain, plain) == []  # old rows only: the page keeps its former text
+
+
+def test_method_order_places_new_names_beside_the_old(zoo):
+    names = ["generative_finetune", "bootstrap(smollm2)", "ensemble→naive", "weak_ensemble", "naive",
+             "probe_relabel(probe=knn)", "bootstrap(smollm2)→confidence", "confidence"]
+    assert sorted(names, key=zoo._method_order) == [
+        "naive", "confidence", "probe_relabel(probe=knn)", "weak_ensemble", "ensemble→naive", "bootstrap(smollm2)",
+        "bootstrap(smollm2)→confidence", "generative_finetune"]

@@ -9,7 +9,9 @@ from typing import Any, Protocol
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
+from w2sg.config import TrainSpec
 from w2sg.items import Item, is_item
+from w2sg.train.featurizer import Backbone
 from w2sg.train.losses import Loss
 
 
@@ -78,11 +80,11 @@ class StudentContext:
 
     new_student: Callable[[], Learner]
     seed: int
-    train: Any  # the TrainSpec every student uses (train.mode: frozen, full or lora)
+    train: TrainSpec  # the settings every student uses (train.mode: frozen, full or lora)
     extra: WeakLabelled | None = None  # fresh weak-labelled transfer rows (splits.n_extra)
-    strong_features: Callable[[list[str]], np.ndarray] | None = None  # of the *pretrained* strong model
-    strong_backbone: Any = None  # the pretrained strong Backbone (path, tokenizer, pooling)
-    learner_on: Callable[[Any, str], Learner] | None = None  # a student on an adapted backbone; str = its tag
+    strong_features: Callable[[list[Item]], np.ndarray] | None = None  # of the *pretrained* strong model
+    strong_backbone: Backbone | None = None  # the pretrained strong model (path, tokenizer, pooling)
+    learner_on: Callable[[Backbone, str], Learner] | None = None  # a student on an adapted backbone; str: its tag
     oracle_val_labels: np.ndarray | None = None  # None unless Method.oracle
 
     @property
