@@ -147,3 +147,22 @@ def test_over_long_texts_are_truncated_and_counted(tmp_path, tiny_encoder, synth
     # synthetic texts have 5-19 tokens with [CLS]/[SEP]: many exceed 8, none is dropped
     assert rec["truncated_weak"] > 50 and rec["truncated_strong"] > 50
     assert rec["n_test"] == 200
+
+
+def test_a_pairwise_task_runs_through_the_protocol(tmp_path, tiny_encoder):
+    """Comparisons are items like texts: the supervisor, ceiling and student are linear reward models on
+    feature differences, and the probability per item (P(a ≻ b)) feeds the same metrics and PGR."""
+    from w2sg.items import Comparison
+
+    from .conftest import REPO
+
+    pipe = Pipeline(tmp_path / "runs")
+    spy = _Spy(pipe)
+    spec = ExperimentSpec(task=str(REPO / "examples" / "pairwise_task" / "pairs.yaml"), weak=str(tiny_encoder),
+                          strong=str(tiny_encoder), splits=SplitSpec(n_weak_train=80, n_transfer=100, n_val=20,
+                                                                     n_test=60))
+    rec = pipe.run(spec)
+    assert all(isinstance(x, Comparison) for _, items, _ in spy.calls for x in items)
+    assert len(spy.calls) == 3 and all(0 <= rec[k] <= 1 for k in ("weak_acc", "ceiling_acc", "student_acc"))
+    weak = pipe.weak_step(spec)
+    np.testing.assert_allclose(spy.calls[-1][2], weak["transfer"], rtol=1e-6)  # the student saw weak P(a ≻ b)
