@@ -148,6 +148,7 @@ def evaluate(spec: ExperimentSpec, res: Resources, weak: dict, ceil: dict, stud:
     metrics["truncated_strong"] = steps.truncated["ceiling"]  # B, T under the strong tokenizer
     # True: the student was selected with ground truth (analysis only)
     metrics["oracle"] = is_oracle(check_method(spec)) or spec.budget.oracle
+    metrics["task_fingerprint"] = res.task(spec.task).fingerprint  # rows of a changed task never pool
     metrics["supervisor"] = spec.weak_label
     metrics["supervisor_kind"] = "model" if isinstance(spec.weak, str) else spec.weak.kind
     metrics.update(training_record(spec, steps.meta))
