@@ -49,7 +49,8 @@ def training_block() -> dict:
             "truncated_strong": 3, "time_splits": 0.02, "time_weak": 1.5, "time_ceiling": 2.25,
             "time_student": 0.5, "time_evaluate": 0.125}
     out |= {"hash": "abc123", "task": "sciq", "weak": "minilm", "strong": "mpnet", "method": "naive", "mode": "frozen",
-            "status": "ok", "error": None, "created_at": 1.7e9, "variant": "", "versions": {"python": "3.11"},
+            "status": "ok", "error": None, "created_at": 1.7e9, "variant": "", "task_fingerprint": "0123456789abcdef",
+            "versions": {"python": "3.11"},
             "spec": {"task": "sciq", "weak": "minilm", "strong": "mpnet", "seed": 0, "train": {"mode": "frozen"}}}
     return out
 

@@ -31,9 +31,10 @@ SUPERVISOR = "supervisor"
 PGR_METRICS = ("acc", "auroc", "q_acc")
 SPLITS = ("weak_train", "transfer", "val", "test", "extra")
 TRAINING_STEPS = ("weak", "ceiling", "student")
-# store columns and labels; supervisor / supervisor_kind: what produced the weak labels (newer records only)
+# store columns and labels; supervisor / supervisor_kind: what produced the weak labels (newer records only);
+# task_fingerprint: the content hash of the task's rows (newer records only; None / absent in older ones)
 IDENTITY = ("hash", "task", "weak", "strong", "method", "seed", "mode", "variant", "supervisor", "supervisor_kind",
-            "status", "error", "created_at")
+            "task_fingerprint", "status", "error", "created_at")
 _ALIASES = {"accuracy": "acc", "question_accuracy": "q_acc"}
 
 _SCORES = ("acc", "acc_ci_low", "acc_ci_high", "auroc", "auroc_ci_low", "auroc_ci_high", "q_acc", "q_acc_ci_low",
@@ -239,6 +240,7 @@ class ExperimentResult:
     variant: str | None = None
     supervisor: str | None = None  # the weak label's source (a model name or a supervisor's label)
     supervisor_kind: str | None = None
+    task_fingerprint: str | None = None  # the data the experiment ran on: a changed task is another version
     hash: str | None = None
     status: str | None = None
     error: str | None = None

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+import os
 import platform
 import sqlite3
 import subprocess
 import time
+import urllib.parse
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -52,24 +56,126 @@ def versions() -> dict[str, str]:
     return out
 
 
+class StoreError(ValueError):
+    """The results store cannot be read or written: the message names the file, what is wrong and the fix."""
+
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
 class ResultsStore:
-    """One SQLite file; safe for several readers and one writer at a time (WAL)."""
+    """One SQLite file; safe for several readers and one writer at a time (WAL).
+
+    A file that is not a SQLite database (garbage, truncated) raises `StoreError` naming it and the fix; it is
+    never written, moved or deleted. A store that cannot be written (read-only file or directory) is opened
+    read-only: `records` and `has` work, `put` raises `StoreError`. A zero-byte file becomes a new store."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as con:
-            con.execute("PRAGMA journal_mode=WAL")
-            con.executescript(SCHEMA)
+        self.read_only: str | None = None  # why the store cannot be written; None when it can
+        if self.path.exists():
+            self._check_header()
+        else:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                self.read_only = f"its directory cannot be created ({e.strerror or e})"
+        self.read_only = self.read_only or self._unwritable()
+        if self.read_only is None:
+            try:
+                with self._errors(), contextlib.closing(self._connect()) as con, con:
+                    con.execute("SELECT count(*) FROM sqlite_master").fetchone()  # read before any write
+                    if con.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                        con.execute("PRAGMA journal_mode=WAL")
+                    con.executescript(SCHEMA)
+            except StoreError as e:
+                if not isinstance(e.__cause__, sqlite3.OperationalError) or not _is_permission(e.__cause__):
+                    raise
+                self.read_only = f"sqlite cannot write it ({e.__cause__})"
+        if self.read_only is not None and self.path.exists():
+            self._has_table()  # a damaged read-only store is named now, not at the first listing
+
+    # ---- opening
+    def _check_header(self) -> None:
+        """A non-empty file must be a whole SQLite database: its header, and at least the pages it counts."""
+        try:
+            with open(self.path, "rb") as f:
+                head = f.read(100)
+            size = self.path.stat().st_size
+        except OSError as e:
+            raise StoreError(f"cannot read the results store {self.path}: {e.strerror or e}") from e
+        if not head:
+            return  # zero bytes: sqlite makes it a new store
+        if not head.startswith(SQLITE_MAGIC):
+            raise self._damaged("it does not start with the SQLite header")
+        if len(head) < 100:
+            raise self._damaged(f"truncated: {len(head)} bytes")
+        page_size = int.from_bytes(head[16:18], "big")
+        page_size = 65536 if page_size == 1 else page_size
+        pages = int.from_bytes(head[28:32], "big")
+        if head[92:96] == head[24:28] and pages and size < pages * page_size:  # the in-header size is valid
+            raise self._damaged(f"truncated: {size} bytes where its header counts {pages * page_size}")
+
+    def _damaged(self, why: str) -> StoreError:
+        p = self.path
+        return StoreError(f"the results store {p} is not a readable SQLite database ({why}); it was left "
+                          f"untouched. Move it aside and rerun: `mv {p} {p}.bad`; `w2sg run` / `w2sg sweep` then "
+                          "start a new store and recompute its rows from the cache.")
+
+    def _unwritable(self) -> str | None:
+        d = self.path.parent
+        if self.path.exists() and not os.access(self.path, os.W_OK):
+            return "the file is read-only"
+        if d.exists() and not os.access(d, os.W_OK):
+            return f"its directory {d} is read-only"
+        return None
 
     def _connect(self) -> sqlite3.Connection:
-        con = sqlite3.connect(self.path, timeout=60)
+        if self.read_only is None:
+            con = sqlite3.connect(self.path, timeout=60)
+        else:
+            uri = "file:" + urllib.parse.quote(str(self.path.resolve()))
+            con = sqlite3.connect(uri + "?mode=ro", uri=True, timeout=60)
+            try:
+                con.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+            except sqlite3.OperationalError as e:  # WAL without a -shm file, and none can be created here
+                con.close()
+                if not _is_permission(e):
+                    raise
+                con = sqlite3.connect(uri + "?mode=ro&immutable=1", uri=True, timeout=60)
         con.row_factory = sqlite3.Row
         return con
 
+    @contextlib.contextmanager
+    def _errors(self, writing: bool = False):
+        """sqlite errors as one `StoreError` line naming the file (programming errors pass through)."""
+        try:
+            yield
+        except (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError):
+            raise
+        except sqlite3.DatabaseError as e:
+            msg = str(e)
+            if "not a database" in msg or "malformed" in msg or "corrupt" in msg:
+                raise self._damaged(msg) from e
+            if _is_permission(e):
+                why = "it is read-only" if writing or "readonly" in msg else msg
+                raise StoreError(f"cannot {'write' if writing else 'open'} the results store {self.path}: {why}. "
+                                 "Make it and its directory writable, or use another --workdir.") from e
+            raise StoreError(f"results store {self.path}: {msg}") from e
+
+    def _has_table(self) -> bool:
+        with self._errors(), contextlib.closing(self._connect()) as con:
+            return con.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='experiments'"
+                               ).fetchone() is not None
+
+    # ---- reading and writing
     def put(self, spec: dict, hash_: str, metrics: dict, timings: dict, status: str = "ok",
             error: str | None = None) -> None:
-        """Insert or replace the row of one experiment."""
+        """Insert or replace the row of one experiment (`StoreError` when the store is read-only)."""
+        if self.read_only is not None:
+            raise StoreError(f"cannot write to the results store {self.path}: it is read-only ({self.read_only}). "
+                             "Listing works; to add results make it and its directory writable, or use another "
+                             "--workdir.")
         row = {
             "hash": hash_, "task": spec["task"], "weak": weak_label(spec["weak"]), "strong": spec["strong"],
             "method": method_label(spec["method"]), "seed": int(spec["seed"]), "mode": spec["train"]["mode"],
@@ -80,16 +186,20 @@ class ResultsStore:
         }
         cols = ",".join(row)
         marks = ",".join("?" for _ in row)
-        with self._connect() as con:
+        with self._errors(writing=True), contextlib.closing(self._connect()) as con, con:
             con.execute(f"INSERT OR REPLACE INTO experiments ({cols}) VALUES ({marks})", list(row.values()))
 
     def has(self, hash_: str) -> bool:
-        with self._connect() as con:
+        if self.read_only is not None and not (self.path.exists() and self._has_table()):
+            return False
+        with self._errors(), contextlib.closing(self._connect()) as con:
             r = con.execute("SELECT 1 FROM experiments WHERE hash=? AND status='ok'", (hash_,)).fetchone()
         return r is not None
 
     def records(self, status: str | None = "ok", **filters: Any) -> list[dict]:
         """Flat records: key columns, every metric, timings (prefixed `time_`), versions, spec."""
+        if self.read_only is not None and not (self.path.exists() and self._has_table()):
+            return []
         where, args = [], []
         if status:
             where.append("status=?")
@@ -100,9 +210,14 @@ class ResultsStore:
                 args.append(v)
         sql = "SELECT * FROM experiments" + (" WHERE " + " AND ".join(where) if where else "")
         sql += " ORDER BY task, weak, strong, method, seed"
-        with self._connect() as con:
+        with self._errors(), contextlib.closing(self._connect()) as con:
             rows = con.execute(sql, args).fetchall()
         return [flatten(dict(r)) for r in rows]
+
+
+def _is_permission(e: sqlite3.Error) -> bool:
+    msg = str(e)
+    return "readonly" in msg or "read-only" in msg or "unable to open" in msg or "permission" in msg.lower()
 
 
 RETIRED = {  # methods that became supervisor kinds; their stored rows stay readable as they were computed
@@ -158,6 +273,82 @@ def variant(spec: dict) -> str:
 def with_variant_labels(records: list[dict]) -> list[dict]:
     """Copies whose `method` names the variant too (for tables and figures that group by method)."""
     return [dict(r, method=f"{r['method']} {{{r['variant']}}}") if r.get("variant") else r for r in records]
+
+
+def _field(record: Any, key: str) -> Any:
+    """A key of a flat record, or an attribute of an `ExperimentResult`."""
+    return record.get(key) if isinstance(record, Mapping) else getattr(record, key, None)
+
+
+def distinct(records: Iterable[Any]) -> list[Any]:
+    """Each experiment once: records with a store `hash` seen before are dropped (the first is kept); records
+    without one (hand-built) are all kept. Aggregates count experiments, so the same record passed twice must
+    not become two seeds."""
+    seen: set[str] = set()
+    out = []
+    for r in records:
+        h = _field(r, "hash")
+        if h is not None:
+            if h in seen:
+                continue
+            seen.add(h)
+        out.append(r)
+    return out
+
+
+UNKNOWN_FINGERPRINT = "unknown"  # the version label of records stored before they carried task_fingerprint
+
+
+def version_key(record: Any) -> tuple[Any, str | None]:
+    """(task, task_fingerprint) of a record or result; a missing or empty fingerprint is None (its own version)."""
+    fp = _field(record, "task_fingerprint")
+    return _field(record, "task"), (str(fp) if fp else None)
+
+
+def task_versions(records: Iterable[Any]) -> tuple[dict[tuple[Any, str | None], Any], list[str]]:
+    """The task label of each `version_key` in `records`, and one warning per task with several versions.
+
+    A task whose rows changed keeps its name but not its fingerprint (the content hash of its rows). When one
+    task name has more than one fingerprint among `records`, each version is labelled `task@<first 6 hex of
+    its fingerprint>` (more hex when 6 do not tell them apart; `task@unknown` for records without one), so that
+    tables and figures never pool them as seeds; a task with one version keeps its name."""
+    versions: dict[Any, list[str | None]] = {}
+    for r in records:
+        task, fp = version_key(r)
+        if fp not in versions.setdefault(task, []):
+            versions[task].append(fp)
+    labels: dict[tuple[Any, str | None], Any] = {}
+    warnings = []
+    for task, fps in versions.items():
+        if len(fps) == 1:
+            labels[(task, fps[0])] = task
+            continue
+        known = sorted(fp for fp in fps if fp is not None)
+        n = 6
+        while len({fp[:n] for fp in known}) < len(known):
+            n += 1
+        short = {fp: fp[:n] for fp in known} | {None: UNKNOWN_FINGERPRINT}
+        ordered = [*known, *([None] if None in fps else [])]
+        labels |= {(task, fp): f"{task}@{short[fp]}" for fp in ordered}
+        warnings.append(
+            f"task '{task}' has results from {len(fps)} versions of its data (fingerprints "
+            f"{', '.join(short[fp] for fp in ordered)}); they are shown separately as "
+            f"{', '.join(f'{task}@{short[fp]}' for fp in ordered)}"
+            + (f" ('{UNKNOWN_FINGERPRINT}': rows stored before records carried a fingerprint)" if None in fps
+               else "") + ".")
+    return labels, warnings
+
+
+def with_task_versions(records: list[dict]) -> tuple[list[dict], list[str]]:
+    """(records, warnings): copies of the records of a task with several versions of its data, whose `task`
+    names the version (`task@abc123`, see `task_versions`), the other records as they are, and one warning per
+    such task. Idempotent: labelled records are one version per name, so a second call warns no more."""
+    labels, warnings = task_versions(records)
+    out = []
+    for r in records:
+        label = labels[version_key(r)]
+        out.append(r if label == r.get("task") else dict(r, task=label))
+    return out, warnings
 
 
 def export(records: list[dict], fmt: str, path: str | Path | None = None) -> str | None:

@@ -8,10 +8,13 @@ Conventions shared by all figures: one panel per (task, mode); models are ordere
 accuracy for weak models, mean ceiling accuracy for strong ones); seed means come with the t-based 95% CI of
 `metrics.seed_summary`; an experiment is *unstable* when the 95% bootstrap CI of its gap (ceiling − weak)
 includes 0, and its PGR is *undefined* when ceiling ≤ weak. Neither is dropped silently: the data carry both.
+Every function counts experiments, not records (`results_of`: one per store hash), and a task whose data changed
+(several `task_fingerprint`s) has one panel per version, titled `task@<fingerprint>`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -21,6 +24,7 @@ import numpy as np
 
 from w2sg.metrics import seed_summary
 from w2sg.result import ExperimentResult, as_results, finite
+from w2sg.store import distinct, task_versions, version_key
 
 Panel = tuple[str, str]  # (task, mode)
 Pair = tuple[str, str]  # (weak, strong)
@@ -40,6 +44,16 @@ def seed_stats(values: Sequence[Any]) -> tuple[float | None, float | None, float
     """(mean, ci_low, ci_high, n) over seeds with the t-based 95% CI of `seed_summary` (CI None if n < 2)."""
     s = seed_summary([finite(v) for v in values])
     return finite(s["mean"]), finite(s["ci_low"]), finite(s["ci_high"]), int(s["n"])
+
+
+def results_of(records: Records) -> list[ExperimentResult]:
+    """The distinct experiments of `records` as results: one per store `hash` (a record passed twice is one
+    seed, not two), and, when a task has results from several versions of its data (`task_fingerprint`), their
+    task labelled by version (`task@abc123`, `store.task_versions`) so that no panel pools them as seeds."""
+    results = distinct(as_results(records))
+    labels, _ = task_versions(results)
+    return [r if (label := labels[version_key(r)]) == r.task else dataclasses.replace(r, task=label)
+            for r in results]
 
 
 def group(results: Iterable[ExperimentResult], key: Callable[[ExperimentResult], tuple]) -> dict[tuple, list]:
@@ -110,7 +124,7 @@ class StudentVsCeiling:
 def student_vs_ceiling_data(records: Records) -> StudentVsCeiling:
     """Per panel, weak model and method: the student's mean accuracy against the ceiling's mean accuracy of each
     strong model (sorted by x), and each weak model's mean accuracy; only records with both accuracies."""
-    rows = [r for r in as_results(records)
+    rows = [r for r in results_of(records)
             if finite(r.score("student", "acc")) is not None and finite(r.score("ceiling", "acc")) is not None]
     weaks, meths = order(rows, "weak"), methods(rows)
     out = []
@@ -170,7 +184,7 @@ def heat_cell(results: Sequence[ExperimentResult]) -> HeatCell:
 
 def pgr_heatmap_data(records: Records) -> Heatmap:
     """Median PGR (accuracy) over seeds per weak × strong cell, per panel and method."""
-    rows = [r for r in as_results(records) if r.weak is not None and r.strong is not None]
+    rows = [r for r in results_of(records) if r.weak is not None and r.strong is not None]
     meths = methods(rows)
     keys, grids = [], []
     for pk, prs in panels(rows).items():
@@ -206,7 +220,7 @@ class PgrVsGap:
 
 def pgr_vs_gap_data(records: Records) -> PgrVsGap:
     """One point per experiment with a gap: PGR (accuracy) and gap with their bootstrap CIs, in record order."""
-    rows = [r for r in as_results(records) if finite(r.pgr("acc").gap) is not None]
+    rows = [r for r in results_of(records) if finite(r.pgr("acc").gap) is not None]
     out = []
     for key, prs in panels(rows).items():
         pts = []
@@ -255,7 +269,7 @@ def method_stat(results: Sequence[ExperimentResult]) -> MethodStat:
 
 def methods_compared_data(records: Records) -> MethodsCompared:
     """Per panel, weak → strong pair and method: mean PGR (accuracy) over seeds (records with a method)."""
-    rows = [r for r in as_results(records) if r.method is not None]
+    rows = [r for r in results_of(records) if r.method is not None]
     meths = methods(rows)
     out = []
     for key, prs in panels(rows).items():
@@ -298,7 +312,7 @@ def agreement_split(results: Sequence[ExperimentResult]) -> str | None:
 def agreement_data(records: Records) -> AgreementData:
     """Agreement of each method's student with the weak model where the weak label was right / wrong, per pair,
     and the ceiling's agreement with the weak model (one value per seed) as a control; seed means with CIs."""
-    results = as_results(records)
+    results = results_of(records)
     split = agreement_split(results)
     if split is None:
         return AgreementData(None, [], [])

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from w2sg.report.figures import OPTIONAL_FIGURES, FigureResult, FigureSpec, budget_sort_key, render_all
 from w2sg.report.summary import fmt, fmt_mean_sd, fmt_pgr, summarize
+from w2sg.store import distinct, with_task_versions, with_variant_labels
 
 HTML_NAME = "report.html"
 MD_NAME = "report-figures.md"
@@ -146,7 +147,7 @@ def _below_majority(row: dict) -> str:
 
 
 def summary_table(records: list[dict]) -> tuple[list[str], list[list[str]]]:
-    """(header, rows), one row per summarize() group (task, weak, strong, mode, method, budget, variant): seed
+    """(header, rows), one row per summarize() group (task version, weak, strong, mode, method, budget, variant): seed
     means ± sd, PGR over stable seeds (accuracy, AUROC, per-question when any record has it), the majority
     baseline with below-majority flags, unstable and undefined counts."""
     per_q = _per_question(records)
@@ -173,6 +174,7 @@ def _acc(r: dict, who: str) -> str:
 def experiment_table(records: list[dict]) -> tuple[list[str], list[list[str]]]:
     """(header, rows), one row per experiment: PGR with its CI (summary.fmt_pgr) for accuracy, AUROC and, when
     any record has it, per question; the gap with its CI; the majority baseline; agreements."""
+    records, _ = with_task_versions(distinct(records))
     per_q = _per_question(records)
     header = ["task", "weak → strong", "mode", "method", "budget", "seed", "majority", "weak acc", "ceiling acc",
               "student acc", "gap acc [95% CI]", "PGR acc [95% CI]", "PGR AUROC [95% CI]",
@@ -242,14 +244,13 @@ def write_html_report(records: list[dict], out_dir: str | Path, title: str = "w2
     """Write `report.html` (self-contained) and `report-figures.md` with `fig_<name>.png` files into out_dir.
 
     Returns (html_path, md_path). Works from any number of records, including none, one, or records whose
-    PGR is undefined everywhere: a figure with nothing to draw is replaced by a note with the reason.
+    PGR is undefined everywhere: a figure with nothing to draw is replaced by a note with the reason. Each
+    experiment counts once (by store hash); a task with several versions of its data is shown per version
+    (`task@abc123`) under a warning.
     """
-    from w2sg.store import with_variant_labels
-
-    records = with_variant_labels(records)
+    records, version_warnings = with_task_versions(with_variant_labels(distinct(list(records))))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    records = list(records)
     figures = render_all(records)
     (summary_header, summary), (experiment_header, experiments) = summary_table(records), experiment_table(records)
     n_unstable = sum(bool(r.get("unstable")) for r in records)
@@ -276,6 +277,7 @@ def write_html_report(records: list[dict], out_dir: str | Path, title: str = "w2
 <body>
 <h1>{html.escape(title)}</h1>
 <p>{html.escape(intro)}</p>
+{"".join(f'<p class="missing">Warning: {html.escape(w)}</p>' for w in version_warnings)}
 <h2>How to read this report</h2>
 {legend_html}
 <h2>Summary over seeds</h2>
@@ -295,7 +297,8 @@ Self-check did not run (JavaScript disabled?).</div>
     html_path = out_dir / HTML_NAME
     html_path.write_text(page, encoding="utf-8")
 
-    lines = [f"# {title}", "", intro, "", "## How to read this report", ""]
+    lines = [f"# {title}", "", intro, "", *[line for w in version_warnings for line in (f"> **Warning**: {w}", "")],
+             "## How to read this report", ""]
     lines += [f"- **{k}**: {v}" for k, v in LEGEND]
     lines += ["", "## Summary over seeds", "", TABLE_NOTE, "", *_md_table(summary_header, summary), "", "## Figures",
               ""]

@@ -81,12 +81,14 @@ def accuracy_figure(records: list[dict], path: Path) -> Path:
 
 def write_report(records: list[dict], out_dir: str | Path, title: str = "w2sg report") -> Path:
     """Write `report.md` and `accuracy.png` (and `pgr_vs_budget.png` when a method was run at two or more
-    student budgets) into out_dir; returns the Markdown path. Links in the report are relative to it."""
+    student budgets) into out_dir; returns the Markdown path. Links in the report are relative to it. Each
+    experiment counts once (by store hash); a task with several versions of its data is shown per version
+    (`task@abc123`) under a warning."""
     from w2sg.report.figures import BUDGET_FIGURE, pgr_vs_budget
     from w2sg.report.html import TABLE_NOTE, _md_table, balance_note, experiment_table, summary_table
-    from w2sg.store import with_variant_labels
+    from w2sg.store import distinct, with_task_versions, with_variant_labels
 
-    records = with_variant_labels(records)
+    records, version_warnings = with_task_versions(with_variant_labels(distinct(records)))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     png = accuracy_figure(records, out_dir / "accuracy.png")
@@ -104,6 +106,7 @@ def write_report(records: list[dict], out_dir: str | Path, title: str = "w2sg re
              "multiple-choice tasks). Per-experiment CIs are 95% paired bootstrap intervals over test examples; "
              "aggregates are mean ± sd over seeds. `unstable` marks a gap (ceiling − weak) whose CI includes 0; "
              "PGR is undefined when ceiling ≤ weak. " + balance_note(records), "",
+             *[line for w in version_warnings for line in (f"> **Warning**: {w}", "")],
              f"![accuracy per method]({png.name})", ""]
     if drawn is not None:
         lines += ["## PGR vs the student's training budget", "", f"![{BUDGET_FIGURE.title}]({drawn.name})", "",

@@ -7,8 +7,11 @@ from collections import defaultdict
 import numpy as np
 
 from w2sg.metrics import seed_summary
+from w2sg.store import distinct, version_key, with_task_versions
 
-GROUP_KEYS = ("task", "weak", "strong", "mode", "method", "budget", "variant")
+# task_fingerprint: the content hash of the task's rows; a task whose data changed is another version, never
+# pooled with the old one (None: records stored before they carried it, a version of its own)
+GROUP_KEYS = ("task", "task_fingerprint", "weak", "strong", "mode", "method", "budget", "variant")
 # accuracy-type means: over every row (seed) of a group
 MEAN_KEYS = ("weak_acc", "ceiling_acc", "student_acc", "weak_auroc", "ceiling_auroc", "student_auroc",
              "weak_q_acc", "ceiling_q_acc", "student_q_acc", "agree_transfer_weak_wrong")
@@ -30,16 +33,24 @@ def _stats(row: dict, key: str, values: list) -> None:
     row[f"{key}_n"] = s.get("n")
 
 
-def summarize(records: list[dict]) -> list[dict]:
-    """One row per (task, weak, strong, mode, method, variant) with seed statistics of the headline metrics.
+def _group_value(record: dict, key: str):
+    return version_key(record)[1] if key == "task_fingerprint" else record.get(key, "")
 
-    Accuracy means are over all rows. PGR statistics (`pgr_acc`, `pgr_auroc`, `pgr_q_acc`: mean, sd, CI,
-    median, n) are over the stable rows only, so noise (an undefined PGR or one whose gap is within noise)
-    is not averaged in; `{pgr}_n_excluded` counts the rows left out.
+
+def summarize(records: list[dict]) -> list[dict]:
+    """One row per (task, task_fingerprint, weak, strong, mode, method, budget, variant) with seed statistics of
+    the headline metrics.
+
+    Each experiment counts once (records with the same store `hash` are one, `store.distinct`), and versions of a
+    task's data are separate rows whose `task` names the version when the records have several
+    (`task@abc123`, `store.with_task_versions`). Accuracy means are over all rows. PGR statistics (`pgr_acc`,
+    `pgr_auroc`, `pgr_q_acc`: mean, sd, CI, median, n) are over the stable rows only, so noise (an undefined PGR
+    or one whose gap is within noise) is not averaged in; `{pgr}_n_excluded` counts the rows left out.
     """
+    records, _ = with_task_versions(distinct(records))
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for r in records:
-        groups[tuple(r.get(k, "") for k in GROUP_KEYS)].append(r)
+        groups[tuple(_group_value(r, k) for k in GROUP_KEYS)].append(r)
     out = []
     for key, rows in sorted(groups.items(), key=lambda kv: tuple(str(x) for x in kv[0])):
         row = dict(zip(GROUP_KEYS, key, strict=True))
