@@ -170,3 +170,13 @@ def test_rows_of_retired_methods_stay_readable_with_a_note(tmp_path):
     (note,) = retired_notes(recs)
     assert "1 row(s)" in note and "supervisor kind 'ensemble'" in note
     assert retired_notes([{"method": "naive"}]) == []
+
+
+def test_cache_force_recomputes_and_overwrites(tmp_path):
+    cache = Cache(tmp_path)
+    cache.save("student", "k", {"test": np.zeros(2, dtype=np.float32)}, {"v": 1})
+    arrays, meta, hit = cache.get_or_compute("student", "k", lambda: ({"test": np.ones(2, dtype=np.float32)},
+                                                                      {"v": 2}), force=True)
+    assert not hit and meta == {"v": 2} and arrays["test"].tolist() == [1.0, 1.0]
+    assert cache.load("student", "k")[1] == {"v": 2}  # overwritten in place
+    assert os.listdir(tmp_path / "student") == ["k.npz"]  # atomically: no temp file left

@@ -42,27 +42,35 @@ class Pipeline:
                 "experiment": protocol.experiment_key(spec, self.res)}
 
     def run(self, spec: ExperimentSpec, force: bool = False) -> dict:
-        """Run (or fetch from the store) one experiment and return its flat record."""
+        """Run (or fetch from the store) one experiment and return its flat record.
+
+        `force`: ignore the store's row and the cached steps: the supervisor (with its own cached fits, e.g.
+        ensemble members), the ceiling and the student are recomputed and their cache entries and the row
+        replaced; a step shared by several experiments is recomputed once per Pipeline. Frozen features are
+        reused: they depend on the model and the text only, never on the experiment (a damaged feature shard
+        is moved aside and recomputed without `force`)."""
         key = protocol.experiment_key(spec, self.res)
         if not force and self.store.has(key):
             self.log(f"[cached] {spec.task} {spec.weak_label}->{spec.strong} {spec.method.label} seed={spec.seed}")
             return self.store.records(hash=key)[0]
-        result = self.compute(spec)
+        result = self.compute(spec, force=force)
         self.store.put(**result)
         return self.store.records(hash=key)[0]
 
-    def compute(self, spec: ExperimentSpec) -> dict:
+    def compute(self, spec: ExperimentSpec, force: bool = False) -> dict:
         """The four steps through the cache, without touching the store: returns the arguments of
-        `ResultsStore.put` (so a remote worker can send them back to the driver's store)."""
+        `ResultsStore.put` (so a remote worker can send them back to the driver's store). `force`: recompute
+        the supervisor, ceiling and student even if cached (not the frozen features)."""
         check_supervisor(spec)
         check_method(spec)
         steps = StepLog()
         t0 = time.perf_counter()
         self.res.splits(spec)
         steps.seconds["splits"] = time.perf_counter() - t0
-        weak = protocol.supervise(spec, self.res, steps)
-        ceiling = protocol.ceiling(spec, self.res, steps)
-        student = protocol.student(spec, self.res, weak, student_l2(spec, steps.meta["ceiling"]), steps)
+        weak = protocol.supervise(spec, self.res, steps, force=force)
+        ceiling = protocol.ceiling(spec, self.res, steps, force=force)
+        student = protocol.student(spec, self.res, weak, student_l2(spec, steps.meta["ceiling"]), steps,
+                                   force=force)
         t0 = time.perf_counter()
         metrics = protocol.evaluate(spec, self.res, weak, ceiling, student, steps)
         steps.seconds["evaluate"] = time.perf_counter() - t0
@@ -70,11 +78,11 @@ class Pipeline:
                 "metrics": metrics, "timings": steps.seconds}
 
     # the steps alone (sweeps run them as separate jobs so parallel workers never compute one twice)
-    def weak_step(self, spec: ExperimentSpec):
-        return protocol.supervise(spec, self.res)
+    def weak_step(self, spec: ExperimentSpec, force: bool = False):
+        return protocol.supervise(spec, self.res, force=force)
 
-    def ceiling_step(self, spec: ExperimentSpec):
-        return protocol.ceiling(spec, self.res)
+    def ceiling_step(self, spec: ExperimentSpec, force: bool = False):
+        return protocol.ceiling(spec, self.res, force=force)
 
     def splits(self, spec: ExperimentSpec):
         return self.res.splits(spec)

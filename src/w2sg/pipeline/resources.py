@@ -56,6 +56,7 @@ class Resources:
         self._backbones: dict[str, Backbone] = {}
         self._featurizers: dict[tuple, Featurizer] = {}
         self._splits: OrderedDict[tuple, Splits] = OrderedDict()
+        self._recomputed: set[tuple[str, str]] = set()  # cache entries already recomputed under `force`
 
     # ---- inputs -------------------------------------------------------------------------------------
     def task(self, name: str) -> TaskData:
@@ -137,10 +138,20 @@ class Resources:
                         **learner.info}
 
     # ---- the cache ----------------------------------------------------------------------------------
-    def cached(self, steps: StepLog, name: str, key: str, compute) -> dict[str, np.ndarray]:
-        """`compute() -> (arrays, meta)` through the cache under (name, key), logged in `steps`."""
+    def get_or_compute(self, kind: str, key: str, compute, force: bool = False):
+        """`Cache.get_or_compute`; with `force` an entry is recomputed (and replaced) once per process, so that
+        experiments sharing a step under `--force` (methods, seeds of one run) recompute it only once."""
+        fresh = force and (kind, key) not in self._recomputed
+        out = self.cache.get_or_compute(kind, key, compute, force=fresh)
+        if force:
+            self._recomputed.add((kind, key))
+        return out
+
+    def cached(self, steps: StepLog, name: str, key: str, compute, force: bool = False) -> dict[str, np.ndarray]:
+        """`compute() -> (arrays, meta)` through the cache under (name, key), logged in `steps`; with `force`
+        computed even if cached (once per process), and the entry replaced."""
         t0 = time.perf_counter()
-        arrays, meta, cached = self.cache.get_or_compute(name, key, compute)
+        arrays, meta, cached = self.get_or_compute(name, key, compute, force=force)
         steps.seconds[name] = time.perf_counter() - t0
         steps.cached[name] = cached
         steps.meta[name] = meta

@@ -23,13 +23,15 @@ from w2sg.train.learner import Selection
 
 
 # ---- 1. supervise -----------------------------------------------------------------------------------
-def supervision_context(spec: ExperimentSpec, res: Resources) -> SupervisionContext:
+def supervision_context(spec: ExperimentSpec, res: Resources, force: bool = False) -> SupervisionContext:
+    """What supervisors may use; with `force` their cached fits (`ctx.fit`, e.g. ensemble members) are
+    recomputed and replaced (once per process)."""
     splits = res.splits(spec)
     targets = {"transfer": splits.transfer, "val": splits.val, "test": splits.test, "extra": splits.extra}
 
     def fit(model: str, rows: list[Example], seed: int, key: str):
-        arrays, meta, _ = res.cache.get_or_compute(
-            "weak", key, lambda: res.fit_ground_truth(model, spec.train, seed, rows, targets))
+        arrays, meta, _ = res.get_or_compute(
+            "weak", key, lambda: res.fit_ground_truth(model, spec.train, seed, rows, targets), force=force)
         return arrays, meta
 
     def fit_on(model: str, items: list, targets_: np.ndarray, seed: int):
@@ -47,16 +49,18 @@ def supervise_key(spec: ExperimentSpec, res: Resources) -> str:
     return sup.key(cfg, supervision_context(spec, res))
 
 
-def supervise(spec: ExperimentSpec, res: Resources, steps: StepLog | None = None) -> dict[str, np.ndarray]:
-    """Step 1 (cached as 'weak'): the supervisor's P(item positive) per split: transfer, val, test, extra."""
+def supervise(spec: ExperimentSpec, res: Resources, steps: StepLog | None = None,
+              force: bool = False) -> dict[str, np.ndarray]:
+    """Step 1 (cached as 'weak'): the supervisor's P(item positive) per split: transfer, val, test, extra.
+    `force`: recompute it and the supervisor's own cached fits (not frozen features)."""
     sup, cfg = check_supervisor(spec)
-    ctx = supervision_context(spec, res)
+    ctx = supervision_context(spec, res, force=force)
 
     def compute():
         out = sup.supervise(cfg, ctx)
         return out.arrays(), {"supervisor": sup.kind, **out.meta}
 
-    return res.cached(steps or StepLog(), "weak", sup.key(cfg, ctx), compute)
+    return res.cached(steps or StepLog(), "weak", sup.key(cfg, ctx), compute, force=force)
 
 
 # ---- 2. ceiling -------------------------------------------------------------------------------------
@@ -64,11 +68,13 @@ def ceiling_key(spec: ExperimentSpec, res: Resources) -> str:
     return content_hash("ceiling", res.split_key(spec), res.identity(spec.strong), spec.train, spec.seed)
 
 
-def ceiling(spec: ExperimentSpec, res: Resources, steps: StepLog | None = None) -> dict[str, np.ndarray]:
-    """Step 2: the strong model trained on B with ground truth (the student's rows; cached)."""
+def ceiling(spec: ExperimentSpec, res: Resources, steps: StepLog | None = None,
+            force: bool = False) -> dict[str, np.ndarray]:
+    """Step 2: the strong model trained on B with ground truth (the student's rows; cached; `force`:
+    recomputed)."""
     s = res.splits(spec)
     return res.cached(steps or StepLog(), "ceiling", ceiling_key(spec, res), lambda: res.fit_ground_truth(
-        spec.strong, spec.train, spec.seed, s.transfer, {"transfer": s.transfer, "test": s.test}))
+        spec.strong, spec.train, spec.seed, s.transfer, {"transfer": s.transfer, "test": s.test}), force=force)
 
 
 # ---- 3. student -------------------------------------------------------------------------------------
@@ -91,10 +97,10 @@ def weak_sets(splits: Splits, p: dict[str, np.ndarray]):
 
 
 def student(spec: ExperimentSpec, res: Resources, weak: dict[str, np.ndarray], l2: float | None,
-            steps: StepLog | None = None) -> dict[str, np.ndarray]:
-    """Step 3 (cached): the method chain trains the strong student on weak labels."""
+            steps: StepLog | None = None, force: bool = False) -> dict[str, np.ndarray]:
+    """Step 3 (cached; `force`: recomputed): the method chain trains the strong student on weak labels."""
     return res.cached(steps or StepLog(), "student", student_key(spec, res),
-                      lambda: fit_student(spec, res, weak, l2))
+                      lambda: fit_student(spec, res, weak, l2), force=force)
 
 
 def fit_student(spec: ExperimentSpec, res: Resources, weak: dict[str, np.ndarray], l2: float | None):

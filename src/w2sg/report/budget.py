@@ -7,8 +7,8 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from w2sg.report.aggregate import Records, group, pair_label, panels, seed_stats
-from w2sg.result import ExperimentResult, as_results, finite
+from w2sg.report.aggregate import Records, group, pair_label, panels, results_of, seed_stats
+from w2sg.result import ExperimentResult, finite
 
 BUDGET_KINDS = ("full", "steps", "early_stop", "early_stop_oracle")
 SLOT_ORDER = {"full": 0, "early_stop": 1, "early_stop_oracle": 2}  # categorical slots right of the step axis
@@ -96,7 +96,7 @@ def budget_points(records: Records) -> list[BudgetPoint]:
     budget and PGR metric (accuracy, AUROC): the mean over the stable seeds only (rows whose gap is unstable or
     whose PGR is undefined are left out and counted in n_total − n_stable), with a t-based 95% CI over those
     seeds, or the experiment's own bootstrap CI when exactly one seed is stable."""
-    rows = [r for r in as_results(records)
+    rows = [r for r in results_of(records)
             if budget_kind(r) is not None and (budget_kind(r) != "steps" or budget_steps(r))]
     with_pair = len({(str(r.weak), str(r.strong)) for r in rows}) > 1
     out = []
