@@ -326,3 +326,37 @@ def test_real_pull_loads_as_backbone(alias, home):
         hidden = model(**enc).last_hidden_state
     assert hidden.shape[:2] == enc["input_ids"].shape and torch.isfinite(hidden).all()
     assert sum(p.numel() for p in model.parameters()) == zoo.MODELS[alias].params
+
+
+# ------------------------------------------------------------------------------------------- Hub access
+
+
+@pytest.fixture(autouse=True)
+def _hub_answers(monkeypatch):
+    """Tests here never touch the network: the Hub probe answers 'reachable' unless a test says otherwise."""
+    monkeypatch.setattr(steps, "_hub_probe", {})
+    monkeypatch.setattr(steps, "_probe_hub", lambda endpoint, timeout: True)
+    for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        monkeypatch.delenv(var, raising=False)
+
+
+def test_hub_id_unreachable_fails_fast_with_the_fixes(home, monkeypatch):
+    monkeypatch.setattr(steps, "_probe_hub", lambda endpoint, timeout: False)
+    monkeypatch.setattr(steps, "hf_cached_snapshot", lambda repo_id: None)
+    with pytest.raises(zoo.HubUnreachableError) as e:
+        zoo.resolve("Qwen/Qwen2.5-0.5B")
+    msg = str(e.value)
+    assert "'Qwen/Qwen2.5-0.5B'" in msg and "unreachable" in msg and "w2sg models pull" in msg
+    assert "local checkpoint directory" in msg and "network" in msg
+    assert isinstance(e.value, zoo.ModelNotPresentError)
+
+
+def test_offline_mode_counts_as_unreachable_without_a_request(home, monkeypatch):
+    def boom(endpoint, timeout):
+        raise AssertionError("no request in offline mode")
+
+    monkeypatch.setattr(steps, "_probe_hub", boom)
+    monkeypatch.setattr(steps, "hf_cached_snapshot", lambda repo_id: None)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(zoo.HubUnreachableError, match="HF_HUB_OFFLINE=1"):
+        zoo.resolve("org/name")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -14,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serial
 ARTIFACT_VERSION = 2
 
 Mode = Literal["frozen", "full", "lora"]
+MAX_SEED = 2**31 - 1  # seeds are 0..2**31-1 (numpy, torch and Python's random all take them)
 
 
 class Spec(BaseModel):
@@ -83,6 +85,15 @@ class TrainSpec(Spec):
     def _l2_nonneg(cls, v: Any) -> Any:
         if v != "cv" and v < 0:
             raise ValueError(f"l2 must be >= 0 or 'cv', got {v}")
+        return v
+
+    @field_validator("device")
+    @classmethod
+    def _device_name(cls, v: str) -> str:
+        # Only the name is checked here: a spec asking for cuda stays loadable on a machine without a GPU.
+        if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", v):
+            raise ValueError(f"device {v!r} (--device / train.device) is not a device; use auto, cpu, cuda, "
+                             "cuda:N (e.g. cuda:1) or mps")
         return v
 
 
@@ -261,6 +272,13 @@ class ExperimentSpec(Spec):
     @classmethod
     def _weak(cls, v: Any) -> Any:
         return canonical_weak(v)
+
+    @field_validator("seed")
+    @classmethod
+    def _seed_range(cls, v: int) -> int:
+        if not 0 <= v <= MAX_SEED:
+            raise ValueError(f"seed {v} is out of range; seeds must be integers in 0..{MAX_SEED}")
+        return v
 
     @property
     def weak_label(self) -> str:

@@ -6,6 +6,10 @@ LOG_KEYS = ("weak_acc", "ceiling_acc", "student_acc", "pgr_acc", "pgr_acc_ci_low
             "gap_acc", "agree_transfer_weak_wrong")
 
 
+class MissingPackageError(ImportError):
+    """An optional logger's package is not installed; the message says what to pip install."""
+
+
 def _params(record: dict) -> dict:
     return {k: record[k] for k in ("task", "weak", "strong", "method", "seed", "mode")}
 
@@ -23,7 +27,8 @@ class WandbLogger:
         try:
             import wandb
         except ImportError as e:
-            raise ImportError("--logger wandb needs the wandb package: pip install wandb") from e
+            raise MissingPackageError("--logger wandb needs the wandb package, which is not installed: "
+                                     "pip install wandb") from e
         import os
 
         self.wandb = wandb
@@ -42,7 +47,8 @@ class MlflowLogger:
         try:
             import mlflow
         except ImportError as e:
-            raise ImportError("--logger mlflow needs the mlflow package: pip install mlflow") from e
+            raise MissingPackageError("--logger mlflow needs the mlflow package, which is not installed: "
+                                     "pip install mlflow") from e
         self.mlflow = mlflow
         mlflow.set_experiment(experiment)
 
@@ -57,6 +63,6 @@ def make_loggers(names: list[str] | None) -> list:
     out = []
     for n in names or []:
         if n not in table:
-            raise ValueError(f"unknown logger '{n}'; use wandb or mlflow")
+            raise ValueError(f"unknown logger '{n}' (--logger); use wandb or mlflow")
         out.append(table[n]())
     return out

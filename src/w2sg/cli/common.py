@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Weak-to-strong generalization experiments: weak model, strong ceiling, student, PGR.")
@@ -24,14 +26,71 @@ DataDir = Annotated[Path | None, typer.Option("--data-dir", help="raw data direc
                                               "else ../shared/data, else the Hugging Face Hub)")]
 
 
+def quiet_progress_bars() -> None:
+    """Turn off the progress bars of transformers and huggingface_hub ("Loading weights: ..."): in a log file
+    or a pipe they are thousands of lines. Unless HF_HUB_DISABLE_PROGRESS_BARS is set (either way) by the user."""
+    if "HF_HUB_DISABLE_PROGRESS_BARS" in os.environ:
+        return
+    os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"  # read when huggingface_hub (so transformers) is imported
+    if "huggingface_hub" in sys.modules:
+        from huggingface_hub.utils import disable_progress_bars
+
+        disable_progress_bars()
+    if "transformers" in sys.modules:
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()
+
+
+def _one_line_cache_warnings() -> None:
+    """A damaged cache entry is reported as one line (file, damage, where it went), not Python's two-line form."""
+    import warnings
+
+    from w2sg.cache import CacheDamageWarning
+
+    default = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, CacheDamageWarning):
+            from rich.markup import escape
+
+            console.print(f"[yellow]warning[/]: {escape(str(message))}", highlight=False)
+        else:
+            default(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+
+
+@app.callback()
+def _before_any_command() -> None:
+    if not sys.stderr.isatty():
+        quiet_progress_bars()
+    _one_line_cache_warnings()
+
+
 def _fail(msg: str, code: int = 2):
-    console.print(f"[bold red]error:[/] {msg}")
+    console.print(f"[bold red]error:[/] {escape(msg)}")  # escaped: messages quote lists such as [naive]
     raise typer.Exit(code)
+
+
+def _os_message(e: OSError) -> str:
+    """One line for an OS error on an output path (a file where a folder must be, a folder where a file must
+    be, no permission), naming the path and the fix."""
+    where = f"'{e.filename}'" if e.filename else "an output path"
+    if isinstance(e, FileExistsError | NotADirectoryError):
+        why = "a file is in the way where a directory is needed"
+    elif isinstance(e, IsADirectoryError):
+        why = "it is a directory, but a file is needed there"
+    else:
+        why = e.strerror or str(e)
+    return (f"cannot write {where}: {why} ({e.strerror or type(e).__name__}); choose another output path "
+            "(--workdir, --report, --out, --output) or move what is in the way")
 
 
 @contextmanager
 def _user_errors():
     """Known bad-input errors become one clear line and exit code 2, not a traceback."""
+    from w2sg.loggers import MissingPackageError
     from w2sg.models.zoo import ModelNotPresentError, UnknownModelError
     from w2sg.tasks import DataNotFoundError, MalformedRowError, UnknownTaskError
     from w2sg.train.loop import NonFiniteLossError
@@ -39,8 +98,10 @@ def _user_errors():
     try:
         yield
     except (UnknownTaskError, UnknownModelError, ModelNotPresentError, DataNotFoundError, MalformedRowError,
-            NonFiniteLossError, ValueError, FileNotFoundError) as e:
+            NonFiniteLossError, ValueError, FileNotFoundError, MissingPackageError) as e:
         _fail(str(e))
+    except (FileExistsError, IsADirectoryError, NotADirectoryError, PermissionError) as e:
+        _fail(_os_message(e))
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]: finished steps are cached; rerun the same command to resume.")
         raise typer.Exit(130) from None
@@ -70,6 +131,39 @@ def _l2(s: str | None) -> float | str | None:
         return float(s)
     except ValueError:
         raise typer.BadParameter(f"--l2 '{s}' is neither a number nor 'cv'") from None
+
+
+def _seeds(s: str) -> list[int]:
+    """The --seeds flag: comma-separated integers in 0..2**31-1, at least one."""
+    from w2sg.config import MAX_SEED
+
+    parts = [x.strip() for x in s.split(",") if x.strip()]
+    if not parts:
+        raise ValueError("--seeds is empty; give comma-separated seeds, e.g. --seeds 0,1,2 (or leave the flag out)")
+    seeds = []
+    for x in parts:
+        try:
+            seed = int(x)
+        except ValueError:
+            raise ValueError(f"--seeds '{s}': '{x}' is not an integer; give comma-separated seeds, e.g. "
+                             "--seeds 0,1,2") from None
+        if not 0 <= seed <= MAX_SEED:
+            raise ValueError(f"--seeds: seed {seed} is out of range; seeds must be integers in 0..{MAX_SEED}")
+        seeds.append(seed)
+    return seeds
+
+
+def _check_dir_option(path: Path | None, flag: str) -> None:
+    """An output directory option must not be (or lie under) a file; checked before any work."""
+    if path is None:
+        return
+    for p in [path, *path.parents]:
+        if p.exists():
+            if not p.is_dir():
+                inside = "" if p == path else f" ('{p}' is a file)"
+                raise ValueError(f"{flag} '{path}' is not a directory{inside}: a file is in the way; give a "
+                                 "directory (it is created if missing)")
+            return
 
 
 def _csv_ints(s: str) -> list[int]:

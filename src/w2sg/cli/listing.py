@@ -13,15 +13,24 @@ from w2sg.cli.common import DataDir, _user_errors, app, console, models_app, out
 
 @app.command()
 def tasks(data_dir: DataDir = None):
-    """List built-in tasks with row counts, class balance and whether their data is present."""
-    from w2sg.tasks import list_tasks, task_summary
+    """List built-in tasks with row counts, class balance and whether their data is present; then what loading
+    dropped (duplicates, rows shared with the test file) and why a present task failed to load."""
+    from rich.markup import escape
 
+    from w2sg.tasks import list_tasks, resolve_data_dir, task_summary
+
+    with _user_errors():
+        resolve_data_dir(data_dir)  # a --data-dir (or $W2SG_DATA_DIR) that does not exist is an error, not "no"
     t = Table(title="tasks")
+    notes: list[str] = []
     for c in ["task", "kind", "present", "pool rows", "groups", "pool pos", "test rows", "test pos", "hub id",
               "description"]:
         t.add_column(c, overflow="fold", no_wrap=c == "task")
     for name in list_tasks():
         s = task_summary(name, data_dir)
+        notes += [f"[yellow]note[/]: {escape(name)}: {escape(n)}" for n in s.get("notes") or []]
+        if s.get("error") and not s["error"].startswith(("missing:", "no local data")):  # present, failed to load
+            notes.append(f"[red]error[/]: {escape(name)}: {escape(s['error'])}")
 
         def f(x, pct=False):
             return "-" if x is None else (f"{x:.2f}" if pct else str(x))
@@ -31,6 +40,8 @@ def tasks(data_dir: DataDir = None):
                   f(s.get("pos_frac_pool"), True), f(s.get("n_test")), f(s.get("pos_frac_test"), True),
                   str(s.get("hub_id") or "-"), str(s.get("description") or ""))
     out.print(t)
+    for line in notes:
+        out.print(line, highlight=False)
 
 
 @models_app.callback(invoke_without_command=True)

@@ -96,5 +96,6 @@ def report_cmd(workdir: WorkDir = Path("w2sg-runs"),
         _fail(f"no results in {workdir / 'results.sqlite'}")
     _warn(with_task_versions(recs)[1])  # the reports label the versions and repeat the warning
     target = out_dir or workdir / "report"
-    console.print(f"report: {write_report(recs, target)}")
-    _write_html(recs, target, "w2sg report")
+    with _user_errors():  # an output path in the way: one line naming it
+        console.print(f"report: {write_report(recs, target)}")
+        _write_html(recs, target, "w2sg report")

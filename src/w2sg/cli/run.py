@@ -8,9 +8,21 @@ from typing import Annotated, Any
 
 import typer
 import yaml
+from rich.markup import escape
 from rich.table import Table
 
-from w2sg.cli.common import DataDir, RichProgress, WorkDir, _csv_ints, _l2, _user_errors, app, console, out
+from w2sg.cli.common import (
+    DataDir,
+    RichProgress,
+    WorkDir,
+    _check_dir_option,
+    _l2,
+    _seeds,
+    _user_errors,
+    app,
+    console,
+    out,
+)
 
 # `w2sg run` flags are shorthands for spec paths (anything else: --set path=value)
 FLAG_PATHS = {
@@ -109,7 +121,7 @@ def run(
     method: Annotated[list[str] | None, typer.Option("--method", "-m",
                       help="W2S method(s), repeat or comma-separate (default naive,confidence); a chain: "
                       "generative_finetune+naive")] = None,
-    seeds: Annotated[str | None, typer.Option(help="comma-separated seeds (default 0,1,2)")] = None,
+    seeds: Annotated[str | None, typer.Option(help="comma-separated seeds in 0..2**31-1 (default 0,1,2)")] = None,
     mode: Annotated[str | None, typer.Option(help="frozen | full | lora (default frozen)")] = None,
     n_weak_train: Annotated[int | None, typer.Option(help="|A| rows")] = None,
     n_transfer: Annotated[int | None, typer.Option(help="|B| rows")] = None,
@@ -122,7 +134,7 @@ def run(
     batch_size: Annotated[int | None, typer.Option()] = None,
     micro_batch_size: Annotated[int | None, typer.Option(help="gradient accumulation micro-batch")] = None,
     max_length: Annotated[int | None, typer.Option(help="tokens; longer texts are truncated and counted")] = None,
-    device: Annotated[str | None, typer.Option(help="auto | cpu | cuda")] = None,
+    device: Annotated[str | None, typer.Option(help="auto | cpu | cuda | cuda:N | mps")] = None,
     solver: Annotated[str | None, typer.Option(help="frozen heads: lbfgs (to convergence, default) | sgd")] = None,
     l2: Annotated[str | None, typer.Option(help="frozen heads: L2 strength, or 'cv' (default: chosen by CV on "
                                            "the weak model's / ceiling's ground-truth rows)")] = None,
@@ -135,18 +147,21 @@ def run(
     workdir: WorkDir = Path("w2sg-runs"),
     data_dir: DataDir = None,
     report: Annotated[Path | None, typer.Option(help="report directory (default WORKDIR/report)")] = None,
-    force: Annotated[bool, typer.Option(help="recompute experiments already in the store")] = False,
+    force: Annotated[bool, typer.Option(help="recompute the experiments' supervisor, ceiling and student even if "
+                                        "stored or cached (frozen features are reused)")] = False,
 ):
     """Run experiments (every method x budget x seed) and print the table; writes a Markdown report with a PNG.
     A run is a sweep with one task, supervisor and strong model."""
     with _user_errors():
+        _check_dir_option(workdir, "--workdir")
+        _check_dir_option(report or workdir / "report", "--report")
         flags = {"task": task, "weak": weak, "strong": strong, "mode": mode, "n_weak_train": n_weak_train,
                  "n_transfer": n_transfer, "n_val": n_val, "n_test": n_test, "n_extra": n_extra,
                  "balance": balance, "epochs": epochs, "lr": lr, "batch_size": batch_size,
                  "micro_batch_size": micro_batch_size, "max_length": max_length, "device": device,
                  "solver": solver, "l2": _l2(l2), "balance_test": balance_test,
                  "method": [m for item in method for m in item.split(",") if m.strip()] if method else None,
-                 "seeds": _csv_ints(seeds) if seeds else None,
+                 "seeds": _seeds(seeds) if seeds is not None else None,
                  "budget": [b for item in budget for b in item.split(";") if b.strip()] if budget else None}
         spec = run_spec(config, flags, set_ or [])
         _run(spec, workdir, data_dir, report, force)
@@ -159,9 +174,13 @@ def _run(spec, workdir: Path, data_dir, report_dir, force: bool) -> None:
     from w2sg.pipeline import Pipeline
     from w2sg.report.markdown import write_report
     from w2sg.sweep import expand
+    from w2sg.sweep.grid import check_models
 
     t0 = time.perf_counter()
+    check_devices(spec)
     exps = expand(spec)  # checks every cell before any work: supervisor, method, mode, prerequisites
+    for warning in check_models(spec, exps):  # models resolve (Hub reachable), --max-length fits: before any work
+        console.print(f"[yellow]warning[/]: {escape(warning)}", highlight=False)
     tasks, weaks = ", ".join(spec.tasks), ", ".join(weak_label(w) for w in spec.weak)
     console.print(f"[bold]w2sg run[/]: {tasks}, {weaks} → {', '.join(spec.strong)}, {spec.train.mode} mode, "
                   f"methods {', '.join(m.label for m in spec.methods)}, seeds {spec.seeds} "
@@ -171,6 +190,10 @@ def _run(spec, workdir: Path, data_dir, report_dir, force: bool) -> None:
                   console=console, transient=True) as bars:
         pipe = Pipeline(workdir, data_dir, progress=RichProgress(bars),
                         log=lambda s: console.print(s, markup=False, highlight=False))
+        for name in spec.tasks:  # loaded once here, reused by the pipeline: what loading dropped, up front
+            data = pipe.res.task(name)
+            for note in data.notes:
+                console.print(f"[yellow]note[/]: {escape(data.name)}: {escape(note)}", highlight=False)
         overall = bars.add_task("experiments", total=len(exps))
         for e in exps:
             console.print(f"[cyan]{e.task} {e.weak_label}→{e.strong} {e.method.label} seed={e.seed}[/]")
@@ -184,6 +207,34 @@ def _run(spec, workdir: Path, data_dir, report_dir, force: bool) -> None:
     console.print(f"results store: {workdir / 'results.sqlite'}  ·  wall time {elapsed:.1f}s")
 
 
+def check_devices(spec, fail: bool = True) -> None:
+    """Where a run starts (not in spec validation: specs stay loadable on machines without a GPU): the devices
+    the spec asks for (train.device and a train.device grid axis) exist here. `fail=False` only warns."""
+    wanted = sorted({d for d in [spec.train.device, *spec.grid.get("train.device", [])]
+                     if isinstance(d, str) and (d.startswith("cuda") or d == "mps")})
+    if not wanted:
+        return
+    import torch
+
+    for d in wanted:
+        problem = None
+        if d.startswith("cuda"):
+            n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+            index = int(d.partition(":")[2] or 0) if d.partition(":")[2].isdigit() else 0
+            if not torch.cuda.is_available():
+                problem = "CUDA requested but torch.cuda.is_available() is False; use --device cpu or auto"
+            elif index >= n:
+                problem = (f"this machine has {n} CUDA device(s) (cuda:0..cuda:{n - 1}); use one of them, cuda "
+                           "or auto")
+        elif not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+            problem = "MPS requested but torch.backends.mps.is_available() is False; use --device cpu or auto"
+        if problem:
+            if fail:
+                raise ValueError(f"--device {d} (train.device): {problem}")
+            console.print(f"[yellow]warning[/]: --device {escape(d)} (train.device): {escape(problem)}; a run "
+                          "on this machine would stop here", highlight=False)
+
+
 def _l2_pair(r: dict) -> str:
     w, c = r.get("l2_weak"), r.get("l2_ceiling")
     return "-" if w is None and c is None else f"{w:.2g}/{c:.2g}" if None not in (w, c) else f"{w}/{c}"
@@ -191,9 +242,10 @@ def _l2_pair(r: dict) -> str:
 
 def _print_table(records: list[dict]) -> None:
     from w2sg.report.summary import fmt, fmt_mean_sd, fmt_pgr, summarize
-    from w2sg.store import retired_notes, with_variant_labels
+    from w2sg.store import retired_notes, with_task_versions, with_variant_labels
 
-    for note in retired_notes(records):
+    records, warnings = with_task_versions(records)  # a changed task's rows are shown apart, never pooled
+    for note in [*warnings, *retired_notes(records)]:
         console.print(f"[yellow]note[/]: {note}", highlight=False)
     records = with_variant_labels(records)
 
@@ -229,7 +281,8 @@ def sweep(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="list what is cached / to compute, with a cost "
                                           "estimate, and exit")] = False,
     executor: Annotated[str, typer.Option(help="local | processes | ray")] = "local",
-    workers: Annotated[int, typer.Option(help="worker processes (local/processes) or Ray task slots")] = 1,
+    workers: Annotated[int, typer.Option(min=1, help="worker processes (local/processes) or Ray task slots "
+                                         "(at least 1)")] = 1,
     address: Annotated[str | None, typer.Option(help="Ray cluster address (default: start a local one)")] = None,
     logger: Annotated[list[str] | None, typer.Option(help="also log to wandb and/or mlflow")] = None,
     workdir: WorkDir = Path("w2sg-runs"),
@@ -243,9 +296,17 @@ def sweep(
     from w2sg.loggers import make_loggers
     from w2sg.sweep import SweepSpec, run_sweep
     from w2sg.sweep import dry_run as plan_dry_run
+    from w2sg.sweep.grid import check_models
 
     with _user_errors():
+        _check_dir_option(workdir, "--workdir")
+        if report:
+            _check_dir_option(Path(workdir) / "report", "--workdir")
         spec = load_yaml_spec(grid, SweepSpec)
+        check_devices(spec, fail=not dry_run)
+        loggers = [] if dry_run else make_loggers(logger)
+        for warning in check_models(spec):  # models resolve (Hub reachable), max_length fits: before any work
+            console.print(f"[yellow]warning[/]: {escape(warning)}", highlight=False)
         if dry_run:
             rows = plan_dry_run(spec, workdir, data_dir)
             t = Table(title=f"sweep '{spec.name}': {len(rows)} cells (dry run)")
@@ -260,7 +321,6 @@ def sweep(
             out.print(f"{len(rows) - len(todo)} done, {len(todo)} to compute; rough cost "
                       f"{sum(r['est_seconds'] for r in todo) / 60:.1f} min on this machine")
             return
-        loggers = make_loggers(logger)
         counts = {"done": 0, "failed": 0}
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                       console=console) as bars:

@@ -30,6 +30,13 @@ def fit_with_selection(student, texts: list[str], targets: np.ndarray, seed: int
     return student.selection_result
 
 
+def _needs_val(cfg: EarlyStopConfig, spec) -> str | None:
+    """Checked before any work: early stopping selects on V, so V must have rows."""
+    if spec.splits.n_val == 0:
+        return "early stopping needs the weak-labelled validation split V: set --n-val > 0 (splits.n_val)"
+    return None
+
+
 def _early_stop(ctx: StudentContext, transfer: WeakLabelled, val: WeakLabelled, cfg: EarlyStopConfig,
                 reference: np.ndarray):
     if len(val) == 0:
@@ -44,7 +51,7 @@ def _early_stop(ctx: StudentContext, transfer: WeakLabelled, val: WeakLabelled, 
 Early stopping / checkpoint selection on weak labels only (EleutherAI w2s; Burns et al. sec. 5 use ground
 truth instead): train naively on soft weak labels, evaluate on the weak-labelled validation split V `evals`
 times, and keep the weights with the best score of the student's predictions against V's hard weak labels
-(metric: auroc or accuracy). No ground truth is used.""", EarlyStopConfig)
+(metric: auroc or accuracy). No ground truth is used.""", EarlyStopConfig, precheck=_needs_val)
 def early_stop(ctx, transfer, val, cfg: EarlyStopConfig):
     return _early_stop(ctx, transfer, val, cfg, (val.weak_p1 > 0.5).astype(int))
 
@@ -52,7 +59,7 @@ def early_stop(ctx, transfer, val, cfg: EarlyStopConfig):
 @register_method("early_stop_oracle", """
 ORACLE baseline, for analysis only: the same checkpoint selection as early_stop but scored against V's
 GROUND-TRUTH labels (Burns et al.'s "cheating" early stopping). Results record oracle=true.""",
-                 EarlyStopConfig, oracle=True)
+                 EarlyStopConfig, oracle=True, precheck=_needs_val)
 def early_stop_oracle(ctx, transfer, val, cfg: EarlyStopConfig):
     if ctx.oracle_val_labels is None:
         raise RuntimeError("early_stop_oracle was called without oracle labels")

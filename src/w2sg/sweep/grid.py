@@ -3,12 +3,15 @@ and its expansion into experiment specs. `w2sg run` is a sweep with one value pe
 
 from __future__ import annotations
 
+import difflib
 import itertools
+from collections.abc import Callable
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from w2sg.config import (
+    MAX_SEED,
     BudgetSpec,
     ExperimentSpec,
     MethodSpec,
@@ -81,6 +84,22 @@ class SweepSpec(Spec):
     def _budgets(cls, v: Any) -> Any:
         return coerce_budgets(v)
 
+    @field_validator("tasks", "weak", "strong", "methods", "seeds", "budgets")
+    @classmethod
+    def _non_empty(cls, v: list, info: ValidationInfo) -> list:
+        if not v:
+            raise ValueError(f"{info.field_name} is empty; give at least one, e.g. {info.field_name}: "
+                             f"[{EXAMPLES[info.field_name]}]")
+        return v
+
+    @field_validator("seeds")
+    @classmethod
+    def _seed_range(cls, v: list[int]) -> list[int]:
+        for seed in v:
+            if not 0 <= seed <= MAX_SEED:
+                raise ValueError(f"seeds: seed {seed} is out of range; seeds must be integers in 0..{MAX_SEED}")
+        return v
+
     @field_validator("grid")
     @classmethod
     def _grid_paths(cls, v: dict[str, list[Any]]) -> dict[str, list[Any]]:
@@ -89,9 +108,43 @@ class SweepSpec(Spec):
             if head not in ("train", "splits", "method", "weak", "budget"):
                 raise ValueError(f"grid axis '{path}' must start with train., splits., budget., weak. (options of "
                                  "a supervisor mapping) or method.options.")
+            _check_axis_path(path)
             if not isinstance(values, list) or not values:
                 raise ValueError(f"grid axis '{path}' needs a non-empty list of values")
         return v
+
+
+EXAMPLES = {"tasks": "sst2", "weak": "minilm", "strong": "mpnet", "methods": "naive", "seeds": "0",
+            "budgets": "full"}
+SECTIONS: dict[str, type[Spec]] = {"train": TrainSpec, "splits": SplitSpec, "budget": BudgetSpec}
+
+
+def _did_you_mean(name: str, options) -> str:
+    close = difflib.get_close_matches(name, list(options), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _check_axis_path(path: str) -> None:
+    """A grid axis names one field: train.X / splits.X / budget.X (a field of that section), method.options.X
+    (checked against the methods in expand), method.name, or weak.X (an option of a supervisor mapping)."""
+    keys = path.split(".")
+    head = keys[0]
+    if head in SECTIONS:
+        fields = SECTIONS[head].model_fields
+        if len(keys) < 2 or keys[1] not in fields:
+            name = keys[1] if len(keys) > 1 else ""
+            raise ValueError(f"grid axis '{path}': {head} has no field '{name}'{_did_you_mean(name, fields)}; "
+                             f"{head} fields: {', '.join(fields)}")
+        if len(keys) > 2:
+            raise ValueError(f"grid axis '{path}': '{head}.{keys[1]}' is a value, not a section; vary it with the "
+                             f"axis '{head}.{keys[1]}'")
+    elif head == "method":
+        if not (keys[1:] == ["name"] or (len(keys) == 3 and keys[1] == "options" and keys[2])):
+            raise ValueError(f"grid axis '{path}': vary a method option with method.options.NAME (see `w2sg "
+                             "methods` for each method's options), or list the methods under `methods`")
+    elif head == "weak" and (len(keys) != 2 or not keys[1]):
+        raise ValueError(f"grid axis '{path}': vary a supervisor option with weak.NAME (e.g. weak.error_rate; "
+                         "see `w2sg supervisors`)")
 
 
 def _rung_size(model: str) -> float | None:
@@ -119,6 +172,8 @@ def _set_path(d: dict, path: str, value: Any) -> None:
     keys = path.split(".")
     for k in keys[:-1]:
         d = d.setdefault(k, {})
+        if not isinstance(d, dict):
+            raise ValueError(f"grid axis '{path}': '{k}' is a value, not a section")
     d[keys[-1]] = value
 
 
@@ -134,8 +189,29 @@ def _applies(path: str, method: MethodSpec, weak: Weak) -> bool:
     return path.split(".", 2)[2] in get_method(method.name).config_cls.model_fields
 
 
+def _check_axes_apply(sweep: SweepSpec) -> None:
+    """Every grid axis applies to some (method, supervisor): an axis that applies nowhere is a typo, not a no-op."""
+    from w2sg.methods import get_method
+
+    for path in sweep.grid:
+        if any(_applies(path, m, w) for m in sweep.methods for w in sweep.weak):
+            continue
+        if path.startswith("weak."):
+            raise ValueError(f"grid axis '{path}' applies to no cell: it sets an option of a weak supervisor given "
+                             "as a mapping, but every weak supervisor of the sweep is a model name "
+                             f"({', '.join(map(weak_label, sweep.weak))}); give a mapping, e.g. weak: [{{kind: "
+                             "synthetic}]")
+        option = path.split(".", 2)[2]
+        fields = {m.name: list(get_method(m.name).config_cls.model_fields) for m in sweep.methods}
+        known = "; ".join(f"{name}: {', '.join(f) or '(none)'}" for name, f in fields.items())
+        raise ValueError(f"grid axis '{path}' applies to no cell: no method of the sweep has option '{option}'"
+                         f"{_did_you_mean(option, {f for fs in fields.values() for f in fs})}. Options of the "
+                         f"sweep's methods: {known}")
+
+
 def expand(sweep: SweepSpec) -> list[ExperimentSpec]:
     """All cells, ordered for reuse: by task, hyperparameters and seed, then weak, strong, method."""
+    _check_axes_apply(sweep)
     axes = list(sweep.grid.items())
     combos = list(itertools.product(*[vals for _, vals in axes])) or [()]
     cells: list[ExperimentSpec] = []
@@ -165,6 +241,37 @@ def expand(sweep: SweepSpec) -> list[ExperimentSpec]:
     if not cells:
         raise ValueError(f"sweep '{sweep.name}' has no cells (check pairs='{sweep.pairs}' and the lists)")
     return cells
+
+
+def check_models(sweep: SweepSpec, cells: list[ExperimentSpec] | None = None,
+                 resolve_model: Callable[[str], Any] | None = None) -> list[str]:
+    """Before any work: every model of every cell resolves (an alias is pulled, a directory is a checkpoint, a
+    Hub id is reachable or cached), and `train.max_length` fits in its position embeddings (read from the
+    checkpoint's config.json; a Hub id not on disk is not checked). A max_length the spec sets (train.max_length,
+    --max-length, a grid axis) above a model's limit is an error naming the model and the fix; the default one
+    only gives a warning (returned), as texts shorter than the limit run fine."""
+    from w2sg.models.classifier import checkpoint_position_limit
+    from w2sg.models.zoo import resolve
+    from w2sg.supervisors import supervisor_models
+
+    resolve_model = resolve_model or resolve
+    explicit = "max_length" in sweep.train.model_fields_set or "train.max_length" in sweep.grid
+    limits: dict[str, int | None] = {}
+    warnings: dict[str, str] = {}
+    for c in cells if cells is not None else expand(sweep):
+        for model in dict.fromkeys([*supervisor_models(c), c.strong]):
+            if model not in limits:
+                limits[model] = checkpoint_position_limit(resolve_model(model).path)
+            limit, n = limits[model], c.train.max_length
+            if limit is None or n <= limit:
+                continue
+            if explicit:
+                raise ValueError(f"--max-length (train.max_length) {n} is above the position limit of model "
+                                 f"'{model}': {limit} tokens (from its config.json); use --max-length {limit} or less")
+            warnings[model] = (f"train.max_length {n} (the default) is above the position limit of model '{model}': "
+                               f"{limit} tokens; a text longer than that will fail: set --max-length {limit} "
+                               "(train.max_length) or less")
+    return list(warnings.values())
 
 
 def _label(c: ExperimentSpec) -> str:

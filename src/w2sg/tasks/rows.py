@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import gzip
 import hashlib
+import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,11 +31,86 @@ class MalformedRowError(ValueError):
         super().__init__(f"malformed row in {where}: {reason}")
 
 
+class NotUtf8Error(MalformedRowError):
+    """A data file is not UTF-8 text; the message names the file, the line and the first bad byte's offset."""
+
+    def __init__(self, path: str | Path, line: int | None, offset: int | None, byte: int | None):
+        where = f"byte 0x{byte:02x} at byte offset {offset}" if offset is not None and byte is not None else "a byte"
+        if offset is not None and str(path).endswith(".gz"):
+            where += " of the decompressed data"
+        reason = (f"not UTF-8 text: {where}{f' (line {line})' if line is not None else ''} cannot be decoded. "
+                  "Data files must be UTF-8: convert the file, e.g. `iconv -f latin1 -t utf-8 FILE > NEW`, or "
+                  "re-save it as UTF-8")
+        super().__init__(path, line, reason)
+        self.offset, self.byte = offset, byte
+        self.args = (f"{path} is {reason}",)
+
+
+def _first_bad_utf8(path: Path) -> tuple[int, int, int] | None:
+    """(byte offset, line, byte) of the first byte of `path` (decompressed if .gz) that is not UTF-8, or None."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    offset, line, pending = 0, 1, b""
+    with opener(path, "rb") as f:
+        while True:
+            chunk = f.read(1 << 20)
+            data = pending + chunk
+            if not data:
+                return None
+            try:
+                data.decode("utf-8")
+                good = len(data)
+            except UnicodeDecodeError as e:
+                if chunk and e.end == len(data) and "end of data" in e.reason:  # a character cut by the chunk
+                    good = e.start
+                else:
+                    return offset + e.start, line + data.count(b"\n", 0, e.start), data[e.start]
+            line += data.count(b"\n", 0, good)
+            offset += good
+            pending = data[good:]
+
+
+class _Utf8Text(io.TextIOWrapper):
+    """UTF-8 text (a leading byte-order mark dropped) whose decoding errors name the file, line and byte offset."""
+
+    def __init__(self, binary, path: Path):
+        super().__init__(binary, encoding="utf-8-sig", newline="")
+        self._path = path
+
+    def _not_utf8(self) -> NotUtf8Error:
+        try:
+            found = _first_bad_utf8(self._path)
+        except OSError:
+            found = None
+        offset, line, byte = found if found else (None, None, None)
+        return NotUtf8Error(self._path, line, offset, byte)
+
+    def read(self, size: int | None = -1) -> str:
+        try:
+            return super().read(size)
+        except UnicodeDecodeError:
+            raise self._not_utf8() from None
+
+    def readline(self, size: int = -1) -> str:
+        try:
+            return super().readline(size)
+        except UnicodeDecodeError:
+            raise self._not_utf8() from None
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        try:
+            return super().__next__()
+        except UnicodeDecodeError:
+            raise self._not_utf8() from None
+
+
 def open_text(path: Path) -> TextIO:
-    """Open a (possibly gzipped) UTF-8 text file with universal newlines off, as csv wants."""
-    if path.suffix == ".gz":
-        return gzip.open(path, "rt", encoding="utf-8", newline="")
-    return open(path, encoding="utf-8", newline="")
+    """Open a (possibly gzipped) UTF-8 text file with universal newlines off, as csv wants. A UTF-8 byte-order
+    mark (as Excel writes) is dropped; bytes that are not UTF-8 raise NotUtf8Error naming the file and offset."""
+    path = Path(path)
+    return _Utf8Text(gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb"), path)
 
 
 def iter_csv(
