@@ -115,3 +115,15 @@ def test_listings_name_every_supervisor_kind():
     assert res.exit_code == 0
     for kind in ("model", "ensemble", "chain", "synthetic"):
         assert f"\n{kind}\n" in "\n" + res.output
+
+
+def test_repeated_seeds_and_methods_are_one_experiment(tmp_path, tiny_encoder, synthetic_task):
+    res = runner.invoke(app, [
+        "run", "--task", str(synthetic_task), "--weak", str(tiny_encoder), "--strong", str(tiny_encoder),
+        "--n-weak-train", "150", "--n-transfer", "200", "--n-val", "50", "--n-test", "200",
+        "--seeds", "0,0", "-m", "naive,naive", "-m", "naive", "--workdir", str(tmp_path)], env={"COLUMNS": "250"})
+    assert res.exit_code == 0, res.output
+    assert "(1 experiments)" in res.output
+    assert len(ResultsStore(tmp_path / "results.sqlite").records()) == 1
+    summary = res.output.split("mean ± sd over seeds")[1]
+    assert "│ 1     │" in summary and "± 0.000" not in summary  # one seed, not "2 seeds ± 0.000"
