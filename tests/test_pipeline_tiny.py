@@ -166,3 +166,5 @@ def test_a_pairwise_task_runs_through_the_protocol(tmp_path, tiny_encoder):
     assert len(spy.calls) == 3 and all(0 <= rec[k] <= 1 for k in ("weak_acc", "ceiling_acc", "student_acc"))
     weak = pipe.weak_step(spec)
     np.testing.assert_allclose(spy.calls[-1][2], weak["transfer"], rtol=1e-6)  # the student saw weak P(a ≻ b)
+    # test pairs are scored in both orders; linear reward models without a bias are order-symmetric already
+    assert all(rec[f"order_gap_{s}"] < 1e-6 for s in ("weak", "ceiling", "student"))

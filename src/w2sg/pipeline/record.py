@@ -27,6 +27,9 @@ def training_record(spec: ExperimentSpec, meta: dict[str, dict]) -> dict:
         out[f"grad_norm_{step}"] = m.get("grad_norm")
         out[f"steps_{step}"] = m.get("iterations", m.get("steps"))
     out["student_selected_step"] = meta.get("student", {}).get("selected_step")
+    for step in ("weak", "ceiling", "student"):  # pairwise tasks: how far a model is from order symmetry on T
+        if "order_gap" in meta.get(step, {}):
+            out[f"order_gap_{step}"] = meta[step]["order_gap"]
     return out
 
 

@@ -39,6 +39,18 @@ class StepLog:
     meta: dict[str, dict] = field(default_factory=dict)  # what each step recorded (l2, solver, ...)
 
 
+def score_both_orders(learner, items) -> tuple[np.ndarray, float | None]:
+    """P(item positive) on test items. A comparison is scored in both orders, P = (P(a ≻ b) + 1 − P(b ≻ a)) / 2,
+    so no model can gain from preferring a position; the largest |P(a ≻ b) − (1 − P(b ≻ a))| is returned (0 for
+    reward models without a bias term; None for texts)."""
+    p = learner.predict(list(items))
+    if kind_of(items) != "comparison":
+        return p, None
+    q = 1.0 - learner.predict([x.swapped() for x in items])
+    gap = float(np.max(np.abs(p - q))) if len(p) else 0.0
+    return ((p + q) / 2).astype(np.float32), gap
+
+
 class Resources:
     """Per-process memos (tasks, splits, models, backbones, featurizers), learner factories and the cache."""
 
@@ -130,12 +142,18 @@ class Resources:
         targets = np.array([r.label for r in train_rows], dtype=np.float32)
         result = learner.fit([r.item for r in train_rows], targets, SoftXent(), seed=seed,
                              groups=np.array([r.group for r in train_rows]))
-        arrays = {name: learner.predict([r.item for r in rows]) for name, rows in predict_on.items() if rows}
+        arrays, order_gap = {}, None
+        for name, rows in predict_on.items():
+            if rows:
+                items = [r.item for r in rows]
+                arrays[name], gap = score_both_orders(learner, items) if name == "test" else (
+                    learner.predict(items), None)
+                order_gap = gap if name == "test" else order_gap
         texts = set(item_texts([r.item for r in train_rows]))
         texts |= {t for rows in predict_on.values() for t in item_texts([r.item for r in rows])}
         n_truncated = self.backbone(model).count_truncated(sorted(texts), spec.max_length)
         return arrays, {"train_seconds": result.seconds, "steps": result.steps, "n_truncated": n_truncated,
-                        **learner.info}
+                        **({"order_gap": order_gap} if order_gap is not None else {}), **learner.info}
 
     # ---- the cache ----------------------------------------------------------------------------------
     def get_or_compute(self, kind: str, key: str, compute, force: bool = False):

@@ -16,7 +16,7 @@ from w2sg.methods import StudentContext, WeakLabelled, check_method, is_oracle, 
 from w2sg.metrics import evaluate as score
 from w2sg.metrics import supervisor_metrics
 from w2sg.pipeline.record import split_stats, training_record
-from w2sg.pipeline.resources import Resources, StepLog
+from w2sg.pipeline.resources import Resources, StepLog, score_both_orders
 from w2sg.supervisors import SupervisionContext, check_supervisor
 from w2sg.tasks.schema import Example, Splits
 from w2sg.train.learner import Selection
@@ -128,9 +128,11 @@ def fit_student(spec: ExperimentSpec, res: Resources, weak: dict[str, np.ndarray
         oracle_val_labels=np.array([r.label for r in splits.val]) if is_oracle(stages) else None,
     )
     learner = run_method(stages, ctx, transfer, val)
-    arrays = {"test": learner.predict([r.item for r in splits.test]),
-              "transfer": learner.predict(list(transfer.items))}
+    test, order_gap = score_both_orders(learner, [r.item for r in splits.test])
+    arrays = {"test": test, "transfer": learner.predict(list(transfer.items))}
     info = {k: v for k, v in getattr(learner, "info", {}).items() if k != "cv"}
+    if order_gap is not None:
+        info["order_gap"] = order_gap
     picked = getattr(learner, "selection_result", None)
     if picked:
         info["selected_step"] = picked["step"]

@@ -1,0 +1,54 @@
+"""Reward models are scored in both orders of every test pair, so a model cannot gain from preferring a
+position: swapping chosen and rejected in every test pair turns pairwise accuracy a into exactly 1 - a."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from w2sg.items import Comparison
+from w2sg.metrics import accuracy
+from w2sg.pipeline.resources import score_both_orders
+
+
+class PositionBiased:
+    """A reward model that likes longer responses and also the response shown first (a position bias)."""
+
+    def predict(self, items):
+        z = np.array([0.05 * (len(x.a) - len(x.b)) + 0.8 for x in items])
+        return (1 / (1 + np.exp(-z))).astype(np.float32)
+
+
+def _pairs(n=200, seed=0):
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        chosen = "word " * int(rng.integers(1, 30))
+        rejected = "word " * int(rng.integers(1, 30)) + "x"
+        out.append(Comparison(f"prompt {i}", chosen, rejected))
+    return out
+
+
+def test_swapping_chosen_and_rejected_turns_accuracy_a_into_1_minus_a():
+    model = PositionBiased()
+    shown = _pairs()  # every pair shown as (chosen, rejected): the truth is "a is preferred" (label 1)
+    truth = np.ones(len(shown), dtype=int)
+    p, gap = score_both_orders(model, shown)
+    a = accuracy(p, truth, balanced=False)
+    swapped = [x.swapped() for x in shown]  # the data now says the other response was chosen
+    p_sw, _ = score_both_orders(model, swapped)
+    assert 0.1 < a < 0.9 and not np.any(p == 0.5)
+    assert accuracy(p_sw, truth, balanced=False) == 1 - a  # exactly
+    np.testing.assert_allclose(p_sw, 1 - p, atol=1e-7)
+    assert gap > 0.3  # the model is position-biased ...
+    # ... and scored in one order only, the bias would leak into the swapped accuracy
+    one_order = accuracy(model.predict(swapped), truth, balanced=False)
+    assert abs(one_order - (1 - a)) > 0.05
+
+
+def test_texts_are_scored_as_they_are():
+    class Const:
+        def predict(self, items):
+            return np.full(len(items), 0.7, dtype=np.float32)
+
+    p, gap = score_both_orders(Const(), ["a", "b"])
+    assert gap is None and np.allclose(p, 0.7)
