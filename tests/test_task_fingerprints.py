@@ -3,6 +3,7 @@
 The fingerprint is part of every cache key: a change here silently invalidates every user's cached results.
 FROZEN was recorded from the offline data (../shared/data) with the Python loaders (tasks/builtin.py) that
 the YAML specs replaced; HUB from those loaders' Hugging Face formatters on the fake Hub rows below.
+PAIRWISE pins the pairwise built-ins added later (reward modelling) the same way, from their first version.
 """
 
 from __future__ import annotations
@@ -293,6 +294,87 @@ FROZEN = {'boolq': ('ece889aae3a9c7aa',
           ('wic/test.jsonl/2/0', 'wic/test.jsonl/2/0', 1, '8bc29bd2be4dc28f'),
           ('wic/test.jsonl/3/0', 'wic/test.jsonl/3/0', 1, '24cd38f6e88a738d')])}
 
+# The pairwise built-ins, as FROZEN (every row carries a comparison; its text renders it).
+PAIRWISE = {'cosmos_qa_pairs': ('be15f6d51b5b7caf',
+                     8872,
+                     None,
+                     [('cosmos_qa_pairs/cosmos_qa/valid.csv/2/1>0',
+                       '3BFF0DJK8XA7YNK4QYIGCOG1A95STE##3180JW2OT5AF02OISBX66RFOCTG5J7##A2LTOS0AZ3B28A##Blog_56156##q1_a1##378G7J1SJNCDAAIN46FM2P7T6KZEW2',
+                       1,
+                       '09735dd64bebf827'),
+                      ('cosmos_qa_pairs/cosmos_qa/valid.csv/2/1>2',
+                       '3BFF0DJK8XA7YNK4QYIGCOG1A95STE##3180JW2OT5AF02OISBX66RFOCTG5J7##A2LTOS0AZ3B28A##Blog_56156##q1_a1##378G7J1SJNCDAAIN46FM2P7T6KZEW2',
+                       0,
+                       '164c8a1db2447dc1'),
+                      ('cosmos_qa_pairs/cosmos_qa/valid.csv/2/1>3',
+                       '3BFF0DJK8XA7YNK4QYIGCOG1A95STE##3180JW2OT5AF02OISBX66RFOCTG5J7##A2LTOS0AZ3B28A##Blog_56156##q1_a1##378G7J1SJNCDAAIN46FM2P7T6KZEW2',
+                       1,
+                       'ddb582c7f4d22b87')],
+                     []),
+ 'ethics_utilitarianism_pairs': ('6eb9a33f7506b0ec',
+                                 13577,
+                                 4802,
+                                 [('ethics_utilitarianism_pairs/util_train.csv/1/0',
+                                   'ethics_utilitarianism_pairs/util_train.csv/1/0',
+                                   1,
+                                   'fae9d3b0e671fab8'),
+                                  ('ethics_utilitarianism_pairs/util_train.csv/2/0',
+                                   'ethics_utilitarianism_pairs/util_train.csv/2/0',
+                                   0,
+                                   'c4a300a7f05b104a'),
+                                  ('ethics_utilitarianism_pairs/util_train.csv/3/0',
+                                   'ethics_utilitarianism_pairs/util_train.csv/3/0',
+                                   0,
+                                   '8d21a18ba09ad9b8')],
+                                 [('ethics_utilitarianism_pairs/util_test.csv/1/0',
+                                   'ethics_utilitarianism_pairs/util_test.csv/1/0',
+                                   1,
+                                   '81fc547812ee8706'),
+                                  ('ethics_utilitarianism_pairs/util_test.csv/2/0',
+                                   'ethics_utilitarianism_pairs/util_test.csv/2/0',
+                                   1,
+                                   '9f8c8a7910272591'),
+                                  ('ethics_utilitarianism_pairs/util_test.csv/3/0',
+                                   'ethics_utilitarianism_pairs/util_test.csv/3/0',
+                                   0,
+                                   '179ea0b76d3ae97f')]),
+ 'hh_rlhf': ('604f6cdb8c031046',
+             2312,
+             None,
+             [('hh_rlhf/harmless-base-test.jsonl.gz/1/0', 'hh:391d82812a7fb869', 1, '2c4f4dffa679601d'),
+              ('hh_rlhf/harmless-base-test.jsonl.gz/2/0', 'hh:bba3994b426247b0', 1, '291c34cb6f76abef'),
+              ('hh_rlhf/harmless-base-test.jsonl.gz/3/0', 'hh:a335c0ca8f8cbb6d', 1, 'd587d99ec8c8c400')],
+             []),
+ 'sciq_pairs': ('fe79ab9be9eac709',
+                12714,
+                1000,
+                [('sciq_pairs/sciq/sciq_train.jsonl/1/0>1',
+                  'What type of organism is commonly used in preparation of foods such as cheese and yogurt?',
+                  0,
+                  '2b6a1f6dcee16238'),
+                 ('sciq_pairs/sciq/sciq_train.jsonl/2/0>1',
+                  'What phenomenon makes global winds blow northeast to southwest or the reverse in the northern '
+                  'hemisphere and northwest to southeast or the reverse in the southern hemisphere?',
+                  1,
+                  '17d08af6b0b35e72'),
+                 ('sciq_pairs/sciq/sciq_train.jsonl/3/0>1',
+                  'Changes from a less-ordered state to a more-ordered state (such as a liquid to a solid) are always '
+                  'what?',
+                  1,
+                  'c7366343f2da46b0')],
+                [('sciq_pairs/sciq/sciq_test.jsonl/1/0>1',
+                  'Compounds that are capable of accepting electrons, such as o 2 or f2, are called what?',
+                  1,
+                  'dd4ab7e5dc668311'),
+                 ('sciq_pairs/sciq/sciq_test.jsonl/2/0>1',
+                  'What term in biotechnology means a genetically exact copy of an organism?',
+                  1,
+                  'aa2bccd4a178c94e'),
+                 ('sciq_pairs/sciq/sciq_test.jsonl/3/0>1',
+                  'Vertebrata are characterized by the presence of what?',
+                  1,
+                  '05d82b4c87a9b0cd')])}
+
 # name: (fingerprint of the raw (pool, test) rows before dedup, pool rows, test rows) on fake_hub()
 HUB = {'boolq': ('cd3099a7f68dd0e8', 4, 4),
  'cosmos_qa': ('830a7d893a6d212b', 20, 20),
@@ -306,7 +388,11 @@ HUB = {'boolq': ('cd3099a7f68dd0e8', 4, 4),
  'sciq': ('d57c4f57968546d2', 10, 10),
  'sst2': ('1fb0a014d449bb2f', 3, 2),
  'twitter_sentiment': ('30a181eddbe55c06', 4, 4),
- 'wic': ('396f03ffbe0b62c5', 3, 3)}
+ 'wic': ('396f03ffbe0b62c5', 3, 3),
+ 'cosmos_qa_pairs': ('93da28174df895f1', 27, 27),
+ 'ethics_utilitarianism_pairs': ('41db69652e977f1f', 6, 6),
+ 'hh_rlhf': ('8a1c24724475f14b', 4, 4),
+ 'sciq_pairs': ('f19bb24127fdc816', 5, 5)}
 
 
 def fake_hub() -> dict:
@@ -350,6 +436,13 @@ def fake_hub() -> dict:
                                     for s in ("train", "validation")},
         ("cardiffnlp/tweet_eval", "sentiment"): {s: [{"text": f"{s} tweet {i}", "label": i % 3} for i in range(6)]
                                                  for s in ("train", "test")},
+        ("Anthropic/hh-rlhf", None): {s: [{"chosen": f"\n\nHuman: q{i}{s}?\n\nAssistant: sure {i}.",
+                                           "rejected": f"\n\nHuman: q{i}{s}?\n\nAssistant: no {i}!"}
+                                          for i in range(4)]
+                                      + [{"chosen": "\n\nHuman: same\n\nAssistant: x ", "rejected":
+                                          "\n\nHuman: same\n\nAssistant: x"},  # same final turn: dropped
+                                         {"chosen": "Human: a", "rejected": "Human: b"}]  # no split: dropped
+                                      for s in ("train", "test")},
     }
 
 
@@ -357,8 +450,9 @@ def _sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def test_the_13_builtins_are_frozen():
-    assert sorted(FROZEN) == list_tasks() == sorted(HUB)
+def test_every_builtin_is_frozen():
+    assert not set(FROZEN) & set(PAIRWISE)
+    assert sorted({**FROZEN, **PAIRWISE}) == list_tasks() == sorted(HUB)
 
 
 @pytest.mark.parametrize("name", sorted(FROZEN))
@@ -374,11 +468,25 @@ def test_builtin_rows_and_fingerprint_unchanged(name):
     assert data.fingerprint == fp
 
 
+@pytest.mark.parametrize("name", sorted(PAIRWISE))
+def test_pairwise_builtin_rows_and_fingerprint_unchanged(name):
+    if not SHARED.is_dir():
+        pytest.skip("shared/data not present beside the repository")
+    fp, n_pool, n_test, pool_head, test_head = PAIRWISE[name]
+    data = load_task(name, SHARED)
+    assert get_task(name).kind == "pairwise"
+    assert (len(data.pool), None if data.test is None else len(data.test)) == (n_pool, n_test)
+    assert [(r.id, r.group, r.label, _sha(r.text)) for r in data.pool[:3]] == pool_head
+    assert [(r.id, r.group, r.label, _sha(r.text)) for r in (data.test or [])[:3]] == test_head
+    assert all(r.pair is not None for r in data.pool + (data.test or []))
+    assert data.fingerprint == fp
+
+
 @pytest.mark.parametrize("name", sorted(HUB))
 def test_builtin_hub_rows_unchanged(name, monkeypatch):
     fake = fake_hub()
     monkeypatch.setitem(sys.modules, "datasets", types.SimpleNamespace(
-        load_dataset=lambda hub_id, config=None: fake[(hub_id, config)]))
+        load_dataset=lambda hub_id, config=None, **kw: fake[(hub_id, config)]))
     task = get_task(name)
     pool, test = task.hub(fake[(task.hub_id, task.hub_config)])
     assert (fingerprint(pool, test), len(pool), None if test is None else len(test)) == HUB[name]

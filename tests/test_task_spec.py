@@ -31,7 +31,11 @@ def test_every_builtin_is_one_packaged_yaml_with_one_template():
     assert names == [f"{n}.yaml" for n in list_tasks()]
     for name in list_tasks():
         spec = load_yaml_task_spec(TASKS / "builtin" / f"{name}.yaml")
-        assert spec.name == name and spec.kind in KINDS and spec.text
+        assert spec.name == name and spec.kind in KINDS
+        if spec.derive is not None:  # rows from another built-in: no source or mapping of its own
+            assert spec.kind == "pairwise" and spec.derive.pairwise_from in list_tasks()
+            continue
+        assert (spec.chosen and spec.rejected) if spec.kind == "pairwise" else spec.text
         assert spec.files is not None and spec.files.root == "data_dir" and spec.hub is not None
         assert spec.hook in (None, *ROW_HOOKS) and (spec.files.reader in (None, *READERS))
 

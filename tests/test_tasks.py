@@ -47,8 +47,13 @@ EXPECTED = {
     "ethics_commonsense": (3885, 0.467, 3964, 0.527),
     "wic": (5228, 0.500, 200, 0.495),
     "twitter_sentiment": (6347, 0.374, 1131, 0.724),
+    "hh_rlhf": (2312, 0.502, None, None),
+    "ethics_utilitarianism_pairs": (13577, 0.510, 4802, 0.506),
+    "sciq_pairs": (12714, 0.497, 1000, 0.521),
+    "cosmos_qa_pairs": (8872, 0.496, None, None),
 }
 MULTIPLE_CHOICE = {"cosmos_qa": 4, "quail": 4, "sciq": 2}  # the built-ins of kind multiple_choice
+PAIRWISE = {"hh_rlhf", "ethics_utilitarianism_pairs", "sciq_pairs", "cosmos_qa_pairs"}  # ... of kind pairwise
 
 
 def need_shared() -> None:
@@ -65,12 +70,13 @@ def pos_frac(rows: list[Example]) -> float:
     return sum(r.label for r in rows) / len(rows)
 
 
-def test_registry_lists_the_13_builtins():
+def test_registry_lists_the_builtins():
     assert set(EXPECTED) == set(list_tasks())
     for name in list_tasks():
         t = get_task(name)
         assert t.description and t.hub_id and t.local and t.hub and not t.standalone
-        assert t.kind == ("multiple_choice" if name in MULTIPLE_CHOICE else "binary")
+        assert t.kind == ("multiple_choice" if name in MULTIPLE_CHOICE else "pairwise" if name in PAIRWISE
+                          else "binary")
         assert t.origin == f"w2sg/tasks/builtin/{name}.yaml"
 
 

@@ -36,7 +36,7 @@ def list_tasks() -> list[str]:
 def get_task(name: str) -> TaskDef:
     """A registered task by name, or a YAML spec when `name` ends in .yaml/.yml."""
     if str(name).lower().endswith((".yaml", ".yml")):
-        return task_from_yaml(name)
+        return task_from_yaml(name, lookup=get_task)  # a derived spec may name a built-in as its source
     _ensure_builtins()
     try:
         return registered()[name]
@@ -52,11 +52,12 @@ def _how_to_point() -> str:
             "(DIR = the folder that holds sst2/, boolq/, ...)")
 
 
-def _load_from_hub(task: TaskDef) -> tuple[Rows, str]:
+def _load_from_hub(task: TaskDef, notes: list[str]) -> tuple[Rows, str]:
     if task.hub is None or task.hub_id is None:
         raise DataNotFoundError(f"task '{task.name}': no local data directory found ({describe_search()}) "
                                 f"and the task has no Hugging Face Hub source; {_how_to_point()}")
-    hub_name = task.hub_id + (f" ({task.hub_config})" if task.hub_config else "")
+    parts = [p for p in (task.hub_config, task.hub_data_dir) if p]
+    hub_name = task.hub_id + (f" ({', '.join(parts)})" if parts else "")
     try:
         import datasets
     except ImportError:
@@ -66,30 +67,32 @@ def _load_from_hub(task: TaskDef) -> tuple[Rows, str]:
             f"or {_how_to_point()}"
         ) from None
     try:
-        ds = datasets.load_dataset(task.hub_id, task.hub_config)
+        extra = {"data_dir": task.hub_data_dir} if task.hub_data_dir else {}
+        ds = datasets.load_dataset(task.hub_id, task.hub_config, **extra)
     except Exception as e:  # offline, unknown id, auth, ...: all mean "no data"
         raise DataNotFoundError(
             f"task '{task.name}': no local data directory found ({describe_search()}), and "
             f"{hub_name} could not be loaded from the Hugging Face Hub ({type(e).__name__}: {e}); "
             f"{_how_to_point()}"
         ) from e
-    return task.hub(ds), f"hf://{task.hub_id}" + (f"/{task.hub_config}" if task.hub_config else "")
+    return task.load_hub(ds, notes), f"hf://{task.hub_id}" + "".join(f"/{p}" for p in parts)
 
 
 def load_task(name: str, data_dir: str | Path | None = None) -> TaskData:
     """Load a task's rows (deduplicated, test texts removed from the pool, fingerprinted)."""
     task = get_task(name)
+    notes: list[str] = []  # what the loaders dropped (row hooks, derived tasks)
     if task.standalone:
         assert task.local is not None
         missing = task.missing_files(None)
         if missing:
             raise DataNotFoundError(f"task '{task.name}': data file(s) not found: "
                                     + ", ".join(map(str, missing)))
-        (pool, test), source = task.local(Path("/")), ", ".join(task.files)
+        (pool, test), source = task.load_local(Path("/"), notes), ", ".join(task.files)
     else:
         root, origin = resolve_data_dir_with_origin(data_dir)
         if root is None or task.local is None:
-            (pool, test), source = _load_from_hub(task)
+            (pool, test), source = _load_from_hub(task, notes)
         else:
             missing = task.missing_files(root)
             if missing:
@@ -99,8 +102,8 @@ def load_task(name: str, data_dir: str | Path | None = None) -> TaskData:
                     + (f", or load {task.hub_id} from the Hub by leaving both unset with no ../shared/data"
                        if task.hub_id else "")
                 )
-            (pool, test), source = task.local(root), str(root)
-    return finalize(task.name, pool, test, source)
+            (pool, test), source = task.load_local(root, notes), str(root)
+    return finalize(task.name, pool, test, source, notes)
 
 
 def _pos_frac(rows: list[Example] | None) -> float | None:

@@ -5,19 +5,23 @@ Two kinds:
 - a *reader* (`files: {reader: NAME}`) turns one data file that is not JSON/JSONL/CSV/TSV into records:
   it yields (key, record dict); the key names the row in ids and messages (a line number, or an id);
 - a *row hook* (`hook: NAME`) rewrites the records of one file or one Hub split before they become rows
-  (it may add fields, or drop records). It gets a HookContext with a fresh `random.Random(0)` per file/split.
+  (it may add fields, or drop records). It gets a HookContext with a fresh `random.Random(0)` per file/split
+  and a `notes` list: a hook that drops records says how many there, and the task's notes show it.
 
 The spec's one text template then formats the records, whether they came from the data dir or the Hub.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import random
 import re
 import string
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -34,6 +38,12 @@ class HookContext:
     where: str
     rng: random.Random
     template: str | None = None  # the spec's text template
+    notes: list[str] = dataclass_field(default_factory=list)  # what the hook dropped, for the task's notes
+
+    def note(self, n: int, what: str) -> None:
+        """Record that `n` records were dropped because `what` (nothing when n is 0)."""
+        if n:
+            self.notes.append(f"{os.path.basename(self.where)}: dropped {n} {what}")
 
 
 Reader = Callable[[Path], Iterator[Record]]
@@ -183,6 +193,41 @@ def ethics_utilitarianism(records: list[Record], ctx: HookContext) -> list[Recor
         first = ctx.rng.random() < 0.5
         out.append((key, {**r, "scenario_a": a if first else b, "scenario_b": b if first else a,
                           "label": int(first)}))
+    return out
+
+
+ASSISTANT = "\n\nAssistant:"
+
+
+@register_row_hook("hh_final_turns")
+def hh_final_turns(records: list[Record], ctx: HookContext) -> list[Record]:
+    """Anthropic HH-RLHF: `chosen` and `rejected` are whole dialogues ("\n\nHuman: ... \n\nAssistant: ...")
+    that share a prefix and differ in the last assistant turn. Adds `prompt` (the shared prefix up to and
+    including its last "\n\nAssistant:", outer whitespace stripped), `chosen_turn` and `rejected_turn` (the
+    two final turns, stripped) and `prompt_group` (a hash of the prompt: one group per conversation).
+
+    Drops (and notes) pairs with no "\n\nAssistant:" in the shared prefix and pairs whose final turns are
+    the same. A final turn may itself hold "\n\nAssistant:" (a model that wrote further turns): it stays.
+    """
+    out, no_split, same = [], 0, 0
+    for key, r in records:
+        chosen = str(field(r, "chosen", ctx.where, _line(key)))
+        rejected = str(field(r, "rejected", ctx.where, _line(key)))
+        shared = os.path.commonprefix([chosen, rejected])
+        cut = shared.rfind(ASSISTANT)
+        if cut < 0:
+            no_split += 1
+            continue
+        cut += len(ASSISTANT)
+        good, bad = chosen[cut:].strip(), rejected[cut:].strip()
+        if good == bad:
+            same += 1
+            continue
+        prompt = chosen[:cut].strip()
+        group = "hh:" + hashlib.sha256(prompt.encode()).hexdigest()[:16]
+        out.append((key, {**r, "prompt": prompt, "chosen_turn": good, "rejected_turn": bad, "prompt_group": group}))
+    ctx.note(no_split, 'pairs with no "\\n\\nAssistant:" in the prefix the two dialogues share')
+    ctx.note(same, "pairs whose final assistant turns are the same")
     return out
 
 

@@ -13,8 +13,10 @@ __all__ = ["KINDS", "HubLoader", "LocalLoader", "Rows", "TaskDef", "TaskKind", "
            "registered"]
 
 Rows = tuple[list[Example], list[Example] | None]  # (pool, test or None)
-LocalLoader = Callable[[Path], Rows]  # data_dir -> rows (standalone tasks ignore data_dir)
-HubLoader = Callable[[Any], Rows]  # datasets.DatasetDict -> rows
+# data_dir -> rows (standalone tasks ignore data_dir); datasets.DatasetDict -> rows. A task with
+# `takes_notes` has loaders that also take `notes=` (a list they append what they dropped to).
+LocalLoader = Callable[..., Rows]
+HubLoader = Callable[..., Rows]
 TaskKind = Literal["binary", "multiple_choice", "pairwise"]
 KINDS: tuple[str, ...] = ("binary", "multiple_choice", "pairwise")
 
@@ -35,16 +37,28 @@ class TaskDef:
     description: str
     hub_id: str | None = None
     hub_config: str | None = None
+    hub_data_dir: str | None = None  # datasets.load_dataset(hub_id, hub_config, data_dir=...) when set
     local: LocalLoader | None = None
     hub: HubLoader | None = None
     kind: str = "binary"
     files: tuple[str, ...] = ()  # paths (relative to the data dir, or absolute) the local loader reads
     standalone: bool = False  # True for tasks whose files are absolute (user YAML): no data dir or Hub involved
     origin: str = ""  # where the task was defined (a YAML file), for messages
+    takes_notes: bool = False  # local/hub take `notes=`: a list to append what they dropped to
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"task '{self.name}': kind {self.kind!r} is not one of {', '.join(KINDS)}")
+
+    def load_local(self, data_dir: Path, notes: list[str] | None = None) -> Rows:
+        """The rows from the data directory; what the loader dropped is appended to `notes` (if it says)."""
+        assert self.local is not None
+        return self.local(data_dir, notes=notes) if self.takes_notes else self.local(data_dir)
+
+    def load_hub(self, ds: Any, notes: list[str] | None = None) -> Rows:
+        """The rows of a loaded Hub dataset; what the loader dropped is appended to `notes` (if it says)."""
+        assert self.hub is not None
+        return self.hub(ds, notes=notes) if self.takes_notes else self.hub(ds)
 
     def missing_files(self, data_dir: Path | None) -> list[Path]:
         base = Path("/") if self.standalone or data_dir is None else data_dir

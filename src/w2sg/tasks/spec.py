@@ -11,6 +11,9 @@ A spec names its rows' source(s) and maps each record to rows with ONE text temp
 Kinds: `binary` (`text` + `label`); `multiple_choice` (`text` with {answer}, `answers` + `correct`; or one
 row per candidate with `label` and a `group` per question); `pairwise` (`prompt`, `chosen`, `rejected`).
 `group`, `prompt`, `chosen` and `rejected` name a field, or are a template when they contain "{".
+
+A derived task names no source of its own: `derive: {pairwise_from: TASK}` makes a pairwise task of a
+multiple-choice task's rows (tasks/derive.py), e.g. `{name: sciq_pairs, derive: {pairwise_from: sciq}}`.
 """
 
 from __future__ import annotations
@@ -71,7 +74,15 @@ class HubSource(Spec):
 
     id: str = Field(min_length=1)
     config: str | None = None
+    data_dir: str | None = None  # a folder of the dataset repository (load_dataset(..., data_dir=...))
     splits: HubSplits = Field(default_factory=HubSplits)
+
+
+class DeriveSpec(Spec):
+    """A task made from another task's rows: `pairwise_from` names a multiple-choice task (or a YAML spec's
+    path, relative to this spec); each question gives pairs (correct answer ≻ each wrong answer)."""
+
+    pairwise_from: str = Field(min_length=1)
 
 
 class YamlTaskSpec(Spec):
@@ -92,6 +103,7 @@ class YamlTaskSpec(Spec):
     prompt: str | None = None
     chosen: str | None = None
     rejected: str | None = None
+    derive: DeriveSpec | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -99,7 +111,7 @@ class YamlTaskSpec(Spec):
         # specs from before `kind` had three values: answers + correct meant multiple choice
         if isinstance(data, dict) and data.get("kind") is None:
             mc = "answers" in data or "correct" in data
-            data = {**data, "kind": "multiple_choice" if mc else "binary"}
+            data = {**data, "kind": "pairwise" if "derive" in data else "multiple_choice" if mc else "binary"}
         return data
 
     @field_validator("label_map", mode="before")
@@ -142,6 +154,15 @@ class YamlTaskSpec(Spec):
 
     @model_validator(mode="after")
     def _shape(self) -> YamlTaskSpec:
+        if self.derive is not None:
+            if self.kind != "pairwise":
+                raise ValueError("derive.pairwise_from makes a task of kind: pairwise")
+            own = [k for k in ("files", "hub", "hook", "text", "label", "label_map", "answers", "correct", "group",
+                               "prompt", "chosen", "rejected") if getattr(self, k) is not None]
+            if own:
+                raise ValueError(f"a derived task takes its rows from '{self.derive.pairwise_from}': drop "
+                                 f"{', '.join(map(repr, own))}")
+            return self
         if self.files is None and self.hub is None:
             raise ValueError("field 'files' (data files) or 'hub' (a Hugging Face dataset) is required")
         if self.hub is not None and self.files is not None and self.files.root != "data_dir":

@@ -8,12 +8,14 @@ from __future__ import annotations
 import csv
 import json
 import random
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+from w2sg.tasks.derive import derived_pairwise_task
 from w2sg.tasks.hooks import READERS, ROW_HOOKS, HookContext, Record
-from w2sg.tasks.registry import Rows, TaskDef
+from w2sg.tasks.registry import Rows, TaskDef, registered
 from w2sg.tasks.rows import MalformedRowError, field, iter_records, pair_example, parse_index, parse_label
 from w2sg.tasks.schema import Example
 from w2sg.tasks.spec import YamlTaskSpec, load_yaml_task_spec, parse_yaml_task_spec
@@ -110,15 +112,19 @@ def records_to_rows(spec: YamlTaskSpec, records: list[Record], prefix: str, path
     return out
 
 
-def _hooked(spec: YamlTaskSpec, records: list[Record], source: Literal["files", "hub"], where: str) -> list[Record]:
+def _hooked(spec: YamlTaskSpec, records: list[Record], source: Literal["files", "hub"], where: str,
+            notes: list[str] | None) -> list[Record]:
     if spec.hook is None:
         return records
     ctx = HookContext(source=source, where=where, rng=random.Random(0), template=spec.text)
-    return ROW_HOOKS[spec.hook](records, ctx)
+    out = ROW_HOOKS[spec.hook](records, ctx)
+    if notes is not None:
+        notes.extend(ctx.notes)
+    return out
 
 
-def read_yaml_task_file(spec: YamlTaskSpec, path: Path) -> list[Example]:
-    """The rows of one data file of a spec."""
+def read_yaml_task_file(spec: YamlTaskSpec, path: Path, notes: list[str] | None = None) -> list[Example]:
+    """The rows of one data file of a spec (what a row hook dropped is appended to `notes`)."""
     files = spec.files
     if files is not None and files.reader is not None:
         records = list(READERS[files.reader](path))
@@ -128,20 +134,49 @@ def read_yaml_task_file(spec: YamlTaskSpec, path: Path) -> list[Example]:
             path, header=opts.header, columns=opts.columns, delimiter=opts.delimiter,
             quoting=csv.QUOTE_NONE if opts.quoting == "none" else csv.QUOTE_MINIMAL,
         ))
-    return records_to_rows(spec, _hooked(spec, records, "files", str(path)), f"{spec.name}/{path.name}", path)
+    return records_to_rows(spec, _hooked(spec, records, "files", str(path), notes), f"{spec.name}/{path.name}",
+                           path)
 
 
-def read_hub_split(spec: YamlTaskSpec, ds: Any, split: str) -> list[Example]:
+def read_hub_split(spec: YamlTaskSpec, ds: Any, split: str, notes: list[str] | None = None) -> list[Example]:
     """The rows of one split of a Hub dataset (ids `{name}/hub:{split}/{row index}/{k}`)."""
     assert spec.hub is not None
-    where = f"hf://{spec.hub.id}" + (f"/{spec.hub.config}" if spec.hub.config else "") + f":{split}"
+    where = f"hf://{spec.hub.id}" + "".join(f"/{p}" for p in (spec.hub.config, spec.hub.data_dir) if p) + f":{split}"
     records = [(i, dict(r)) for i, r in enumerate(ds[split])]
-    return records_to_rows(spec, _hooked(spec, records, "hub", where), f"{spec.name}/hub:{split}", where,
+    return records_to_rows(spec, _hooked(spec, records, "hub", where, notes), f"{spec.name}/hub:{split}", where,
                            skip_unlabelled=True)
 
 
-def task_from_spec(spec: YamlTaskSpec, base_dir: Path | None, origin: str) -> TaskDef:
-    """The TaskDef of a validated spec; `base_dir` resolves files with root: spec (the YAML file's folder)."""
+Lookup = Callable[[str], TaskDef]  # a task by name (or a YAML spec by path)
+
+
+def _lookup_registered(name: str) -> TaskDef:
+    try:
+        return registered()[name]
+    except KeyError:
+        raise ValueError(f"task '{name}' is not registered: load derived tasks with w2sg.tasks.get_task") from None
+
+
+def _derived(spec: YamlTaskSpec, base_dir: Path | None, origin: str, lookup: Lookup | None) -> TaskDef:
+    assert spec.derive is not None
+    name = spec.derive.pairwise_from
+    if name.lower().endswith((".yaml", ".yml")):
+        name = str((base_dir / name).resolve()) if base_dir is not None else name
+        if Path(name).is_file() and load_yaml_task_spec(name).derive is not None:  # (no chains, no loops)
+            raise ValueError(f"task spec '{origin}': derive.pairwise_from '{spec.derive.pairwise_from}' is itself "
+                             "a derived (pairwise) task; pairs are derived from a multiple_choice task")
+    try:
+        source = (lookup or _lookup_registered)(name)
+    except ValueError as e:
+        raise ValueError(f"task spec '{origin}': derive.pairwise_from: {e}") from None
+    return derived_pairwise_task(spec.name, spec.description, source, origin)
+
+
+def task_from_spec(spec: YamlTaskSpec, base_dir: Path | None, origin: str, lookup: Lookup | None = None) -> TaskDef:
+    """The TaskDef of a validated spec; `base_dir` resolves files with root: spec (the YAML file's folder);
+    `lookup` finds the source task of a derived spec (default: the registry)."""
+    if spec.derive is not None:
+        return _derived(spec, base_dir, origin, lookup)
     local = hub = None
     files: tuple[str, ...] = ()
     standalone = False
@@ -157,36 +192,44 @@ def task_from_spec(spec: YamlTaskSpec, base_dir: Path | None, origin: str) -> Ta
         pool, test = resolve(f.pool), (resolve(f.test) if f.test else None)
         files = tuple(p for p in (pool, test, *map(resolve, f.also)) if p is not None)
 
-        def local(root: Path) -> Rows:
-            return (read_yaml_task_file(spec, root / pool),
-                    read_yaml_task_file(spec, root / test) if test else None)
+        def local(root: Path, notes: list[str] | None = None) -> Rows:
+            return (read_yaml_task_file(spec, root / pool, notes),
+                    read_yaml_task_file(spec, root / test, notes) if test else None)
 
     if spec.hub is not None:
         splits = spec.hub.splits
 
-        def hub(ds: Any) -> Rows:
-            return read_hub_split(spec, ds, splits.pool), (read_hub_split(spec, ds, splits.test)
-                                                           if splits.test else None)
+        def hub(ds: Any, notes: list[str] | None = None) -> Rows:
+            return read_hub_split(spec, ds, splits.pool, notes), (read_hub_split(spec, ds, splits.test, notes)
+                                                                  if splits.test else None)
 
     return TaskDef(
         name=spec.name, description=spec.description or f"user task from {origin}",
         hub_id=spec.hub.id if spec.hub else None, hub_config=spec.hub.config if spec.hub else None,
-        local=local, hub=hub, kind=spec.kind, files=files, standalone=standalone, origin=origin,
+        hub_data_dir=spec.hub.data_dir if spec.hub else None, local=local, hub=hub, kind=spec.kind, files=files,
+        standalone=standalone, origin=origin, takes_notes=True,
     )
 
 
-def task_from_yaml(path: str | Path) -> TaskDef:
-    """A TaskDef for a YAML spec (files resolved relative to the YAML file unless files.root: data_dir)."""
+def task_from_yaml(path: str | Path, lookup: Lookup | None = None) -> TaskDef:
+    """A TaskDef for a YAML spec (files resolved relative to the YAML file unless files.root: data_dir);
+    `lookup` finds the source task of a derived spec (w2sg.tasks.get_task does; default: the registry)."""
     path = Path(path)
-    return task_from_spec(load_yaml_task_spec(path), path.resolve().parent, str(path))
+    return task_from_spec(load_yaml_task_spec(path), path.resolve().parent, str(path), lookup)
 
 
 def builtin_tasks() -> list[TaskDef]:
-    """The built-in tasks: every *.yaml packaged in w2sg/tasks/builtin/, in name order."""
+    """The built-in tasks: every *.yaml packaged in w2sg/tasks/builtin/, in name order. A derived built-in
+    takes its source from the other built-ins (else from the registry)."""
     folder = resources.files(__package__).joinpath(BUILTIN_DIR)
-    out = []
+    specs = {}
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith((".yaml", ".yml")):
             where = f"w2sg/tasks/{BUILTIN_DIR}/{entry.name}"
-            out.append(task_from_spec(parse_yaml_task_spec(entry.read_text(encoding="utf-8"), where), None, where))
-    return out
+            specs[where] = parse_yaml_task_spec(entry.read_text(encoding="utf-8"), where)
+    plain = {s.name: task_from_spec(s, None, where) for where, s in specs.items() if s.derive is None}
+
+    def lookup(name: str) -> TaskDef:
+        return plain[name] if name in plain else _lookup_registered(name)
+
+    return [task_from_spec(s, None, where, lookup) if s.derive else plain[s.name] for where, s in specs.items()]
