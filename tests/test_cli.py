@@ -127,3 +127,18 @@ def test_repeated_seeds_and_methods_are_one_experiment(tmp_path, tiny_encoder, s
     assert len(ResultsStore(tmp_path / "results.sqlite").records()) == 1
     summary = res.output.split("mean ± sd over seeds")[1]
     assert "│ 1     │" in summary and "± 0.000" not in summary  # one seed, not "2 seeds ± 0.000"
+
+
+def test_default_split_sizes_shrink_to_fit_a_small_task_and_say_so(tmp_path, tiny_encoder):
+    """hh_rlhf has 2,312 pairs, fewer than the 3,200 rows the default sizes ask for: with no split size given,
+    `w2sg run` scales them down (and prints it); given sizes are never changed."""
+    task = str(REPO / "examples" / "pairwise_task" / "pairs.yaml")  # 240 pairs in its pool
+    res = runner.invoke(app, ["run", "--task", task, "--weak", str(tiny_encoder), "--strong", str(tiny_encoder),
+                              "--seeds", "0", "-m", "naive", "--workdir", str(tmp_path)], env={"COLUMNS": "250"})
+    assert res.exit_code == 0, res.output
+    assert "fewer than the default split sizes need (2200)" in " ".join(res.output.split())
+    (rec,) = ResultsStore(tmp_path / "results.sqlite").records()
+    assert rec["spec"]["splits"]["n_weak_train"] == 103 and rec["n_weak_train"] >= 103
+    res = runner.invoke(app, ["run", "--task", task, "--weak", str(tiny_encoder), "--strong", str(tiny_encoder),
+                              "--seeds", "0", "-m", "naive", "--n-val", "10", "--workdir", str(tmp_path)])
+    assert res.exit_code == 2 and "too few" in res.output  # a size was chosen: the sizes are the user's

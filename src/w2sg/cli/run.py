@@ -82,6 +82,36 @@ def _is_number(s: str) -> bool:
         return False
 
 
+def splits_chosen(config: Path | None, flags: dict[str, Any], sets: list[str]) -> bool:
+    """Whether the user gave any split size (a flag, --set splits..., or `splits` in the config file)."""
+    if any(flags.get(k) is not None for k in FLAG_PATHS if FLAG_PATHS[k].startswith("splits.")):
+        return True
+    if any(item.partition("=")[0].strip().startswith("splits") for item in sets):
+        return True
+    try:
+        return bool(config) and "splits" in (yaml.safe_load(config.read_text()) or {})
+    except (OSError, yaml.YAMLError, TypeError):
+        return False
+
+
+def fit_default_splits(spec, data):
+    """Default split sizes shrunk to fit a task whose pool is too small for them (e.g. hh_rlhf's 2,312 pairs
+    for 3,200 default rows): every size scaled by the same factor, leaving 5% slack for whole groups. Returns
+    (spec, note or None); only used when the user chose no split size."""
+    sp = spec.splits
+    sizes = {"n_weak_train": sp.n_weak_train, "n_transfer": sp.n_transfer, "n_val": sp.n_val,
+             "n_extra": sp.n_extra} | ({} if data.test else {"n_test": sp.n_test})
+    needed, available = sum(sizes.values()), len(data.pool)
+    if needed <= available:
+        return spec, None
+    f = 0.95 * available / needed
+    new = {k: max(2 if k != "n_val" and k != "n_extra" else 0, int(v * f)) for k, v in sizes.items()}
+    note = (f"task '{data.name}' has {available} pool rows, fewer than the default split sizes need ({needed}); "
+            "using " + ", ".join(f"{k}={v}" for k, v in new.items()) + " (choose with --n-weak-train, "
+            "--n-transfer, --n-val, --n-test)")
+    return spec.model_copy(update={"splits": sp.model_copy(update=new)}), note
+
+
 def run_spec(config: Path | None, flags: dict[str, Any], sets: list[str]):
     """The sweep `w2sg run` runs: defaults (methods naive and confidence), then the YAML, then the flags,
     then every --set (later wins)."""
@@ -164,10 +194,10 @@ def run(
                  "seeds": _seeds(seeds) if seeds is not None else None,
                  "budget": [b for item in budget for b in item.split(";") if b.strip()] if budget else None}
         spec = run_spec(config, flags, set_ or [])
-        _run(spec, workdir, data_dir, report, force)
+        _run(spec, workdir, data_dir, report, force, fit_splits=not splits_chosen(config, flags, set_ or []))
 
 
-def _run(spec, workdir: Path, data_dir, report_dir, force: bool) -> None:
+def _run(spec, workdir: Path, data_dir, report_dir, force: bool, fit_splits: bool = False) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from w2sg.config import weak_label
@@ -178,6 +208,14 @@ def _run(spec, workdir: Path, data_dir, report_dir, force: bool) -> None:
 
     t0 = time.perf_counter()
     check_devices(spec)
+    loaded = {}
+    if fit_splits and len(spec.tasks) == 1:  # default sizes on a small task: shrink them, and say so
+        from w2sg.tasks import load_task
+
+        loaded = {spec.tasks[0]: load_task(spec.tasks[0], data_dir)}
+        spec, note = fit_default_splits(spec, loaded[spec.tasks[0]])
+        if note:
+            console.print(f"[yellow]note[/]: {escape(note)}", highlight=False)
     exps = expand(spec)  # checks every cell before any work: supervisor, method, mode, prerequisites
     for warning in check_models(spec, exps):  # models resolve (Hub reachable), --max-length fits: before any work
         console.print(f"[yellow]warning[/]: {escape(warning)}", highlight=False)
@@ -190,6 +228,7 @@ def _run(spec, workdir: Path, data_dir, report_dir, force: bool) -> None:
                   console=console, transient=True) as bars:
         pipe = Pipeline(workdir, data_dir, progress=RichProgress(bars),
                         log=lambda s: console.print(s, markup=False, highlight=False))
+        pipe.res._tasks.update(loaded)
         for name in spec.tasks:  # loaded once here, reused by the pipeline: what loading dropped, up front
             data = pipe.res.task(name)
             for note in data.notes:
