@@ -25,21 +25,22 @@ import method_zoo as zoo  # noqa: E402  (the sibling study: stability, tables, l
 
 GRIDS = ("reward_modelling.yaml", "reward_modelling_long.yaml")
 WORKDIR = "frozen"
+FINETUNE = ("reward_modelling_finetune.yaml", "finetune_rm")  # grid, workdir
 # pairwise task -> its classification counterpart in the method-zoo study (None: no counterpart)
 COUNTERPART = {"hh_rlhf": None, "sciq_pairs": "sciq", "cosmos_qa_pairs": "cosmos_qa",
                "ethics_utilitarianism_pairs": "ethics_utilitarianism"}
 METHODS = ("naive", "naive_hard", "confidence", "early_stop", "filter_confident")
 
 
-def run(root: Path, data_dir: str | None) -> None:
+def run(root: Path, data_dir: str | None, finetune: bool = False) -> None:
     from w2sg.config import load_yaml_spec
     from w2sg.sweep import SweepSpec, run_sweep
 
-    for grid in GRIDS:
+    for grid, workdir in [(FINETUNE if finetune else (g, WORKDIR)) for g in (GRIDS[:1] if finetune else GRIDS)]:
         sweep = load_yaml_spec(HERE / grid, SweepSpec)
         for task in sweep.tasks:
             t0 = time.perf_counter()
-            rep = run_sweep(sweep.model_copy(update={"tasks": [task]}), root / WORKDIR, data_dir=data_dir,
+            rep = run_sweep(sweep.model_copy(update={"tasks": [task]}), root / workdir, data_dir=data_dir,
                             on_event=lambda kind, info: print(kind, info.get("label", ""), info.get("error") or "",
                                                               flush=True))
             print(f"{task}: {time.perf_counter() - t0:.0f}s ({rep.computed} computed, {rep.skipped} done, "
@@ -109,9 +110,9 @@ def page(root: Path, out: Path) -> Path:
              "to convergence by L-BFGS, l2 by group-aware CV), both orders of every test pair scored. Metric: "
              "pairwise accuracy (class-balanced over the two orientations). "
              f"Seeds {seeds}; sizes |A| = |B| = |T| = 500 pairs, |V| = 100.", "",
-             "Scope: frozen features only. Finetuned reward models (LoRA or full, on the small rungs) and "
-             "generative finetuning before W2S training are supported by the library (`--mode full`, "
-             "`-m generative_finetune+naive`) but not yet part of this page.", "",
+             "Scope: frozen features for every task; full finetuning on the smallest pair for the one task pair "
+             "with a clear frozen gap (below). Generative finetuning before W2S training is supported "
+             "(`-m generative_finetune+naive`) but not part of this page.", "",
              "## Pairwise tasks: gap and PGR per method (accuracy; mean ± sd over seeds with a clear gap)", ""]
     lines += zoo._task_table(pairwise, stability, "pgr_acc") + [""]
     table, diffs = side_by_side(pairwise, cls)
@@ -126,11 +127,39 @@ def page(root: Path, out: Path) -> Path:
         lines += ["Naive method, classification PGR (per-question where defined) minus reward-modelling PGR, per "
                   "task pair: "
                   + ", ".join(f"{x:+.2f}" for x in d) + ".", ""]
+    lines += finetune_section(root)
     lines += ["## Statement", "", statement(stability, diffs), ""]
     out.mkdir(parents=True, exist_ok=True)
     path = out / "reward_modelling.md"
     path.write_text("\n".join(lines))
     return path
+
+
+def finetune_section(root: Path) -> list[str]:
+    """Per seed: the finetuned reward model and the finetuned classifier on the same texts, with the paired
+    bootstrap CI of each experiment's PGR (2 seeds: too few for a t-interval over seeds)."""
+    records = [r for r in zoo._load(root, FINETUNE[1]) if zoo.plain_weak(r)]
+    if not records:
+        return []
+    lines = ["## Finetuned (full finetuning on CPU, small sizes)", "",
+             "minilm → mpnet, full finetuning (2 epochs, batch 16, max length 128), |A| = |B| = |T| = 200 rows "
+             "or pairs, |V| = 50. One row per seed; PGR with its paired-bootstrap 95% CI over test items "
+             "(per-question for the classifier where defined).", "",
+             "| task | method | seed | weak | ceiling | student | PGR [95% CI] | PGR per question [95% CI] |",
+             "|---|---|---|---|---|---|---|---|"]
+
+    def ci(r, key):
+        v, lo, hi = r.get(key), r.get(f"{key}_ci_low"), r.get(f"{key}_ci_high")
+        if v is None:
+            return "undefined" + (" (no clear gap)" if r.get("unstable") else "")
+        bounds = f"[{zoo._f(lo)}, {zoo._f(hi)}]" if lo is not None and hi is not None else "[unbounded]"
+        return f"{v:.2f} {bounds}" + (" ⚠ unstable" if r.get("unstable") else "")
+
+    for r in sorted(records, key=lambda r: (r["task"], zoo._method_order(r["method"]), r["seed"])):
+        q = ci(r, "pgr_q_acc") if r.get("pgr_q_acc") is not None else "–"
+        lines.append(f"| {r['task']} | {r['method']} | {r['seed']} | {r['weak_acc']:.3f} | {r['ceiling_acc']:.3f} | "
+                     f"{r['student_acc']:.3f} | {ci(r, 'pgr_acc')} | {q} |")
+    return lines + [""]
 
 
 def statement(stability: dict, diffs: list[float]) -> str:
@@ -164,9 +193,10 @@ def main() -> None:
     ap.add_argument("--root", type=Path, default=Path("w2sg-study"))
     ap.add_argument("--out", type=Path, default=HERE / "results")
     ap.add_argument("--data-dir", default=None)
+    ap.add_argument("--finetune", action="store_true", help="run the finetuned grid (slow on CPU)")
     args = ap.parse_args()
     if args.command == "run":
-        run(args.root, args.data_dir)
+        run(args.root, args.data_dir, args.finetune)
     else:
         print(page(args.root, args.out))
 
