@@ -110,9 +110,13 @@ def page(root: Path, out: Path) -> Path:
              "to convergence by L-BFGS, l2 by group-aware CV), both orders of every test pair scored. Metric: "
              "pairwise accuracy (class-balanced over the two orientations). "
              f"Seeds {seeds}; sizes |A| = |B| = |T| = 500 pairs, |V| = 100.", "",
-             "Scope: frozen features for every task; full finetuning on the smallest pair for the one task pair "
-             "with a clear frozen gap (below). Generative finetuning before W2S training is supported "
-             "(`-m generative_finetune+naive`) but not part of this page.", "",
+             "Scope: frozen features for every task"
+             + ("; full finetuning on the smallest pair for the one task pair with a clear frozen gap (below)."
+                if zoo._load(root, FINETUNE[1]) else
+                ". Finetuned reward models (`python studies/reward_modelling.py run --finetune`: sciq_pairs beside "
+                "sciq, full finetuning) have not been run yet.")
+             + " Generative finetuning before W2S training is supported (`-m generative_finetune+naive`) but not "
+             "part of this page.", "",
              "## Pairwise tasks: gap and PGR per method (accuracy; mean ± sd over seeds with a clear gap)", ""]
     lines += zoo._task_table(pairwise, stability, "pgr_acc") + [""]
     table, diffs = side_by_side(pairwise, cls)
