@@ -159,10 +159,20 @@ def finetune_section(root: Path) -> list[str]:
         bounds = f"[{zoo._f(lo)}, {zoo._f(hi)}]" if lo is not None and hi is not None else "[unbounded]"
         return f"{v:.2f} {bounds}" + (" ⚠ unstable" if r.get("unstable") else "")
 
+    flat = set()
     for r in sorted(records, key=lambda r: (r["task"], zoo._method_order(r["method"]), r["seed"])):
         q = ci(r, "pgr_q_acc") if r.get("pgr_q_acc") is not None else "–"
-        lines.append(f"| {r['task']} | {r['method']} | {r['seed']} | {r['weak_acc']:.3f} | {r['ceiling_acc']:.3f} | "
+        at_majority = r["weak_acc"] <= (r.get("majority_acc") or 0.5) + 0.01
+        if at_majority:
+            flat.add(r["task"])
+        lines.append(f"| {r['task']} | {r['method']} | {r['seed']} | {r['weak_acc']:.3f}"
+                     f"{' ⚠ majority' if at_majority else ''} | {r['ceiling_acc']:.3f} | "
                      f"{r['student_acc']:.3f} | {ci(r, 'pgr_acc')} | {q} |")
+    if flat:
+        lines += ["", f"⚠ {', '.join(sorted(flat))}: the finetuned weak model sits at the majority baseline (it "
+                  "learned nothing in 2 epochs on 200 rows at the default learning rate), so these rows are not a "
+                  "weak-to-strong result and the finetuned comparison with the reward model is not informative; "
+                  "the finetuned reward models did learn (weak and ceiling well above chance)."]
     return lines + [""]
 
 
