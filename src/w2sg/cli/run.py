@@ -82,18 +82,6 @@ def _is_number(s: str) -> bool:
         return False
 
 
-def splits_chosen(config: Path | None, flags: dict[str, Any], sets: list[str]) -> bool:
-    """Whether the user gave any split size (a flag, --set splits..., or `splits` in the config file)."""
-    if any(flags.get(k) is not None for k in FLAG_PATHS if FLAG_PATHS[k].startswith("splits.")):
-        return True
-    if any(item.partition("=")[0].strip().startswith("splits") for item in sets):
-        return True
-    try:
-        return bool(config) and "splits" in (yaml.safe_load(config.read_text()) or {})
-    except (OSError, yaml.YAMLError, TypeError):
-        return False
-
-
 def fit_default_splits(spec, data):
     """Default split sizes shrunk to fit a task whose pool is too small for them (e.g. hh_rlhf's 2,312 pairs
     for 3,200 default rows): every size scaled by the same factor, leaving 5% slack for whole groups. Returns
@@ -112,28 +100,28 @@ def fit_default_splits(spec, data):
     return spec.model_copy(update={"splits": sp.model_copy(update=new)}), note
 
 
-def run_spec(config: Path | None, flags: dict[str, Any], sets: list[str]):
-    """The sweep `w2sg run` runs: defaults (methods naive and confidence), then the YAML, then the flags,
-    then every --set (later wins)."""
-    from w2sg.sweep import SweepSpec
+def run_dict(config: Path | None, flags: dict[str, Any], sets: list[str]) -> dict[str, Any]:
+    """The sweep `w2sg run` runs, as a dict: defaults (methods naive and confidence), then the YAML, then the
+    flags, then every --set (later wins). `"splits" in` it says whether the user gave any split size."""
+    from w2sg.config import read_yaml_mapping
 
     d: dict[str, Any] = {"name": "run", "methods": ["naive", "confidence"]}
     if config:
-        if not config.exists():
-            raise FileNotFoundError(f"config file '{config}' does not exist")
-        try:
-            loaded = yaml.safe_load(config.read_text()) or {}
-        except yaml.YAMLError as e:
-            raise ValueError(f"config file '{config}' is not valid YAML: {e}") from None
-        if not isinstance(loaded, dict):
-            raise ValueError(f"config file '{config}' must hold a mapping of spec fields")
-        for k, v in loaded.items():
+        for k, v in read_yaml_mapping(config).items():
             set_path(d, k, v) if k in ALIASES or k in LIST_AXES else d.__setitem__(k, v)
     for name, value in flags.items():
         if value is not None:
             set_path(d, FLAG_PATHS[name], value)
     for item in sets:
         set_path(d, *parse_set(item))
+    return d
+
+
+def run_spec(config: Path | None, flags: dict[str, Any], sets: list[str], d: dict | None = None):
+    """The validated SweepSpec of `run_dict` (pass `d` when it is already built)."""
+    from w2sg.sweep import SweepSpec
+
+    d = run_dict(config, flags, sets) if d is None else d
     try:
         return SweepSpec.model_validate(d)
     except Exception as e:  # pydantic.ValidationError: name the source
@@ -193,8 +181,8 @@ def run(
                  "method": [m for item in method for m in item.split(",") if m.strip()] if method else None,
                  "seeds": _seeds(seeds) if seeds is not None else None,
                  "budget": [b for item in budget for b in item.split(";") if b.strip()] if budget else None}
-        spec = run_spec(config, flags, set_ or [])
-        _run(spec, workdir, data_dir, report, force, fit_splits=not splits_chosen(config, flags, set_ or []))
+        d = run_dict(config, flags, set_ or [])
+        _run(run_spec(config, flags, set_ or [], d), workdir, data_dir, report, force, fit_splits="splits" not in d)
 
 
 def _run(spec, workdir: Path, data_dir, report_dir, force: bool, fit_splits: bool = False) -> None:

@@ -2,9 +2,6 @@
 `@register_method` when imported. Every module here is imported on first use of the package, so adding a
 method is adding a file (see CONTRIBUTING.md). Methods compose as chains (adapters first)."""
 
-import importlib
-import pkgutil
-
 from w2sg.methods.base import Method, MethodConfig, StudentContext, WeakLabelled
 from w2sg.methods.registry import (
     METHODS,
@@ -15,10 +12,9 @@ from w2sg.methods.registry import (
     register_method,
     run_method,
 )
+from w2sg.plugins import import_modules
 
-for _m in sorted(m.name for m in pkgutil.iter_modules(__path__)):
-    if _m not in ("base", "registry"):
-        importlib.import_module(f"{__name__}.{_m}")  # registers the methods it defines
+import_modules(__name__, __path__)  # each module registers what it defines
 
 __all__ = ["METHODS", "Method", "MethodConfig", "StudentContext", "WeakLabelled", "check_method", "get_method",
            "is_oracle", "list_methods", "register_method", "run_method"]

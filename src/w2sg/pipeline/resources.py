@@ -142,13 +142,9 @@ class Resources:
         targets = np.array([r.label for r in train_rows], dtype=np.float32)
         result = learner.fit([r.item for r in train_rows], targets, SoftXent(), seed=seed,
                              groups=np.array([r.group for r in train_rows]))
-        arrays, order_gap = {}, None
-        for name, rows in predict_on.items():
-            if rows:
-                items = [r.item for r in rows]
-                arrays[name], gap = score_both_orders(learner, items) if name == "test" else (
-                    learner.predict(items), None)
-                order_gap = gap if name == "test" else order_gap
+        arrays = {name: learner.predict([r.item for r in rows])
+                  for name, rows in predict_on.items() if rows and name != "test"}
+        arrays["test"], order_gap = score_both_orders(learner, [r.item for r in predict_on["test"]])
         texts = set(item_texts([r.item for r in train_rows]))
         texts |= {t for rows in predict_on.values() for t in item_texts([r.item for r in rows])}
         n_truncated = self.backbone(model).count_truncated(sorted(texts), spec.max_length)

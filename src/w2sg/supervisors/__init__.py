@@ -6,9 +6,7 @@ kind is adding a file (see CONTRIBUTING.md).
 model, ensemble, chain (bootstrapping through intermediate rungs) and synthetic (controlled label noise).
 """
 
-import importlib
-import pkgutil
-
+from w2sg.plugins import import_modules
 from w2sg.supervisors.base import Supervision, SupervisionContext, Supervisor, SupervisorConfig
 from w2sg.supervisors.registry import (
     SUPERVISORS,
@@ -20,9 +18,7 @@ from w2sg.supervisors.registry import (
     supervisor_models,
 )
 
-for _m in sorted(m.name for m in pkgutil.iter_modules(__path__)):
-    if _m not in ("base", "registry"):
-        importlib.import_module(f"{__name__}.{_m}")  # registers the kind it defines
+import_modules(__name__, __path__)  # each module registers what it defines
 
 __all__ = ["SUPERVISORS", "Supervision", "SupervisionContext", "Supervisor", "SupervisorConfig",
            "check_supervisor", "get_supervisor", "list_supervisors", "register_supervisor", "resolve_supervisor",
