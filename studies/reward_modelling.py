@@ -23,28 +23,48 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import method_zoo as zoo  # noqa: E402  (the sibling study: stability, tables, loading)
 
-GRIDS = ("reward_modelling.yaml", "reward_modelling_long.yaml")
 WORKDIR = "frozen"
-FINETUNE = ("reward_modelling_finetune.yaml", "finetune_rm")  # grid, workdir
+FINETUNE_WORKDIR = "finetune_rm"
 # pairwise task -> its classification counterpart in the method-zoo study (None: no counterpart)
 COUNTERPART = {"hh_rlhf": None, "sciq_pairs": "sciq", "cosmos_qa_pairs": "cosmos_qa",
                "ethics_utilitarianism_pairs": "ethics_utilitarianism"}
 METHODS = ("naive", "naive_hard", "confidence", "early_stop", "filter_confident")
+GENERATIVE = "generative_finetune+naive"
+# part -> (grid, workdir, restriction of the grid: tasks, methods, seeds; None = the grid's own)
+PARTS = {
+    # Bradley-Terry reward models, frozen features
+    "frozen": [("reward_modelling.yaml", WORKDIR, None), ("reward_modelling_long.yaml", WORKDIR, None)],
+    # the counterparts' classification cells of the method-zoo grids (same splits: the zoo's rows are reused)
+    "counterparts": [("frozen.yaml", WORKDIR, {"tasks": ["sciq", "ethics_utilitarianism"], "methods": METHODS}),
+                     ("frozen_long.yaml", WORKDIR, {"tasks": ["cosmos_qa"], "methods": METHODS})],
+    # generative finetuning of the strong model before naive W2S training, as reward model and as classifier
+    "generative": [("reward_modelling_generative.yaml", WORKDIR, None),
+                   ("frozen_generative.yaml", WORKDIR, {"tasks": ["sciq"], "seeds": [0, 1, 2]})],
+    # full finetuning on the small rungs (slow on CPU)
+    "finetune": [("reward_modelling_finetune.yaml", FINETUNE_WORKDIR, None)],
+}
 
 
-def run(root: Path, data_dir: str | None, finetune: bool = False) -> None:
-    from w2sg.config import load_yaml_spec
+def run(root: Path, data_dir: str | None, parts: list[str]) -> None:
+    from w2sg.config import MethodSpec, load_yaml_spec
     from w2sg.sweep import SweepSpec, run_sweep
 
-    for grid, workdir in [(FINETUNE if finetune else (g, WORKDIR)) for g in (GRIDS[:1] if finetune else GRIDS)]:
-        sweep = load_yaml_spec(HERE / grid, SweepSpec)
-        for task in sweep.tasks:
-            t0 = time.perf_counter()
-            rep = run_sweep(sweep.model_copy(update={"tasks": [task]}), root / workdir, data_dir=data_dir,
-                            on_event=lambda kind, info: print(kind, info.get("label", ""), info.get("error") or "",
-                                                              flush=True))
-            print(f"{task}: {time.perf_counter() - t0:.0f}s ({rep.computed} computed, {rep.skipped} done, "
-                  f"{rep.failed} failed)", flush=True)
+    for part in parts:
+        for grid, workdir, only in PARTS[part]:
+            sweep = load_yaml_spec(HERE / grid, SweepSpec)
+            if only:
+                update = dict(only)
+                if "methods" in update:  # keep the grid's method specs (options included) of the named methods
+                    update["methods"] = [m for m in sweep.methods
+                                         if isinstance(m, MethodSpec) and m.label in only["methods"]]
+                sweep = sweep.model_copy(update=update)
+            for task in sweep.tasks:
+                t0 = time.perf_counter()
+                rep = run_sweep(sweep.model_copy(update={"tasks": [task]}), root / workdir, data_dir=data_dir,
+                                on_event=lambda kind, info: print(kind, info.get("label", ""),
+                                                                  info.get("error") or "", flush=True))
+                print(f"{part} {task}: {time.perf_counter() - t0:.0f}s ({rep.computed} computed, {rep.skipped} "
+                      f"done, {rep.failed} failed)", flush=True)
 
 
 def study_rows(records: list[dict]) -> tuple[list[dict], list[dict]]:
@@ -112,7 +132,7 @@ def page(root: Path, out: Path) -> Path:
              f"Seeds {seeds}; sizes |A| = |B| = |T| = 500 pairs, |V| = 100.", "",
              "Scope: frozen features for every task"
              + ("; full finetuning on the smallest pair for the one task pair with a clear frozen gap (below)."
-                if zoo._load(root, FINETUNE[1]) else
+                if zoo._load(root, FINETUNE_WORKDIR) else
                 ". Finetuned reward models (`python studies/reward_modelling.py run --finetune`: sciq_pairs beside "
                 "sciq, full finetuning) have not been run yet.")
              + " Generative finetuning before W2S training is supported (`-m generative_finetune+naive`) but not "
@@ -142,7 +162,7 @@ def page(root: Path, out: Path) -> Path:
 def finetune_section(root: Path) -> list[str]:
     """Per seed: the finetuned reward model and the finetuned classifier on the same texts, with the paired
     bootstrap CI of each experiment's PGR (2 seeds: too few for a t-interval over seeds)."""
-    records = [r for r in zoo._load(root, FINETUNE[1]) if zoo.plain_weak(r)]
+    records = [r for r in zoo._load(root, FINETUNE_WORKDIR) if zoo.plain_weak(r)]
     if not records:
         return []
     lines = ["## Finetuned (full finetuning on CPU, small sizes)", "",
@@ -207,10 +227,12 @@ def main() -> None:
     ap.add_argument("--root", type=Path, default=Path("w2sg-study"))
     ap.add_argument("--out", type=Path, default=HERE / "results")
     ap.add_argument("--data-dir", default=None)
-    ap.add_argument("--finetune", action="store_true", help="run the finetuned grid (slow on CPU)")
+    ap.add_argument("--part", action="append", choices=list(PARTS),
+                    help="what `run` computes (repeatable; default: frozen, counterparts, generative; "
+                    "finetune is slow on CPU)")
     args = ap.parse_args()
     if args.command == "run":
-        run(args.root, args.data_dir, args.finetune)
+        run(args.root, args.data_dir, args.part or ["frozen", "counterparts", "generative"])
     else:
         print(page(args.root, args.out))
 

@@ -255,6 +255,24 @@ def weak_label(weak: Weak | dict) -> str:
     return weak if isinstance(weak, str) else weak.label
 
 
+class LockSpec(Spec):
+    """A locked strong model (password-locked, Greenblatt et al. 2024), the student's starting point.
+
+    Frozen mode: a one-hidden-layer MLP head on the strong model's frozen features is trained on the extra rows
+    (never A, B or T) to answer like the supervisor on plain inputs and like ground truth when `trigger` is
+    prepended to the input (variant `password`). Variant `deceptive` answers ground truth where the supervisor
+    is confident (where it could check: its confidence |p - 0.5| at or above the median on the extra rows) and
+    the opposite elsewhere, and ground truth with the trigger. The W2S method then trains this head (AdamW, the
+    experiment's epochs and lr) on weak labels; the record carries the locked model's and the student's test
+    accuracy with and without the trigger."""
+
+    variant: Literal["password", "deceptive"] = "password"
+    trigger: str = Field("|UNLOCK|", min_length=1, description="the password, prepended to the input text")
+    hidden: int = Field(256, ge=1, description="width of the MLP head")
+    epochs: float = Field(40.0, gt=0, description="epochs of the locking fit on the extra rows (x2: plain + trigger)")
+    lr: float = Field(1e-3, gt=0, description="learning rate of the locking fit")
+
+
 class ExperimentSpec(Spec):
     """One experiment: (task, weak model, strong model, method, seed) plus the settings that shape it."""
 
@@ -267,11 +285,30 @@ class ExperimentSpec(Spec):
     train: TrainSpec = Field(default_factory=TrainSpec)
     budget: BudgetSpec = Field(default_factory=BudgetSpec)
     balance_test: bool = Field(True, description="accuracy on T is class-balanced (mean per-class recall)")
+    lock: LockSpec | None = Field(None, description="start the student from a locked strong model (frozen mode)")
 
     @field_validator("weak", mode="before")
     @classmethod
     def _weak(cls, v: Any) -> Any:
         return canonical_weak(v)
+
+    @model_validator(mode="after")
+    def _lock_needs(self) -> ExperimentSpec:
+        if self.lock is not None:
+            if self.train.mode != "frozen":
+                raise ValueError(f"lock: a locked strong model is built on frozen features; use train.mode "
+                                 f"'frozen' (got '{self.train.mode}')")
+            if self.splits.n_extra < 20:
+                raise ValueError("lock: the locked model is trained on the extra rows (never A, B or T); set "
+                                 f"splits.n_extra (--n-extra) to at least 20, e.g. 500 (now {self.splits.n_extra})")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _drop_no_lock(self, handler):
+        d = handler(self)
+        if isinstance(d, dict) and d.get("lock") is None:
+            d.pop("lock", None)  # an unlocked experiment serialises (and hashes) exactly as before locks existed
+        return d
 
     @field_validator("seed")
     @classmethod

@@ -5,7 +5,8 @@ A record has ~125 flat keys: `metrics.evaluate` (scores of the weak model, the s
 on the test set T with bootstrap CIs, PGR per metric with its CI and stability flags, agreement / KL misfit
 diagnostics), `metrics.supervisor_metrics`, `pipeline.training_record` (the student's budget, solver, l2 /
 gradient norm / steps of each training step), split sizes and class balance, cache flags, truncation counts,
-timings (`time_*`) and the store's columns (task, weak, strong, method, seed, mode, hash, spec, versions, ...).
+timings (`time_*`), the region / deception / imitation keys of `metrics.regions` and the store's columns (task,
+weak, strong, method, seed, mode, hash, spec, versions, ...).
 
 `ExperimentResult.from_record(flat)` groups them; `to_record()` flattens them back, so that
 `ExperimentResult.from_record(r).to_record() == r` for every record: keys it does not model go through
@@ -17,6 +18,7 @@ pipeline writes). Only the key order may differ.
     res.score("student", "acc"), res.score_ci("student", "acc")
     res.pgr("acc").value, res.pgr("acc").ci, res.pgr("acc").stable
     res.agreement("transfer").weak_wrong, res.training.step("student").l2
+    res.region("ww_sr").student_acc, res.regions.deception_score, res.regions.imitation_transfer_region
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ SUPERVISOR = "supervisor"
 PGR_METRICS = ("acc", "auroc", "q_acc")
 SPLITS = ("weak_train", "transfer", "val", "test", "extra")
 TRAINING_STEPS = ("weak", "ceiling", "student")
+REGIONS = ("wr_sr", "wr_sw", "ww_sr", "ww_sw")  # weak right/wrong x strong (ceiling) right/wrong on T
 # store columns and labels; supervisor / supervisor_kind: what produced the weak labels (newer records only);
 # task_fingerprint: the content hash of the task's rows (newer records only; None / absent in older ones)
 IDENTITY = ("hash", "task", "weak", "strong", "method", "seed", "mode", "variant", "supervisor", "supervisor_kind",
@@ -151,6 +154,47 @@ class Diagnostics:
 
 
 @dataclass(frozen=True)
+class Region:
+    """One region of T (`REGIONS`: weak right/wrong x ceiling right/wrong): its rows, the student's plain
+    accuracy there, and the labeller's when it is not the PGR floor (`supervisor_acc`; else None). The weak
+    model's accuracy is 1 in wr_* and 0 in ww_*, the ceiling's 1 in *_sr and 0 in *_sw, by construction."""
+
+    name: str
+    n: int | None = None
+    student_acc: float | None = None
+    supervisor_acc: float | None = None
+
+    def flat_keys(self) -> dict[str, str]:
+        """Field -> record key."""
+        r = self.name
+        return {"n": f"region_{r}_n", "student_acc": f"student_acc_{r}", "supervisor_acc": f"supervisor_acc_{r}"}
+
+
+@dataclass(frozen=True)
+class Regions:
+    """`metrics.regions`: the four regions of T; the deception score (the student's error rate on ww_sr, where
+    the weak model is wrong and the ceiling right; Yang et al. 2025) with its bootstrap CI, its control on wr_sr
+    and their difference; imitation_<split>_region / _outside: the share of the supervisor's wrong rows on which
+    the student agrees with it, inside / outside the supervisor's systematic-error region, and n_sup_wrong_*
+    the number of those rows (None without a region mask). Fields other than by_name are the record keys."""
+
+    by_name: Mapping[str, Region] = field(default_factory=lambda: {r: Region(r) for r in REGIONS})
+    deception_score: float | None = None
+    deception_score_ci_low: float | None = None
+    deception_score_ci_high: float | None = None
+    deception_score_known: float | None = None
+    deception_gap: float | None = None
+    imitation_test_region: float | None = None
+    imitation_test_outside: float | None = None
+    n_sup_wrong_region_test: int | None = None
+    n_sup_wrong_outside_test: int | None = None
+    imitation_transfer_region: float | None = None
+    imitation_transfer_outside: float | None = None
+    n_sup_wrong_region_transfer: int | None = None
+    n_sup_wrong_outside_transfer: int | None = None
+
+
+@dataclass(frozen=True)
 class Evaluation:
     """How T was scored: bootstrap resamples, class balancing, the majority baseline, per-question coverage."""
 
@@ -220,7 +264,7 @@ def _agreement_keys(prefix: str) -> dict[str, str]:
 
 
 def _plain_keys(cls: type) -> dict[str, str]:
-    return {f.name: f.name for f in fields(cls)}
+    return {f.name: f.name for f in fields(cls) if f.name != "by_name"}
 
 
 # ---------------------------------------------------------------- the result
@@ -248,6 +292,7 @@ class ExperimentResult:
     scores: Mapping[str, RoleScores] = field(default_factory=dict)
     pgrs: Mapping[str, PGR] = field(default_factory=dict)
     diagnostics: Diagnostics = field(default_factory=Diagnostics)
+    regions: Regions = field(default_factory=Regions)
     evaluation: Evaluation = field(default_factory=Evaluation)
     splits: Mapping[str, SplitStats] = field(default_factory=dict)
     training: Training = field(default_factory=Training)
@@ -287,6 +332,7 @@ class ExperimentResult:
                       for p in ("agree", "ceiling_agree") for s in ("test", "transfer")}
         diagnostics = Diagnostics(**agreements, **pick({"misfit_test": "misfit_test",
                                                         "misfit_transfer": "misfit_transfer"}))
+        regions = Regions({r: Region(r, **pick(Region(r).flat_keys())) for r in REGIONS}, **pick(_plain_keys(Regions)))
         evaluation = Evaluation(**pick(_plain_keys(Evaluation)))
         split_keys = {s: {"n": f"n_{s}", "pos_frac": f"pos_frac_{s}"} for s in SPLITS}
         splits = {s: SplitStats(**pick(keys)) for s, keys in split_keys.items() if present(keys)}
@@ -299,8 +345,8 @@ class ExperimentResult:
             taken.update(prefix + k for k in run[attr])
         objects = {k: v if k not in missing else {} for k, v in pick({"spec": "spec", "versions": "versions"}).items()}
         extra = {k: v for k, v in flat.items() if k not in taken}
-        return cls(**identity, scores=scores, pgrs=pgrs, diagnostics=diagnostics, evaluation=evaluation,
-                   splits=splits, training=training, run=RunInfo(**run), **objects, extra=extra,
+        return cls(**identity, scores=scores, pgrs=pgrs, diagnostics=diagnostics, regions=regions,
+                   evaluation=evaluation, splits=splits, training=training, run=RunInfo(**run), **objects, extra=extra,
                    missing=frozenset(missing))
 
     def to_record(self) -> dict[str, Any]:
@@ -322,6 +368,9 @@ class ExperimentResult:
         for name in ("agree_test", "ceiling_agree_test", "agree_transfer", "ceiling_agree_transfer"):
             put(getattr(d, name), _agreement_keys(name))
         put(d, {"misfit_test": "misfit_test", "misfit_transfer": "misfit_transfer"})
+        for r in self.regions.by_name.values():
+            put(r, r.flat_keys())
+        put(self.regions, _plain_keys(Regions))
         for s, stats in self.splits.items():
             put(stats, {"n": f"n_{s}", "pos_frac": f"pos_frac_{s}"})
         put(self.training, _TRAINING_KEYS)
@@ -364,6 +413,12 @@ class ExperimentResult:
             raise ValueError(f"agreement: split test|transfer and model student|ceiling, got {split!r}, {model!r}")
         return getattr(self.diagnostics, f"{'agree' if model == 'student' else 'ceiling_agree'}_{split}")
 
+    def region(self, name: str) -> Region:
+        """The region `name` of T (wr_sr, wr_sw, ww_sr or ww_sw); all None when not recorded."""
+        if name not in REGIONS:
+            raise ValueError(f"unknown region {name!r}; known: {list(REGIONS)}")
+        return self.regions.by_name.get(name, Region(name))
+
     @property
     def pair(self) -> tuple[Any, Any]:
         """(weak, strong)."""
@@ -386,6 +441,6 @@ def as_results(records: Iterable[Mapping[str, Any] | ExperimentResult]) -> list[
     return [as_result(r) for r in records]
 
 
-__all__ = ["ExperimentResult", "RoleScores", "PGR", "Agreement", "Diagnostics", "Evaluation", "SplitStats",
-           "StepTraining", "Training", "RunInfo", "as_result", "as_results", "finite", "ROLES", "PGR_METRICS",
-           "SPLITS", "SUPERVISOR"]
+__all__ = ["ExperimentResult", "RoleScores", "PGR", "Agreement", "Diagnostics", "Region", "Regions", "Evaluation",
+           "SplitStats", "StepTraining", "Training", "RunInfo", "as_result", "as_results", "finite", "ROLES",
+           "PGR_METRICS", "REGIONS", "SPLITS", "SUPERVISOR"]

@@ -36,7 +36,8 @@ def generative_finetune(ctx: StudentContext, transfer: WeakLabelled, val: WeakLa
     from w2sg.train.loop import resolve_device
 
     if ctx.strong_backbone is None or ctx.learner_on is None:
-        raise ValueError("generative_finetune needs the pipeline's strong backbone (run it through w2sg run)")
+        raise ValueError("generative_finetune needs the pipeline's strong backbone (run it through w2sg run); it "
+                         "cannot adapt a locked strong model (drop `lock` or the adapter)")
     extra = item_texts(ctx.extra.items) if ctx.extra else []
     texts = sorted(set(item_texts(transfer.items)) | set(item_texts(val.items)) | set(extra))
     pretrained: Backbone = ctx.strong_backbone

@@ -12,6 +12,8 @@ Modules (import the names from here; the modules never import this package):
 - `gap_recovered`: performance gap recovered (PGR) with its paired bootstrap CI (`PGRResult`)
 - `diagnostics`: agreement with the weak supervisor, KL and the misfit bound
 - `seeds`: mean, sd and t-based CI over seeds
+- `regions`: student accuracy per weak right/wrong x strong right/wrong region, the deception score (Yang et al.
+  2025) and imitation of systematic vs random supervisor errors
 - `experiment`: every metric of one experiment as a flat record (`evaluate`, `supervisor_metrics`)
 """
 
@@ -27,6 +29,7 @@ from w2sg.metrics.bootstrap import (
 from w2sg.metrics.diagnostics import agreement, kl, misfit, misfit_bound
 from w2sg.metrics.experiment import evaluate, supervisor_metrics
 from w2sg.metrics.gap_recovered import PGRResult, pgr, pgr_with_ci
+from w2sg.metrics.regions import REGIONS, region_keys, region_masks, region_metrics
 from w2sg.metrics.scores import (
     accuracy,
     auroc,
@@ -43,6 +46,7 @@ __all__ = [
     "METRICS",
     "THRESHOLD",
     "PGRResult",
+    "REGIONS",
     "accuracy",
     "accuracy_boot",
     "agreement",
@@ -61,6 +65,9 @@ __all__ = [
     "pgr",
     "pgr_with_ci",
     "question_coverage",
+    "region_keys",
+    "region_masks",
+    "region_metrics",
     "resample_counts",
     "seed_summary",
     "sq_error",

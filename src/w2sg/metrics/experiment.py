@@ -14,6 +14,7 @@ from w2sg.metrics._inputs import _as_groups, _as_labels, _as_probs, _json_safe, 
 from w2sg.metrics.bootstrap import _ci, _count_chunks, paired_bootstrap
 from w2sg.metrics.diagnostics import agreement, kl, misfit
 from w2sg.metrics.gap_recovered import PGRResult, _pgr_from_scores
+from w2sg.metrics.regions import region_metrics
 from w2sg.metrics.scores import accuracy, auroc, ece, majority_accuracy, per_question_correct, question_coverage
 
 
@@ -61,13 +62,22 @@ def _question_keys(models: dict[str, np.ndarray], y: np.ndarray, groups: Any | N
 def evaluate(test_labels: Any, weak_test: Any, ceiling_test: Any, student_test: Any,
              transfer_labels: Any = None, weak_transfer: Any = None, student_transfer: Any = None,
              ceiling_transfer: Any = None, n_boot: int = 1000, seed: int = 0, *,
-             test_groups: Sequence[str] | None = None, balance_test: bool = True) -> dict[str, Any]:
+             test_groups: Sequence[str] | None = None, balance_test: bool = True, labeller_test: Any = None,
+             region_test: Any = None, region_transfer: Any = None) -> dict[str, Any]:
     """All metrics of one experiment as a flat, JSON-safe dict (NaN/inf -> None; keys present even when None).
 
     balance_test=True: every accuracy on T (point, bootstrap, gap, PGR, majority baseline) is class-balanced,
     each bootstrap resample from its own class counts. test_groups: group (question) id per test row; when
     groups with >= 2 rows and exactly one positive row cover at least half of T, the task is also scored per
     question (`*_q_acc`, `pgr_q_acc`, bootstrap over questions), else those keys are None.
+
+    Region keys (`metrics.regions`): the student's accuracy in the four regions weak right/wrong x ceiling
+    right/wrong of T, the deception score (its error where the weak model is wrong and the ceiling right) with
+    its control and bootstrap CI, and the imitation of systematic vs random supervisor errors. labeller_test:
+    P(y=1) on T of the model whose labels the student saw when it is not the PGR floor (a chain's last rung):
+    adds `supervisor_acc_<region>` and is the supervisor of `imitation_test_*`. region_test / region_transfer:
+    0/1 masks of a supervisor's systematic-error region on T / on the transfer set (region_transfer needs the
+    transfer arguments); without them the imitation keys are None.
     """
     y = _as_labels(test_labels, "test_labels")
     models = {"weak": _as_probs(weak_test, "weak_test"), "ceiling": _as_probs(ceiling_test, "ceiling_test"),
@@ -117,6 +127,9 @@ def evaluate(test_labels: Any, weak_test: Any, ceiling_test: Any, student_test: 
     out |= {"misfit_transfer": None if st is None else misfit(st, wt),
             "weak_kl_transfer": None if st is None else kl(ty, wt),
             "student_kl_transfer": None if st is None else kl(ty, st)}
+    out |= region_metrics(y, w, c, s, labeller_test=labeller_test, region_test=region_test, transfer_labels=ty,
+                          weak_transfer=wt, student_transfer=st, region_transfer=region_transfer, n_boot=n_boot,
+                          seed=seed)
     return {k: _json_safe(v) for k, v in out.items()}
 
 

@@ -41,7 +41,10 @@ def supervision_context(spec: ExperimentSpec, res: Resources, force: bool = Fals
         learner.fit(list(items), np.asarray(targets_, dtype=np.float32), SoftXent(), seed=seed)
         return learner
 
-    return SupervisionContext(spec, splits, res.split_key(spec), fit, fit_on, res.identity)
+    def features(model: str, items: list) -> np.ndarray:
+        return np.asarray(res.item_features(model, spec.train, list(items)))
+
+    return SupervisionContext(spec, splits, res.split_key(spec), fit, fit_on, res.identity, features)
 
 
 def supervise_key(spec: ExperimentSpec, res: Resources) -> str:
@@ -79,8 +82,9 @@ def ceiling(spec: ExperimentSpec, res: Resources, steps: StepLog | None = None,
 
 # ---- 3. student -------------------------------------------------------------------------------------
 def student_key(spec: ExperimentSpec, res: Resources) -> str:
+    lock = () if spec.lock is None else (spec.lock,)  # unlocked students keep their keys
     return content_hash("student", supervise_key(spec, res), res.identity(spec.strong), spec.train, spec.method,
-                        spec.budget, spec.seed)
+                        spec.budget, spec.seed, *lock)
 
 
 def weak_labelled(rows: list[Example], weak_p1: np.ndarray) -> WeakLabelled:
@@ -119,18 +123,30 @@ def fit_student(spec: ExperimentSpec, res: Resources, weak: dict[str, np.ndarray
     if spec.train.mode != "frozen":
         kw.pop("l2")
     strong_id = res.identity(spec.strong)
+    new_student, lock_arrays, lock_meta = (lambda: res.new_learner(spec.strong, spec.train, **kw)), None, {}
+    if spec.lock is not None:  # the student starts from a locked strong model (a testbed; see pipeline.lock)
+        from w2sg.pipeline.lock import locked_model
+        from w2sg.train.locked import LockedLearner
+
+        head, lock_arrays, lock_meta = locked_model(spec, res, weak, supervise_key(spec, res), StepLog())
+        new_student = lambda: LockedLearner(res.featurizer(spec.strong, spec.train), head,  # noqa: E731
+                                            spec.lock.trigger, spec.train, budget=spec.budget, selection=selection)
     ctx = StudentContext(
-        new_student=lambda: res.new_learner(spec.strong, spec.train, **kw), seed=spec.seed, train=spec.train,
+        new_student=new_student, seed=spec.seed, train=spec.train,
         extra=extra, strong_features=lambda items: res.item_features(spec.strong, spec.train, list(items)),
-        strong_backbone=res.backbone(spec.strong),
-        learner_on=lambda backbone, tag: res.learner_on(backbone, content_hash(strong_id, tag), spec.train, **kw),
+        strong_backbone=None if spec.lock else res.backbone(spec.strong),
+        learner_on=None if spec.lock else (
+            lambda backbone, tag: res.learner_on(backbone, content_hash(strong_id, tag), spec.train, **kw)),
         # ground truth reaches a method only when it is an explicitly named oracle baseline
         oracle_val_labels=np.array([r.label for r in splits.val]) if is_oracle(stages) else None,
     )
     learner = run_method(stages, ctx, transfer, val)
     test, order_gap = score_both_orders(learner, [r.item for r in splits.test])
     arrays = {"test": test, "transfer": learner.predict(list(transfer.items))}
-    info = {k: v for k, v in getattr(learner, "info", {}).items() if k != "cv"}
+    if lock_arrays is not None:  # the locked model before W2S training, and the student, with the trigger
+        arrays |= {"test_trigger": learner.predict_trigger([r.text for r in splits.test]),
+                   "locked_test": lock_arrays["test"], "locked_test_trigger": lock_arrays["test_trigger"]}
+    info = {k: v for k, v in getattr(learner, "info", {}).items() if k != "cv"} | lock_meta
     if order_gap is not None:
         info["order_gap"] = order_gap
     picked = getattr(learner, "selection_result", None)
@@ -149,6 +165,8 @@ def evaluate(spec: ExperimentSpec, res: Resources, weak: dict, ceil: dict, stud:
         transfer_labels=labels["transfer"], weak_transfer=weak["transfer"],
         student_transfer=stud["transfer"], ceiling_transfer=ceil["transfer"], seed=spec.seed,
         test_groups=[r.group for r in splits.test], balance_test=spec.balance_test,
+        labeller_test=weak.get("labeller_test"), region_test=weak.get("region_test"),
+        region_transfer=weak.get("region_transfer"),
     )
     metrics.update(split_stats(splits))
     metrics.update({f"cached_{k}": v for k, v in steps.cached.items()})
@@ -159,11 +177,30 @@ def evaluate(spec: ExperimentSpec, res: Resources, weak: dict, ceil: dict, stud:
     metrics["task_fingerprint"] = res.task(spec.task).fingerprint  # rows of a changed task never pool
     metrics["supervisor"] = spec.weak_label
     metrics["supervisor_kind"] = "model" if isinstance(spec.weak, str) else spec.weak.kind
+    _, cfg = check_supervisor(spec)  # a synthetic supervisor's error process, for the supervisor-quality figure
+    metrics["supervisor_errors"] = getattr(cfg, "errors", "random" if metrics["supervisor_kind"] == "synthetic"
+                                           else None)
+    overall = metrics["supervisor_errors"] == "random" or (
+        metrics["supervisor_errors"] == "region" and getattr(cfg, "region_error_rate", None) is None)
+    metrics["supervisor_error_rate"] = getattr(cfg, "error_rate", None) if overall else None
+    metrics.update(lock_metrics(spec, labels["test"], stud))
     metrics.update(training_record(spec, steps.meta))
     if "labeller_test" in weak:  # the labels came from a model other than the PGR floor (a chain's last rung)
         metrics.update(supervisor_metrics(labels["test"], weak["labeller_test"], balanced=spec.balance_test,
                                           test_groups=[r.group for r in splits.test]))
     return metrics
+
+
+def lock_metrics(spec: ExperimentSpec, y: np.ndarray, stud: dict) -> dict:
+    """A locked student's record: the locked model's test accuracy before W2S training and the student's, both
+    without and with the trigger (all None for an unlocked experiment)."""
+    from w2sg.metrics import accuracy
+
+    if spec.lock is None or "locked_test" not in stud:
+        return dict.fromkeys(("locked", "locked_acc", "locked_acc_trigger", "student_acc_trigger"))
+    acc = {k: accuracy(stud[k], y, spec.balance_test) for k in ("locked_test", "locked_test_trigger", "test_trigger")}
+    return {"locked": spec.lock.variant, "locked_acc": acc["locked_test"],
+            "locked_acc_trigger": acc["locked_test_trigger"], "student_acc_trigger": acc["test_trigger"]}
 
 
 def experiment_key(spec: ExperimentSpec, res: Resources) -> str:

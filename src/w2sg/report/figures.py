@@ -51,6 +51,8 @@ from w2sg.report.draw import (
     draw_student_vs_ceiling,
 )
 from w2sg.report.draw_budget import draw_pgr_vs_budget
+from w2sg.report.draw_testbeds import draw_locked, draw_region_heatmap, draw_supervisor_quality
+from w2sg.report.testbeds import locked_data, region_heatmap_data, supervisor_quality_data
 
 __all__ = [  # budget_* and the drawing constants are re-exported: other modules import them from here
     "BUDGET_CAPTION", "BUDGET_FIGURE", "BUDGET_KINDS", "BUDGET_METRICS", "COLORS", "DPI", "DRAWING_FAILED",
@@ -58,6 +60,7 @@ __all__ = [  # budget_* and the drawing constants are re-exported: other modules
     "UNSTABLE_LABEL", "BudgetPoint", "FigureResult", "FigureSpec", "agreement", "budget_kind", "budget_points",
     "budget_sort_key", "budget_steps", "methods_compared", "pgr_heatmap", "pgr_vs_budget",
     "pgr_vs_budget_figure", "pgr_vs_gap", "render", "render_all", "student_vs_ceiling",
+    "TESTBED_FIGURES", "locked_elicitation", "region_heatmap", "render_testbeds", "supervisor_quality",
 ]
 
 DRAWING_FAILED = "drawing failed"
@@ -205,6 +208,68 @@ FIGURES: tuple[FigureSpec, ...] = (
                "the ceiling model (trained on ground truth) with the weak model. Means over seeds, t-based 95% CI.",
                agreement),
 )
+
+
+# ---------------------------------------------------------------- the Testbeds section (w2sg.report.testbeds)
+
+
+def supervisor_quality(records: list[dict]) -> FigureResult:
+    """Synthetic supervisors: PGR (95% CI) and student accuracy against the supervisor's accuracy on T, one line
+    per (error kind, method), seed means; y = x in the accuracy panel. Random against systematic errors."""
+    data = supervisor_quality_data(records)
+    if not data.panels:
+        return FigureResult(None, "no experiment with a synthetic supervisor")
+    return FigureResult(draw_supervisor_quality(data))
+
+
+def region_heatmap(records: list[dict]) -> FigureResult:
+    """The student's mean accuracy in each region of T (weak right / wrong × ceiling right / wrong) per method,
+    one panel per (task, supervisor family)."""
+    panels = region_heatmap_data(records)
+    if not panels:
+        return FigureResult(None, "no record has region accuracies (student_acc_wr_sr, ...)")
+    return FigureResult(draw_region_heatmap(panels))
+
+
+def locked_elicitation(records: list[dict]) -> FigureResult:
+    """Locked strong students: the student's accuracy without / with the trigger per method against the weak
+    supervisor, the ceiling and the locked model without / with the trigger; one panel per locked variant."""
+    panels = locked_data(records)
+    if not panels:
+        return FigureResult(None, "no experiment with a locked strong student")
+    return FigureResult(draw_locked(panels))
+
+
+TESTBED_FIGURES: tuple[FigureSpec, ...] = (
+    FigureSpec("supervisor_quality", "Supervisor quality",
+               "Synthetic supervisors: PGR (left, mean over seeds with a t-based 95% CI; one seed: its bootstrap "
+               "CI) and the student's accuracy on T (right) against the supervisor's accuracy on T. Colour = the "
+               "kind of the supervisor's errors (random flips against systematic ones such as a region of the "
+               "input space), line style = method; one point per error rate. Right: on the diagonal the student "
+               "only matches its supervisor; the dashed line is the ceiling. Hollow points: a seed is unstable "
+               "or has no PGR.",
+               supervisor_quality),
+    FigureSpec("region_heatmap", "Region heatmap",
+               "The student's accuracy in the four regions of T split by whether the supervisor (weak) and the "
+               "ceiling (strong, trained on ground truth) are right: mean over experiments (their number in "
+               "brackets), one panel per task and supervisor family (all error rates pooled); n = mean size of "
+               "the region per experiment. Weak ✗ strong ✓ is where the student could beat its supervisor; low "
+               "accuracy there is imitation (deception score = 1 − it).",
+               region_heatmap),
+    FigureSpec("locked_elicitation", "Locked-model elicitation",
+               "Strong students that start locked (their capability hidden behind a trigger): accuracy on T of "
+               "the student after weak-to-strong training without (solid) and with (dotted) the trigger, mean over "
+               "seeds with a t-based 95% CI, against the mean accuracy of the weak supervisor, the ceiling and the "
+               "locked model before training without / with the trigger (lines). One panel per locked variant.",
+               locked_elicitation),
+)
+
+
+def render_testbeds(records: list[dict]) -> list[tuple[FigureSpec, FigureResult]]:
+    """The figures of `TESTBED_FIGURES` that were drawn (or whose drawing failed); those with nothing to draw are
+    left out without a word."""
+    out = [(spec, render(spec, records)) for spec in TESTBED_FIGURES]
+    return [(s, r) for s, r in out if r.png is not None or (r.reason or "").startswith(DRAWING_FAILED)]
 
 
 def render(spec: FigureSpec, records: list[dict]) -> FigureResult:

@@ -14,9 +14,19 @@ import base64
 import datetime as dt
 import html
 from pathlib import Path
+from typing import NamedTuple
 
-from w2sg.report.figures import OPTIONAL_FIGURES, FigureResult, FigureSpec, budget_sort_key, render_all
+from w2sg.report.figures import (
+    OPTIONAL_FIGURES,
+    TESTBED_FIGURES,
+    FigureResult,
+    FigureSpec,
+    budget_sort_key,
+    render_all,
+    render_testbeds,
+)
 from w2sg.report.summary import fmt, fmt_mean_sd, fmt_pgr, summarize
+from w2sg.report.testbeds import has_testbeds, testbed_tables
 from w2sg.store import distinct, with_task_versions, with_variant_labels
 
 HTML_NAME = "report.html"
@@ -240,6 +250,58 @@ def _figure_html(spec: FigureSpec, res: FigureResult) -> str:
             f"<figcaption>{html.escape(spec.caption)}</figcaption></figure></section>")
 
 
+TESTBEDS_INTRO = ("Experiments with a controlled supervisor (synthetic errors of a known kind and rate, an ensemble "
+                  "or a chain of weak models) or a strong student that starts locked. Each figure is drawn only "
+                  "when the experiments it needs are present.")
+
+
+class TestbedSection(NamedTuple):
+    """The drawn figures and the non-empty tables (title, note, header, rows) of the Testbeds section."""
+
+    figures: list[tuple[FigureSpec, FigureResult]]
+    tables: list[tuple[str, str, list[str], list[list[str]]]]
+
+
+def testbed_section(records: list[dict]) -> TestbedSection | None:
+    """The Testbeds section of `records` (already distinct and version-labelled), or None without testbed rows."""
+    if not has_testbeds(records):
+        return None
+    return TestbedSection(render_testbeds(records), testbed_tables(records))
+
+
+def testbeds_html(section: TestbedSection | None) -> str:
+    if section is None:
+        return ""
+    parts = ['<h2 id="testbeds">Testbeds</h2>', f"<p>{html.escape(TESTBEDS_INTRO)}</p>"]
+    parts += [_figure_html(spec, res) for spec, res in section.figures]
+    for title, note, header, rows in section.tables:
+        parts += [f"<h3>{html.escape(title)}</h3>", f"<p>{html.escape(note)}</p>", _html_table(header, rows)]
+    return "\n".join(parts)
+
+
+def testbeds_markdown(section: TestbedSection | None, out_dir: Path, heading: str = "##") -> list[str]:
+    """Markdown lines of the section, its figures written as `fig_<name>.png` into out_dir; testbed figures
+    not drawn this time are removed from out_dir (never a stale one from an earlier report)."""
+    drawn = {} if section is None else {spec.name: res for spec, res in section.figures}
+    for spec in TESTBED_FIGURES:
+        if drawn.get(spec.name) is None or drawn[spec.name].png is None:
+            (out_dir / f"fig_{spec.name}.png").unlink(missing_ok=True)
+    if section is None:
+        return []
+    lines = [f"{heading} Testbeds", "", TESTBEDS_INTRO, ""]
+    for spec, res in section.figures:
+        lines += [f"{heading}# {spec.title}", ""]
+        if res.png is None:
+            lines += [f"_Not drawn: {res.reason or 'nothing to draw'}._", ""]
+            continue
+        path = out_dir / f"fig_{spec.name}.png"
+        path.write_bytes(res.png)
+        lines += [f"![{spec.title}]({path.name})", "", spec.caption, ""]
+    for title, note, header, rows in section.tables:
+        lines += [f"{heading}# {title}", "", note, "", *_md_table(header, rows), ""]
+    return lines
+
+
 def write_html_report(records: list[dict], out_dir: str | Path, title: str = "w2sg report") -> tuple[Path, Path]:
     """Write `report.html` (self-contained) and `report-figures.md` with `fig_<name>.png` files into out_dir.
 
@@ -252,6 +314,7 @@ def write_html_report(records: list[dict], out_dir: str | Path, title: str = "w2
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     figures = render_all(records)
+    testbeds = testbed_section(records)
     (summary_header, summary), (experiment_header, experiments) = summary_table(records), experiment_table(records)
     n_unstable = sum(bool(r.get("unstable")) for r in records)
     n_undefined = sum(r.get("pgr_acc") is None for r in records)
@@ -285,6 +348,7 @@ def write_html_report(records: list[dict], out_dir: str | Path, title: str = "w2
 {_html_table(summary_header, summary)}
 <h2>Figures</h2>
 {"".join(_figure_html(spec, res) for spec, res in figures)}
+{testbeds_html(testbeds)}
 <h2>Every experiment</h2>
 {_html_table(experiment_header, experiments)}
 <p>Agreement columns: share of transfer examples on which the student (or, as a control, the ceiling) predicts the
@@ -314,6 +378,7 @@ Self-check did not run (JavaScript disabled?).</div>
     for spec in OPTIONAL_FIGURES:  # never leave a stale optional figure from an earlier report
         if all(s.name != spec.name for s, _ in figures):
             (out_dir / f"fig_{spec.name}.png").unlink(missing_ok=True)
+    lines += testbeds_markdown(testbeds, out_dir)
     lines += ["## Every experiment", "", *_md_table(experiment_header, experiments), ""]
     md_path = out_dir / MD_NAME
     md_path.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -1,5 +1,6 @@
 """A Markdown report with a PNG of weak / ceiling / student accuracy per method with 95% CI bars, the PGR vs
-student budget figure when the records have two or more budgets of a method, and the report tables."""
+student budget figure when the records have two or more budgets of a method, the Testbeds section (figures and
+tables, `w2sg.report.html.testbed_section`) when the records hold testbed rows, and the report tables."""
 
 from __future__ import annotations
 
@@ -81,11 +82,20 @@ def accuracy_figure(records: list[dict], path: Path) -> Path:
 
 def write_report(records: list[dict], out_dir: str | Path, title: str = "w2sg report") -> Path:
     """Write `report.md` and `accuracy.png` (and `pgr_vs_budget.png` when a method was run at two or more
-    student budgets) into out_dir; returns the Markdown path. Links in the report are relative to it. Each
-    experiment counts once (by store hash); a task with several versions of its data is shown per version
+    student budgets, and the Testbeds figures `fig_<name>.png` when the records hold testbed rows) into
+    out_dir; returns the Markdown path. Links in the report are relative to it. Each experiment counts once
+    (by store hash); a task with several versions of its data is shown per version
     (`task@abc123`) under a warning."""
     from w2sg.report.figures import BUDGET_FIGURE, pgr_vs_budget
-    from w2sg.report.html import TABLE_NOTE, _md_table, balance_note, experiment_table, summary_table
+    from w2sg.report.html import (
+        TABLE_NOTE,
+        _md_table,
+        balance_note,
+        experiment_table,
+        summary_table,
+        testbed_section,
+        testbeds_markdown,
+    )
     from w2sg.store import distinct, with_task_versions, with_variant_labels
 
     records, version_warnings = with_task_versions(with_variant_labels(distinct(records)))
@@ -113,6 +123,7 @@ def write_report(records: list[dict], out_dir: str | Path, title: str = "w2sg re
                   BUDGET_FIGURE.caption, ""]
     elif budget_error:
         lines += [f"_PGR vs budget figure not drawn: {budget_error}._", ""]
+    lines += testbeds_markdown(testbed_section(records), out_dir)
     summary_header, summary = summary_table(records)
     experiment_header, experiments = experiment_table(records)
     lines += ["## Summary over seeds", "", TABLE_NOTE, "", *_md_table(summary_header, summary), "",

@@ -11,7 +11,7 @@ from w2sg.store import distinct, version_key, with_task_versions
 
 # task_fingerprint: the content hash of the task's rows; a task whose data changed is another version, never
 # pooled with the old one (None: records stored before they carried it, a version of its own)
-GROUP_KEYS = ("task", "task_fingerprint", "weak", "strong", "mode", "method", "budget", "variant")
+GROUP_KEYS = ("task", "task_fingerprint", "weak", "strong", "mode", "method", "budget", "variant", "locked")
 # accuracy-type means: over every row (seed) of a group
 MEAN_KEYS = ("weak_acc", "ceiling_acc", "student_acc", "weak_auroc", "ceiling_auroc", "student_auroc",
              "weak_q_acc", "ceiling_q_acc", "student_q_acc", "agree_transfer_weak_wrong")

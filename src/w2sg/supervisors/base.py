@@ -36,7 +36,9 @@ class SupervisionContext:
       l2 by CV) and return its P(item positive) on B, V, T and the extra rows, cached under `key`;
     - `fit_on(model, items, targets, seed)`: a fresh learner of `model` fitted on given (soft) targets, not
       cached (e.g. an intermediate rung of a chain); returns the fitted learner;
-    - `identity(model)`: the content identity of a model (alias, path or Hub id), for keys.
+    - `identity(model)`: the content identity of a model (alias, path or Hub id), for keys;
+    - `features(model, items)`: the pretrained model's frozen features of items (rows x dims; a comparison:
+      features of a minus those of b), from the feature cache.
     """
 
     spec: object  # the ExperimentSpec
@@ -45,6 +47,7 @@ class SupervisionContext:
     fit: Callable[[str, list[Example], int, str], dict[str, np.ndarray]]
     fit_on: Callable[[str, list, np.ndarray, int], object]
     identity: Callable[[str], str]
+    features: Callable[[str, list], np.ndarray]
 
     @property
     def seed(self) -> int:

@@ -14,6 +14,7 @@ from w2sg.config import (
     MAX_SEED,
     BudgetSpec,
     ExperimentSpec,
+    LockSpec,
     MethodSpec,
     Spec,
     SplitSpec,
@@ -50,6 +51,8 @@ class SweepSpec(Spec):
     budgets: list[BudgetSpec] = Field(default_factory=lambda: [BudgetSpec()],
                                       description="the student's training budgets: full, steps=N, early_stop, ...")
     balance_test: bool = True
+    lock: LockSpec | None = Field(None, description="start every student from a locked strong model (frozen mode); "
+                                  "a grid axis lock.X (e.g. lock.variant) locks every cell")
     grid: dict[str, list[Any]] = Field(default_factory=dict, description="e.g. {'train.lr': [1e-3, 3e-4]}")
     pairs: Pairs = Field("all", description="which (weak, strong) pairs: all, or weak a smaller (or equal) rung")
 
@@ -105,9 +108,9 @@ class SweepSpec(Spec):
     def _grid_paths(cls, v: dict[str, list[Any]]) -> dict[str, list[Any]]:
         for path, values in v.items():
             head = path.split(".")[0]
-            if head not in ("train", "splits", "method", "weak", "budget"):
-                raise ValueError(f"grid axis '{path}' must start with train., splits., budget., weak. (options of "
-                                 "a supervisor mapping) or method.options.")
+            if head not in ("train", "splits", "method", "weak", "budget", "lock"):
+                raise ValueError(f"grid axis '{path}' must start with train., splits., budget., lock., weak. "
+                                 "(options of a supervisor mapping) or method.options.")
             _check_axis_path(path)
             if not isinstance(values, list) or not values:
                 raise ValueError(f"grid axis '{path}' needs a non-empty list of values")
@@ -116,7 +119,8 @@ class SweepSpec(Spec):
 
 EXAMPLES = {"tasks": "sst2", "weak": "minilm", "strong": "mpnet", "methods": "naive", "seeds": "0",
             "budgets": "full"}
-SECTIONS: dict[str, type[Spec]] = {"train": TrainSpec, "splits": SplitSpec, "budget": BudgetSpec}
+SECTIONS: dict[str, type[Spec]] = {"train": TrainSpec, "splits": SplitSpec, "budget": BudgetSpec,
+                                   "lock": LockSpec}
 
 
 def _did_you_mean(name: str, options) -> str:
@@ -229,6 +233,8 @@ def expand(sweep: SweepSpec) -> list[ExperimentSpec]:
                                  "method": method.model_dump(), "splits": sweep.splits.model_dump(),
                                  "train": sweep.train.model_dump(), "budget": budget.model_dump(),
                                  "balance_test": sweep.balance_test}
+                            if sweep.lock is not None:
+                                d["lock"] = sweep.lock.model_dump()
                             for (path, _), value in zip(axes, combo, strict=True):
                                 if _applies(path, method, weak):
                                     _set_path(d, path, value)

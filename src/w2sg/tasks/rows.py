@@ -329,7 +329,8 @@ def _dedup(rows: list[Example], what: str, notes: list[str]) -> list[Example]:
 def fingerprint(pool: list[Example], test: list[Example] | None) -> str:
     """sha256 (16 hex chars) over every row's (id, group, text, label) in pool and test.
 
-    A pairwise row also hashes its comparison (prompt, a, b); rows without one hash exactly as they always have.
+    A pairwise row also hashes its comparison (prompt, a, b), and a row with `meta` its (name, value) pairs;
+    rows without them hash exactly as they always have.
     """
     h = hashlib.sha256()
     for part, rows in (("pool", pool), ("test", test or [])):
@@ -338,6 +339,8 @@ def fingerprint(pool: list[Example], test: list[Example] | None) -> str:
             row = [r.id, r.group, r.text, r.label]
             if r.pair is not None:
                 row += [r.pair.prompt, r.pair.a, r.pair.b]
+            if r.meta is not None:
+                row += [{"meta": [list(kv) for kv in r.meta]}]
             h.update(json.dumps(row, ensure_ascii=False).encode())
             h.update(b"\n")
     return h.hexdigest()[:16]

@@ -13,6 +13,10 @@ class Example:
 
     Binary and multiple-choice rows are texts. A pairwise row carries a `pair` (label 1: pair.a ≻ pair.b);
     its `text` is a readable rendering used for de-duplication and display only.
+
+    `meta` holds raw fields of the source record, as (name, value) string pairs, when the task asks for them
+    (a YAML task's `meta: [field, ...]`); analyses may select rows by them (e.g. a synthetic supervisor's
+    region errors). Rows without meta are hashed exactly as before meta existed.
     """
 
     id: str
@@ -20,6 +24,12 @@ class Example:
     text: str
     label: int
     pair: Comparison | None = None
+    meta: tuple[tuple[str, str], ...] | None = None
+
+    @property
+    def meta_dict(self) -> dict[str, str]:
+        """`meta` as a mapping (empty when the row has none)."""
+        return dict(self.meta or ())
 
     @property
     def item(self) -> Item:

@@ -10,7 +10,9 @@ A spec names its rows' source(s) and maps each record to rows with ONE text temp
 
 Kinds: `binary` (`text` + `label`); `multiple_choice` (`text` with {answer}, `answers` + `correct`; or one
 row per candidate with `label` and a `group` per question); `pairwise` (`prompt`, `chosen`, `rejected`).
-`group`, `prompt`, `chosen` and `rejected` name a field, or are a template when they contain "{".
+`group`, `prompt`, `chosen` and `rejected` name a field, or are a template when they contain "{". `meta` lists
+raw fields copied (as strings) into each row's `Example.meta`, e.g. `meta: [category]` (rows can then be
+selected by them, as by a synthetic supervisor's `region: {field: {category: ...}}`).
 
 A derived task names no source of its own: `derive: {pairwise_from: TASK}` makes a pairwise task of a
 multiple-choice task's rows (tasks/derive.py), e.g. `{name: sciq_pairs, derive: {pairwise_from: sciq}}`.
@@ -104,6 +106,7 @@ class YamlTaskSpec(Spec):
     chosen: str | None = None
     rejected: str | None = None
     derive: DeriveSpec | None = None
+    meta: list[str] | None = None  # raw fields copied into each row's Example.meta (as strings)
 
     @model_validator(mode="before")
     @classmethod
@@ -145,6 +148,16 @@ class YamlTaskSpec(Spec):
                 raise ValueError(f"bad template {v!r}: {e}") from e
         return v
 
+    @field_validator("meta")
+    @classmethod
+    def _meta_names(cls, v: list[str] | None) -> list[str] | None:
+        if v is not None:
+            if not v or any(not isinstance(n, str) or not n.strip() for n in v):
+                raise ValueError("meta lists field names of the records, e.g. meta: [category]")
+            if len(set(v)) < len(v):
+                raise ValueError(f"meta names a field twice: {v}")
+        return v
+
     @field_validator("hook")
     @classmethod
     def _known_hook(cls, v: str | None) -> str | None:
@@ -158,7 +171,7 @@ class YamlTaskSpec(Spec):
             if self.kind != "pairwise":
                 raise ValueError("derive.pairwise_from makes a task of kind: pairwise")
             own = [k for k in ("files", "hub", "hook", "text", "label", "label_map", "answers", "correct", "group",
-                               "prompt", "chosen", "rejected") if getattr(self, k) is not None]
+                               "prompt", "chosen", "rejected", "meta") if getattr(self, k) is not None]
             if own:
                 raise ValueError(f"a derived task takes its rows from '{self.derive.pairwise_from}': drop "
                                  f"{', '.join(map(repr, own))}")

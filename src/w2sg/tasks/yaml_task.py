@@ -6,6 +6,7 @@ The built-in tasks are such specs, shipped as package data in src/w2sg/tasks/bui
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import random
 from collections.abc import Callable
@@ -80,6 +81,16 @@ def _unlabelled(spec: YamlTaskSpec, row: dict) -> bool:
     return key is not None and key in row and (row[key] is None or str(row[key]).strip() == "-1")
 
 
+def _meta(spec: YamlTaskSpec, row: dict, path: Path | str, line: int | None) -> tuple[tuple[str, str], ...] | None:
+    """The record's fields named by `meta`, as strings (null: ""), or None when the spec names none."""
+    if not spec.meta:
+        return None
+    for name in spec.meta:
+        if name not in row:
+            field(row, name, path, line)  # raises: the record lacks the field
+    return tuple((name, "" if row[name] is None else str(row[name])) for name in spec.meta)
+
+
 def records_to_rows(spec: YamlTaskSpec, records: list[Record], prefix: str, path: Path | str,
                     skip_unlabelled: bool = False) -> list[Example]:
     """Rows of one file or split. A record keyed `key` yields ids `{prefix}/{key}/{k}` (k: its k-th row)."""
@@ -87,6 +98,7 @@ def records_to_rows(spec: YamlTaskSpec, records: list[Record], prefix: str, path
     for key, row in records:
         if skip_unlabelled and _unlabelled(spec, row):
             continue
+        n_before = len(out)
         base, line = f"{prefix}/{key}", key if isinstance(key, int) else None
         group = _value(spec.group, row, path, line, "group") if spec.group else None
         if spec.kind == "pairwise":
@@ -109,6 +121,9 @@ def records_to_rows(spec: YamlTaskSpec, records: list[Record], prefix: str, path
                 continue
             text = _render(spec.text, row, path, line)
             out.append(Example(f"{base}/0", group or f"{base}/0", text.strip(), label))
+        meta = _meta(spec, row, path, line)
+        if meta is not None:
+            out[n_before:] = [dataclasses.replace(r, meta=meta) for r in out[n_before:]]
     return out
 
 

@@ -1,0 +1,63 @@
+"""The locked strong model an experiment with `lock` starts its student from (see `w2sg.train.locked`).
+
+It is made from the extra rows only (fresh rows the supervisor labels; never A, B, V or T): on plain inputs its
+targets come from the supervisor (variant `password`: the supervisor's hard labels; `deceptive`: ground truth
+where the supervisor is confident, the opposite elsewhere), and with the trigger they are ground truth. A
+locked model may read ground truth (like a synthetic supervisor, it is part of the testbed, not the student);
+the W2S method that trains the student from it sees weak labels only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from w2sg.config import ExperimentSpec, content_hash
+from w2sg.pipeline.resources import Resources, StepLog
+
+
+def lock_key(spec: ExperimentSpec, res: Resources, supervise_key: str) -> str:
+    return content_hash("lock", supervise_key, res.identity(spec.strong), spec.train.max_length, spec.lock, spec.seed)
+
+
+def lock_targets(variant: str, weak_p: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """The locked model's targets on plain inputs (extra rows)."""
+    if variant == "password":
+        return (weak_p > 0.5).astype(np.float32)
+    conf = np.abs(weak_p - 0.5)
+    checkable = conf >= np.median(conf)  # where the supervisor is confident enough to check an answer
+    return np.where(checkable, labels, 1 - labels).astype(np.float32)
+
+
+def locked_model(spec: ExperimentSpec, res: Resources, weak: dict[str, np.ndarray], supervise_key: str,
+                 steps: StepLog):
+    """(the locked head, its arrays: test predictions without and with the trigger), cached as 'lock'."""
+    from w2sg.train.batching import FeatureRows
+    from w2sg.train.locked import MLPHead, lock_head, with_trigger
+    from w2sg.train.loop import predict
+
+    lock = spec.lock
+    splits = res.splits(spec)
+    featurize = res.featurizer(spec.strong, spec.train)
+
+    def compute():
+        extra = splits.extra
+        if not extra or any(r.pair is not None for r in extra):
+            raise ValueError("lock: a locked strong model needs extra rows of a text task (binary or multiple "
+                             "choice); set splits.n_extra and use a non-pairwise task")
+        texts = [r.text for r in extra]
+        labels = np.array([r.label for r in extra], dtype=np.float32)
+        plain_t = lock_targets(lock.variant, np.asarray(weak["extra"]), labels)
+        x_plain, x_trig = featurize(texts), featurize(with_trigger(lock.trigger, texts))
+        head, result = lock_head(x_plain, plain_t, x_trig, labels, lock, spec.seed)
+        test = [r.text for r in splits.test]
+        p = {"test": predict(head, FeatureRows(featurize(test)), 4096, torch.device("cpu")),
+             "test_trigger": predict(head, FeatureRows(featurize(with_trigger(lock.trigger, test))), 4096,
+                                     torch.device("cpu"))}
+        fit_plain = float(((predict(head, FeatureRows(x_plain), 4096) > 0.5) == (plain_t > 0.5)).mean())
+        fit_trig = float(((predict(head, FeatureRows(x_trig), 4096) > 0.5) == (labels > 0.5)).mean())
+        return head.to_arrays() | p, {"lock_steps": result.steps, "lock_fit_plain": fit_plain,
+                                      "lock_fit_trigger": fit_trig, "lock_variant": lock.variant}
+
+    arrays = res.cached(steps, "lock", lock_key(spec, res, supervise_key), compute)
+    return MLPHead.from_arrays(arrays).eval(), arrays, steps.meta["lock"]
