@@ -5,7 +5,7 @@
     python studies/testbeds.py page [--root DIR] [--out studies/results]
 
 Grids: testbeds_matched.yaml (every zoo method; the real weak model, random errors and MPNet-cluster errors at
-the same 20% error share), testbeds_quality.yaml (random vs cluster errors at 5/10/30%, naive and confidence),
+the same 20% error share), testbeds_quality.yaml (random vs cluster errors at 10% and 30%, naive and confidence),
 testbeds_locked.yaml (every zoo method from a locked MPNet). All run in `<root>/frozen`, the method-zoo study's
 workdir and splits, so features, weak models and ceilings are shared.
 """

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import math
+import textwrap
 
 import numpy as np
 
@@ -180,7 +181,8 @@ def draw_pgr_heatmap(data: Heatmap) -> bytes:
                     ax.text(si, wi, text, ha="center", va="center", fontsize=7.5,
                             color="0.1" if bbox else tcolor, bbox=bbox)
             ax.set_xticks(range(len(strongs)), strongs, fontsize=8)
-            ax.set_yticks(range(len(weaks)), weaks, fontsize=8)
+            # supervisor labels can be long (synthetic(errors=region,region=...)): wrap them
+            ax.set_yticks(range(len(weaks)), [textwrap.fill(str(w), 26) for w in weaks], fontsize=7)
             ax.set_xlabel("strong model", fontsize=8)
             ax.set_ylabel("weak model", fontsize=8)
             ax.set_title(f"{panel_title(g.panel)} · {g.method}", fontsize=9)
