@@ -28,7 +28,7 @@ WORKDIR = "frozen"
 PARTS = {"matched": "testbeds_matched.yaml", "locked": "testbeds_locked.yaml", "quality": "testbeds_quality.yaml"}
 TASKS = ("sst2", "sciq", "wic")
 METHODS = ("naive", "naive_hard", "confidence", "product", "early_stop", "early_stop_oracle", "filter_confident",
-           "s2s_relabel", "probe_knn", "probe_logreg")
+           "s2s_relabel", "probe_relabel(probe=knn)", "probe_relabel(probe=logreg)")
 
 
 def run(root: Path, data_dir: str | None, parts: list[str]) -> None:
@@ -59,10 +59,10 @@ def family(r: dict) -> str:
 def study_records(root: Path) -> list[dict]:
     """The study's rows: its tasks, mpnet students, minilm or synthetic supervisors, zoo method names."""
     rows = []
-    for r in zoo.zoo_records(zoo._load(root, WORKDIR)):
+    for r in zoo._load(root, WORKDIR):
         if r["task"] not in TASKS or r["strong"] != "mpnet" or r.get("budget_kind", "full") != "full":
             continue
-        if r.get("supervisor_kind") == "synthetic" or r.get("locked") or zoo.plain_weak(r):
+        if r.get("supervisor_kind") == "synthetic" or zoo.plain_weak(r):  # plain_weak: minilm, locked or not
             rows.append(r)
     return rows
 
