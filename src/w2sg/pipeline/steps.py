@@ -15,6 +15,7 @@ from w2sg.config import ExperimentSpec, content_hash
 from w2sg.methods import StudentContext, WeakLabelled, check_method, is_oracle, run_method
 from w2sg.metrics import evaluate as score
 from w2sg.metrics import supervisor_metrics
+from w2sg.models.zoo import is_classic
 from w2sg.pipeline.record import split_stats, training_record
 from w2sg.pipeline.resources import Resources, StepLog, score_both_orders
 from w2sg.supervisors import SupervisionContext, check_supervisor
@@ -134,7 +135,7 @@ def fit_student(spec: ExperimentSpec, res: Resources, weak: dict[str, np.ndarray
     ctx = StudentContext(
         new_student=new_student, seed=spec.seed, train=spec.train,
         extra=extra, strong_features=lambda items: res.item_features(spec.strong, spec.train, list(items)),
-        strong_backbone=None if spec.lock else res.backbone(spec.strong),
+        strong_backbone=None if spec.lock or is_classic(spec.strong) else res.backbone(spec.strong),
         learner_on=None if spec.lock else (
             lambda backbone, tag: res.learner_on(backbone, content_hash(strong_id, tag), spec.train, **kw)),
         # ground truth reaches a method only when it is an explicitly named oracle baseline

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from w2sg.models.zoo import is_classic
 from w2sg.supervisors import supervisor_models
 from w2sg.sweep.grid import SweepSpec, _label, _rung_size, expand
 from w2sg.sweep.jobs import texts_for
@@ -45,6 +46,8 @@ def dry_run(sweep: SweepSpec, workdir: str | Path, data_dir: str | Path | None =
             tokens = {name: sum(len(r.text) for r in rows_) / 4 for name, rows_ in s.items()}  # ~4 chars/token
             if c.train.mode == "frozen":
                 for m in dict.fromkeys([*supervisor_models(c), c.strong]):
+                    if is_classic(m):  # a classic rung (tfidf) has no frozen features; its fit costs ~nothing
+                        continue
                     missing = [t for t in pipe.res.featurizer(m, c.train).store.missing(sorted(texts_for(pipe, m, c)))
                                if (m, t) not in seen_features]
                     seen_features.update((m, t) for t in missing)

@@ -152,8 +152,10 @@ def _check_axis_path(path: str) -> None:
 
 
 def _rung_size(model: str) -> float | None:
-    from w2sg.models.zoo import MODELS
+    from w2sg.models.zoo import MODELS, is_classic
 
+    if is_classic(model):
+        return 0.0  # below every neural rung
     recipe = MODELS.get(model)
     return float(recipe.params) if recipe else None
 
@@ -255,9 +257,10 @@ def check_models(sweep: SweepSpec, cells: list[ExperimentSpec] | None = None,
     Hub id is reachable or cached), and `train.max_length` fits in its position embeddings (read from the
     checkpoint's config.json; a Hub id not on disk is not checked). A max_length the spec sets (train.max_length,
     --max-length, a grid axis) above a model's limit is an error naming the model and the fix; the default one
-    only gives a warning (returned), as texts shorter than the limit run fine."""
+    only gives a warning (returned), as texts shorter than the limit run fine. Classic rungs (tfidf) are built in
+    and have no position limit: skipped."""
     from w2sg.models.classifier import checkpoint_position_limit
-    from w2sg.models.zoo import resolve
+    from w2sg.models.zoo import is_classic, resolve
     from w2sg.supervisors import supervisor_models
 
     resolve_model = resolve_model or resolve
@@ -266,6 +269,8 @@ def check_models(sweep: SweepSpec, cells: list[ExperimentSpec] | None = None,
     warnings: dict[str, str] = {}
     for c in cells if cells is not None else expand(sweep):
         for model in dict.fromkeys([*supervisor_models(c), c.strong]):
+            if is_classic(model):
+                continue
             if model not in limits:
                 limits[model] = checkpoint_position_limit(resolve_model(model).path)
             limit, n = limits[model], c.train.max_length

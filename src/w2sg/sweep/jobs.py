@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from w2sg.config import ExperimentSpec
+from w2sg.models.zoo import is_classic
 from w2sg.supervisors import supervisor_models
 from w2sg.sweep.grid import _label
 
@@ -38,6 +39,8 @@ def plan(pipe, cells: list[ExperimentSpec]) -> tuple[list[list[Job]], dict[str, 
         keys = pipe.keys(c)
         if c.train.mode == "frozen":
             for m in dict.fromkeys([*supervisor_models(c), c.strong]):
+                if is_classic(m):  # tfidf: no frozen features to precompute
+                    continue
                 features.setdefault((m, c.task), []).append(c)
         if not pipe.cache.path("weak", keys["weak"]).exists():
             weak.setdefault(keys["weak"], c)
@@ -88,9 +91,11 @@ def run_job(workdir: str, data_dir: str | None, job: Job) -> dict:
 
 def texts_for(pipe, model: str, spec: ExperimentSpec) -> set[str]:
     """Texts whose frozen features `model` needs in this experiment (a supervisor's model: A, B, V, T and the
-    extra rows; the strong model: B, V, T and the extra rows)."""
+    extra rows; the strong model: B, V, T and the extra rows). None for a classic rung (tfidf): no features."""
     from w2sg.items import item_texts
 
+    if is_classic(model):
+        return set()
     s = pipe.splits(spec)
     parts = [s.transfer, s.val, s.test, s.extra]
     if model in supervisor_models(spec):
@@ -101,7 +106,10 @@ def texts_for(pipe, model: str, spec: ExperimentSpec) -> set[str]:
 
 
 def features_step(pipe, model: str, specs: list[ExperimentSpec]) -> int:
-    """Frozen features of `model` for every text the given experiments need; returns how many were new."""
+    """Frozen features of `model` for every text the given experiments need; returns how many were new (0 for a
+    classic rung: tfidf has no frozen features)."""
+    if is_classic(model):
+        return 0
     texts: set[str] = set()
     for spec in specs:
         texts |= texts_for(pipe, model, spec)

@@ -1,7 +1,8 @@
 """Learners fit a model on items (texts or comparisons) and predict P(item positive): on cached frozen
-features (`frozen.FrozenLearner`) or by finetuning (`finetune.FinetuneLearner`).
+features (`frozen.FrozenLearner`), by finetuning (`finetune.FinetuneLearner`), or on TF-IDF features fitted per
+task (`classic.TfidfLearner`, the zoo's classic `tfidf` rung).
 
-Both take `fit(items, targets, loss, seed, on_eval=None, eval_every=0, groups=None)` and
+All take `fit(items, targets, loss, seed, on_eval=None, eval_every=0, groups=None)` and
 `predict(items) -> np.ndarray`; all items of one call are one kind (`w2sg.items.kind_of`). This module
 gathers the learners and what they are built from under one import.
 """
@@ -9,9 +10,10 @@ gathers the learners and what they are built from under one import.
 from __future__ import annotations
 
 from w2sg.train.budget import Selection, _Budgeted
+from w2sg.train.classic import TfidfLearner
 from w2sg.train.featurizer import Backbone, Featurizer, Progress, _no_progress, item_features
 from w2sg.train.finetune import FinetuneLearner
 from w2sg.train.frozen import LBFGS_ROUNDS, FrozenLearner
 
 __all__ = ["LBFGS_ROUNDS", "Backbone", "Featurizer", "FinetuneLearner", "FrozenLearner", "Progress", "Selection",
-           "_Budgeted", "_no_progress", "item_features"]
+           "TfidfLearner", "_Budgeted", "_no_progress", "item_features"]
