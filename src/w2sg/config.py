@@ -43,6 +43,11 @@ class TrainSpec(Spec):
     features with soft-label cross-entropy + (l2 / 2) * ||w||^2, solved to convergence, with the weak
     model's and the ceiling's l2 chosen by k-fold cross-validation on their own ground-truth training rows
     (`l2: cv`) and the student using the ceiling's l2. `solver: sgd` trains the head with the AdamW loop.
+
+    `prompt` and `layer` say what a decoder's frozen features read (`w2sg.train.prompts`): the text inside a
+    task prompt, and the hidden state of a chosen layer at its last token. Encoders ignore both (mean pooling
+    of the last layer, as always); finetuning refuses them for now. At their defaults they are left out of the
+    spec's serialisation, so every hash from before they existed is unchanged.
     """
 
     mode: Mode = "frozen"
@@ -66,6 +71,12 @@ class TrainSpec(Spec):
     lora_alpha: int = 16
     eval_batch_size: int = 64
     device: str = "auto"
+    prompt: str = Field("none", description="decoders, frozen mode: 'none' (the bare text), 'auto' (a template "
+                        "per item kind), a template name (see w2sg.train.prompts) or a template with '{text}'; "
+                        "encoders ignore it")
+    layer: int | Literal["last", "middle"] = Field("last", description="decoders, frozen mode: the hidden state "
+                                                   "read (an index into hidden_states, negative from the end); "
+                                                   "encoders ignore it")
 
     def resolved_epochs(self) -> float:
         return self.epochs if self.epochs is not None else (20.0 if self.mode == "frozen" else 2.0)
@@ -95,6 +106,37 @@ class TrainSpec(Spec):
             raise ValueError(f"device {v!r} (--device / train.device) is not a device; use auto, cpu, cuda, "
                              "cuda:N (e.g. cuda:1) or mps")
         return v
+
+    @field_validator("prompt")
+    @classmethod
+    def _prompt(cls, v: str) -> str:
+        from w2sg.train.prompts import check_prompt
+
+        return check_prompt(v)
+
+    @field_validator("layer", mode="before")
+    @classmethod
+    def _layer_not_bool(cls, v: Any) -> Any:
+        if isinstance(v, bool):
+            raise ValueError(f"layer must be 'last', 'middle' or an int, got {v}")
+        return v
+
+    @model_validator(mode="after")
+    def _frozen_reading(self) -> TrainSpec:
+        if self.mode != "frozen" and (self.prompt != "none" or self.layer != "last"):
+            raise ValueError(f"prompt/layer are frozen-mode options for now (train.mode is '{self.mode}'); "
+                             "finetune with the defaults prompt: none, layer: last")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _drop_default_reading(self, handler):
+        d = handler(self)
+        if isinstance(d, dict):  # specs that leave them at their defaults serialise (and hash) as before
+            if d.get("prompt") == "none":
+                d.pop("prompt")
+            if d.get("layer") == "last":
+                d.pop("layer")
+        return d
 
 
 BudgetKind = Literal["full", "steps", "early_stop", "early_stop_oracle"]
@@ -291,6 +333,22 @@ class ExperimentSpec(Spec):
     @classmethod
     def _weak(cls, v: Any) -> Any:
         return canonical_weak(v)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _task_prompt(cls, v: Any) -> Any:
+        """train.prompt 'auto' on a built-in task becomes that task's template name (train/prompts.py)."""
+        if not isinstance(v, dict) or "train" not in v:
+            return v
+        from w2sg.train.prompts import TASK_TEMPLATES
+
+        train = v["train"]
+        prompt = train.get("prompt") if isinstance(train, dict) else getattr(train, "prompt", None)
+        name = TASK_TEMPLATES.get(str(v.get("task", "sst2")))
+        if prompt != "auto" or name is None:
+            return v
+        train = {**train, "prompt": name} if isinstance(train, dict) else train.model_copy(update={"prompt": name})
+        return {**v, "train": train}
 
     @model_validator(mode="after")
     def _lock_needs(self) -> ExperimentSpec:

@@ -51,6 +51,28 @@ def pool(hidden: torch.Tensor, mask: torch.Tensor, pooling: Pooling) -> torch.Te
     return masked_mean(hidden, mask) if pooling == "mean" else last_token(hidden, mask)
 
 
+def layer_last_token(backbone: nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                     layer: int | None = None) -> torch.Tensor:
+    """A decoder's hidden state at the last real token, from `hidden_states[layer]` (None: the last hidden
+    state, as `TextClassifier.features` reads it, without keeping the other layers)."""
+    if layer is None:
+        out = backbone(input_ids=input_ids, attention_mask=attention_mask)
+        return last_token(out.last_hidden_state, attention_mask)
+    out = backbone(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True)
+    return last_token(out.hidden_states[layer], attention_mask)
+
+
+def num_layers_of(config) -> int | None:
+    """Number of hidden layers of an HF config (object or config.json dict); None if it does not say."""
+    get = config.get if isinstance(config, dict) else lambda k, d=None: getattr(config, k, d)
+    for key in ("num_hidden_layers", "n_layer", "num_layers", "n_layers"):
+        value = get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+    text = get("text_config")
+    return num_layers_of(text) if text is not None else None
+
+
 class TextClassifier(nn.Module):
     """Backbone (an HF `AutoModel`) + pooling + a zero-initialised linear head with two logits."""
 

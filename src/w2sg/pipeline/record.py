@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from w2sg.config import ExperimentSpec
+from functools import lru_cache
+
+from w2sg.config import ExperimentSpec, TrainSpec
 from w2sg.tasks.schema import Splits
+from w2sg.train.prompts import resolve_layer, template_for
 
 
 def student_l2(spec: ExperimentSpec, ceiling_meta: dict) -> float | None:
@@ -30,7 +33,56 @@ def training_record(spec: ExperimentSpec, meta: dict[str, dict]) -> dict:
     for step in ("weak", "ceiling", "student"):  # pairwise tasks: how far a model is from order symmetry on T
         if "order_gap" in meta.get(step, {}):
             out[f"order_gap_{step}"] = meta[step]["order_gap"]
+    out.update(reading_record(spec, meta))
     return out
+
+
+def reading_record(spec: ExperimentSpec, meta: dict[str, dict]) -> dict:
+    """What the strong and the weak model read: `prompt_strong`, `layer_strong`, `prompt_weak`, `layer_weak`.
+
+    prompt: "none" (the bare text: always for encoders), the template's name, or "custom" (a literal template);
+    layer: the index into the model's hidden_states its features come from (an encoder's, and a decoder's by
+    default, is its last layer, num_hidden_layers; an int in every row, so the column has one type); both None
+    where no model reads the texts (a classic rung, a synthetic supervisor) or the model's config is unreadable.
+    The weak model of a supervisor mapping is its `model` option."""
+    kind = "comparison" if any(meta.get(s, {}).get("items") == "comparison" for s in ("ceiling", "student", "weak")) \
+        else "text"
+    weak = spec.weak if isinstance(spec.weak, str) else spec.weak.options.get("model")
+    out = {}
+    for role, model in (("strong", spec.strong), ("weak", weak)):
+        out[f"prompt_{role}"], out[f"layer_{role}"] = model_reading(model, spec.train, kind)
+    return out
+
+
+def model_reading(model: str | None, train: TrainSpec, kind: str = "text") -> tuple[str | None, int | None]:
+    """(prompt name, hidden_states index) that `model`'s frozen features read under `train` (see reading_record)."""
+    facts = _model_facts(model) if isinstance(model, str) else None
+    if facts is None:
+        return None, None
+    pooling, n_layers = facts
+    if pooling == "mean":  # encoders ignore prompt and layer
+        return "none", n_layers
+    layer = resolve_layer(train.layer, n_layers) if n_layers is not None else None
+    return template_for(train.prompt, kind)[0], layer
+
+
+@lru_cache(maxsize=64)
+def _model_facts(model: str) -> tuple[str, int | None] | None:
+    """(pooling, number of layers) of a model from its config (no weights loaded); None for a classic rung or a
+    model that does not resolve."""
+    from w2sg.models.classifier import num_layers_of, pooling_for
+    from w2sg.models.zoo import resolve
+
+    try:
+        m = resolve(model)
+        if m.arch == "classic":
+            return None
+        from transformers import AutoConfig
+
+        cfg = AutoConfig.from_pretrained(m.path)
+    except Exception:  # a record is written whatever the model's config says
+        return None
+    return pooling_for(getattr(cfg, "model_type", ""), m.arch), num_layers_of(cfg)
 
 
 def split_stats(splits: Splits) -> dict:

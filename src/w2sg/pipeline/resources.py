@@ -16,6 +16,7 @@ from w2sg.items import item_texts, kind_of
 from w2sg.models.zoo import CLASSIC, ResolvedModel, is_classic, resolve
 from w2sg.tasks import load_task, make_splits
 from w2sg.tasks.schema import Example, Splits, TaskData
+from w2sg.train.featurizer import item_features
 from w2sg.train.learner import (
     Backbone,
     Featurizer,
@@ -117,11 +118,12 @@ class Resources:
     def featurizer(self, name: str, spec: TrainSpec) -> Featurizer:
         if is_classic(name):
             raise self._no_features(name, "featurizer")
-        key = (name, spec.max_length)
+        key = (name, spec.max_length, spec.prompt, spec.layer)  # prompt/layer: what a decoder reads
         if key not in self._featurizers:
             self._featurizers[key] = Featurizer(
                 self.backbone(name), self.identity(name), self.cache.root, spec.max_length,
                 batch_size=spec.eval_batch_size, device=resolve_device(spec.device), progress=self.progress,
+                prompt=spec.prompt, layer=spec.layer,
             )
         return self._featurizers[key]
 
@@ -129,9 +131,7 @@ class Resources:
         """Frozen features of the pretrained `name` per item (a comparison: features of a minus those of b)."""
         if is_classic(name):
             raise self._no_features(name, "pretrained representation")
-        f = self.featurizer(name, spec)
-        x = f(item_texts(items)).numpy()
-        return x[0::2] - x[1::2] if kind_of(items) == "comparison" else x
+        return item_features(self.featurizer(name, spec), list(items))[1].numpy()
 
     # ---- learners -----------------------------------------------------------------------------------
     def new_learner(self, name: str, spec: TrainSpec, l2: float | str | None = None,
@@ -149,7 +149,8 @@ class Resources:
         """A learner on an adapted backbone (e.g. after generative finetuning); `identity` keys its features."""
         if spec.mode == "frozen":
             f = Featurizer(backbone, identity, self.cache.root, spec.max_length, batch_size=spec.eval_batch_size,
-                           device=resolve_device(spec.device), progress=self.progress)
+                           device=resolve_device(spec.device), progress=self.progress, prompt=spec.prompt,
+                           layer=spec.layer)
             return FrozenLearner(f, spec, **student)
         return FinetuneLearner(backbone, spec, progress=self.progress, **student)
 

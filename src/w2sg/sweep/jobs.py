@@ -113,7 +113,11 @@ def features_step(pipe, model: str, specs: list[ExperimentSpec]) -> int:
     texts: set[str] = set()
     for spec in specs:
         texts |= texts_for(pipe, model, spec)
+    from w2sg.items import kind_of
+
     f = pipe.res.featurizer(model, specs[0].train)
     before = f.n_computed
-    f(sorted(texts))
+    test = pipe.splits(specs[0]).test
+    # the item kind picks a decoder's prompt template (a comparison's sides are read as responses)
+    f(sorted(texts), kind=kind_of([r.item for r in test]) if test else "text")
     return f.n_computed - before

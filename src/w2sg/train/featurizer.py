@@ -1,4 +1,9 @@
-"""Backbones (loaded once) and frozen features of texts, computed once per text and cached on disk."""
+"""Backbones (loaded once) and frozen features of texts, computed once per text and cached on disk.
+
+A decoder may read each text inside a task prompt and from a chosen layer (`train.prompt`, `train.layer`; see
+`w2sg.train.prompts`): its features are then the hidden state of that layer at the last token of the prompted
+text, cached under a key that names the template and the layer. Encoders ignore both options.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +16,17 @@ import torch
 from w2sg.cache import FeatureStore
 from w2sg.config import content_hash
 from w2sg.items import item_texts, kind_of
-from w2sg.models.classifier import TextClassifier, hidden_size_of, load_backbone
+from w2sg.models.classifier import (
+    TextClassifier,
+    hidden_size_of,
+    layer_last_token,
+    load_backbone,
+    num_layers_of,
+    pooling_for,
+)
 from w2sg.train.batching import sorted_inference_batches, tokenize
 from w2sg.train.loop import autocast_for, resolve_device
+from w2sg.train.prompts import KINDS, apply_template, resolve_layer, template_for
 
 Progress = Callable[[str, int], Callable[[int], None]]  # (description, total) -> advance(n)
 
@@ -55,6 +68,20 @@ class Backbone:
         ids = self.tokenizer()(list(texts), add_special_tokens=True, truncation=False)["input_ids"]
         return sum(len(x) > max_length for x in ids)
 
+    def config(self):
+        """The model's HF config (cheap: read from config.json unless the model is loaded already)."""
+        if self._loaded is not None:
+            return self._loaded[0].config
+        from transformers import AutoConfig
+
+        return AutoConfig.from_pretrained(self.path)
+
+    def pooling(self) -> str:
+        """'mean' (encoders) or 'last' (decoders), without loading the weights."""
+        if self._loaded is not None:
+            return self._loaded[2]
+        return pooling_for(getattr(self.config(), "model_type", ""), self.arch)
+
     def fresh(self):
         """A new copy of the pretrained backbone for finetuning (the cached one stays pristine)."""
         import copy
@@ -64,36 +91,86 @@ class Backbone:
 
 
 class Featurizer:
-    """Frozen features (pooled last hidden state) of a model, computed once per text and cached on disk."""
+    """Frozen features of a model, computed once per text and cached on disk: the pooled last hidden state, or
+    for a decoder given a `prompt` or `layer` (see `w2sg.train.prompts`) the hidden state of that layer at the
+    last token of the prompted text. The template may depend on the item kind ('text', or 'comparison' for the
+    two texts of a comparison), so each kind has its own store when a template is in use."""
 
     def __init__(self, backbone: Backbone, identity: str, cache_root, max_length: int, batch_size: int = 64,
-                 device: torch.device | None = None, progress: Progress = _no_progress):
+                 device: torch.device | None = None, progress: Progress = _no_progress, prompt: str = "none",
+                 layer: int | str = "last", task: str | None = None):
         self.backbone = backbone
+        self.identity = identity
+        self.cache_root = cache_root
         self.max_length = max_length
         self.batch_size = batch_size
         self.device = device or resolve_device()
         self.progress = progress
-        self.key = content_hash("features", identity, max_length, "left")
-        self.store = FeatureStore(cache_root, self.key)
+        self.prompt, self.layer = prompt, layer
+        # what a decoder reads: the template per kind and the hidden_states index (None: plain features)
+        self.templates: dict[str, tuple[str, str | None]] = dict.fromkeys(KINDS, ("none", None))
+        self.layer_index: int | None = None
+        self.read_layer: int | None = None  # index into hidden_states; None = last_hidden_state
+        if prompt != "none" or layer != "last":  # defaults: nothing read from the model, keys as before
+            self._decoder_reading(prompt, layer, task)
+        self._stores: dict[str, FeatureStore] = {}
+        self.key = self.key_for("text")
+        self.store = self.store_for("text")
         self.n_computed = 0
 
-    def __call__(self, texts: list[str]) -> torch.Tensor:
-        missing = len(self.store.missing(texts))
+    def _decoder_reading(self, prompt: str, layer: int | str, task: str | None) -> None:
+        if self.backbone.pooling() != "last":
+            return  # encoders: mean pooling of the last layer, the bare text
+        n = num_layers_of(self.backbone.config())
+        if n is None:
+            raise ValueError(f"train.layer: cannot find the number of layers in the config of {self.backbone.path}")
+        self.layer_index = resolve_layer(layer, n)
+        self.read_layer = None if self.layer_index == n else self.layer_index
+        self.templates = {kind: template_for(prompt, kind, task) for kind in KINDS}
+
+    @property
+    def plain(self) -> bool:
+        """True when the features are the model's default ones (no template, the last layer)."""
+        return self.read_layer is None and all(t is None for _, t in self.templates.values())
+
+    def key_for(self, kind: str = "text") -> str:
+        if self.plain:
+            return content_hash("features", self.identity, self.max_length, "left")
+        reading = {"template": self.templates[kind][1], "layer": self.layer_index}
+        return content_hash("features", self.identity, self.max_length, "left", reading)
+
+    def store_for(self, kind: str = "text") -> FeatureStore:
+        key = self.key_for(kind)
+        if key not in self._stores:
+            self._stores[key] = FeatureStore(self.cache_root, key)
+        return self._stores[key]
+
+    def __call__(self, texts: list[str], kind: str = "text") -> torch.Tensor:
+        """Features of `texts`; `kind` 'comparison' for the texts of comparisons (prompt + response)."""
+        store = self.store_for(kind)
+        missing = len(store.missing(texts))
         advance = self.progress("features", missing) if missing else None
-        feats, n_new = self.store.get(texts, self._embed, on_chunk=advance)
+        feats, n_new = store.get(texts, lambda batch: self._embed(batch, kind), on_chunk=advance)
         self.n_computed += n_new
         return torch.from_numpy(np.ascontiguousarray(feats))
 
-    def _embed(self, texts: list[str]) -> np.ndarray:
+    def _embed(self, texts: list[str], kind: str = "text") -> np.ndarray:
         backbone, tok, pooling = self.backbone.get()
-        model = TextClassifier(backbone, hidden_size_of(backbone), pooling).to(self.device).eval()
-        rows = tokenize(tok, texts, self.max_length)
+        if self.plain:
+            model = TextClassifier(backbone, hidden_size_of(backbone), pooling).to(self.device).eval()
+            features = model.features
+        else:
+            texts = apply_template(self.templates[kind][1], texts)
+            model = backbone.to(self.device).eval()
+            features = lambda **b: layer_last_token(model, b["input_ids"], b["attention_mask"],  # noqa: E731
+                                                    self.read_layer)
+        rows = tokenize(tok, texts, self.max_length)  # left truncation keeps the prompt's question at the end
         out = np.empty((len(rows), hidden_size_of(backbone)), dtype=np.float32)
         with torch.inference_mode():
             for idx in sorted_inference_batches(rows.lengths, self.batch_size):
                 batch = {k: v.to(self.device) for k, v in rows.collate(idx).items()}
                 with autocast_for(self.device):
-                    out[idx] = model.features(**batch).float().cpu().numpy()
+                    out[idx] = features(**batch).float().cpu().numpy()
         return out
 
 
@@ -105,5 +182,6 @@ def item_features(featurizer: Callable[[list[str]], torch.Tensor], items) -> tup
     kind = kind_of(items)
     if kind == "text":
         return kind, featurizer(items)
-    both = featurizer(item_texts(items))
+    both = featurizer(item_texts(items), kind="comparison") if isinstance(featurizer, Featurizer) \
+        else featurizer(item_texts(items))
     return kind, (both[0::2] - both[1::2]).contiguous()
