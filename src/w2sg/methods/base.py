@@ -13,6 +13,7 @@ from w2sg.config import TrainSpec
 from w2sg.items import Item, is_item
 from w2sg.train.featurizer import Backbone
 from w2sg.train.losses import Loss
+from w2sg.train.zero_shot import ZeroShotLM
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,9 @@ class StudentContext:
     strong_backbone: Backbone | None = None  # the pretrained strong model (path, tokenizer, pooling)
     learner_on: Callable[[Backbone, str], Learner] | None = None  # a student on an adapted backbone; str: its tag
     oracle_val_labels: np.ndarray | None = None  # None unless Method.oracle
+    # the pretrained strong model as a zero-shot yes/no classifier (`train.zero_shot.ZeroShotLM`), bound to the
+    # task (prompt "auto") and to the per-text cache; None where there is none (a classic rung, a locked model)
+    zero_shot: ZeroShotLM | None = None
 
     @property
     def mode(self) -> str:

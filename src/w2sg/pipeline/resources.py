@@ -29,6 +29,7 @@ from w2sg.train.learner import (
 )
 from w2sg.train.loop import resolve_device
 from w2sg.train.losses import SoftXent
+from w2sg.train.zero_shot import ZeroShotLM
 
 
 @dataclass
@@ -132,6 +133,16 @@ class Resources:
         if is_classic(name):
             raise self._no_features(name, "pretrained representation")
         return item_features(self.featurizer(name, spec), list(items))[1].numpy()
+
+    def zero_shot(self, name: str, spec: TrainSpec, task: str | None = None) -> ZeroShotLM:
+        """The pretrained `name` as a zero-shot yes/no classifier (`w2sg.train.zero_shot`): its answers cached per
+        text under this cache, the model loaded only for texts not cached yet; `task` picks prompt "auto"."""
+        if is_classic(name):
+            raise self._no_features(name, "language model")
+        m = self.model(name)
+        return ZeroShotLM(m.path, arch=m.arch, identity=m.identity, cache_root=self.cache.root,
+                          max_length=spec.max_length, batch_size=spec.eval_batch_size,
+                          device=resolve_device(spec.device), task=task, name=name, progress=self.progress)
 
     # ---- learners -----------------------------------------------------------------------------------
     def new_learner(self, name: str, spec: TrainSpec, l2: float | str | None = None,

@@ -45,7 +45,8 @@ def supervision_context(spec: ExperimentSpec, res: Resources, force: bool = Fals
     def features(model: str, items: list) -> np.ndarray:
         return np.asarray(res.item_features(model, spec.train, list(items)))
 
-    return SupervisionContext(spec, splits, res.split_key(spec), fit, fit_on, res.identity, features)
+    return SupervisionContext(spec, splits, res.split_key(spec), fit, fit_on, res.identity, features,
+                              zero_shot=lambda model: res.zero_shot(model, spec.train, spec.task))
 
 
 def supervise_key(spec: ExperimentSpec, res: Resources) -> str:
@@ -140,6 +141,7 @@ def fit_student(spec: ExperimentSpec, res: Resources, weak: dict[str, np.ndarray
             lambda backbone, tag: res.learner_on(backbone, content_hash(strong_id, tag), spec.train, **kw)),
         # ground truth reaches a method only when it is an explicitly named oracle baseline
         oracle_val_labels=np.array([r.label for r in splits.val]) if is_oracle(stages) else None,
+        zero_shot=None if spec.lock or is_classic(spec.strong) else res.zero_shot(spec.strong, spec.train, spec.task),
     )
     learner = run_method(stages, ctx, transfer, val)
     test, order_gap = score_both_orders(learner, [r.item for r in splits.test])

@@ -48,6 +48,7 @@ class SupervisionContext:
     fit_on: Callable[[str, list, np.ndarray, int], object]
     identity: Callable[[str], str]
     features: Callable[[str, list], np.ndarray]
+    zero_shot: Callable[[str], object] | None = None  # model -> its zero-shot scorer, answers cached per text
 
     @property
     def seed(self) -> int:
