@@ -126,6 +126,27 @@ def paired_imitation(rows: list[dict], method: str = "naive") -> list[tuple[str,
     return out
 
 
+def quality_table(rows: list[dict]) -> list[str]:
+    """Per task, error rate and method: student accuracy with random and with region errors (same supervisor
+    accuracy), and their paired difference (region - random) over seeds with a 95% t-interval."""
+    lines = ["| task | wrong labels | supervisor acc | method | student, random errors | student, region errors | "
+             "region − random [95% CI] (seeds) |", "|---|---|---|---|---|---|---|"]
+    by: dict[tuple, dict] = defaultdict(lambda: defaultdict(dict))
+    for r in rows:
+        if r.get("supervisor_kind") == "synthetic" and r["method"] in ("naive", "confidence"):
+            by[(r["task"], r["supervisor_error_rate"], r["method"])][r["seed"]][family(r)] = r
+    for (task, rate, method), seeds in sorted(by.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2])):
+        pairs = [(d["random"], d["region (cluster)"]) for d in seeds.values() if len(d) == 2]
+        if not pairs:
+            continue
+        sup = np.mean([a["weak_acc"] for a, _ in pairs])
+        ra, re_ = np.mean([a["student_acc"] for a, _ in pairs]), np.mean([b["student_acc"] for _, b in pairs])
+        m, lo, hi, n = _mean_ci([b["student_acc"] - a["student_acc"] for a, b in pairs])
+        lines.append(f"| {task} | {rate:.0%} | {sup:.3f} | {method} | {ra:.3f} | {re_:.3f} | "
+                     f"{_fmt(m, lo, hi, digits=3)} ({n}) |")
+    return lines
+
+
 def method_table(rows: list[dict], fam: str, key: str, label: str) -> list[str]:
     """Per method (rows) and task (columns): mean of `key` over seeds with a 95% t-interval."""
     lines = ["| method | " + " | ".join(TASKS) + " |", "|---|" + "---|" * len(TASKS)]
@@ -241,6 +262,10 @@ def page(root: Path, out: Path) -> Path:
              "construction; the real weak model (minilm) is beside them.", "",
              "## Statement", "", statement(rows), "",
              "## Matched accuracy: who imitates what (naive and confidence)", ""] + matched_table(rows) + [""]
+    lines += ["## Supervisor quality: random vs region errors at 10%, 20% and 30% wrong labels", "",
+              "The student's accuracy as the supervisor gets worse, with the errors spread at random or confined to "
+              "one MPNet cluster (same supervisor accuracy in each row; paired by seed). The figure at the end "
+              "draws these with PGR.", ""] + quality_table(rows) + [""]
     lines += method_table(rows, "random", "pgr_acc", "### PGR per method, random errors (20%)") + [""]
     lines += method_table(rows, "region (cluster)", "pgr_acc", "### PGR per method, region errors (20%)") + [""]
     lines += method_table(rows, "region (cluster)", "imitation_test_region",
