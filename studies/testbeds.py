@@ -240,6 +240,26 @@ def statement(rows: list[dict]) -> str:
                      f"minus from the pretrained model (same supervisor and splits, paired by seed): {desc}. A "
                      "negative difference means the lock survives weak-label training: the method does not elicit "
                      "the hidden capability.")
+    best = []
+    for task in TASKS:
+        for variant in ("password", "deceptive"):
+            rs = [r for r in rows if r["task"] == task and r.get("locked") == variant]
+            if not rs:
+                continue
+            by_m = defaultdict(list)
+            for r in rs:
+                by_m[r["method"]].append(r["student_acc"])
+            m_best = max(by_m, key=lambda m: np.mean(by_m[m]))
+            mean = {k: np.mean([r[k] for r in rs]) for k in ("weak_acc", "ceiling_acc", "locked_acc",
+                                                               "locked_acc_trigger")}
+            best.append(f"{task} {variant}: locked {mean['locked_acc']:.3f} / {mean['locked_acc_trigger']:.3f} with "
+                        f"the trigger (weak {mean['weak_acc']:.3f}, ceiling {mean['ceiling_acc']:.3f}); best "
+                        f"method {m_best} {np.mean(by_m[m_best]):.3f}")
+    if best:
+        parts.append("**How tight the locks are, and which method elicits most** (student accuracy without the "
+                     "trigger, mean over seeds): " + "; ".join(best) + ". A password lock on frozen features is "
+                     "partial: the MLP imitating the weak model's labels through MPNet's features generalises "
+                     "towards the truth on T, so the locked model sits between the weak model and the ceiling.")
     return "\n\n".join(parts)
 
 
