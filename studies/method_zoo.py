@@ -69,7 +69,7 @@ def zoo_method(record: dict) -> str | None:
       `bootstrap(smollm2)→<method>` otherwise;
     - ensemble supervisor on minilm: `ensemble→<method>` (non-default options in parentheses). Its PGR floor is the
       ensemble, so it is not the old `weak_ensemble` (floor: the single weak model), which keeps its own name."""
-    if record.get("strong") != ZOO_STRONG:
+    if record.get("strong") != ZOO_STRONG or record.get("locked"):  # locked students: the testbeds study
         return None
     method, sup = str(record["method"]), _supervisor(record)
     if sup == ZOO_WEAK and record.get("supervisor_kind") in (None, "model"):
