@@ -2,7 +2,8 @@
 
 Import graph inside w2sg.tasks (acyclic, no function-level imports; A -> B: A imports B):
 registry -> schema; rows -> schema; datadir -> rows; hooks -> rows; spec -> hooks; splits -> schema;
-derive -> registry, rows, schema; yaml_task -> derive, spec, hooks, registry, rows, schema;
+derive -> registry, rows, schema; transforms -> registry, rows, schema, spec;
+yaml_task -> derive, transforms, spec, hooks, registry, rows, schema;
 catalog -> yaml_task, registry, datadir, rows, schema.
 The built-in tasks are YAML specs packaged in builtin/ and registered by catalog on first use.
 """

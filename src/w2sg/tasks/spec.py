@@ -15,17 +15,24 @@ raw fields copied (as strings) into each row's `Example.meta`, e.g. `meta: [cate
 selected by them, as by a synthetic supervisor's `region: {field: {category: ...}}`).
 
 A derived task names no source of its own: `derive: {pairwise_from: TASK}` makes a pairwise task of a
-multiple-choice task's rows (tasks/derive.py), e.g. `{name: sciq_pairs, derive: {pairwise_from: sciq}}`.
+multiple-choice task's rows (tasks/derive.py), e.g. `{name: sciq_pairs, derive: {pairwise_from: sciq}}`;
+`derive: {from: TASK}` takes another task's rows as they are (same kind, ids and groups), to transform them.
+
+`transform` rewrites any task's rows (tasks/transforms.py) so that its texts keep their structure but lose what
+pretraining knows: `cipher: {seed: 0}` maps every word type to an invented token (one map for all rows and
+splits), `rule: {kind: word_parity}` or `rule: {kind: contains, word: the}` replaces the labels of a binary
+task by an arbitrary rule on the text, e.g. `{name: sst2_cipher, derive: {from: sst2}, transform: {cipher: {}}}`.
 """
 
 from __future__ import annotations
 
+import re
 import string
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from w2sg.config import Spec
 from w2sg.tasks.hooks import READERS, ROW_HOOKS
@@ -81,10 +88,82 @@ class HubSource(Spec):
 
 
 class DeriveSpec(Spec):
-    """A task made from another task's rows: `pairwise_from` names a multiple-choice task (or a YAML spec's
-    path, relative to this spec); each question gives pairs (correct answer ≻ each wrong answer)."""
+    """A task made from another task's rows (a task's name, or a YAML spec's path relative to this spec):
+    `pairwise_from` names a multiple-choice task, each question giving pairs (correct answer ≻ each wrong
+    answer); `from` takes a task's rows as they are (usually with a `transform`)."""
 
-    pairwise_from: str = Field(min_length=1)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    pairwise_from: str | None = Field(None, min_length=1)
+    from_: str | None = Field(None, alias="from", min_length=1)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> DeriveSpec:
+        if (self.pairwise_from is None) == (self.from_ is None):
+            raise ValueError("derive takes one source: 'from' (rows as they are) or 'pairwise_from' (pairs of a "
+                             "multiple-choice task)")
+        return self
+
+    @property
+    def source(self) -> str:
+        """The source task's name or spec path."""
+        src = self.pairwise_from or self.from_
+        assert src is not None
+        return src
+
+    @property
+    def key(self) -> str:
+        return "pairwise_from" if self.pairwise_from is not None else "from"
+
+
+TRANSFORMS = ("cipher", "rule")
+RULES = ("word_parity", "contains")
+
+
+class CipherSpec(Spec):
+    """Every word type (a run of letters/digits, case-insensitive) -> an invented token drawn with `seed`."""
+
+    seed: int = 0
+
+
+class RuleSpec(Spec):
+    """Labels from a rule on the text: `word_parity` (1 = an even number of whitespace-separated words) or
+    `contains` (1 = the text holds `word`, or one of a list of words, as a whole word, case-insensitive)."""
+
+    kind: Literal["word_parity", "contains"]
+    word: str | list[str] | None = None
+
+    @model_validator(mode="after")
+    def _word(self) -> RuleSpec:
+        if self.kind == "contains":
+            words = [self.word] if isinstance(self.word, str) else self.word
+            if not words or any(not re.fullmatch(r"\w+", w) for w in words):
+                raise ValueError("rule 'contains' needs 'word': one word (letters/digits) or a list of them")
+        elif self.word is not None:
+            raise ValueError(f"rule {self.kind!r} takes no 'word'")
+        return self
+
+    @property
+    def words(self) -> list[str]:
+        return [w.lower() for w in ([self.word] if isinstance(self.word, str) else self.word or [])]
+
+
+class TransformSpec(Spec):
+    """Row transforms (tasks/transforms.py): the rule relabels first (on the original text), then the cipher."""
+
+    cipher: CipherSpec | None = None
+    rule: RuleSpec | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not data:
+            raise ValueError(f"transform maps transform names to options, e.g. {{cipher: {{seed: 0}}}}; "
+                             f"known: {', '.join(TRANSFORMS)}")
+        unknown = [k for k in data if k not in TRANSFORMS]
+        if unknown:
+            raise ValueError(f"unknown transform {unknown[0]!r}; known: {', '.join(TRANSFORMS)}")
+        return {k: {} if v is None else v for k, v in data.items()}  # `cipher:` alone: the defaults
 
 
 class YamlTaskSpec(Spec):
@@ -106,6 +185,7 @@ class YamlTaskSpec(Spec):
     chosen: str | None = None
     rejected: str | None = None
     derive: DeriveSpec | None = None
+    transform: TransformSpec | None = None
     meta: list[str] | None = None  # raw fields copied into each row's Example.meta (as strings)
 
     @model_validator(mode="before")
@@ -113,6 +193,9 @@ class YamlTaskSpec(Spec):
     def _infer_kind(cls, data: Any) -> Any:
         # specs from before `kind` had three values: answers + correct meant multiple choice
         if isinstance(data, dict) and data.get("kind") is None:
+            derive = data.get("derive")
+            if isinstance(derive, dict) and "from" in derive and "pairwise_from" not in derive:
+                return data  # the source task's kind (checked when the task is built)
             mc = "answers" in data or "correct" in data
             data = {**data, "kind": "pairwise" if "derive" in data else "multiple_choice" if mc else "binary"}
         return data
@@ -167,13 +250,16 @@ class YamlTaskSpec(Spec):
 
     @model_validator(mode="after")
     def _shape(self) -> YamlTaskSpec:
+        if self.transform is not None and self.transform.rule is not None and self.kind_given \
+                and self.kind != "binary":
+            raise ValueError(f"transform.rule sets the labels of a binary task's texts; this task is {self.kind}")
         if self.derive is not None:
-            if self.kind != "pairwise":
+            if self.derive.pairwise_from is not None and self.kind != "pairwise":
                 raise ValueError("derive.pairwise_from makes a task of kind: pairwise")
             own = [k for k in ("files", "hub", "hook", "text", "label", "label_map", "answers", "correct", "group",
                                "prompt", "chosen", "rejected", "meta") if getattr(self, k) is not None]
             if own:
-                raise ValueError(f"a derived task takes its rows from '{self.derive.pairwise_from}': drop "
+                raise ValueError(f"a derived task takes its rows from '{self.derive.source}': drop "
                                  f"{', '.join(map(repr, own))}")
             return self
         if self.files is None and self.hub is None:
@@ -206,6 +292,11 @@ class YamlTaskSpec(Spec):
             raise ValueError("a multiple-choice task with one row per candidate ('label') needs a 'group' "
                              "per question")
         return self
+
+    @property
+    def kind_given(self) -> bool:
+        """False for `derive: {from: ...}` without `kind`: the task then has its source's kind."""
+        return "kind" in self.model_fields_set or self.derive is None or self.derive.pairwise_from is not None
 
     @property
     def multiple_choice(self) -> bool:

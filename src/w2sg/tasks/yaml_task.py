@@ -20,6 +20,7 @@ from w2sg.tasks.registry import Rows, TaskDef, registered
 from w2sg.tasks.rows import MalformedRowError, field, iter_records, pair_example, parse_index, parse_label
 from w2sg.tasks.schema import Example
 from w2sg.tasks.spec import YamlTaskSpec, load_yaml_task_spec, parse_yaml_task_spec
+from w2sg.tasks.transforms import transformed_task
 
 __all__ = ["YamlTaskSpec", "builtin_tasks", "load_yaml_task_spec", "read_hub_split", "read_yaml_task_file",
            "records_to_rows", "task_from_spec", "task_from_yaml"]
@@ -174,22 +175,31 @@ def _lookup_registered(name: str) -> TaskDef:
 
 def _derived(spec: YamlTaskSpec, base_dir: Path | None, origin: str, lookup: Lookup | None) -> TaskDef:
     assert spec.derive is not None
-    name = spec.derive.pairwise_from
+    name, key = spec.derive.source, spec.derive.key
     if name.lower().endswith((".yaml", ".yml")):
         name = str((base_dir / name).resolve()) if base_dir is not None else name
         if Path(name).is_file() and load_yaml_task_spec(name).derive is not None:  # (no chains, no loops)
-            raise ValueError(f"task spec '{origin}': derive.pairwise_from '{spec.derive.pairwise_from}' is itself "
-                             "a derived (pairwise) task; pairs are derived from a multiple_choice task")
+            raise ValueError(f"task spec '{origin}': derive.{key} '{spec.derive.source}' is itself a derived "
+                             "task; derive from a task with a source of its own")
     try:
         source = (lookup or _lookup_registered)(name)
     except ValueError as e:
-        raise ValueError(f"task spec '{origin}': derive.pairwise_from: {e}") from None
-    return derived_pairwise_task(spec.name, spec.description, source, origin)
+        raise ValueError(f"task spec '{origin}': derive.{key}: {e}") from None
+    if spec.derive.pairwise_from is not None:
+        return derived_pairwise_task(spec.name, spec.description, source, origin)
+    if spec.kind_given and spec.kind != source.kind:
+        raise ValueError(f"task spec '{origin}': kind {spec.kind!r}, but derive.from '{source.name}' is a "
+                         f"{source.kind} task (a task derived with 'from' has its source's kind)")
+    return dataclasses.replace(source, name=spec.name, origin=origin,
+                               description=spec.description or f"{source.name}'s rows")
 
 
 def task_from_spec(spec: YamlTaskSpec, base_dir: Path | None, origin: str, lookup: Lookup | None = None) -> TaskDef:
     """The TaskDef of a validated spec; `base_dir` resolves files with root: spec (the YAML file's folder);
     `lookup` finds the source task of a derived spec (default: the registry)."""
+    if spec.transform is not None:
+        plain = spec.model_copy(update={"transform": None})
+        return transformed_task(task_from_spec(plain, base_dir, origin, lookup), spec.transform, origin)
     if spec.derive is not None:
         return _derived(spec, base_dir, origin, lookup)
     local = hub = None
