@@ -229,6 +229,14 @@ def finetune_section(root: Path) -> list[str]:
         lines.append(f"| {r['task']} | {r['method']} | {r['seed']} | {r['weak_acc']:.3f}"
                      f"{' ⚠ majority' if at_majority else ''} | {r['ceiling_acc']:.3f} | "
                      f"{r['student_acc']:.3f} | {ci(r, 'pgr_acc')} | {q} |")
+    from w2sg.config import load_yaml_spec
+    from w2sg.sweep import SweepSpec
+
+    grid = load_yaml_spec(HERE / PARTS["finetune"][0][0], SweepSpec)
+    missing = [t for t in grid.tasks if t not in {r["task"] for r in records}]
+    if missing:
+        lines += ["", f"Not run yet in this store: {', '.join(missing)} (the grid's other tasks; CPU-bound, ~15-30 min "
+                  "per task and seed on 2 cores; `python studies/reward_modelling.py run --part finetune` resumes)."]
     if flat:
         lines += ["", f"⚠ {', '.join(sorted(flat))}: the finetuned weak model sits at the majority baseline (it "
                   "learned nothing on 200 rows), so these rows are not a weak-to-strong result."]
