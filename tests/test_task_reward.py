@@ -255,7 +255,8 @@ def test_a_user_yaml_derives_pairs_from_a_builtin(shared, tmp_path):
     ("derive: {pairwise_from: sciq}\nkind: binary\n", "kind: pairwise"),
     ("derive: {pairwise_from: sciq}\nfiles: {pool: d.jsonl}\n", "drop 'files'"),
     ("derive: {pairwise_from: sciq}\nchosen: a\nrejected: b\n", "drop 'chosen', 'rejected'"),
-    ("derive: {from: sciq}\n", "pairwise_from"),
+    ("derive: {from: sciq, pairwise_from: sciq}\n", "one source"),  # `from` alone is a valid derive (tasks.transforms)
+    ("derive: {pairwise_from: sciq, sample: 3}\n", "sample"),
     ("derive: {pairwise_from: x.yaml}\n", "itself a derived"),
 ])
 def test_bad_derived_specs_are_named(tmp_path, body, msg):
