@@ -18,6 +18,7 @@ from w2sg.train.prompts import (
     apply_template,
     check_prompt,
     resolve_layer,
+    task_template,
     template_for,
 )
 
@@ -45,6 +46,20 @@ def test_templates_per_kind_exact():
     assert template_for("auto", "text", task="not-a-builtin")[0] == "statement"
     assert set(AUTO.values()) | set(TASK_TEMPLATES.values()) <= set(TEMPLATES)
     assert all(t.startswith("{text}") and t.endswith(" Answer:") for t in TEMPLATES.values())
+
+
+def test_auto_follows_a_derived_tasks_source(tmp_path):
+    """A cipher of sst2 (derive: {from: sst2}, directly or through another YAML) reads sst2's template under auto,
+    so represented and novel forms of a task are asked the same question."""
+    (tmp_path / "a.yaml").write_text("name: a\nderive: {from: sst2}\ntransform: {cipher: {seed: 0}}\n")
+    (tmp_path / "b.yaml").write_text("name: b\nderive: {from: a.yaml}\n")
+    (tmp_path / "c.yaml").write_text("name: c\nkind: binary\n")
+    assert task_template(str(tmp_path / "a.yaml")) == task_template(str(tmp_path / "b.yaml")) == "sentiment"
+    assert task_template(str(tmp_path / "c.yaml")) is None and task_template("nope.yaml") is None
+    spec = ExperimentSpec(task=str(tmp_path / "b.yaml"), weak="minilm", strong="smollm2-135m",
+                          train={"prompt": "auto"})
+    assert spec.train.prompt == "sentiment"
+    assert template_for("auto", "text", task=str(tmp_path / "c.yaml"))[0] == "statement"
 
 
 def test_apply_template_on_texts_and_comparison_sides():

@@ -174,3 +174,42 @@ def test_real_tasks_split_cleanly(task):
                 assert {r.label for r in rows} == {0, 1}, name
                 if balance:
                     assert 2 * sum(r.label for r in rows) == len(rows)
+
+
+def _pool_spec(n_pool: int | None, t: int = 30) -> SplitSpec:
+    return SplitSpec(n_weak_train=50, n_transfer=60, n_val=20, n_test=t, n_pool=n_pool)
+
+
+def test_n_pool_seeds_resplit_one_fixed_subset():
+    """With n_pool every seed splits the same fixed rows (so features are computed once for all seeds); seeds
+    still give different A/B/V; a test file is cut to one fixed n_test subset, the same T for every seed."""
+    data = synth(n_groups=400, test_groups=200)
+    used = []
+    for seed in range(4):
+        s = make_splits(data, _pool_spec(140), seed)
+        assert_disjoint(s)
+        assert [len(rows) for _, rows in s.items()] == [50, 60, 20, 30]
+        used.append(ids(s))
+    pools = [set(u["weak_train"]) | set(u["transfer"]) | set(u["val"]) for u in used]
+    assert all(len(p) == 130 for p in pools) and len(set().union(*pools)) <= 144  # 140 + one group per split
+    assert len({tuple(sorted(u["test"])) for u in used}) == 1
+    assert len({tuple(u["weak_train"]) for u in used}) == 4  # seeds differ in who goes where
+    # without n_pool the seeds draw different rows from the whole task
+    free = [make_splits(data, _pool_spec(None), seed) for seed in range(2)]
+    assert set(ids(free[0])["test"]) != set(ids(free[1])["test"])
+
+
+def test_n_pool_left_out_of_serialisation_when_unset_and_checked_against_sizes():
+    assert "n_pool" not in _pool_spec(None).model_dump()
+    assert _pool_spec(500).model_dump()["n_pool"] == 500
+    with pytest.raises(ValueError, match=r"n_pool \(--n-pool\) = 100 is smaller .* at least 130"):
+        make_splits(synth(test_groups=50), _pool_spec(100), seed=0)
+
+
+def test_n_pool_without_a_test_file_fixes_t_first():
+    data = synth(n_groups=400)
+    s = [make_splits(data, _pool_spec(130), seed) for seed in range(3)]
+    assert len({tuple(sorted(r.id for r in x.test)) for x in s}) == 1
+    for x in s:
+        assert_disjoint(x)
+    assert len({r.id for x in s for r in x.weak_train + x.transfer + x.val}) <= 130 + 4

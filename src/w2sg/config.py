@@ -34,6 +34,13 @@ class SplitSpec(Spec):
     n_extra: int = Field(0, ge=0, description="fresh weak-labelled transfer rows for methods that need more "
                          "(bootstrapping: one slice per intermediate rung)")
     balance: bool = Field(False, description="undersample the majority class in every split")
+    n_pool: int | None = Field(None, ge=2, description="seeds re-split one fixed subset of this many rows (T: a "
+                               "fixed n_test rows of a test file), so features are computed once for all seeds")
+
+    @model_serializer(mode="wrap")
+    def _drop_default_pool(self, handler):  # unset, it is left out: hashes from before n_pool are unchanged
+        d = handler(self)
+        return {k: v for k, v in d.items() if k != "n_pool" or v is not None} if isinstance(d, dict) else d
 
 
 class TrainSpec(Spec):
@@ -337,14 +344,14 @@ class ExperimentSpec(Spec):
     @model_validator(mode="before")
     @classmethod
     def _task_prompt(cls, v: Any) -> Any:
-        """train.prompt 'auto' on a built-in task becomes that task's template name (train/prompts.py)."""
+        """train.prompt 'auto' becomes the task's template name (a built-in task's or its derived YAML's)."""
         if not isinstance(v, dict) or "train" not in v:
             return v
-        from w2sg.train.prompts import TASK_TEMPLATES
+        from w2sg.train.prompts import task_template
 
         train = v["train"]
         prompt = train.get("prompt") if isinstance(train, dict) else getattr(train, "prompt", None)
-        name = TASK_TEMPLATES.get(str(v.get("task", "sst2")))
+        name = task_template(str(v.get("task", "sst2")))
         if prompt != "auto" or name is None:
             return v
         train = {**train, "prompt": name} if isinstance(train, dict) else train.model_copy(update={"prompt": name})

@@ -32,6 +32,7 @@ FLAG_PATHS = {
     "max_length": "train.max_length", "device": "train.device", "solver": "train.solver", "l2": "train.l2",
     "n_weak_train": "splits.n_weak_train", "n_transfer": "splits.n_transfer", "n_val": "splits.n_val",
     "n_test": "splits.n_test", "n_extra": "splits.n_extra", "balance": "splits.balance",
+    "n_pool": "splits.n_pool",
 }
 LIST_AXES = {"tasks", "weak", "strong", "seeds", "methods", "budgets"}
 ALIASES = {"task": "tasks", "method": "methods", "seed": "seeds", "budget": "budgets"}
@@ -147,6 +148,8 @@ def run(
     n_test: Annotated[int | None, typer.Option(help="|T| rows (capped by the task's test file)")] = None,
     n_extra: Annotated[int | None, typer.Option(help="fresh weak-labelled rows (chain supervisors)")] = None,
     balance: Annotated[bool | None, typer.Option("--balance/--no-balance", help="balance classes")] = None,
+    n_pool: Annotated[int | None, typer.Option(help="seeds re-split one fixed subset of this many rows (features "
+                      "computed once for all seeds)")] = None,
     epochs: Annotated[float | None, typer.Option()] = None,
     lr: Annotated[float | None, typer.Option()] = None,
     batch_size: Annotated[int | None, typer.Option()] = None,
@@ -175,7 +178,7 @@ def run(
         _check_dir_option(report or workdir / "report", "--report")
         flags = {"task": task, "weak": weak, "strong": strong, "mode": mode, "n_weak_train": n_weak_train,
                  "n_transfer": n_transfer, "n_val": n_val, "n_test": n_test, "n_extra": n_extra,
-                 "balance": balance, "epochs": epochs, "lr": lr, "batch_size": batch_size,
+                 "balance": balance, "n_pool": n_pool, "epochs": epochs, "lr": lr, "batch_size": batch_size,
                  "micro_batch_size": micro_batch_size, "max_length": max_length, "device": device,
                  "solver": solver, "l2": _l2(l2), "balance_test": balance_test,
                  "method": [m for item in method for m in item.split(",") if m.strip()] if method else None,

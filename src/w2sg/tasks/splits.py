@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from w2sg.config import SplitSpec
@@ -9,6 +11,7 @@ from w2sg.tasks.schema import Example, Splits, TaskData
 
 _FLAGS = {"weak_train": "--n-weak-train", "transfer": "--n-transfer", "val": "--n-val", "test": "--n-test",
           "extra": "--n-extra"}
+POOL_SEED = 20240101  # the fixed shuffle that picks an `n_pool` subset, the same for every experiment seed
 
 
 class SingleClassSplitError(ValueError):
@@ -65,12 +68,36 @@ def _too_small(task: str, pool: list[Example], sizes: dict[str, int], balance: b
     )
 
 
+def _fixed_subset(data: TaskData, spec: SplitSpec) -> TaskData:
+    """`data` cut by one seed-independent shuffle (whole groups): a fixed test pool of n_test rows (from the test
+    file when there is one, else the first rows of the pool) and n_pool further rows for A, B, V and extra (plus
+    one group per split: splits take whole groups)."""
+    need = {"weak_train": spec.n_weak_train, "transfer": spec.n_transfer, "val": spec.n_val, "extra": spec.n_extra}
+    if spec.n_pool < sum(need.values()):
+        raise ValueError(f"task '{data.name}': splits.n_pool (--n-pool) = {spec.n_pool} is smaller than the splits "
+                         f"it must hold ({', '.join(f'{k}={v}' for k, v in need.items())}, total "
+                         f"{sum(need.values())}); raise n_pool to at least {sum(need.values())}")
+    groups, start = _shuffled_groups(data.pool, POOL_SEED), 0
+    if data.test is None:
+        test, start = _take(groups, 0, spec.n_test, False)
+    else:
+        test, _ = _take(_shuffled_groups(data.test, POOL_SEED), 0, spec.n_test, False)
+    # splits take whole groups, so each may overshoot by less than a group: room for one more group per split
+    slack = len(need) * max(len(g) for g in groups)
+    pool, _ = _take(groups, start, spec.n_pool + slack, False)
+    return dataclasses.replace(data, pool=pool, test=test)
+
+
 def make_splits(data: TaskData, spec: SplitSpec, seed: int) -> Splits:
     """Split a task into weak-train A, transfer B, weak-labelled validation V and test T.
 
     Deterministic per seed; whole groups only (a split may overshoot its size by less than one group);
     T comes from the task's test pool (capped at n_test) when it has one, else from the main pool first.
+    With `n_pool` every seed splits one fixed subset (`_fixed_subset`): the same T, and A/B/V re-drawn from the
+    same n_pool rows, so frozen features are computed once for all seeds.
     """
+    if spec.n_pool is not None:
+        data = _fixed_subset(data, spec)
     sizes = {"weak_train": spec.n_weak_train, "transfer": spec.n_transfer, "val": spec.n_val, "extra": spec.n_extra}
     if data.test is None:
         sizes = {"test": spec.n_test, **sizes}

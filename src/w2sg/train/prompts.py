@@ -7,8 +7,9 @@ the model forms its judgement, so a linear probe there reads a stronger signal t
 `train.prompt` (decoders only; encoders read the bare text, mean-pooled, whatever it says):
 
 - "none" (default): the row's text as it is;
-- "auto": one generic template per item kind, `AUTO`: "statement" for texts (binary and multiple-choice rows,
-  "question + answer" texts included), "response" for each side of a comparison (prompt + response);
+- "auto": the task's template (`task_template`: a built-in task's, or that of the built-in task a YAML task
+  derives from), else one generic template per item kind, `AUTO`: "statement" for texts (binary and
+  multiple-choice rows, "question + answer" texts included), "response" for each side of a comparison;
 - a template NAME from `TEMPLATES` (e.g. "qa", "sentiment"; `TASK_TEMPLATES` names the one that fits each
   built-in task): that template for every item kind;
 - a literal template containing "{text}" (recorded as "custom").
@@ -24,6 +25,10 @@ This module is a leaf: it imports nothing from w2sg.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
 
 Q = "\nQuestion: "
 A = " Answer:"
@@ -61,6 +66,28 @@ TASK_TEMPLATES: dict[str, str] = {
     "hh_rlhf": "harmless",
 }
 
+
+
+def task_template(task: str | None) -> str | None:
+    """The template name that fits `task`: a built-in task's (TASK_TEMPLATES) or, for a task YAML whose
+    `derive: {from: ...}` chain reaches a built-in task (a cipher or rule transform of it), that task's; else None."""
+    seen: set[Path] = set()
+    while task and task not in TASK_TEMPLATES:
+        path = Path(task)
+        if path.suffix not in (".yaml", ".yml") or not path.is_file() or path in seen:
+            return None
+        seen.add(path)
+        try:
+            spec = yaml.safe_load(path.read_text())
+        except (OSError, yaml.YAMLError):
+            return None
+        source = (spec.get("derive") or {}).get("from") if isinstance(spec, dict) else None
+        if not isinstance(source, str):
+            return None
+        task = str(path.parent / source) if source.endswith((".yaml", ".yml")) else source
+    return TASK_TEMPLATES.get(task) if task else None
+
+
 KINDS = ("text", "comparison")
 LAYER_NAMES = ("last", "middle")
 
@@ -83,7 +110,7 @@ def template_for(prompt: str, kind: str = "text", task: str | None = None) -> tu
     if prompt == "none":
         return "none", None
     if prompt == "auto":
-        name = TASK_TEMPLATES.get(task or "", AUTO[kind])
+        name = task_template(task) or AUTO[kind]
         return name, TEMPLATES[name]
     if prompt in TEMPLATES:
         return prompt, TEMPLATES[prompt]

@@ -1,0 +1,433 @@
+"""Scaling study: PGR against the strong model's size for weak supervisors of very different strength, zero-shot
+elicitation beside it, and the same texts in represented and novel (ciphered) form.
+
+    python studies/scaling.py run  [--root DIR] [--part main|zero_shot|novel|xl]   # resumable, task by task
+    python studies/scaling.py page [--root DIR] [--out studies/results]
+
+Grids (all in `<root>/scaling`, one set of splits: every seed re-splits the same fixed rows of a task,
+`splits.n_pool`, so each model's features are computed once for all seeds):
+scaling.yaml (weak tfidf / minilm / smollm2 x strong mpnet / smollm2 / gemma3 / qwen-0.5b, naive and confidence,
+3 seeds), scaling_zero_shot.yaml (each decoder's zero-shot answers), scaling_novel.yaml (sst2 and sciq beside
+their word-cipher forms, tasks/*_cipher.yaml), scaling_xl.yaml (qwen-1.5b on the tasks with a gap; ~1 text/s).
+Run it from any directory: task YAMLs are read relative to this folder and recorded by that relative path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import method_zoo as zoo  # noqa: E402  (the sibling study: gap stability, median over tasks, loading)
+
+WORKDIR = "scaling"
+PARTS = {"main": "scaling.yaml", "zero_shot": "scaling_zero_shot.yaml", "novel": "scaling_novel.yaml",
+         "xl": "scaling_xl.yaml"}
+WEAK = ("tfidf", "minilm", "smollm2-135m")
+STRONG = ("mpnet", "smollm2-135m", "gemma3-270m", "qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b")
+METHODS = ("naive", "confidence")
+NOVEL = {"sst2": "tasks/sst2_cipher.yaml", "sciq": "tasks/sciq_cipher.yaml"}  # represented -> novel form
+
+
+def params(alias: str) -> int:
+    from w2sg.models.zoo import MODELS
+
+    return MODELS[alias].params
+
+
+def run(root: Path, data_dir: str | None, parts: list[str]) -> None:
+    from w2sg.config import load_yaml_spec
+    from w2sg.sweep import SweepSpec, run_sweep
+
+    root = root.resolve()
+    data_dir = str(Path(data_dir).resolve()) if data_dir else None
+    os.chdir(HERE)  # task YAMLs (tasks/*.yaml) are recorded by their path relative to studies/
+    for part in parts:
+        sweep = load_yaml_spec(HERE / PARTS[part], SweepSpec)
+        for task in sweep.tasks:  # one task at a time: finished tasks are usable while later ones run
+            t0 = time.perf_counter()
+            rep = run_sweep(sweep.model_copy(update={"tasks": [task]}), root / WORKDIR, data_dir=data_dir,
+                            on_event=lambda kind, info: print(kind, info.get("label", ""), info.get("error") or "",
+                                                              flush=True))
+            seconds = time.perf_counter() - t0
+            _append_timing(root, {"part": part, "task": task, "seconds": round(seconds, 1),
+                                  "computed": rep.computed, "already_done": rep.skipped, "failed": rep.failed})
+            print(f"{part} {task}: {seconds:.0f}s ({rep.computed} computed, {rep.skipped} done, {rep.failed} "
+                  "failed)", flush=True)
+
+
+def _append_timing(root: Path, entry: dict) -> None:
+    path = root / WORKDIR / "study_timings.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    entries = json.loads(path.read_text()) if path.exists() else []
+    path.write_text(json.dumps(entries + [entry], indent=1))
+
+
+# ---- rows ---------------------------------------------------------------------------------------------
+def study_records(root: Path) -> list[dict]:
+    """Plain rows of the study: a model (or tfidf) as weak supervisor, a zoo strong model, a full budget, the
+    grids' splits and the last layer (other probes in the same workdir are left out)."""
+    from w2sg.config import load_yaml_spec
+    from w2sg.sweep import SweepSpec
+
+    splits = load_yaml_spec(HERE / PARTS["main"], SweepSpec).splits.model_dump()
+    return [r for r in zoo._load(root, WORKDIR)
+            if isinstance(r.get("weak"), str) and r["weak"] in WEAK and r["strong"] in STRONG
+            and r.get("budget_kind", "full") == "full" and not r.get("locked")
+            and r["spec"]["splits"] == splits and r["spec"]["train"].get("layer", "last") == "last"]
+
+
+def pair_rows(records: list[dict]) -> dict[tuple[str, str, str], list[dict]]:
+    """(task, weak, strong) -> rows of the PGR methods."""
+    out: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
+    for r in records:
+        if r["method"] in METHODS:
+            out[(r["task"], r["weak"], r["strong"])].append(r)
+    return out
+
+
+def pair_stability(pairs: dict) -> dict[tuple[str, str, str], dict]:
+    """Per (task, weak, strong): weak and ceiling accuracy, the gap over seeds, and whether it is clear (zoo rule:
+    most seeds' paired-bootstrap gap CI excludes 0 and the seed-mean gap is positive)."""
+    return {k: zoo.task_stability(rows)[k[0]] for k, rows in pairs.items()}
+
+
+def pgr_cells(pairs: dict, stab: dict, method: str, metric: str = "pgr_acc") -> dict[tuple, list[float]]:
+    """(task, weak, strong) with a clear gap -> the method's per-seed PGR (seeds whose own gap is clear)."""
+    from w2sg.report.summary import stable as stable_row
+
+    out = {}
+    for k, rows in pairs.items():
+        if stab[k]["unstable"]:
+            continue
+        vals = [r[metric] for r in rows if r["method"] == method and stable_row(r, metric)]
+        if vals:
+            out[k] = vals
+    return out
+
+
+def _t_ci(vals: list[float]) -> tuple[float | None, float | None, float | None, int]:
+    from w2sg.metrics import seed_summary
+
+    vals = [v for v in vals if v is not None and np.isfinite(v)]
+    if not vals:
+        return None, None, None, 0
+    s = seed_summary(vals)
+    return s["mean"], s["ci_low"], s["ci_high"], len(vals)
+
+
+def _fmt(m, lo=None, hi=None, digits=2) -> str:
+    if m is None:
+        return "–"
+    ci = f" [{lo:.{digits}f}, {hi:.{digits}f}]" if lo is not None and np.isfinite(lo) else ""
+    return f"{m:.{digits}f}{ci}"
+
+
+# ---- statements ---------------------------------------------------------------------------------------
+def size_slopes(cells: dict[tuple, list[float]], weak: str) -> list[float]:
+    """Per task: least-squares slope of seed-mean PGR against log10(strong params), over the strong models with a
+    clear gap from `weak` on that task (tasks with at least two such models)."""
+    by_task: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for (task, w, strong), vals in cells.items():
+        if w == weak:
+            by_task[task].append((np.log10(params(strong)), float(np.mean(vals))))
+    out = []
+    for pts in by_task.values():
+        xs, ys = np.array(pts).T
+        if len(set(xs)) >= 2:
+            out.append(float(np.polyfit(xs, ys, 1)[0]))
+    return out
+
+
+def confidence_vs_gap(pairs: dict, stab: dict) -> tuple[list[float], list[float]]:
+    """Over (task, weak, strong) with a clear gap: the gap and confidence − naive PGR (seed-paired means)."""
+    gaps, gains = [], []
+    for k, rows in pairs.items():
+        if stab[k]["unstable"]:
+            continue
+        by_seed: dict[int, dict[str, float]] = defaultdict(dict)
+        for r in rows:
+            if r.get("pgr_acc") is not None and np.isfinite(r["pgr_acc"]):
+                by_seed[r["seed"]][r["method"]] = r["pgr_acc"]
+        d = [s["confidence"] - s["naive"] for s in by_seed.values() if len(s) == 2]
+        if d:
+            gaps.append(stab[k]["gap"])
+            gains.append(float(np.mean(d)))
+    return gaps, gains
+
+
+def spearman_ci(x: list[float], y: list[float], n_boot: int = 2000, seed: int = 0):
+    """Spearman's rho with a bootstrap (over cells) 95% CI; (None, None, None) under 4 cells."""
+    from scipy.stats import spearmanr
+
+    if len(x) < 4:
+        return None, None, None
+    x, y = np.asarray(x), np.asarray(y)
+    rho = float(spearmanr(x, y).statistic)
+    rng = np.random.default_rng(seed)
+    boots = []
+    for _ in range(n_boot):
+        i = rng.choice(len(x), len(x))
+        if len(set(x[i])) > 1 and len(set(y[i])) > 1:
+            boots.append(spearmanr(x[i], y[i]).statistic)
+    lo, hi = np.percentile(boots, [2.5, 97.5])
+    return rho, float(lo), float(hi)
+
+
+def verdict(lo, hi, yes: str, no: str, open_: str) -> str:
+    if lo is None or not np.isfinite(lo):
+        return open_ + " (too few cells to say)"
+    return yes if lo > 0 else no if hi < 0 else open_
+
+
+# ---- tables -------------------------------------------------------------------------------------------
+def ladder_table(pairs: dict, stab: dict) -> tuple[list[str], list[str]]:
+    """Per task: each model's probe accuracy on T (weak models as weak, strong models as ceiling; seed means),
+    and the pairs with a clear gap. Returns the table and the tasks where some pair has a clear gap."""
+    acc: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    clear: dict[str, list[str]] = defaultdict(list)
+    for task, weak, strong in pairs:
+        acc[task][weak].append(stab[(task, weak, strong)]["weak"])
+        acc[task][strong].append(stab[(task, weak, strong)]["ceiling"])
+        if not stab[(task, weak, strong)]["unstable"]:
+            clear[task].append(f"{_short(weak)}→{_short(strong)}")
+    models = [m for m in ("tfidf", "minilm", *STRONG) if any(m in a for a in acc.values())]
+    lines = ["| task | " + " | ".join(_short(m) for m in models) + " | pairs with a clear gap |",
+             "|---|" + "---|" * (len(models) + 1)]
+    for task in sorted(acc, key=_task_order):
+        cells = [f"{np.mean(acc[task][m]):.3f}" if acc[task].get(m) else "–" for m in models]
+        lines.append(f"| {task} | " + " | ".join(cells) + f" | {', '.join(clear[task]) or 'none'} |")
+    return lines, [t for t in acc if clear[t]]
+
+
+def pgr_table(pairs: dict, stab: dict) -> list[str]:
+    """Per (weak, strong): tasks with a clear gap, median over them of the seed-mean gap, PGR (naive, confidence)
+    with the two-level bootstrap CI (tasks, then seeds), mean student accuracy."""
+    lines = ["| weak → strong | strong params | tasks with a clear gap | median gap | PGR naive [95% CI] | "
+             "PGR confidence [95% CI] |", "|---|---|---|---|---|---|"]
+    cells = {m: pgr_cells(pairs, stab, m) for m in METHODS}
+    for weak in WEAK:
+        for strong in STRONG:
+            keys = [k for k in pairs if k[1] == weak and k[2] == strong]
+            if not keys:
+                continue
+            clear = [k for k in keys if not stab[k]["unstable"]]
+            gap = np.median([stab[k]["gap"] for k in clear]) if clear else None
+            pg = {m: zoo.median_ci({k[0]: cells[m][k] for k in clear if k in cells[m]}) for m in METHODS}
+            lines.append(f"| {_short(weak)} → {_short(strong)} | {params(strong) / 1e6:.0f}M | {len(clear)}/"
+                         f"{len(keys)} | {_fmt(gap, digits=3)} | {_fmt(*pg['naive'])} | {_fmt(*pg['confidence'])} |")
+    return lines
+
+
+def zero_shot_table(records: list[dict], pairs: dict, stab: dict) -> list[str]:
+    """Per task and decoder: zero-shot accuracy (no labels), the ceiling, and the naive student from each weak."""
+    zs: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for r in records:
+        if r["method"] == "zero_shot":
+            zs[(r["task"], r["strong"])].append(r["student_acc"])
+    lines = ["| task | strong | zero-shot acc | ceiling acc | naive student acc from tfidf / minilm / smollm2 |",
+             "|---|---|---|---|---|"]
+    for (task, strong), vals in sorted(zs.items(), key=lambda kv: (_task_order(kv[0][0]), params(kv[0][1]))):
+        ceil = [stab[k]["ceiling"] for k in pairs if k[0] == task and k[2] == strong]
+        stud = []
+        for weak in WEAK:
+            rows = [r["student_acc"] for r in pairs.get((task, weak, strong), []) if r["method"] == "naive"]
+            stud.append(f"{np.mean(rows):.3f}" if rows else "–")
+        lines.append(f"| {task} | {_short(strong)} | {np.mean(vals):.3f} | "
+                     f"{_fmt(np.mean(ceil) if ceil else None, digits=3)} | {' / '.join(stud)} |")
+    return lines
+
+
+def novel_table(pairs: dict, stab: dict) -> list[str]:
+    """Represented vs novel (cipher) form of the same texts, tfidf as weak (blind to the cipher)."""
+    lines = ["| task | strong | form | weak acc | ceiling acc | naive student | PGR naive [95% CI] | "
+             "PGR confidence [95% CI] |", "|---|---|---|---|---|---|---|---|"]
+    for base, novel in NOVEL.items():
+        for strong in STRONG:
+            for form, task in (("represented", base), ("novel (cipher)", novel)):
+                k = (task, "tfidf", strong)
+                if k not in pairs:
+                    continue
+                rows = pairs[k]
+                st = stab[k]
+                pg = {m: _t_ci([r["pgr_acc"] for r in rows if r["method"] == m]) for m in METHODS}
+                stud = np.mean([r["student_acc"] for r in rows if r["method"] == "naive"])
+                flag = "" if not st["unstable"] else " (no clear gap)"
+                lines.append(f"| {base} | {_short(strong)} | {form} | {st['weak']:.3f} | {st['ceiling']:.3f} | "
+                             f"{stud:.3f} | {_fmt(*pg['naive'][:3])}{flag} | {_fmt(*pg['confidence'][:3])} |")
+    return lines
+
+
+def _short(alias: str) -> str:
+    return {"smollm2-135m": "smollm2", "gemma3-270m": "gemma3", "qwen2.5-coder-0.5b": "qwen-0.5b",
+            "qwen2.5-coder-1.5b": "qwen-1.5b"}.get(alias, alias)
+
+
+def _task_order(task: str) -> tuple:
+    from w2sg.config import load_yaml_spec
+    from w2sg.sweep import SweepSpec
+
+    tasks = load_yaml_spec(HERE / PARTS["main"], SweepSpec).tasks
+    base = next((b for b, n in NOVEL.items() if n == task), task)
+    return (tasks.index(base) if base in tasks else len(tasks), task)
+
+
+# ---- figure -------------------------------------------------------------------------------------------
+def scaling_figure(pairs: dict, stab: dict, path: Path) -> None:
+    """PGR (median over tasks with a clear gap, CI) and mean student accuracy against strong-model size."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cells = {m: pgr_cells(pairs, stab, m) for m in METHODS}
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    colors = {"tfidf": "tab:gray", "minilm": "tab:blue", "smollm2-135m": "tab:orange"}
+    for weak in WEAK:
+        for m, style in (("naive", "-o"), ("confidence", "--s")):
+            xs, ys, los, his = [], [], [], []
+            for strong in STRONG:
+                per = {k[0]: v for k, v in cells[m].items() if k[1] == weak and k[2] == strong}
+                point, lo, hi = zoo.median_ci(per)
+                if point is not None:
+                    xs.append(params(strong)), ys.append(point), los.append(point - lo), his.append(hi - point)
+            if xs:
+                ax1.errorbar(xs, ys, yerr=[los, his], fmt=style, color=colors[weak], capsize=3, alpha=0.85,
+                             label=f"{_short(weak)} · {m}")
+        xs, ys = [], []
+        for strong in STRONG:
+            vals = [np.mean([r["student_acc"] for r in rows if r["method"] == "naive"])
+                    for k, rows in pairs.items() if k[1] == weak and k[2] == strong]
+            if vals:
+                xs.append(params(strong)), ys.append(np.mean(vals))
+        if xs:
+            ax2.plot(xs, ys, "-o", color=colors[weak], label=f"naive student from {_short(weak)}")
+    xs, ys = [], []
+    for strong in STRONG:
+        vals = [stab[k]["ceiling"] for k in pairs if k[2] == strong and k[1] == "minilm"]
+        if vals:
+            xs.append(params(strong)), ys.append(np.mean(vals))
+    ax2.plot(xs, ys, ":k", label="ceiling (strong on ground truth)")
+    for ax in (ax1, ax2):
+        ax.set_xscale("log")
+        ax.set_xlabel("strong model parameters")
+        ax.grid(alpha=0.3)
+    ax1.axhline(0, color="k", lw=0.6)
+    ax1.set_ylabel("PGR (median over tasks with a clear gap)")
+    ax2.set_ylabel("balanced accuracy on T (mean over tasks)")
+    ax1.legend(fontsize=7)
+    ax2.legend(fontsize=7)
+    fig.suptitle("Weak-to-strong scaling, frozen features (2-core CPU)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+# ---- page ---------------------------------------------------------------------------------------------
+def cost_lines(root: Path, records: list[dict]) -> list[str]:
+    path = root / WORKDIR / "study_timings.json"
+    entries = json.loads(path.read_text()) if path.exists() else []
+    per_part: dict[str, float] = defaultdict(float)
+    for e in entries:
+        per_part[e["part"]] += e["seconds"]
+    feat: dict[str, float] = defaultdict(float)
+    for r in records:  # the ceiling step carries each strong model's feature extraction (cached afterwards)
+        feat[r["strong"]] += r.get("time_ceiling") or 0.0
+    lines = ["Wall time on 2 shared CPU cores, summed over the resumable runs (`study_timings.json`): " +
+             ", ".join(f"{p} {s / 3600:.1f} h" for p, s in per_part.items()) + "." if per_part else
+             "No timings recorded."]
+    if feat:
+        lines.append("Time in the ceiling step (the strong model's feature extraction, then cached) per strong "
+                     "model: " + ", ".join(f"{_short(m)} {s / 60:.0f} min" for m, s in
+                                          sorted(feat.items(), key=lambda kv: params(kv[0]))) + ".")
+    return lines
+
+
+def page(root: Path, out: Path) -> Path:
+    records = study_records(root)
+    pairs = pair_rows(records)
+    stab = pair_stability(pairs)
+    out.mkdir(parents=True, exist_ok=True)
+    ladder, gap_tasks = ladder_table(pairs, stab)
+    main_tasks = {k[0] for k in pairs if k[0] not in NOVEL.values()}
+    n_gap = len([t for t in gap_tasks if t in main_tasks])
+    cells = {m: pgr_cells(pairs, stab, m) for m in METHODS}
+    lines = ["# Scaling: PGR against the strong model's size, zero-shot elicitation, represented vs novel tasks", "",
+             "Generated by `python studies/scaling.py page` from the store that `python studies/scaling.py run` "
+             "fills (grids `studies/scaling*.yaml`). Frozen features: a linear probe (L-BFGS to convergence, l2 by "
+             "5-fold CV on ground truth) on each model's features; decoders read each text inside the task's "
+             "prompt template (`train.prompt: auto`) at the last layer's last token; TF-IDF is word 1-2-gram "
+             "TF-IDF + logistic regression. Sizes: A 300, B 300, V 50, T 300 rows, max 128 tokens; the 3 seeds "
+             "re-split one fixed 650-row subset of each task and share one fixed T (`splits.n_pool`), so seeds "
+             "vary the training rows, not the texts: seed CIs measure training variability, the per-experiment "
+             "bootstrap CI on T the test sample. Accuracies are class-balanced on T (0.5 = chance).", ""]
+    if not pairs:
+        lines.append("No results yet: run `python studies/scaling.py run`.")
+    else:
+        lines += [f"## Which tasks have a clear gap: {n_gap} of {len(main_tasks)} tasks run", "",
+                  "Probe accuracy of every rung (weak models as trained on A, strong models as the ceiling trained on "
+                  "B's ground truth; means over seeds), and the weak → strong pairs whose gap is clear (most "
+                  "seeds' paired-bootstrap gap CI excludes 0).", "", *ladder, "",
+                  "## PGR against strong-model size", "", "![scaling](scaling_pgr_vs_size.png)", "",
+                  "Per weak → strong pair: over the tasks with a clear gap, the median of the seed-mean PGR with a "
+                  "two-level bootstrap 95% CI (tasks, then seeds).", "", *pgr_table(pairs, stab), ""]
+        scaling_figure(pairs, stab, out / "scaling_pgr_vs_size.png")
+        lines += ["## Does PGR grow with the strong model? Does the confidence loss help more with larger gaps?", ""]
+        for weak in WEAK:
+            for m in METHODS:
+                s = _t_ci(size_slopes(cells[m], weak))
+                if s[3]:
+                    lines.append(f"- {_short(weak)}, {m}: slope of PGR per decade of strong parameters "
+                                 f"{_fmt(*s[:3])} over {s[3]} tasks (t-interval over tasks) — " +
+                                 verdict(s[1], s[2], "PGR grows with the strong model",
+                                         "PGR falls as the strong model grows", "not resolved at this scale"))
+        gaps, gains = confidence_vs_gap(pairs, stab)
+        rho = spearman_ci(gaps, gains)
+        lines.append(f"- confidence − naive PGR against the gap, over {len(gaps)} pairs with a clear gap: "
+                     f"Spearman ρ {_fmt(*rho)} (bootstrap over pairs) — " +
+                     verdict(rho[1], rho[2], "the confidence loss helps more with larger gaps",
+                             "the confidence loss helps less with larger gaps", "not resolved at this scale"))
+        zs = zero_shot_table(records, pairs, stab)
+        lines += ["", "## Zero-shot elicitation beside PGR", "",
+                  "The decoder's own answer to the task's question (P(\" Yes\") vs P(\" No\") after \"Answer:\", "
+                  "method `zero_shot`: no labels, no training), the ceiling, and the naive student from each weak "
+                  "supervisor (balanced accuracy on T, mean over seeds).", "",
+                  *(zs if len(zs) > 2 else ["Not run yet: `python studies/scaling.py run --part zero_shot`."]),
+                  "", "## Represented vs novel: the same texts with a word cipher", "",
+                  "Each word type replaced by an invented token, one map for all splits (`tasks/*_cipher.yaml`, "
+                  "`transform: {cipher: ...}`); the prompt template is the represented task's. TF-IDF sees the same "
+                  "features either way, so the weak labels are identical and any change comes from the strong "
+                  "model.", ""]
+        nov = novel_table(pairs, stab)
+        lines += nov if len(nov) > 2 else ["Not run yet: `python studies/scaling.py run --part novel`."]
+        lines += ["", "## Cost", "", *cost_lines(root, records)]
+    path = out / "scaling.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("what", choices=["run", "page"])
+    ap.add_argument("--root", type=Path, default=Path("w2sg-study"))
+    ap.add_argument("--out", type=Path, default=HERE / "results")
+    ap.add_argument("--data-dir", default=None)
+    ap.add_argument("--part", action="append", choices=sorted(PARTS),
+                    help="what `run` computes (repeatable; default: main, zero_shot, novel; xl is slow on CPU)")
+    args = ap.parse_args()
+    if args.what == "run":
+        run(args.root, args.data_dir, args.part or ["main", "zero_shot", "novel"])
+    else:
+        print(page(args.root, args.out))
+
+
+if __name__ == "__main__":
+    main()

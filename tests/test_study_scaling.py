@@ -1,0 +1,68 @@
+"""The scaling study's statistics on hand-made records: which pairs have a clear gap, the per-task slope of PGR
+against strong-model size, and confidence-minus-naive against the gap."""
+
+import importlib.util
+import sys
+
+import numpy as np
+import pytest
+
+from .conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def sc():
+    sys.path.insert(0, str(REPO / "studies"))
+    spec = importlib.util.spec_from_file_location("scaling", REPO / "studies" / "scaling.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _row(task, weak, strong, seed, method="naive", weak_acc=0.6, ceiling_acc=0.8, pgr=0.5, unstable=False):
+    student = weak_acc + pgr * (ceiling_acc - weak_acc)
+    return {"task": task, "weak": weak, "strong": strong, "seed": seed, "method": method, "weak_acc": weak_acc,
+            "ceiling_acc": ceiling_acc, "student_acc": student, "gap_acc": ceiling_acc - weak_acc,
+            "pgr_acc": pgr, "unstable": unstable}
+
+
+def test_clear_gap_and_pgr_cells_per_pair(sc):
+    rows = [_row("sst2", "tfidf", "mpnet", s, pgr=0.4 + 0.1 * s) for s in range(3)]
+    rows += [_row("wic", "tfidf", "mpnet", s, weak_acc=0.55, ceiling_acc=0.56, unstable=True) for s in range(3)]
+    pairs = sc.pair_rows(rows)
+    stab = sc.pair_stability(pairs)
+    assert not stab[("sst2", "tfidf", "mpnet")]["unstable"] and stab[("wic", "tfidf", "mpnet")]["unstable"]
+    assert stab[("sst2", "tfidf", "mpnet")]["gap"] == pytest.approx(0.2)
+    cells = sc.pgr_cells(pairs, stab, "naive")
+    assert list(cells) == [("sst2", "tfidf", "mpnet")] and cells[("sst2", "tfidf", "mpnet")] == pytest.approx(
+        [0.4, 0.5, 0.6])
+    table, gap_tasks = sc.ladder_table(pairs, stab)
+    assert gap_tasks == ["sst2"] and any(line.startswith("| wic |") and "none" in line for line in table)
+
+
+def test_size_slope_is_per_decade_of_parameters(sc):
+    # PGR rises by exactly 0.1 per decade of strong parameters on both tasks
+    cells = {}
+    for task in ("sst2", "sciq"):
+        for strong in ("mpnet", "qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"):
+            pgr = 0.1 * np.log10(sc.params(strong))
+            cells[(task, "minilm", strong)] = [pgr, pgr]
+    slopes = sc.size_slopes(cells, "minilm")
+    assert slopes == pytest.approx([0.1, 0.1])
+    assert sc.size_slopes(cells, "tfidf") == []
+
+
+def test_confidence_gain_against_gap_is_seed_paired(sc):
+    rows = []
+    for i, task in enumerate(["a", "b", "c", "d", "e"]):
+        gap = 0.05 * (i + 1)
+        for s in range(2):
+            rows.append(_row(task, "minilm", "mpnet", s, weak_acc=0.6, ceiling_acc=0.6 + gap, pgr=0.3))
+            rows.append(_row(task, "minilm", "mpnet", s, "confidence", 0.6, 0.6 + gap, pgr=0.3 + gap))
+    pairs = sc.pair_rows(rows)
+    gaps, gains = sc.confidence_vs_gap(pairs, sc.pair_stability(pairs))
+    assert gains == pytest.approx(gaps)
+    rho, lo, hi = sc.spearman_ci(gaps, gains)
+    assert rho == pytest.approx(1.0)
+    assert sc.verdict(lo, hi, "yes", "no", "open") in ("yes", "open")
+    assert sc.verdict(None, None, "yes", "no", "open").startswith("open")
