@@ -1,7 +1,7 @@
 """Scaling study: PGR against the strong model's size for weak supervisors of very different strength, zero-shot
 elicitation beside it, and the same texts in represented and novel (ciphered) form.
 
-    python studies/scaling.py run  [--root DIR] [--part main|zero_shot|novel|xl]   # resumable, task by task
+    python studies/scaling.py run  [--root DIR] [--part main|zero_shot|novel|xl] [--tasks a,b]  # resumable
     python studies/scaling.py page [--root DIR] [--out studies/results]
 
 Grids (all in `<root>/scaling`, one set of splits: every seed re-splits the same fixed rows of a task,
@@ -43,7 +43,7 @@ def params(alias: str) -> int:
     return MODELS[alias].params
 
 
-def run(root: Path, data_dir: str | None, parts: list[str]) -> None:
+def run(root: Path, data_dir: str | None, parts: list[str], only: list[str] | None = None) -> None:
     from w2sg.config import load_yaml_spec
     from w2sg.sweep import SweepSpec, run_sweep
 
@@ -52,7 +52,7 @@ def run(root: Path, data_dir: str | None, parts: list[str]) -> None:
     os.chdir(HERE)  # task YAMLs (tasks/*.yaml) are recorded by their path relative to studies/
     for part in parts:
         sweep = load_yaml_spec(HERE / PARTS[part], SweepSpec)
-        for task in sweep.tasks:  # one task at a time: finished tasks are usable while later ones run
+        for task in [t for t in sweep.tasks if not only or t in only]:  # one task at a time: results usable
             t0 = time.perf_counter()
             rep = run_sweep(sweep.model_copy(update={"tasks": [task]}), root / WORKDIR, data_dir=data_dir,
                             on_event=lambda kind, info: print(kind, info.get("label", ""), info.get("error") or "",
@@ -420,11 +420,13 @@ def main() -> None:
     ap.add_argument("--root", type=Path, default=Path("w2sg-study"))
     ap.add_argument("--out", type=Path, default=HERE / "results")
     ap.add_argument("--data-dir", default=None)
+    ap.add_argument("--tasks", help="comma-separated: run only these tasks of the grids (as the grids name them)")
     ap.add_argument("--part", action="append", choices=sorted(PARTS),
                     help="what `run` computes (repeatable; default: main, zero_shot, novel; xl is slow on CPU)")
     args = ap.parse_args()
     if args.what == "run":
-        run(args.root, args.data_dir, args.part or ["main", "zero_shot", "novel"])
+        run(args.root, args.data_dir, args.part or ["main", "zero_shot", "novel"],
+            args.tasks.split(",") if args.tasks else None)
     else:
         print(page(args.root, args.out))
 
