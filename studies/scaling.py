@@ -29,8 +29,9 @@ sys.path.insert(0, str(HERE))
 import method_zoo as zoo  # noqa: E402  (the sibling study: gap stability, median over tasks, loading)
 
 WORKDIR = "scaling"
+GPU_WORKDIR = "scaling_gpu"
 PARTS = {"main": "scaling.yaml", "zero_shot": "scaling_zero_shot.yaml", "novel": "scaling_novel.yaml",
-         "xl": "scaling_xl.yaml"}
+         "xl": "scaling_xl.yaml", "gpu": "scaling_gpu.yaml"}
 WEAK = ("tfidf", "minilm", "smollm2-135m")
 STRONG = ("mpnet", "smollm2-135m", "gemma3-270m", "qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b")
 METHODS = ("naive", "confidence")
@@ -54,7 +55,8 @@ def run(root: Path, data_dir: str | None, parts: list[str], only: list[str] | No
         sweep = load_yaml_spec(HERE / PARTS[part], SweepSpec)
         for task in [t for t in sweep.tasks if not only or t in only]:  # one task at a time: results usable
             t0 = time.perf_counter()
-            rep = run_sweep(sweep.model_copy(update={"tasks": [task]}), root / WORKDIR, data_dir=data_dir,
+            workdir = root / (GPU_WORKDIR if part == "gpu" else WORKDIR)
+            rep = run_sweep(sweep.model_copy(update={"tasks": [task]}), workdir, data_dir=data_dir,
                             on_event=lambda kind, info: print(kind, info.get("label", ""), info.get("error") or "",
                                                               flush=True))
             seconds = time.perf_counter() - t0
@@ -72,14 +74,14 @@ def _append_timing(root: Path, entry: dict) -> None:
 
 
 # ---- rows ---------------------------------------------------------------------------------------------
-def study_records(root: Path) -> list[dict]:
+def study_records(root: Path, part: str = "main") -> list[dict]:
     """Plain rows of the study: a model (or tfidf) as weak supervisor, a zoo strong model, a full budget, the
-    grids' splits and the last layer (other probes in the same workdir are left out)."""
+    part's splits and the last layer (other probes in the same workdir are left out)."""
     from w2sg.config import load_yaml_spec
     from w2sg.sweep import SweepSpec
 
-    splits = load_yaml_spec(HERE / PARTS["main"], SweepSpec).splits.model_dump()
-    return [r for r in zoo._load(root, WORKDIR)
+    splits = load_yaml_spec(HERE / PARTS[part], SweepSpec).splits.model_dump()
+    return [r for r in zoo._load(root, GPU_WORKDIR if part == "gpu" else WORKDIR)
             if isinstance(r.get("weak"), str) and r["weak"] in WEAK and r["strong"] in STRONG
             and r.get("budget_kind", "full") == "full" and not r.get("locked")
             and r["spec"]["splits"] == splits and r["spec"]["train"].get("layer", "last") == "last"]
@@ -281,7 +283,7 @@ def _task_order(task: str) -> tuple:
 
 
 # ---- figure -------------------------------------------------------------------------------------------
-def scaling_figure(pairs: dict, stab: dict, path: Path) -> None:
+def scaling_figure(pairs: dict, stab: dict, path: Path, title: str) -> None:
     """PGR (median over tasks with a clear gap, CI) and mean student accuracy against strong-model size."""
     import matplotlib
 
@@ -325,7 +327,7 @@ def scaling_figure(pairs: dict, stab: dict, path: Path) -> None:
     ax2.set_ylabel("balanced accuracy on T (mean over tasks)")
     ax1.legend(fontsize=7)
     ax2.legend(fontsize=7)
-    fig.suptitle("Weak-to-strong scaling, frozen features (2-core CPU)")
+    fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -351,15 +353,43 @@ def cost_lines(root: Path, records: list[dict]) -> list[str]:
     return lines
 
 
+def gap_and_pgr_sections(pairs: dict, stab: dict, out: Path, figure: str, title: str) -> list[str]:
+    """The clear-gap count and probe ladder, the PGR-vs-size figure and table, and the two statements."""
+    ladder, gap_tasks = ladder_table(pairs, stab)
+    main_tasks = {k[0] for k in pairs if k[0] not in NOVEL.values()}
+    n_gap = len([t for t in gap_tasks if t in main_tasks])
+    cells = {m: pgr_cells(pairs, stab, m) for m in METHODS}
+    scaling_figure(pairs, stab, out / figure, title)
+    lines = [f"### Which tasks have a clear gap: {n_gap} of {len(main_tasks)} tasks run", "",
+             "Probe accuracy of every rung (weak models as trained on A, strong models as the ceiling trained on "
+             "B's ground truth; means over seeds), and the weak → strong pairs whose gap is clear (most seeds' "
+             "paired-bootstrap gap CI excludes 0).", "", *ladder, "",
+             "### PGR against strong-model size", "", f"![scaling]({figure})", "",
+             "Per weak → strong pair: over the tasks with a clear gap, the median of the seed-mean PGR with a "
+             "two-level bootstrap 95% CI (tasks, then seeds).", "", *pgr_table(pairs, stab), "",
+             "### Does PGR grow with the strong model? Does the confidence loss help more with larger gaps?", ""]
+    for weak in WEAK:
+        for m in METHODS:
+            s = _t_ci(size_slopes(cells[m], weak))
+            if s[3]:
+                lines.append(f"- {_short(weak)}, {m}: slope of PGR per decade of strong parameters "
+                             f"{_fmt(*s[:3])} over {s[3]} task(s) (t-interval over tasks) — " +
+                             verdict(s[1], s[2], "PGR grows with the strong model",
+                                     "PGR falls as the strong model grows", "not resolved at this scale"))
+    gaps, gains = confidence_vs_gap(pairs, stab)
+    rho = spearman_ci(gaps, gains)
+    lines.append(f"- confidence − naive PGR against the gap, over {len(gaps)} pairs with a clear gap: Spearman ρ "
+                 f"{_fmt(*rho)} (bootstrap over pairs) — " +
+                 verdict(rho[1], rho[2], "the confidence loss helps more with larger gaps",
+                         "the confidence loss helps less with larger gaps", "not resolved at this scale"))
+    return lines
+
+
 def page(root: Path, out: Path) -> Path:
     records = study_records(root)
     pairs = pair_rows(records)
     stab = pair_stability(pairs)
     out.mkdir(parents=True, exist_ok=True)
-    ladder, gap_tasks = ladder_table(pairs, stab)
-    main_tasks = {k[0] for k in pairs if k[0] not in NOVEL.values()}
-    n_gap = len([t for t in gap_tasks if t in main_tasks])
-    cells = {m: pgr_cells(pairs, stab, m) for m in METHODS}
     lines = ["# Scaling: PGR against the strong model's size, zero-shot elicitation, represented vs novel tasks", "",
              "Generated by `python studies/scaling.py page` from the store that `python studies/scaling.py run` "
              "fills (grids `studies/scaling*.yaml`). Frozen features: a linear probe (L-BFGS to convergence, l2 by "
@@ -372,29 +402,9 @@ def page(root: Path, out: Path) -> Path:
     if not pairs:
         lines.append("No results yet: run `python studies/scaling.py run`.")
     else:
-        lines += [f"## Which tasks have a clear gap: {n_gap} of {len(main_tasks)} tasks run", "",
-                  "Probe accuracy of every rung (weak models as trained on A, strong models as the ceiling trained on "
-                  "B's ground truth; means over seeds), and the weak → strong pairs whose gap is clear (most "
-                  "seeds' paired-bootstrap gap CI excludes 0).", "", *ladder, "",
-                  "## PGR against strong-model size", "", "![scaling](scaling_pgr_vs_size.png)", "",
-                  "Per weak → strong pair: over the tasks with a clear gap, the median of the seed-mean PGR with a "
-                  "two-level bootstrap 95% CI (tasks, then seeds).", "", *pgr_table(pairs, stab), ""]
-        scaling_figure(pairs, stab, out / "scaling_pgr_vs_size.png")
-        lines += ["## Does PGR grow with the strong model? Does the confidence loss help more with larger gaps?", ""]
-        for weak in WEAK:
-            for m in METHODS:
-                s = _t_ci(size_slopes(cells[m], weak))
-                if s[3]:
-                    lines.append(f"- {_short(weak)}, {m}: slope of PGR per decade of strong parameters "
-                                 f"{_fmt(*s[:3])} over {s[3]} tasks (t-interval over tasks) — " +
-                                 verdict(s[1], s[2], "PGR grows with the strong model",
-                                         "PGR falls as the strong model grows", "not resolved at this scale"))
-        gaps, gains = confidence_vs_gap(pairs, stab)
-        rho = spearman_ci(gaps, gains)
-        lines.append(f"- confidence − naive PGR against the gap, over {len(gaps)} pairs with a clear gap: "
-                     f"Spearman ρ {_fmt(*rho)} (bootstrap over pairs) — " +
-                     verdict(rho[1], rho[2], "the confidence loss helps more with larger gaps",
-                             "the confidence loss helps less with larger gaps", "not resolved at this scale"))
+        lines += ["## Frozen features (2-core CPU)", "",
+                  *gap_and_pgr_sections(pairs, stab, out, "scaling_pgr_vs_size.png",
+                                        "Weak-to-strong scaling, frozen features (2-core CPU)")]
         zs = zero_shot_table(records, pairs, stab)
         lines += ["", "## Zero-shot elicitation beside PGR", "",
                   "The decoder's own answer to the task's question (P(\" Yes\") vs P(\" No\") after \"Answer:\", "
@@ -409,6 +419,16 @@ def page(root: Path, out: Path) -> Path:
         nov = novel_table(pairs, stab)
         lines += nov if len(nov) > 2 else ["Not run yet: `python studies/scaling.py run --part novel`."]
         lines += ["", "## Cost", "", *cost_lines(root, records)]
+    gpu = study_records(root, "gpu")
+    lines += ["", "## Finetuned (LoRA) on a GPU", ""]
+    if gpu:
+        gpairs = pair_rows(gpu)
+        lines += gap_and_pgr_sections(gpairs, pair_stability(gpairs), out, "scaling_gpu_pgr_vs_size.png",
+                                      "Weak-to-strong scaling, LoRA finetuning (GPU)")
+    else:
+        lines.append("Not run yet (no accelerator was lent to the sessions that built this page): on a GPU machine, "
+                     "`python studies/scaling.py run --part gpu` then `python studies/scaling.py page` "
+                     "(grid `studies/scaling_gpu.yaml`; README, \"On a GPU\").")
     path = out / "scaling.md"
     path.write_text("\n".join(lines) + "\n")
     return path

@@ -88,9 +88,8 @@ def test_prompt_and_layer_checks():
     for bad in (3, -4):
         with pytest.raises(ValueError, match="out of range"):
             resolve_layer(bad, 2)
-    with pytest.raises(ValueError, match="frozen-mode options"):
-        TrainSpec(mode="full", prompt="auto")
-    with pytest.raises(ValueError, match="frozen-mode options"):
+    assert TrainSpec(mode="full", prompt="auto").prompt == "auto"  # finetuning reads the prompt too
+    with pytest.raises(ValueError, match="layer is a frozen-mode option"):
         TrainSpec(mode="lora", layer="middle")
     assert TrainSpec(layer="-4").layer == -4  # a CLI string becomes the int
     with pytest.raises(ValueError, match="layer must be"):
@@ -209,3 +208,25 @@ def test_pipeline_records_what_each_model_read(tmp_path, tiny_encoder, tiny_deco
     assert f.n_computed > 0 and f.key != pipe.res.featurizer(str(tiny_decoder), TrainSpec()).key
     plain = pipe.run(spec.model_copy(update={"train": TrainSpec()}))
     assert (plain["prompt_strong"], plain["layer_strong"], plain["prompt_weak"]) == ("none", 2, "none")
+
+
+def test_finetuning_a_decoder_reads_the_template_and_an_encoder_the_bare_text(tiny_decoder, tiny_encoder):
+    """The finetune learner tokenizes what the frozen featurizer reads: each text (each side of a comparison)
+    inside the template for a decoder; an encoder's texts unchanged."""
+    from w2sg.train.finetune import FinetuneLearner
+
+    name, template = template_for("sentiment", "text")
+    dec = FinetuneLearner(Backbone(str(tiny_decoder)), TrainSpec(mode="full", prompt=name, max_length=64), CPU)
+    _, tok, _ = dec.backbone.get()
+    kind, rows = dec._rows(TEXTS[:2])
+    assert kind == "text"
+    assert [tok.decode(ids, skip_special_tokens=True) for ids in rows.input_ids] == [
+        tok.decode(tok(t)["input_ids"], skip_special_tokens=True) for t in apply_template(template, TEXTS[:2])]
+    c = Comparison("Q: hi", " fine", " bad")
+    kind, pairs = dec._rows([c])
+    assert kind == "comparison"
+    assert pairs.texts.input_ids == [tok(t)["input_ids"] for t in apply_template(template, list(c.texts()))]
+    enc = FinetuneLearner(Backbone(str(tiny_encoder)), TrainSpec(mode="full", prompt=name, max_length=64), CPU)
+    _, etok, _ = enc.backbone.get()
+    _, erows = enc._rows(TEXTS[:1])
+    assert erows.input_ids == [etok(TEXTS[0])["input_ids"]]

@@ -51,10 +51,10 @@ class TrainSpec(Spec):
     model's and the ceiling's l2 chosen by k-fold cross-validation on their own ground-truth training rows
     (`l2: cv`) and the student using the ceiling's l2. `solver: sgd` trains the head with the AdamW loop.
 
-    `prompt` and `layer` say what a decoder's frozen features read (`w2sg.train.prompts`): the text inside a
-    task prompt, and the hidden state of a chosen layer at its last token. Encoders ignore both (mean pooling
-    of the last layer, as always); finetuning refuses them for now. At their defaults they are left out of the
-    spec's serialisation, so every hash from before they existed is unchanged.
+    `prompt` and `layer` say what a decoder reads (`w2sg.train.prompts`): the text inside a task prompt (every
+    mode), and the hidden state of a chosen layer at its last token (frozen features only). Encoders ignore both
+    (mean pooling of the last layer). At their defaults they are left out of the spec's serialisation, so every
+    hash from before they existed is unchanged.
     """
 
     mode: Mode = "frozen"
@@ -78,7 +78,7 @@ class TrainSpec(Spec):
     lora_alpha: int = 16
     eval_batch_size: int = 64
     device: str = "auto"
-    prompt: str = Field("none", description="decoders, frozen mode: 'none' (the bare text), 'auto' (a template "
+    prompt: str = Field("none", description="decoders, every mode: 'none' (the bare text), 'auto' (a template "
                         "per item kind), a template name (see w2sg.train.prompts) or a template with '{text}'; "
                         "encoders ignore it")
     layer: int | Literal["last", "middle"] = Field("last", description="decoders, frozen mode: the hidden state "
@@ -130,9 +130,9 @@ class TrainSpec(Spec):
 
     @model_validator(mode="after")
     def _frozen_reading(self) -> TrainSpec:
-        if self.mode != "frozen" and (self.prompt != "none" or self.layer != "last"):
-            raise ValueError(f"prompt/layer are frozen-mode options for now (train.mode is '{self.mode}'); "
-                             "finetune with the defaults prompt: none, layer: last")
+        if self.mode != "frozen" and self.layer != "last":
+            raise ValueError(f"layer is a frozen-mode option (train.mode is '{self.mode}': the finetuned head reads "
+                             "the last layer); leave layer: last when finetuning (prompt applies in every mode)")
         return self
 
     @model_serializer(mode="wrap")

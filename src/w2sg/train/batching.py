@@ -78,13 +78,6 @@ class PairedTexts:
         return self.texts.collate(np.concatenate([2 * idx, 2 * idx + 1]))
 
 
-def tokenize_pairs(tokenizer, comparisons, max_length: int, truncation_side: str = "left") -> PairedTexts:
-    """Tokenise both texts of every comparison (`Comparison.texts()`) in one batched call."""
-    from w2sg.items import item_texts
-
-    return PairedTexts(tokenize(tokenizer, item_texts(comparisons), max_length, truncation_side))
-
-
 def tokenize(tokenizer, texts: list[str], max_length: int, truncation_side: str = "left") -> TokenizedTexts:
     """Tokenise in one batched call; texts longer than max_length are truncated (and counted).
 

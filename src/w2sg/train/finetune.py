@@ -11,13 +11,14 @@ import numpy as np
 import torch
 
 from w2sg.config import BudgetSpec, TrainSpec
-from w2sg.items import kind_of
+from w2sg.items import item_texts, kind_of
 from w2sg.models.classifier import RewardClassifier, TextClassifier, apply_lora, hidden_size_of
-from w2sg.train.batching import PairedTexts, TokenizedTexts, tokenize, tokenize_pairs
+from w2sg.train.batching import PairedTexts, TokenizedTexts, tokenize
 from w2sg.train.budget import Selection, _Budgeted, check_kind
 from w2sg.train.featurizer import Backbone, Progress, _no_progress
 from w2sg.train.loop import TrainResult, predict, resolve_device, train
 from w2sg.train.losses import Loss
+from w2sg.train.prompts import apply_template, template_for
 
 
 class FinetuneLearner(_Budgeted):
@@ -42,10 +43,11 @@ class FinetuneLearner(_Budgeted):
     def _rows(self, items) -> tuple[str, TokenizedTexts | PairedTexts]:
         items = list(items)
         kind = kind_of(items)
-        _, tok, _ = self.backbone.get()
-        if kind == "comparison":
-            return kind, tokenize_pairs(tok, items, self.spec.max_length)
-        return kind, tokenize(tok, items, self.spec.max_length)
+        _, tok, pooling = self.backbone.get()
+        # a decoder reads each text (each side of a comparison) inside train.prompt's template, as frozen features do
+        template = template_for(self.spec.prompt, kind)[1] if pooling == "last" else None
+        rows = tokenize(tok, apply_template(template, item_texts(items)), self.spec.max_length)
+        return kind, PairedTexts(rows) if kind == "comparison" else rows
 
     def fit(self, items, targets, loss: Loss, seed: int, on_eval=None, eval_every: int = 0,
             groups=None) -> TrainResult:
