@@ -230,3 +230,15 @@ def test_finetuning_a_decoder_reads_the_template_and_an_encoder_the_bare_text(ti
     _, etok, _ = enc.backbone.get()
     _, erows = enc._rows(TEXTS[:1])
     assert erows.input_ids == [etok(TEXTS[0])["input_ids"]]
+
+
+def test_a_zero_shot_supervisor_records_its_own_prompt(tiny_decoder):
+    """prompt_weak of a zero-shot weak LM is the prompt it answered through (its option), not train.prompt, and
+    layer_weak its last layer (where the answer logits come from)."""
+    from w2sg.pipeline.record import reading_record
+
+    spec = ExperimentSpec(task="sst2", weak={"kind": "zero_shot", "model": str(tiny_decoder), "prompt": "qa"},
+                          strong=str(tiny_decoder), train=TrainSpec(prompt="none", layer="middle"))
+    rec = reading_record(spec, {"weak": {"prompt": "qa", "answer_tokens": [" Yes", " No"]}})
+    assert (rec["prompt_weak"], rec["layer_weak"]) == ("qa", 2)
+    assert (rec["prompt_strong"], rec["layer_strong"]) == ("none", 1)

@@ -277,3 +277,23 @@ def test_zero_shot_method_checks_its_strong_model_and_chain(tmp_path, tiny_encod
     with pytest.raises(ValueError, match="asks no question"):
         check_method(spec.model_copy(update={"method": ExperimentSpec(
             method={"name": "zero_shot", "options": {"prompt": "none"}}).method}))
+
+
+def test_zero_shot_supervisors_model_identity_enters_the_experiment_key():
+    """A zero-shot weak LM is read without frozen features, yet its content identity keys the experiment: new
+    weights under the same alias give a new row, not a stale one."""
+    from types import SimpleNamespace
+
+    from w2sg.config import ExperimentSpec
+    from w2sg.pipeline.steps import experiment_key
+
+    spec = ExperimentSpec(task="sst2", weak={"kind": "zero_shot", "model": "smollm2-135m"}, strong="mpnet")
+    task = SimpleNamespace(fingerprint="f")
+
+    def res(version):
+        return SimpleNamespace(identity=lambda m: f"{m}@{version if m == 'smollm2-135m' else 0}",
+                               task=lambda name: task)
+
+    assert experiment_key(spec, res(1)) != experiment_key(spec, res(2))
+    plain = ExperimentSpec(task="sst2", weak="minilm", strong="mpnet")
+    assert experiment_key(plain, res(1)) == experiment_key(plain, res(2))

@@ -8,23 +8,15 @@ alike, it only reads the model.
 from __future__ import annotations
 
 import numpy as np
-from pydantic import Field, field_validator
 
 from w2sg.items import Item, kind_of
 from w2sg.methods.base import MethodConfig, StudentContext, WeakLabelled
 from w2sg.methods.registry import register_method
-from w2sg.train.zero_shot import ZeroShotLM, check_zero_shot_prompt, decoder_problem
+from w2sg.train.zero_shot import ZeroShotLM, ZeroShotPrompt, decoder_problem
 
 
 class ZeroShotConfig(MethodConfig):
-    prompt: str = Field("auto", description="the question each text is read in, as train.prompt: 'auto' (the "
-                        "task's template, else the generic one of the item kind), a template name or a template "
-                        "with '{text}' ending in 'Answer:'; not 'none'")
-
-    @field_validator("prompt")
-    @classmethod
-    def _asks_a_question(cls, v: str) -> str:
-        return check_zero_shot_prompt(v)
+    prompt: ZeroShotPrompt = "auto"
 
 
 class ZeroShotStudent:

@@ -44,13 +44,16 @@ def reading_record(spec: ExperimentSpec, meta: dict[str, dict]) -> dict:
     layer: the index into the model's hidden_states its features come from (an encoder's, and a decoder's by
     default, is its last layer, num_hidden_layers; an int in every row, so the column has one type); both None
     where no model reads the texts (a classic rung, a synthetic supervisor) or the model's config is unreadable.
-    The weak model of a supervisor mapping is its `model` option."""
+    The weak model of a supervisor mapping is its `model` option; a zero-shot supervisor's prompt is its own."""
     kind = "comparison" if any(meta.get(s, {}).get("items") == "comparison" for s in ("ceiling", "student", "weak")) \
         else "text"
     weak = spec.weak if isinstance(spec.weak, str) else spec.weak.options.get("model")
     out = {}
     for role, model in (("strong", spec.strong), ("weak", weak)):
         out[f"prompt_{role}"], out[f"layer_{role}"] = model_reading(model, spec.train, kind)
+    if "answer_tokens" in meta.get("weak", {}):  # a zero-shot weak LM: its own prompt, answered at its last layer
+        last = model_reading(weak, spec.train.model_copy(update={"layer": "last"}), kind)[1]
+        out["prompt_weak"], out["layer_weak"] = meta["weak"].get("prompt"), last
     return out
 
 

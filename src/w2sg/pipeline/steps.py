@@ -209,6 +209,6 @@ def lock_metrics(spec: ExperimentSpec, y: np.ndarray, stud: dict) -> dict:
 def experiment_key(spec: ExperimentSpec, res: Resources) -> str:
     """The store's key of one experiment: the spec and the content identities of its data and models."""
     sup, cfg = check_supervisor(spec)
-    models = [res.identity(m) for m in sup.models(cfg, spec)]
+    models = [res.identity(m) for m in [*sup.models(cfg, spec), *sup.reads(cfg, spec)]]
     weak_id = models[0] if isinstance(spec.weak, str) else models
     return content_hash("experiment", spec, res.task(spec.task).fingerprint, weak_id, res.identity(spec.strong))

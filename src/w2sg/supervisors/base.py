@@ -75,7 +75,9 @@ class Supervision:
 class Supervisor:
     """A registered kind: `key(cfg, ctx) -> str` (the cache key of its output), `supervise(cfg, ctx) ->
     Supervision`, `models(cfg, spec) -> list[str]` (models whose frozen features it needs on A, B, V, T and
-    the extra rows), and `precheck(cfg, spec) -> str | None` (why a spec cannot run it, before any work)."""
+    the extra rows), `precheck(cfg, spec) -> str | None` (why a spec cannot run it, before any work) and
+    `reads(cfg, spec) -> list[str]` (further models it reads without frozen features, e.g. a zero-shot LM: their
+    identities enter the experiment key as the feature models' do)."""
 
     kind: str
     description: str
@@ -84,3 +86,4 @@ class Supervisor:
     key: Callable[[SupervisorConfig, SupervisionContext], str]
     models: Callable[[SupervisorConfig, object], list[str]] = lambda cfg, spec: []
     precheck: Callable[[SupervisorConfig, object], str | None] | None = None
+    reads: Callable[[SupervisorConfig, object], list[str]] = lambda cfg, spec: []

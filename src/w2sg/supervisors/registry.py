@@ -10,17 +10,18 @@ SUPERVISORS: dict[str, Supervisor] = {}
 
 
 def register_supervisor(kind: str, description: str, config_cls: type[SupervisorConfig], key, models=None,
-                        precheck=None):
+                        precheck=None, reads=None):
     """Decorator: register `supervise(cfg, ctx) -> Supervision` as supervisor kind `kind`.
 
     `key(cfg, ctx) -> str` is the cache key of its output (start from ctx.split_key and include everything
-    that changes the labels); `models(cfg, spec)` lists models whose frozen features it needs."""
+    that changes the labels); `models(cfg, spec)` lists models whose frozen features it needs, `reads(cfg, spec)`
+    models it reads otherwise (both enter the experiment key by identity)."""
 
     def deco(fn):
         if kind in SUPERVISORS:
             raise ValueError(f"supervisor kind '{kind}' is registered twice")
         SUPERVISORS[kind] = Supervisor(kind, description.strip(), config_cls, fn, key,
-                                       models or (lambda cfg, spec: []), precheck)
+                                       models or (lambda cfg, spec: []), precheck, reads or (lambda cfg, spec: []))
         return fn
 
     return deco

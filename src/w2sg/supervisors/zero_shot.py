@@ -7,27 +7,20 @@ T the PGR floor. It trains nothing and never reads ground truth (nor A: it needs
 from __future__ import annotations
 
 import numpy as np
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from w2sg.config import content_hash
 from w2sg.items import item_texts, kind_of
 from w2sg.supervisors.base import ROLES, Supervision, SupervisionContext, SupervisorConfig
 from w2sg.supervisors.registry import register_supervisor
 from w2sg.train.prompts import KINDS
-from w2sg.train.zero_shot import ANSWERS, ZeroShotLM, check_zero_shot_prompt, decoder_problem, resolve_template
+from w2sg.train.zero_shot import ANSWERS, ZeroShotLM, ZeroShotPrompt, decoder_problem, resolve_template
 
 
 class ZeroShotConfig(SupervisorConfig):
     model: str = Field(min_length=1, description="the weak causal LM: a decoder alias (e.g. smollm2-135m), a "
                        "local causal-LM checkpoint directory or a Hub id")
-    prompt: str = Field("auto", description="the question each text is read in, as train.prompt: 'auto' (the "
-                        "task's template, else the generic one of the item kind), a template name or a template "
-                        "with '{text}' ending in 'Answer:'; not 'none'")
-
-    @field_validator("prompt")
-    @classmethod
-    def _asks_a_question(cls, v: str) -> str:
-        return check_zero_shot_prompt(v)
+    prompt: ZeroShotPrompt = "auto"
 
 
 def _key(cfg: ZeroShotConfig, ctx: SupervisionContext) -> str:
@@ -46,7 +39,7 @@ inside the task prompt (`prompt`, as train.prompt: auto = the task's template) a
 next-token logits of " Yes" and " No" at "Answer:" (a comparison: P(a > b) = sigma(lo(a) - lo(b)) of the two
 sides' yes-log-odds). Its P on B, V and the extra rows are the weak labels, on T the PGR floor; it never reads
 ground truth (nor A). Decoders only (e.g. weak: {kind: zero_shot, model: smollm2-135m}). Options: model,
-prompt.""", ZeroShotConfig, key=_key, precheck=_precheck)
+prompt.""", ZeroShotConfig, key=_key, precheck=_precheck, reads=lambda cfg, spec: [cfg.model])
 def zero_shot(cfg: ZeroShotConfig, ctx: SupervisionContext) -> Supervision:
     from w2sg.models.zoo import resolve
 

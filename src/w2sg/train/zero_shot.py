@@ -26,9 +26,11 @@ from __future__ import annotations
 import json
 from collections import OrderedDict
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
 import torch
+from pydantic import AfterValidator, Field
 
 from w2sg.cache import FeatureStore
 from w2sg.config import content_hash
@@ -52,6 +54,12 @@ def check_zero_shot_prompt(prompt: str) -> str:
         raise ValueError("prompt 'none' reads the bare text, which asks no question: zero-shot elicitation needs "
                          "a template ending in 'Answer:' ('auto', a template name or a template with '{text}')")
     return prompt
+
+
+# the `prompt` option of the zero_shot method and supervisor: checked by check_zero_shot_prompt
+ZeroShotPrompt = Annotated[str, AfterValidator(check_zero_shot_prompt), Field(
+    description="the question each text is read in, as train.prompt: 'auto' (the task's template, else the "
+    "generic one of the item kind), a template name or a template with '{text}' ending in 'Answer:'; not 'none'")]
 
 
 def resolve_template(prompt: str, kind: str = "text", task: str | None = None) -> tuple[str, str]:
