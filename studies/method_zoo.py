@@ -96,25 +96,33 @@ def zoo_records(records: list[dict]) -> list[dict]:
 
 
 # ---- running ------------------------------------------------------------------------------------------
+def run_by_task(sweep, workdir: Path, data_dir: str | None, label: str, timings: Path | None = None) -> None:
+    """Run a sweep one task at a time (finished tasks are usable while later ones run), printing progress and
+    appending each task's wall time to `timings` (a JSON list) when given. Shared by every study's `run`."""
+    from w2sg.sweep import run_sweep
+
+    for task in sweep.tasks:
+        t0 = time.perf_counter()
+        report = run_sweep(sweep.model_copy(update={"tasks": [task]}), workdir, data_dir=data_dir,
+                           on_event=lambda kind, info: print(kind, info.get("label", ""), info.get("error") or "",
+                                                             flush=True))
+        seconds = time.perf_counter() - t0
+        if timings is not None:
+            _append_timing(timings, {"part": label, "task": task, "seconds": round(seconds, 1),
+                                     "computed": report.computed, "already_done": report.skipped,
+                                     "failed": report.failed, "at": time.strftime("%F %T")})
+        print(f"{label} {task}: {seconds:.0f}s ({report.computed} computed, {report.skipped} already done, "
+              f"{report.failed} failed)", flush=True)
+
+
 def run(root: Path, parts: list[str], data_dir: str | None) -> None:
     from w2sg.config import load_yaml_spec
-    from w2sg.sweep import SweepSpec, run_sweep
+    from w2sg.sweep import SweepSpec
 
     root.mkdir(parents=True, exist_ok=True)
     for part in parts:
         grid, workdir = PARTS[part]
-        sweep = load_yaml_spec(HERE / grid, SweepSpec)
-        for task in sweep.tasks:  # one task at a time: finished tasks are usable while later ones run
-            t0 = time.perf_counter()
-            report = run_sweep(sweep.model_copy(update={"tasks": [task]}), root / workdir, data_dir=data_dir,
-                               on_event=lambda kind, info: print(kind, info.get("label", ""),
-                                                                 info.get("error") or "", flush=True))
-            seconds = time.perf_counter() - t0
-            _append_timing(root, {"part": part, "task": task, "seconds": round(seconds, 1),
-                                  "computed": report.computed, "already_done": report.skipped,
-                                  "failed": report.failed, "at": time.strftime("%F %T")})
-            print(f"{part} {task}: {seconds:.0f}s ({report.computed} computed, {report.skipped} already done, "
-                  f"{report.failed} failed)", flush=True)
+        run_by_task(load_yaml_spec(HERE / grid, SweepSpec), root / workdir, data_dir, part, root / "timings.json")
 
 
 LADDER_RUNGS = ("minilm", "mpnet", "smollm2-135m", "gemma3-270m")
@@ -160,8 +168,8 @@ def ladder(root: Path, data_dir: str | None, rungs: tuple[str, ...] = LADDER_RUN
     return out
 
 
-def _append_timing(root: Path, entry: dict) -> None:
-    path = root / "timings.json"
+def _append_timing(path: Path, entry: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
     entries = json.loads(path.read_text()) if path.exists() else []
     path.write_text(json.dumps(entries + [entry], indent=1))
 

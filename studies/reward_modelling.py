@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -47,7 +46,7 @@ PARTS = {
 
 def run(root: Path, data_dir: str | None, parts: list[str]) -> None:
     from w2sg.config import MethodSpec, load_yaml_spec
-    from w2sg.sweep import SweepSpec, run_sweep
+    from w2sg.sweep import SweepSpec
 
     for part in parts:
         for grid, workdir, only in PARTS[part]:
@@ -58,13 +57,7 @@ def run(root: Path, data_dir: str | None, parts: list[str]) -> None:
                     update["methods"] = [m for m in sweep.methods
                                          if isinstance(m, MethodSpec) and m.label in only["methods"]]
                 sweep = sweep.model_copy(update=update)
-            for task in sweep.tasks:
-                t0 = time.perf_counter()
-                rep = run_sweep(sweep.model_copy(update={"tasks": [task]}), root / workdir, data_dir=data_dir,
-                                on_event=lambda kind, info: print(kind, info.get("label", ""),
-                                                                  info.get("error") or "", flush=True))
-                print(f"{part} {task}: {time.perf_counter() - t0:.0f}s ({rep.computed} computed, {rep.skipped} "
-                      f"done, {rep.failed} failed)", flush=True)
+            zoo.run_by_task(sweep, root / workdir, data_dir, part)
 
 
 def study_rows(records: list[dict]) -> tuple[list[dict], list[dict]]:

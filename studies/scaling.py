@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import sys
-import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -46,31 +45,16 @@ def params(alias: str) -> int:
 
 def run(root: Path, data_dir: str | None, parts: list[str], only: list[str] | None = None) -> None:
     from w2sg.config import load_yaml_spec
-    from w2sg.sweep import SweepSpec, run_sweep
+    from w2sg.sweep import SweepSpec
 
     root = root.resolve()
     data_dir = str(Path(data_dir).resolve()) if data_dir else None
     os.chdir(HERE)  # task YAMLs (tasks/*.yaml) are recorded by their path relative to studies/
     for part in parts:
         sweep = load_yaml_spec(HERE / PARTS[part], SweepSpec)
-        for task in [t for t in sweep.tasks if not only or t in only]:  # one task at a time: results usable
-            t0 = time.perf_counter()
-            workdir = root / (GPU_WORKDIR if part == "gpu" else WORKDIR)
-            rep = run_sweep(sweep.model_copy(update={"tasks": [task]}), workdir, data_dir=data_dir,
-                            on_event=lambda kind, info: print(kind, info.get("label", ""), info.get("error") or "",
-                                                              flush=True))
-            seconds = time.perf_counter() - t0
-            _append_timing(root, {"part": part, "task": task, "seconds": round(seconds, 1),
-                                  "computed": rep.computed, "already_done": rep.skipped, "failed": rep.failed})
-            print(f"{part} {task}: {seconds:.0f}s ({rep.computed} computed, {rep.skipped} done, {rep.failed} "
-                  "failed)", flush=True)
-
-
-def _append_timing(root: Path, entry: dict) -> None:
-    path = root / WORKDIR / "study_timings.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    entries = json.loads(path.read_text()) if path.exists() else []
-    path.write_text(json.dumps(entries + [entry], indent=1))
+        sweep = sweep.model_copy(update={"tasks": [t for t in sweep.tasks if not only or t in only]})
+        zoo.run_by_task(sweep, root / (GPU_WORKDIR if part == "gpu" else WORKDIR), data_dir, part,
+                        root / WORKDIR / "study_timings.json")
 
 
 # ---- rows ---------------------------------------------------------------------------------------------

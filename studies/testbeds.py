@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -33,17 +32,10 @@ METHODS = ("naive", "naive_hard", "confidence", "product", "early_stop", "early_
 
 def run(root: Path, data_dir: str | None, parts: list[str]) -> None:
     from w2sg.config import load_yaml_spec
-    from w2sg.sweep import SweepSpec, run_sweep
+    from w2sg.sweep import SweepSpec
 
     for part in parts:
-        sweep = load_yaml_spec(HERE / PARTS[part], SweepSpec)
-        for task in sweep.tasks:
-            t0 = time.perf_counter()
-            rep = run_sweep(sweep.model_copy(update={"tasks": [task]}), root / WORKDIR, data_dir=data_dir,
-                            on_event=lambda kind, info: print(kind, info.get("label", ""), info.get("error") or "",
-                                                              flush=True))
-            print(f"{part} {task}: {time.perf_counter() - t0:.0f}s ({rep.computed} computed, {rep.skipped} done, "
-                  f"{rep.failed} failed)", flush=True)
+        zoo.run_by_task(load_yaml_spec(HERE / PARTS[part], SweepSpec), root / WORKDIR, data_dir, part)
 
 
 # ---- rows ---------------------------------------------------------------------------------------------
