@@ -288,17 +288,19 @@ def scaling_figure(pairs: dict, stab: dict, path: Path, title: str) -> None:
             if xs:
                 ax1.errorbar(xs, ys, yerr=[los, his], fmt=style, color=colors[weak], capsize=3, alpha=0.85,
                              label=f"{_short(weak)} · {m}")
-        xs, ys = [], []
+        xs, ys, err = [], [], []
         for strong in STRONG:
             vals = [np.mean([r["student_acc"] for r in rows if r["method"] == "naive"])
-                    for k, rows in pairs.items() if k[1] == weak and k[2] == strong]
-            if vals:
-                xs.append(params(strong)), ys.append(np.mean(vals))
+                    for k, rows in pairs.items() if k[1] == weak and k[2] == strong and k[0] not in NOVEL.values()]
+            m, lo, hi, n = _t_ci(vals)
+            if n:
+                xs.append(params(strong)), ys.append(m), err.append(0.0 if n < 2 else hi - m)
         if xs:
-            ax2.plot(xs, ys, "-o", color=colors[weak], label=f"naive student from {_short(weak)}")
+            ax2.errorbar(xs, ys, yerr=err, fmt="-o", color=colors[weak], capsize=3,
+                         label=f"naive student from {_short(weak)} (95% t-CI over tasks)")
     xs, ys = [], []
     for strong in STRONG:
-        vals = [stab[k]["ceiling"] for k in pairs if k[2] == strong and k[1] == "minilm"]
+        vals = [stab[k]["ceiling"] for k in pairs if k[2] == strong and k[1] == "minilm" and k[0] not in NOVEL.values()]
         if vals:
             xs.append(params(strong)), ys.append(np.mean(vals))
     ax2.plot(xs, ys, ":k", label="ceiling (strong on ground truth)")
@@ -386,8 +388,9 @@ def page(root: Path, out: Path) -> Path:
     if not pairs:
         lines.append("No results yet: run `python studies/scaling.py run`.")
     else:
+        main = {k: v for k, v in pairs.items() if k[0] not in NOVEL.values()}  # the cipher forms: their own table
         lines += ["## Frozen features (2-core CPU)", "",
-                  *gap_and_pgr_sections(pairs, stab, out, "scaling_pgr_vs_size.png",
+                  *gap_and_pgr_sections(main, stab, out, "scaling_pgr_vs_size.png",
                                         "Weak-to-strong scaling, frozen features (2-core CPU)")]
         zs = zero_shot_table(records, pairs, stab)
         lines += ["", "## Zero-shot elicitation beside PGR", "",
