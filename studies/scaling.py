@@ -154,9 +154,9 @@ def spearman_ci(x: list[float], y: list[float], n_boot: int = 2000, seed: int = 
     """Spearman's rho with a bootstrap (over cells) 95% CI; (None, None, None) under 4 cells."""
     from scipy.stats import spearmanr
 
-    if len(x) < 4:
-        return None, None, None
     x, y = np.asarray(x), np.asarray(y)
+    if len(x) < 4 or len(set(x)) < 2 or len(set(y)) < 2:  # too few cells, or a constant input: rho undefined
+        return None, None, None
     rho = float(spearmanr(x, y).statistic)
     rng = np.random.default_rng(seed)
     boots = []
@@ -164,6 +164,8 @@ def spearman_ci(x: list[float], y: list[float], n_boot: int = 2000, seed: int = 
         i = rng.choice(len(x), len(x))
         if len(set(x[i])) > 1 and len(set(y[i])) > 1:
             boots.append(spearmanr(x[i], y[i]).statistic)
+    if len(boots) < n_boot // 2:
+        return rho, None, None
     lo, hi = np.percentile(boots, [2.5, 97.5])
     return rho, float(lo), float(hi)
 

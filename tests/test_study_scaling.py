@@ -66,3 +66,21 @@ def test_confidence_gain_against_gap_is_seed_paired(sc):
     assert rho == pytest.approx(1.0)
     assert sc.verdict(lo, hi, "yes", "no", "open") in ("yes", "open")
     assert sc.verdict(None, None, "yes", "no", "open").startswith("open")
+
+
+def test_page_renders_every_section_from_rows(sc, tmp_path, monkeypatch):
+    rows = []
+    for task in ("sst2", "sciq", "tasks/sst2_cipher.yaml"):
+        for strong, pgr in (("mpnet", 0.3), ("smollm2-135m", 0.4), ("qwen2.5-coder-0.5b", 0.6)):
+            for s in range(3):
+                for m in ("naive", "confidence"):
+                    rows.append(_row(task, "tfidf", strong, s, m, pgr=pgr + (0.1 if m == "confidence" else 0)))
+        rows.append({**_row(task, "minilm", "qwen2.5-coder-0.5b", 0, "zero_shot"), "student_acc": 0.7})
+    monkeypatch.setattr(sc, "study_records", lambda root, part="main": rows if part == "main" else [])
+    text = sc.page(tmp_path, tmp_path).read_text()
+    assert (tmp_path / "scaling_pgr_vs_size.png").stat().st_size > 10_000
+    assert "Which tasks have a clear gap: 2 of 2 tasks run" in text  # the cipher form is not counted
+    assert "| tfidf → qwen-0.5b | 494M | 2/2 |" in text
+    assert "| sst2 | qwen-0.5b | novel (cipher) |" in text and "| sst2 | qwen-0.5b | 0.700 |" in text
+    assert "PGR grows with the strong model" in text  # 0.3 -> 0.6 on both tasks
+    assert "python studies/scaling.py run --part gpu" in text and str(tmp_path) not in text
