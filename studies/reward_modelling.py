@@ -138,6 +138,10 @@ def page(root: Path, out: Path) -> Path:
               "accuracy (the highest-scoring candidate is its answer) is the judgement a preference asks for, so "
               "the comparison below uses it where the task has one. CIs are t-intervals over the seeds with a "
               "clear gap.", ""] + table + [""]
+    if any("(0/0)" in line for line in table):
+        lines += ["(0/0): the classification task was not run in this store (`python studies/reward_modelling.py "
+                  "run --part counterparts` computes it); where the reward model has no clear gap either, there is "
+                  "nothing to compare.", ""]
     if diffs:
         d = np.array(diffs)
         lines += ["Naive method, classification PGR (per-question where defined) minus reward-modelling PGR, per "
@@ -231,9 +235,30 @@ def finetune_section(root: Path) -> list[str]:
         lines += ["", f"Not run yet in this store: {', '.join(missing)} (the grid's other tasks; CPU-bound, ~15-30 min "
                   "per task and seed on 2 cores; `python studies/reward_modelling.py run --part finetune` resumes)."]
     if flat:
-        lines += ["", f"⚠ {', '.join(sorted(flat))}: the finetuned weak model sits at the majority baseline (it "
-                  "learned nothing on 200 rows), so these rows are not a weak-to-strong result."]
+        lines += ["", f"⚠ {', '.join(sorted(flat))}: the finetuned weak model sits at the majority (chance) "
+                  "baseline (it learned nothing on 200 rows), so these rows are not a weak-to-strong result."]
+    lines += _finetune_side_by_side(records)
     return lines + [""]
+
+
+def _finetune_side_by_side(records: list[dict]) -> list[str]:
+    """Per method and seed: the finetuned reward model's PGR against its classification counterpart's (per
+    question where defined), and whether their bootstrap CIs overlap."""
+    by = {(r["task"], r["method"], r["seed"]): r for r in records}
+    out = []
+    for (task, method, seed), r in sorted(by.items()):
+        c = by.get((COUNTERPART.get(task), method, seed))
+        if c is None or r.get("pgr_acc") is None or r.get("unstable") or c.get("unstable"):
+            continue
+        key = "pgr_q_acc" if c.get("pgr_q_acc") is not None else "pgr_acc"
+        lo, hi, clo, chi = r.get("pgr_acc_ci_low"), r.get("pgr_acc_ci_high"), c.get(f"{key}_ci_low"), \
+            c.get(f"{key}_ci_high")
+        overlap = None if None in (lo, hi, clo, chi) else not (hi < clo or chi < lo)
+        out.append(f"- {task} vs {COUNTERPART[task]}, {method}, seed {seed}: reward model PGR {r['pgr_acc']:.2f}, "
+                   f"classifier PGR {c[key]:.2f}" + ("" if key == "pgr_acc" else " (per question)") + " — "
+                   + {True: "the CIs overlap: no difference shown", False: "the CIs do not overlap",
+                      None: "a CI is unbounded"}[overlap] + ".")
+    return ["", "Side by side (finetuned):", "", *out] if out else []
 
 
 def statement(stability: dict, diffs: list[float]) -> str:
