@@ -166,7 +166,10 @@ def generative_section(records: list[dict]) -> list[str]:
     gen = generative_rows(records)
     if not gen:
         return []
-    naive = {(r["task"], r["seed"]): r for r in records if zoo.plain_weak(r) and r["method"] == "naive"
+    def same(r):  # the generative row's naive partner: same task, seed, splits and training settings
+        return r["task"], r["seed"], repr(r["spec"]["splits"]), repr(r["spec"]["train"])
+
+    naive = {same(r): r for r in records if zoo.plain_weak(r) and r["method"] == "naive"
              and r.get("budget_kind", "full") == "full"}
     lines = ["## Generative finetuning before W2S training (frozen features)", "",
              "MPNet adapted with its masked-LM objective (1 epoch, lr 5e-5) on the unlabelled student-side texts (B "
@@ -178,7 +181,7 @@ def generative_section(records: list[dict]) -> list[str]:
     from w2sg.metrics import seed_summary
 
     for task in sorted({r["task"] for r in gen}):
-        pairs = [(naive[(task, r["seed"])], r) for r in gen if r["task"] == task and (task, r["seed"]) in naive]
+        pairs = [(naive[same(r)], r) for r in gen if r["task"] == task and same(r) in naive]
         if not pairs:
             continue
         m = {k: np.mean([b[k] for b in (g for _, g in pairs)]) for k in ("weak_acc", "ceiling_acc", "student_acc")}
