@@ -182,8 +182,10 @@ def ladder_table(pairs: dict, stab: dict) -> tuple[list[str], list[str]]:
     and the pairs with a clear gap. Returns the table and the tasks where some pair has a clear gap."""
     acc: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     clear: dict[str, list[str]] = defaultdict(list)
+    ceil = {(t, st) for t, _, st in pairs}  # a rung that is somewhere a strong model shows its ceiling (on B)
     for task, weak, strong in pairs:
-        acc[task][weak].append(stab[(task, weak, strong)]["weak"])
+        if (task, weak) not in ceil:
+            acc[task][weak].append(stab[(task, weak, strong)]["weak"])
         acc[task][strong].append(stab[(task, weak, strong)]["ceiling"])
         if not stab[(task, weak, strong)]["unstable"]:
             clear[task].append(f"{_short(weak)}→{_short(strong)}")
@@ -322,22 +324,29 @@ def scaling_figure(pairs: dict, stab: dict, path: Path, title: str) -> None:
 
 
 # ---- page ---------------------------------------------------------------------------------------------
-def cost_lines(root: Path, records: list[dict]) -> list[str]:
+def cost_lines(root: Path) -> list[str]:
+    """Wall time per part and task (features of every model included: the sweep computes them first), and what
+    the rest of the main grid would cost at the mean per-task time so far."""
     path = root / WORKDIR / "study_timings.json"
     entries = json.loads(path.read_text()) if path.exists() else []
-    per_part: dict[str, float] = defaultdict(float)
+    if not entries:
+        return ["No timings recorded."]
+    per: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for e in entries:
-        per_part[e["part"]] += e["seconds"]
-    feat: dict[str, float] = defaultdict(float)
-    for r in records:  # the ceiling step carries each strong model's feature extraction (cached afterwards)
-        feat[r["strong"]] += r.get("time_ceiling") or 0.0
-    lines = ["Wall time on 2 shared CPU cores, summed over the resumable runs (`study_timings.json`): " +
-             ", ".join(f"{p} {s / 3600:.1f} h" for p, s in per_part.items()) + "." if per_part else
-             "No timings recorded."]
-    if feat:
-        lines.append("Time in the ceiling step (the strong model's feature extraction, then cached) per strong "
-                     "model: " + ", ".join(f"{_short(m)} {s / 60:.0f} min" for m, s in
-                                          sorted(feat.items(), key=lambda kv: params(kv[0]))) + ".")
+        per[e["part"]][e["task"]] += e["seconds"]
+    lines = ["Wall time on 2 CPU cores (`study_timings.json`; each model's frozen features included, computed once "
+             "per text and cached):", ""]
+    for part, tasks in per.items():
+        lines.append(f"- {part}: " + ", ".join(f"{t} {s / 60:.0f} min" for t, s in tasks.items())
+                     + f" (total {sum(tasks.values()) / 3600:.1f} h)")
+    if per.get("main"):
+        from w2sg.config import load_yaml_spec
+        from w2sg.sweep import SweepSpec
+
+        n_all = len(load_yaml_spec(HERE / PARTS["main"], SweepSpec).tasks)
+        mean = np.mean(list(per["main"].values()))
+        lines.append(f"- at {mean / 60:.0f} min per task, the whole main grid ({n_all} tasks) is about "
+                     f"{n_all * mean / 3600:.1f} h (longer-text tasks cost more)")
     return lines
 
 
@@ -349,8 +358,9 @@ def gap_and_pgr_sections(pairs: dict, stab: dict, out: Path, figure: str, title:
     cells = {m: pgr_cells(pairs, stab, m) for m in METHODS}
     scaling_figure(pairs, stab, out / figure, title)
     lines = [f"### Which tasks have a clear gap: {n_gap} of {len(main_tasks)} tasks run", "",
-             "Probe accuracy of every rung (weak models as trained on A, strong models as the ceiling trained on "
-             "B's ground truth; means over seeds), and the weak → strong pairs whose gap is clear (most seeds' "
+             "Probe accuracy of every rung on T (the ceiling, trained on B's ground truth, for every model that is a "
+             "strong model somewhere; tfidf and minilm as weak models trained on A; means over seeds), and the "
+             "weak → strong pairs whose gap is clear (most seeds' "
              "paired-bootstrap gap CI excludes 0).", "", *ladder, "",
              "### PGR against strong-model size", "", f"![scaling]({figure})", "",
              "Per weak → strong pair: over the tasks with a clear gap, the median of the seed-mean PGR with a "
@@ -407,7 +417,7 @@ def page(root: Path, out: Path) -> Path:
                   "model.", ""]
         nov = novel_table(pairs, stab)
         lines += nov if len(nov) > 2 else ["Not run yet: `python studies/scaling.py run --part novel`."]
-        lines += ["", "## Cost", "", *cost_lines(root, records)]
+        lines += ["", "## Cost", "", *cost_lines(root)]
     gpu = study_records(root, "gpu")
     lines += ["", "## Finetuned (LoRA) on a GPU", ""]
     if gpu:
