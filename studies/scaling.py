@@ -350,6 +350,17 @@ def cost_lines(root: Path) -> list[str]:
     return lines
 
 
+def _chance_note(pairs: dict, stab: dict, below: float = 0.55) -> list[str]:
+    """Name the (task, weak model) cells whose weak accuracy is near chance: their labels are close to noise, so a
+    PGR near 0 there is what a student can do, not a failure to generalise."""
+    near = sorted({(t, w, stab[(t, w, st)]["weak"]) for t, w, st in pairs if stab[(t, w, st)]["weak"] < below})
+    if not near:
+        return []
+    return [f"Weak models near chance (balanced accuracy < {below}): "
+            + ", ".join(f"{_short(w)} on {t} ({a:.3f})" for t, w, a in near)
+            + ". Their labels are close to noise, so their students' PGR near 0 is the expected outcome.", ""]
+
+
 def gap_and_pgr_sections(pairs: dict, stab: dict, out: Path, figure: str, title: str) -> list[str]:
     """The clear-gap count and probe ladder, the PGR-vs-size figure and table, and the two statements."""
     ladder, gap_tasks = ladder_table(pairs, stab)
@@ -365,6 +376,7 @@ def gap_and_pgr_sections(pairs: dict, stab: dict, out: Path, figure: str, title:
              "### PGR against strong-model size", "", f"![scaling]({figure})", "",
              "Per weak → strong pair: over the tasks with a clear gap, the median of the seed-mean PGR with a "
              "two-level bootstrap 95% CI (tasks, then seeds).", "", *pgr_table(pairs, stab), "",
+             *_chance_note(pairs, stab),
              "### Does PGR grow with the strong model? Does the confidence loss help more with larger gaps?", ""]
     for weak in WEAK:
         for m in METHODS:
