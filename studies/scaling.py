@@ -308,10 +308,15 @@ def scaling_figure(pairs: dict, stab: dict, path: Path, title: str) -> None:
         if vals:
             xs.append(params(strong)), ys.append(np.mean(vals))
     ax2.plot(xs, ys, ":k", label="ceiling (strong on ground truth)")
+    shown = [m for m in STRONG if any(k[2] == m for k in pairs)]
     for ax in (ax1, ax2):
         ax.set_xscale("log")
-        ax.set_xlabel("strong model parameters")
+        ax.set_xticks([params(m) for m in shown], [f"{_short(m)}\n{params(m) / 1e6:.0f}M" for m in shown],
+                      fontsize=7)
+        ax.minorticks_off()
+        ax.set_xlabel("strong model (parameters, log scale)")
         ax.grid(alpha=0.3)
+    ax2.set_ylim(0.45, 1.0)  # a t-interval over 2-3 tasks can be wider than the scale: bars are clipped
     ax1.axhline(0, color="k", lw=0.6)
     ax1.set_ylabel("PGR (median over tasks with a clear gap)")
     ax2.set_ylabel("balanced accuracy on T (mean over tasks)")
