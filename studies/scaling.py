@@ -394,7 +394,7 @@ def gap_and_pgr_sections(pairs: dict, stab: dict, out: Path, figure: str, title:
     gaps, gains = confidence_vs_gap(pairs, stab)
     rho = spearman_ci(gaps, gains)
     lines.append(f"- confidence − naive PGR against the gap, over {len(gaps)} pairs with a clear gap: Spearman ρ "
-                 f"{_fmt(*rho)} (bootstrap over pairs) — " +
+                 f"{_fmt(*rho)} (bootstrap over pairs, which share tasks and weak models: an optimistic CI) — " +
                  verdict(rho[1], rho[2], "the confidence loss helps more with larger gaps",
                          "the confidence loss helps less with larger gaps", "not resolved at this scale"))
     return lines
