@@ -167,7 +167,8 @@ def generative_section(records: list[dict]) -> list[str]:
     if not gen:
         return []
     def same(r):  # the generative row's naive partner: same task, seed, splits and training settings
-        return r["task"], r["seed"], repr(r["spec"]["splits"]), repr(r["spec"]["train"])
+        spec = r.get("spec") or {}
+        return r["task"], r["seed"], repr(spec.get("splits")), repr(spec.get("train"))
 
     naive = {same(r): r for r in records if zoo.plain_weak(r) and r["method"] == "naive"
              and r.get("budget_kind", "full") == "full"}

@@ -72,6 +72,9 @@ def test_generative_section_pairs_each_seed_with_its_naive_student(rm):
         base = {"task": "sciq_pairs", "seed": seed, "strong": "mpnet", "weak": "minilm", "supervisor": "minilm",
                 "supervisor_kind": "model", "weak_acc": 0.85, "ceiling_acc": 0.92, "unstable": False}
         recs.append({**base, "method": "naive", "student_acc": 0.88, "pgr_acc": 0.4})
+        # a naive row of another grid (other splits) on the same task and seed is not the partner
+        recs.append({**base, "method": "naive", "student_acc": 0.10, "pgr_acc": -9.0,
+                     "spec": {"splits": {"n_transfer": 200}, "train": {}}})
         recs.append({**base, "method": "generative_finetune+naive", "student_acc": 0.90, "pgr_acc": 0.7 + 0.01 * seed})
     text = "\n".join(rm.generative_section(recs))
     assert "| sciq_pairs | reward model | 3 | 0.850 | 0.920 | 0.880 | 0.900 |" in text
