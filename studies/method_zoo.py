@@ -185,6 +185,17 @@ def _sd(xs):
     return statistics.stdev(xs) if len(xs) > 1 else None
 
 
+def mean_ci(vals) -> tuple[float | None, float | None, float | None, int]:
+    """Mean over the finite values with a 95% t-interval (seed_summary): (mean, low, high, n); Nones when empty."""
+    from w2sg.metrics import seed_summary
+
+    vals = [v for v in vals if v is not None and np.isfinite(v)]
+    if not vals:
+        return None, None, None, 0
+    s = seed_summary(vals)
+    return s["mean"], s["ci_low"], s["ci_high"], len(vals)
+
+
 def by_task_method(records: list[dict]) -> dict[tuple[str, str], list[dict]]:
     groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for r in records:

@@ -100,16 +100,6 @@ def pgr_cells(pairs: dict, stab: dict, method: str, metric: str = "pgr_acc") -> 
     return out
 
 
-def _t_ci(vals: list[float]) -> tuple[float | None, float | None, float | None, int]:
-    from w2sg.metrics import seed_summary
-
-    vals = [v for v in vals if v is not None and np.isfinite(v)]
-    if not vals:
-        return None, None, None, 0
-    s = seed_summary(vals)
-    return s["mean"], s["ci_low"], s["ci_high"], len(vals)
-
-
 def _fmt(m, lo=None, hi=None, digits=2) -> str:
     if m is None:
         return "–"
@@ -248,7 +238,7 @@ def novel_table(pairs: dict, stab: dict) -> list[str]:
                     continue
                 rows = pairs[k]
                 st = stab[k]
-                pg = {m: _t_ci([r["pgr_acc"] for r in rows if r["method"] == m]) for m in METHODS}
+                pg = {m: zoo.mean_ci([r["pgr_acc"] for r in rows if r["method"] == m]) for m in METHODS}
                 stud = np.mean([r["student_acc"] for r in rows if r["method"] == "naive"])
                 flag = "" if not st["unstable"] else " (no clear gap)"
                 lines.append(f"| {base} | {_short(strong)} | {form} | {st['weak']:.3f} | {st['ceiling']:.3f} | "
@@ -296,7 +286,7 @@ def scaling_figure(pairs: dict, stab: dict, path: Path, title: str) -> None:
         for strong in STRONG:
             vals = [np.mean([r["student_acc"] for r in rows if r["method"] == "naive"])
                     for k, rows in pairs.items() if k[1] == weak and k[2] == strong and k[0] not in NOVEL.values()]
-            m, lo, hi, n = _t_ci(vals)
+            m, lo, hi, n = zoo.mean_ci(vals)
             if n:
                 xs.append(params(strong)), ys.append(m), err.append(0.0 if n < 2 else hi - m)
         if xs:
@@ -385,7 +375,7 @@ def gap_and_pgr_sections(pairs: dict, stab: dict, out: Path, figure: str, title:
              "### Does PGR grow with the strong model? Does the confidence loss help more with larger gaps?", ""]
     for weak in WEAK:
         for m in METHODS:
-            s = _t_ci(size_slopes(cells[m], weak))
+            s = zoo.mean_ci(size_slopes(cells[m], weak))
             if s[3]:
                 lines.append(f"- {_short(weak)}, {m}: slope of PGR per decade of strong parameters "
                              f"{_fmt(*s[:3])} over {s[3]} task(s) (t-interval over tasks) — " +

@@ -59,16 +59,6 @@ def study_records(root: Path) -> list[dict]:
     return rows
 
 
-def _mean_ci(vals: list[float]) -> tuple[float | None, float | None, float | None, int]:
-    from w2sg.metrics import seed_summary
-
-    vals = [v for v in vals if v is not None and np.isfinite(v)]
-    if not vals:
-        return None, None, None, 0
-    s = seed_summary(vals)
-    return s["mean"], s["ci_low"], s["ci_high"], len(vals)
-
-
 def _fmt(m, lo=None, hi=None, n=None, of=None, digits=2) -> str:
     if m is None:
         return "–" + (f" (0/{of})" if of else "")
@@ -92,8 +82,8 @@ def matched_table(rows: list[dict]) -> list[str]:
     for (task, fam, method), rs in sorted(groups.items(), key=lambda kv: (kv[0][0], order[kv[0][1]], kv[0][2])):
         sup = np.mean([r["weak_acc"] for r in rs])
         stud = np.mean([r["student_acc"] for r in rs])
-        pgr = _mean_ci([r["pgr_acc"] for r in rs if not r.get("unstable")])
-        imit = _mean_ci([r.get("agree_test_weak_wrong") for r in rs])
+        pgr = zoo.mean_ci([r["pgr_acc"] for r in rs if not r.get("unstable")])
+        imit = zoo.mean_ci([r.get("agree_test_weak_wrong") for r in rs])
         ceil = np.mean([r["ceiling_acc"] for r in rs])
         lines.append(f"| {task} | {fam} | {sup:.3f} | {ceil:.3f} | {method} | {stud:.3f} | "
                      f"{_fmt(*pgr, of=len(rs))} | {_fmt(*imit[:3])} |")
@@ -112,7 +102,7 @@ def paired_imitation(rows: list[dict], method: str = "naive") -> list[tuple[str,
                 by[r["seed"]][family(r)] = r.get("agree_test_weak_wrong")
         diffs = [d["region (cluster)"] - d["random"] for d in by.values()
                  if d.get("region (cluster)") is not None and d.get("random") is not None]
-        m, lo, hi, n = _mean_ci(diffs)
+        m, lo, hi, n = zoo.mean_ci(diffs)
         if n:
             out.append((task, m, lo, hi, n))
     return out
@@ -133,7 +123,7 @@ def quality_table(rows: list[dict]) -> list[str]:
             continue
         sup = np.mean([a["weak_acc"] for a, _ in pairs])
         ra, re_ = np.mean([a["student_acc"] for a, _ in pairs]), np.mean([b["student_acc"] for _, b in pairs])
-        m, lo, hi, n = _mean_ci([b["student_acc"] - a["student_acc"] for a, b in pairs])
+        m, lo, hi, n = zoo.mean_ci([b["student_acc"] - a["student_acc"] for a, b in pairs])
         lines.append(f"| {task} | {rate:.0%} | {sup:.3f} | {method} | {ra:.3f} | {re_:.3f} | "
                      f"{_fmt(m, lo, hi, digits=3)} ({n}) |")
     return lines
@@ -148,7 +138,7 @@ def method_table(rows: list[dict], fam: str, key: str, label: str) -> list[str]:
             rs = [r for r in rows if r["task"] == t and r["method"] == m and family(r) == fam
                   and (fam != "random" and fam != "region (cluster)" or r.get("supervisor_error_rate") == 0.2)]
             vals = [r.get(key) for r in rs if key != "pgr_acc" or not r.get("unstable")]
-            cells.append(_fmt(*_mean_ci(vals), of=len(rs)) if rs else "")
+            cells.append(_fmt(*zoo.mean_ci(vals), of=len(rs)) if rs else "")
         if any(cells):
             lines.append(f"| {m} | " + " | ".join(cells) + " |")
     return [f"{label}", ""] + lines
@@ -167,7 +157,7 @@ def locked_table(rows: list[dict]) -> list[str]:
         mean = {k: np.mean([r[k] for r in rs]) for k in ("weak_acc", "ceiling_acc", "locked_acc",
                                                            "locked_acc_trigger", "student_acc",
                                                            "student_acc_trigger")}
-        pgr = _mean_ci([r["pgr_acc"] for r in rs if not r.get("unstable")])
+        pgr = zoo.mean_ci([r["pgr_acc"] for r in rs if not r.get("unstable")])
         lines.append(f"| {task} | {variant} | {mean['weak_acc']:.3f} | {mean['ceiling_acc']:.3f} | "
                      f"{mean['locked_acc']:.3f} | {mean['locked_acc_trigger']:.3f} | {method} | "
                      f"{mean['student_acc']:.3f} | {mean['student_acc_trigger']:.3f} | {_fmt(*pgr, of=len(rs))} |")
@@ -183,7 +173,7 @@ def unlocked_vs_locked(rows: list[dict]) -> list[tuple[str, str, float, float, f
         for variant in ("password", "deceptive"):
             diffs = [r["student_acc"] - base[r["seed"]] for r in rows if r["task"] == task and r["method"] == "naive"
                      and r.get("locked") == variant and r["seed"] in base]
-            m, lo, hi, n = _mean_ci(diffs)
+            m, lo, hi, n = zoo.mean_ci(diffs)
             if n:
                 out.append((task, variant, m, lo, hi, n))
     return out
