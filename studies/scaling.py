@@ -1,14 +1,16 @@
 """Scaling study: PGR against the strong model's size for weak supervisors of very different strength, zero-shot
 elicitation beside it, and the same texts in represented and novel (ciphered) form.
 
-    python studies/scaling.py run  [--root DIR] [--part main|zero_shot|novel|xl] [--tasks a,b]  # resumable
+    python studies/scaling.py run  [--root DIR] [--part main|zero_shot|novel|xl|layers|gpu] [--tasks a,b]  # resumable
     python studies/scaling.py page [--root DIR] [--out studies/results]
 
 Grids (all in `<root>/scaling`, one set of splits: every seed re-splits the same fixed rows of a task,
 `splits.n_pool`, so each model's features are computed once for all seeds):
 scaling.yaml (weak tfidf / minilm / smollm2 x strong mpnet / smollm2 / gemma3 / qwen-0.5b, naive and confidence,
 3 seeds), scaling_zero_shot.yaml (each decoder's zero-shot answers), scaling_novel.yaml (sst2 and sciq beside
-their word-cipher forms, tasks/*_cipher.yaml), scaling_xl.yaml (qwen-1.5b on the tasks with a gap; ~1 text/s).
+their word-cipher forms, tasks/*_cipher.yaml), scaling_xl.yaml (qwen-1.5b on the tasks with a gap; ~1 text/s),
+scaling_layers.yaml (each decoder read at its middle layer beside the last), scaling_gpu.yaml (LoRA finetuning
+on a GPU, workdir `scaling_gpu`).
 Run it from any directory: task YAMLs are read relative to this folder and recorded by that relative path.
 """
 
@@ -30,7 +32,7 @@ import method_zoo as zoo  # noqa: E402  (the sibling study: gap stability, media
 WORKDIR = "scaling"
 GPU_WORKDIR = "scaling_gpu"
 PARTS = {"main": "scaling.yaml", "zero_shot": "scaling_zero_shot.yaml", "novel": "scaling_novel.yaml",
-         "xl": "scaling_xl.yaml", "gpu": "scaling_gpu.yaml"}
+         "xl": "scaling_xl.yaml", "layers": "scaling_layers.yaml", "gpu": "scaling_gpu.yaml"}
 WEAK = ("tfidf", "minilm", "smollm2-135m")
 STRONG = ("mpnet", "smollm2-135m", "gemma3-270m", "qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b")
 METHODS = ("naive", "confidence")
@@ -61,10 +63,7 @@ def run(root: Path, data_dir: str | None, parts: list[str], only: list[str] | No
 def study_records(root: Path, part: str = "main") -> list[dict]:
     """Plain rows of the study: a model (or tfidf) as weak supervisor, a zoo strong model, a full budget, the
     part's splits and the last layer (other probes in the same workdir are left out)."""
-    from w2sg.config import load_yaml_spec
-    from w2sg.sweep import SweepSpec
-
-    splits = load_yaml_spec(HERE / PARTS[part], SweepSpec).splits.model_dump()
+    splits = load_splits(part)
     return [r for r in zoo._load(root, GPU_WORKDIR if part == "gpu" else WORKDIR)
             if isinstance(r.get("weak"), str) and r["weak"] in WEAK and r["strong"] in STRONG
             and r.get("budget_kind", "full") == "full" and not r.get("locked")
@@ -244,6 +243,40 @@ def novel_table(pairs: dict, stab: dict) -> list[str]:
                 lines.append(f"| {base} | {_short(strong)} | {form} | {st['weak']:.3f} | {st['ceiling']:.3f} | "
                              f"{stud:.3f} | {_fmt(*pg['naive'][:3])}{flag} | {_fmt(*pg['confidence'][:3])} |")
     return lines
+
+
+def layer_table(root: Path) -> list[str]:
+    """Per task and decoder: the ceiling and the naive student (minilm as weak) read at each layer the store
+    holds, with the seed-paired difference from the last layer (t-interval over seeds)."""
+    splits = load_splits("main")
+    by: dict[tuple[str, str], dict[str, dict[int, dict]]] = defaultdict(lambda: defaultdict(dict))
+    for r in zoo._load(root, WORKDIR):
+        if (r.get("weak") == "minilm" and r["method"] == "naive" and r["strong"] in STRONG[1:]
+                and r["spec"]["splits"] == splits and r.get("budget_kind", "full") == "full"):
+            layer = r["spec"]["train"].get("layer", "last")
+            by[(r["task"], r["strong"])][f"{layer} ({r['layer_strong']})"][r["seed"]] = r
+    lines = ["| task | strong | layer (index) | ceiling acc | Δ ceiling vs last [95% CI] | naive student acc | "
+             "Δ student vs last [95% CI] |", "|---|---|---|---|---|---|---|"]
+    for (task, strong), layers in sorted(by.items(), key=lambda kv: (_task_order(kv[0][0]), params(kv[0][1]))):
+        last = next((v for k, v in layers.items() if k.startswith("last")), None)
+        if last is None or len(layers) < 2:
+            continue
+        for name, rows in sorted(layers.items(), key=lambda kv: not kv[0].startswith("last")):
+            cells = []
+            for key in ("ceiling_acc", "student_acc"):
+                mean = np.mean([r[key] for r in rows.values()])
+                diff = ([rows[s][key] - last[s][key] for s in rows if s in last]
+                        if not name.startswith("last") else [])
+                cells += [f"{mean:.3f}", _fmt(*zoo.mean_ci(diff)[:3], digits=3) if diff else "–"]
+            lines.append(f"| {task} | {_short(strong)} | {name} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def load_splits(part: str) -> dict:
+    from w2sg.config import load_yaml_spec
+    from w2sg.sweep import SweepSpec
+
+    return load_yaml_spec(HERE / PARTS[part], SweepSpec).splits.model_dump()
 
 
 def _short(alias: str) -> str:
@@ -426,6 +459,12 @@ def page(root: Path, out: Path) -> Path:
                   "ciphered rows: its accuracy came from what pretraining knows about the words.", ""]
         nov = novel_table(pairs, stab)
         lines += nov if len(nov) > 2 else ["Not run yet: `python studies/scaling.py run --part novel`."]
+        lay = layer_table(root)
+        lines += ["", "## Which layer to read", "",
+                  "Each decoder's features read at its middle layer beside the last layer (the study's choice), "
+                  "minilm as the weak model, the same splits and seeds (`--part layers`, grid "
+                  "`studies/scaling_layers.yaml`). Δ is middle − last, paired by seed.", "",
+                  *(lay if len(lay) > 2 else ["Not run yet: `python studies/scaling.py run --part layers`."])]
         lines += ["", "## Cost", "", *cost_lines(root)]
     gpu = study_records(root, "gpu")
     lines += ["", "## Finetuned (LoRA) on a GPU", ""]

@@ -84,3 +84,23 @@ def test_page_renders_every_section_from_rows(sc, tmp_path, monkeypatch):
     assert "| sst2 | qwen-0.5b | novel (cipher) |" in text and "| sst2 | qwen-0.5b | 0.700 |" in text
     assert "PGR grows with the strong model" in text  # 0.3 -> 0.6 on both tasks
     assert "python studies/scaling.py run --part gpu" in text and str(tmp_path) not in text
+
+
+def test_layer_table_pairs_middle_with_last_by_seed(sc, monkeypatch):
+    splits = sc.load_splits("main")
+    rows = []
+    for s in range(3):
+        for layer, idx, ceil in (("last", 30, 0.80), ("middle", 15, 0.70 + 0.01 * s)):
+            train = {"mode": "frozen"} if layer == "last" else {"mode": "frozen", "layer": layer}
+            rows.append({**_row("sst2", "minilm", "smollm2-135m", s, ceiling_acc=ceil), "layer_strong": idx,
+                         "spec": {"splits": splits, "train": train}})
+    # a row of other splits and an encoder strong model are not layer rows
+    rows.append({**_row("sst2", "minilm", "smollm2-135m", 0), "layer_strong": 15,
+                 "spec": {"splits": {**splits, "n_test": 10}, "train": {"layer": "middle"}}})
+    rows.append({**_row("sst2", "minilm", "mpnet", 0), "layer_strong": 12, "spec": {"splits": splits, "train": {}}})
+    monkeypatch.setattr(sc.zoo, "_load", lambda root, workdir: rows)
+    table = sc.layer_table(None)
+    assert len(table) == 4
+    assert table[2].startswith("| sst2 | smollm2 | last (30) | 0.800 | – |")
+    # middle - last per seed: -0.10, -0.09, -0.08 -> mean -0.090
+    assert table[3].startswith("| sst2 | smollm2 | middle (15) | 0.710 | -0.090 [")
