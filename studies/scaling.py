@@ -36,7 +36,9 @@ PARTS = {"main": "scaling.yaml", "zero_shot": "scaling_zero_shot.yaml", "novel":
 WEAK = ("tfidf", "minilm", "smollm2-135m")
 STRONG = ("mpnet", "smollm2-135m", "gemma3-270m", "qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b")
 METHODS = ("naive", "confidence")
-NOVEL = {"sst2": "tasks/sst2_cipher.yaml", "sciq": "tasks/sciq_cipher.yaml"}  # represented -> novel form
+NOVEL = {"tasks/sst2_cipher_half.yaml": ("sst2", "half ciphered"), "tasks/sst2_cipher.yaml": ("sst2", "ciphered"),
+         "tasks/sciq_cipher_half.yaml": ("sciq", "half ciphered"), "tasks/sciq_cipher.yaml": ("sciq", "ciphered")}
+# novel form -> (the represented task, the form's name)
 
 
 def params(alias: str) -> int:
@@ -226,22 +228,26 @@ def zero_shot_table(records: list[dict], pairs: dict, stab: dict) -> list[str]:
 
 
 def novel_table(pairs: dict, stab: dict) -> list[str]:
-    """Represented vs novel (cipher) form of the same texts, tfidf as weak (blind to the cipher)."""
-    lines = ["| task | strong | form | weak acc | ceiling acc | naive student | PGR naive [95% CI] | "
+    """Represented vs novel (half or fully ciphered) forms of the same texts, per weak and strong model."""
+    lines = ["| task | weak → strong | form | weak acc | ceiling acc | naive student | PGR naive [95% CI] | "
              "PGR confidence [95% CI] |", "|---|---|---|---|---|---|---|---|"]
-    for base, novel in NOVEL.items():
-        for strong in STRONG:
-            for form, task in (("represented", base), ("novel (cipher)", novel)):
-                k = (task, "tfidf", strong)
-                if k not in pairs:
+    for base in dict.fromkeys(b for b, _ in NOVEL.values()):
+        forms = [("represented", base), *((form, t) for t, (b, form) in NOVEL.items() if b == base)]
+        for weak in ("tfidf", "minilm"):
+            for strong in STRONG:
+                if not any((t, weak, strong) in pairs for t in NOVEL):
                     continue
-                rows = pairs[k]
-                st = stab[k]
-                pg = {m: zoo.mean_ci([r["pgr_acc"] for r in rows if r["method"] == m]) for m in METHODS}
-                stud = np.mean([r["student_acc"] for r in rows if r["method"] == "naive"])
-                flag = "" if not st["unstable"] else " (no clear gap)"
-                lines.append(f"| {base} | {_short(strong)} | {form} | {st['weak']:.3f} | {st['ceiling']:.3f} | "
-                             f"{stud:.3f} | {_fmt(*pg['naive'][:3])}{flag} | {_fmt(*pg['confidence'][:3])} |")
+                for form, task in forms:
+                    k = (task, weak, strong)
+                    if k not in pairs:
+                        continue
+                    rows, st = pairs[k], stab[k]
+                    pg = {m: zoo.mean_ci([r["pgr_acc"] for r in rows if r["method"] == m]) for m in METHODS}
+                    stud = np.mean([r["student_acc"] for r in rows if r["method"] == "naive"])
+                    flag = "" if not st["unstable"] else " (no clear gap)"
+                    lines.append(f"| {base} | {_short(weak)} → {_short(strong)} | {form} | {st['weak']:.3f} | "
+                                 f"{st['ceiling']:.3f} | {stud:.3f} | {_fmt(*pg['naive'][:3])}{flag} | "
+                                 f"{_fmt(*pg['confidence'][:3])} |")
     return lines
 
 
@@ -289,7 +295,7 @@ def _task_order(task: str) -> tuple:
     from w2sg.sweep import SweepSpec
 
     tasks = load_yaml_spec(HERE / PARTS["main"], SweepSpec).tasks
-    base = next((b for b, n in NOVEL.items() if n == task), task)
+    base = NOVEL.get(task, (task,))[0]
     return (tasks.index(base) if base in tasks else len(tasks), task)
 
 
@@ -318,7 +324,7 @@ def scaling_figure(pairs: dict, stab: dict, path: Path, title: str) -> None:
         xs, ys, err = [], [], []
         for strong in STRONG:
             vals = [np.mean([r["student_acc"] for r in rows if r["method"] == "naive"])
-                    for k, rows in pairs.items() if k[1] == weak and k[2] == strong and k[0] not in NOVEL.values()]
+                    for k, rows in pairs.items() if k[1] == weak and k[2] == strong and k[0] not in NOVEL]
             m, lo, hi, n = zoo.mean_ci(vals)
             if n:
                 xs.append(params(strong)), ys.append(m), err.append(0.0 if n < 2 else hi - m)
@@ -327,7 +333,7 @@ def scaling_figure(pairs: dict, stab: dict, path: Path, title: str) -> None:
                          label=f"naive student from {_short(weak)} (95% t-CI over tasks)")
     xs, ys = [], []
     for strong in STRONG:
-        vals = [stab[k]["ceiling"] for k in pairs if k[2] == strong and k[1] == "minilm" and k[0] not in NOVEL.values()]
+        vals = [stab[k]["ceiling"] for k in pairs if k[2] == strong and k[1] == "minilm" and k[0] not in NOVEL]
         if vals:
             xs.append(params(strong)), ys.append(np.mean(vals))
     ax2.plot(xs, ys, ":k", label="ceiling (strong on ground truth)")
@@ -392,7 +398,7 @@ def _chance_note(pairs: dict, stab: dict, below: float = 0.55) -> list[str]:
 def gap_and_pgr_sections(pairs: dict, stab: dict, out: Path, figure: str, title: str) -> list[str]:
     """The clear-gap count and probe ladder, the PGR-vs-size figure and table, and the two statements."""
     ladder, gap_tasks = ladder_table(pairs, stab)
-    main_tasks = {k[0] for k in pairs if k[0] not in NOVEL.values()}
+    main_tasks = {k[0] for k in pairs if k[0] not in NOVEL}
     n_gap = len([t for t in gap_tasks if t in main_tasks])
     cells = {m: pgr_cells(pairs, stab, m) for m in METHODS}
     scaling_figure(pairs, stab, out / figure, title)
@@ -440,7 +446,7 @@ def page(root: Path, out: Path) -> Path:
     if not pairs:
         lines.append("No results yet: run `python studies/scaling.py run`.")
     else:
-        main = {k: v for k, v in pairs.items() if k[0] not in NOVEL.values()}  # the cipher forms: their own table
+        main = {k: v for k, v in pairs.items() if k[0] not in NOVEL}  # the cipher forms: their own table
         lines += ["## Frozen features (2-core CPU)", "",
                   *gap_and_pgr_sections(main, stab, out, "scaling_pgr_vs_size.png",
                                         "Weak-to-strong scaling, frozen features (2-core CPU)")]
@@ -452,11 +458,14 @@ def page(root: Path, out: Path) -> Path:
                   *(zs if len(zs) > 2 else ["Not run yet: `python studies/scaling.py run --part zero_shot`."]),
                   "", "## Represented vs novel: the same texts with a word cipher", "",
                   "Each word type replaced by an invented token, one map for all splits (`tasks/*_cipher.yaml`, "
-                  "`transform: {cipher: ...}`); the prompt template is the represented task's. TF-IDF sees nearly the "
-                  "same features either way (a word bijection; only one-letter words, which its tokenizer drops, "
-                  "become kept invented tokens), so the weak labels barely change and the change comes from the "
-                  "strong model. A novel row without a clear gap means the strong model learned nothing from 300 "
-                  "ciphered rows: its accuracy came from what pretraining knows about the words.", ""]
+                  "`transform: {cipher: ...}`); the half-ciphered form replaces a random half of the word types and "
+                  "keeps the rest (`cipher: {fraction: 0.5}`), a graded novelty. The prompt template is the "
+                  "represented task's. TF-IDF sees nearly the same features in every form (a word bijection; only "
+                  "one-letter words, which its tokenizer drops, become kept invented tokens), so its weak labels "
+                  "barely change and a change comes from the strong side; MiniLM, like the strong models, loses what "
+                  "pretraining taught it about the ciphered words. A novel row without a clear gap means the strong "
+                  "model learned too little from 300 ciphered rows: its accuracy came from what pretraining knows "
+                  "about the words.", ""]
         nov = novel_table(pairs, stab)
         lines += nov if len(nov) > 2 else ["Not run yet: `python studies/scaling.py run --part novel`."]
         lay = layer_table(root)

@@ -81,7 +81,7 @@ def test_page_renders_every_section_from_rows(sc, tmp_path, monkeypatch):
     assert (tmp_path / "scaling_pgr_vs_size.png").stat().st_size > 10_000
     assert "Which tasks have a clear gap: 2 of 2 tasks run" in text  # the cipher form is not counted
     assert "| tfidf → qwen-0.5b | 494M | 2/2 |" in text
-    assert "| sst2 | qwen-0.5b | novel (cipher) |" in text and "| sst2 | qwen-0.5b | 0.700 |" in text
+    assert "| sst2 | tfidf → qwen-0.5b | ciphered |" in text and "| sst2 | qwen-0.5b | 0.700 |" in text
     assert "PGR grows with the strong model" in text  # 0.3 -> 0.6 on both tasks
     assert "python studies/scaling.py run --part gpu" in text and str(tmp_path) not in text
 

@@ -127,3 +127,25 @@ def test_sst2_cipher_example_loads_from_the_shared_data():
     assert len(ciphered.pool) == len(plain.pool)
     vocab = {w for r in plain.test for w in WORD.findall(r.text.lower())}
     assert not vocab & {w for r in ciphered.test for w in WORD.findall(r.text.lower())}
+
+
+def test_cipher_fraction_ciphers_that_share_of_word_types_and_keeps_the_rest(tmp_path):
+    plain = load_task(_task(tmp_path))
+    half = load_task(_task(tmp_path, "transform: {cipher: {seed: 0, fraction: 0.5}}\n", file="h"))
+    before, after = [r.text for r in [*plain.pool, *plain.test]], [r.text for r in [*half.pool, *half.test]]
+    mapping = _word_map(before, after)
+    changed = {w for w, t in mapping.items() if w != t}
+    assert len(changed) == round(0.5 * len(mapping))  # exactly that share of the word types
+    kept = set(mapping) - changed
+    assert not {mapping[w] for w in changed} & set(mapping)  # invented tokens never collide with kept words
+    assert len({mapping[w] for w in changed}) == len(changed)
+    assert any("fraction 0.5" in n for n in half.notes)
+    # fraction 1 is the full cipher; no fraction serialises as before (hashes of existing cipher tasks unchanged)
+    texts = [s for s, _ in POOL + TEST]
+    assert build_cipher(texts, 0, 1.0) == build_cipher(texts, 0)
+    assert set(build_cipher(texts, 0, 0.5)) == changed and kept
+    from w2sg.tasks.spec import CipherSpec
+
+    assert CipherSpec(seed=3).model_dump() == {"seed": 3}
+    with pytest.raises(ValueError, match="fraction"):
+        CipherSpec(seed=0, fraction=0)

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator, model_serializer, model_validator
 
 from w2sg.config import Spec
 from w2sg.tasks.hooks import READERS, ROW_HOOKS
@@ -121,9 +121,17 @@ RULES = ("word_parity", "contains")
 
 
 class CipherSpec(Spec):
-    """Every word type (a run of letters/digits, case-insensitive) -> an invented token drawn with `seed`."""
+    """Every word type (a run of letters/digits, case-insensitive) -> an invented token drawn with `seed`;
+    with `fraction` f < 1 only a random share f of the word types (drawn with `seed`), a graded novelty."""
 
     seed: int = 0
+    fraction: float | None = Field(None, gt=0, le=1, description="share of the word types ciphered (default: "
+                                   "all); the rest keep their words")
+
+    @model_serializer(mode="wrap")
+    def _drop_default_fraction(self, handler):  # unset, it is left out: hashes from before fraction are unchanged
+        d = handler(self)
+        return {k: v for k, v in d.items() if k != "fraction" or v is not None} if isinstance(d, dict) else d
 
 
 class RuleSpec(Spec):

@@ -1,11 +1,13 @@
 """Task transforms (YAML `transform:`): keep a task's texts' structure, take away what pretraining knows.
 
-- `cipher: {seed: S}`: a consistent word cipher. A word is a run of letters/digits (`\\w+`); whitespace and
-  punctuation are kept as they are. Every word type (case-insensitive) maps to an invented, pronounceable
-  token (consonant-vowel syllables, about as long as the word), unique per type and never a word of the task,
-  drawn from random.Random(S) over the task's whole vocabulary (pool and test, sorted), so one map serves
+- `cipher: {seed: S[, fraction: F]}`: a consistent word cipher. A word is a run of letters/digits (`\\w+`);
+  whitespace and punctuation are kept as they are. Every word type (case-insensitive) maps to an invented,
+  pronounceable token (consonant-vowel syllables, about as long as the word), unique per type and never a word
+  of the task, drawn from random.Random(S) over the task's whole vocabulary (pool and test, sorted), so one map serves
   every row and split and the same seed gives the same map. Case is kept (Word -> Token, WORD -> TOKEN).
-  Labels are unchanged; pairwise rows have their prompt and both responses ciphered.
+  Labels are unchanged; pairwise rows have their prompt and both responses ciphered. With `fraction` F < 1 only
+  round(F x the number of word types) types, drawn with the same seed, are ciphered and the rest are kept: a
+  graded novelty between the represented task (F -> 0) and the fully ciphered one (F = 1).
 - `rule: {kind: word_parity}` (label 1 = an even number of whitespace-separated words) or
   `rule: {kind: contains, word: W}` (label 1 = the text holds the word W, or one of a list, case-insensitive):
   labels replaced by an arbitrary rule on the text, binary tasks only. The rule reads the original text
@@ -39,14 +41,16 @@ def _texts(r: Example) -> list[str]:
     return [r.text] if r.pair is None else [r.pair.prompt, r.pair.a, r.pair.b]
 
 
-def build_cipher(texts: Iterable[str], seed: int) -> dict[str, str]:
-    """lower-cased word type -> its token: a bijection from the texts' vocabulary to invented tokens that are
-    not themselves words of the texts; a pure function of the vocabulary and the seed."""
+def build_cipher(texts: Iterable[str], seed: int, fraction: float | None = None) -> dict[str, str]:
+    """lower-cased word type -> its token: a bijection from the texts' vocabulary (or a share `fraction` of it,
+    drawn with the seed) to invented tokens that are not themselves words of the texts; a pure function of the
+    vocabulary, the seed and the fraction. Word types left out of the map keep their words."""
     vocab = sorted({w.lower() for t in texts for w in WORD.findall(t)})
     taken = set(vocab)
     rng = random.Random(seed)
+    chosen = vocab if fraction is None or fraction >= 1 else sorted(rng.sample(vocab, round(fraction * len(vocab))))
     out: dict[str, str] = {}
-    for word in vocab:
+    for word in chosen:
         n, tries = max(1, min(4, (len(word) + 1) // 2)), 0
         while True:
             token = "".join(rng.choice(CONSONANTS) + rng.choice(VOWELS) for _ in range(n))
@@ -68,7 +72,8 @@ def _cased(word: str, token: str) -> str:
 
 def cipher_text(text: str, cipher: dict[str, str]) -> str:
     """`text` with each word replaced by its token (whitespace and punctuation unchanged)."""
-    return WORD.sub(lambda m: _cased(m.group(), cipher[m.group().lower()]), text)
+    return WORD.sub(lambda m: _cased(m.group(), cipher[m.group().lower()]) if m.group().lower() in cipher
+                    else m.group(), text)
 
 
 def _cipher_row(r: Example, cipher: dict[str, str]) -> Example:
@@ -84,7 +89,7 @@ def _cipher_row(r: Example, cipher: dict[str, str]) -> Example:
 
 def apply_cipher(pool: list[Example], test: list[Example] | None, spec: CipherSpec) -> tuple[Rows, int]:
     """(the rows ciphered with one map built over pool and test, the number of word types)."""
-    cipher = build_cipher((t for r in [*pool, *(test or [])] for t in _texts(r)), spec.seed)
+    cipher = build_cipher((t for r in [*pool, *(test or [])] for t in _texts(r)), spec.seed, spec.fraction)
     return ([_cipher_row(r, cipher) for r in pool],
             [_cipher_row(r, cipher) for r in test] if test is not None else None), len(cipher)
 
@@ -118,7 +123,8 @@ def transform_rows(pool: list[Example], test: list[Example] | None, spec: Transf
     if spec.cipher is not None:
         (pool, test), n = apply_cipher(pool, test, spec.cipher)
         if notes is not None:
-            notes.append(f"transform cipher (seed {spec.cipher.seed}): {n} word types replaced")
+            share = "" if spec.cipher.fraction is None else f", fraction {spec.cipher.fraction:g}"
+            notes.append(f"transform cipher (seed {spec.cipher.seed}{share}): {n} word types replaced")
     return pool, test
 
 
