@@ -47,15 +47,20 @@ def params(alias: str) -> int:
     return MODELS[alias].params
 
 
-def run(root: Path, data_dir: str | None, parts: list[str], only: list[str] | None = None) -> None:
+def grid(part: str):
+    """The part's sweep spec (its YAML grid under studies/)."""
     from w2sg.config import load_yaml_spec
     from w2sg.sweep import SweepSpec
 
+    return load_yaml_spec(HERE / PARTS[part], SweepSpec)
+
+
+def run(root: Path, data_dir: str | None, parts: list[str], only: list[str] | None = None) -> None:
     root = root.resolve()
     data_dir = str(Path(data_dir).resolve()) if data_dir else None
     os.chdir(HERE)  # task YAMLs (tasks/*.yaml) are recorded by their path relative to studies/
     for part in parts:
-        sweep = load_yaml_spec(HERE / PARTS[part], SweepSpec)
+        sweep = grid(part)
         sweep = sweep.model_copy(update={"tasks": [t for t in sweep.tasks if not only or t in only]})
         zoo.run_by_task(sweep, root / (GPU_WORKDIR if part == "gpu" else WORKDIR), data_dir, part,
                         root / WORKDIR / "study_timings.json")
@@ -279,10 +284,7 @@ def layer_table(root: Path) -> list[str]:
 
 
 def load_splits(part: str) -> dict:
-    from w2sg.config import load_yaml_spec
-    from w2sg.sweep import SweepSpec
-
-    return load_yaml_spec(HERE / PARTS[part], SweepSpec).splits.model_dump()
+    return grid(part).splits.model_dump()
 
 
 def _short(alias: str) -> str:
@@ -291,10 +293,7 @@ def _short(alias: str) -> str:
 
 
 def _task_order(task: str) -> tuple:
-    from w2sg.config import load_yaml_spec
-    from w2sg.sweep import SweepSpec
-
-    tasks = load_yaml_spec(HERE / PARTS["main"], SweepSpec).tasks
+    tasks = grid("main").tasks
     base = NOVEL.get(task, (task,))[0]
     return (tasks.index(base) if base in tasks else len(tasks), task)
 
@@ -359,8 +358,8 @@ def scaling_figure(pairs: dict, stab: dict, path: Path, title: str) -> None:
 
 # ---- page ---------------------------------------------------------------------------------------------
 def cost_lines(root: Path) -> list[str]:
-    """Wall time per part and task (features of every model included: the sweep computes them first), and what
-    the rest of the main grid would cost at the mean per-task time so far."""
+    """Wall time per part and task (features of every model included: the sweep computes them first), and per
+    part what its whole grid costs (measured where complete, else the mean per-task time so far x its tasks)."""
     path = root / WORKDIR / "study_timings.json"
     entries = json.loads(path.read_text()) if path.exists() else []
     if not entries:
@@ -369,18 +368,18 @@ def cost_lines(root: Path) -> list[str]:
     for e in entries:
         per[e["part"]][e["task"]] += e["seconds"]
     lines = ["Wall time on 2 CPU cores (`study_timings.json`; each model's frozen features included, computed once "
-             "per text and cached):", ""]
+             "per text and cached; a task run again when its rows were already stored adds ~0 min):", ""]
+    total = 0.0
     for part, tasks in per.items():
-        lines.append(f"- {part}: " + ", ".join(f"{t} {s / 60:.0f} min" for t, s in tasks.items())
-                     + f" (total {sum(tasks.values()) / 3600:.1f} h)")
-    if per.get("main"):
-        from w2sg.config import load_yaml_spec
-        from w2sg.sweep import SweepSpec
-
-        n_all = len(load_yaml_spec(HERE / PARTS["main"], SweepSpec).tasks)
-        mean = np.mean(list(per["main"].values()))
-        lines.append(f"- at {mean / 60:.0f} min per task, the whole main grid ({n_all} tasks) is about "
-                     f"{n_all * mean / 3600:.1f} h (longer-text tasks cost more)")
+        n_all = len(grid(part).tasks)
+        ran = {t: v for t, v in tasks.items() if v > 60}  # tasks whose rows were computed here
+        whole = sum(tasks.values()) + max(0, n_all - len(tasks)) * (np.mean(list(ran.values())) if ran else 0)
+        total += whole if part != "gpu" else 0.0
+        est = "" if len(tasks) >= n_all else f"; the whole grid ({n_all} tasks) would be about {whole / 3600:.1f} h"
+        lines.append(f"- {part}{' (on the GPU machine)' if part == 'gpu' else ''}: "
+                     + ", ".join(f"{t} {v / 60:.0f} min" for t, v in tasks.items())
+                     + f" (total {sum(tasks.values()) / 3600:.1f} h{est})")
+    lines.append(f"- every CPU part's whole grid together: about {total / 3600:.1f} h on 2 cores")
     return lines
 
 

@@ -2,6 +2,7 @@
 against strong-model size, and confidence-minus-naive against the gap."""
 
 import importlib.util
+import json
 import sys
 
 import numpy as np
@@ -104,3 +105,18 @@ def test_layer_table_pairs_middle_with_last_by_seed(sc, monkeypatch):
     assert table[2].startswith("| sst2 | smollm2 | last (30) | 0.800 | – |")
     # middle - last per seed: -0.10, -0.09, -0.08 -> mean -0.090
     assert table[3].startswith("| sst2 | smollm2 | middle (15) | 0.710 | -0.090 [")
+
+
+def test_cost_projects_each_grid_from_the_tasks_it_computed(sc, tmp_path):
+    (tmp_path / "scaling").mkdir()
+    entries = [{"part": "main", "task": "sst2", "seconds": 600.0}, {"part": "main", "task": "sciq", "seconds": 1200.0},
+               {"part": "main", "task": "sst2", "seconds": 2.0},  # a resumed run: rows already stored
+               {"part": "xl", "task": "sst2", "seconds": 3600.0}]
+    (tmp_path / "scaling" / "study_timings.json").write_text(json.dumps(entries))
+    lines = sc.cost_lines(tmp_path)
+    n_main = len(sc.grid("main").tasks)  # 13 built-in tasks
+    main_line = next(line for line in lines if line.startswith("- main:"))
+    assert "sst2 10 min, sciq 20 min" in main_line
+    # 2 tasks measured (30 min incl. the resumed 2 s), 11 more at their mean of 15 min
+    assert f"the whole grid ({n_main} tasks) would be about {(1802 + (n_main - 2) * 900) / 3600:.1f} h" in main_line
+    assert any(line.startswith("- xl: sst2 60 min") for line in lines)
