@@ -399,9 +399,11 @@ def gap_and_pgr_sections(pairs: dict, stab: dict, out: Path, figure: str, title:
     ladder, gap_tasks = ladder_table(pairs, stab)
     main_tasks = {k[0] for k in pairs if k[0] not in NOVEL}
     n_gap = len([t for t in gap_tasks if t in main_tasks])
+    n_above = len({k[0] for k in pairs if k[0] in main_tasks and not stab[k]["unstable"] and stab[k]["weak"] >= 0.55})
     cells = {m: pgr_cells(pairs, stab, m) for m in METHODS}
     scaling_figure(pairs, stab, out / figure, title)
-    lines = [f"### Which tasks have a clear gap: {n_gap} of {len(main_tasks)} tasks run", "",
+    lines = [f"### Which tasks have a clear gap: {n_gap} of {len(main_tasks)} tasks run ({n_above} from a weak "
+             "model above chance, balanced accuracy ≥ 0.55)", "",
              "Probe accuracy of every rung on T (the ceiling, trained on B's ground truth, for every model that is a "
              "strong model somewhere; tfidf and minilm as weak models trained on A; means over seeds), and the "
              "weak → strong pairs whose gap is clear (most seeds' "

@@ -80,7 +80,7 @@ def test_page_renders_every_section_from_rows(sc, tmp_path, monkeypatch):
     monkeypatch.setattr(sc, "study_records", lambda root, part="main": rows if part == "main" else [])
     text = sc.page(tmp_path, tmp_path).read_text()
     assert (tmp_path / "scaling_pgr_vs_size.png").stat().st_size > 10_000
-    assert "Which tasks have a clear gap: 2 of 2 tasks run" in text  # the cipher form is not counted
+    assert "Which tasks have a clear gap: 2 of 2 tasks run (2 from a weak model above" in text  # cipher not counted
     assert "| tfidf → qwen-0.5b | 494M | 2/2 |" in text
     assert "| sst2 | tfidf → qwen-0.5b | ciphered |" in text and "| sst2 | qwen-0.5b | 0.700 |" in text
     assert "PGR grows with the strong model" in text  # 0.3 -> 0.6 on both tasks
