@@ -61,10 +61,16 @@ def test_confidence_gain_against_gap_is_seed_paired(sc):
             rows.append(_row(task, "minilm", "mpnet", s, weak_acc=0.6, ceiling_acc=0.6 + gap, pgr=0.3))
             rows.append(_row(task, "minilm", "mpnet", s, "confidence", 0.6, 0.6 + gap, pgr=0.3 + gap))
     pairs = sc.pair_rows(rows)
-    gaps, gains = sc.confidence_vs_gap(pairs, sc.pair_stability(pairs))
-    assert gains == pytest.approx(gaps)
+    gaps, gains, tasks = sc.confidence_vs_gap(pairs, sc.pair_stability(pairs))
+    assert gains == pytest.approx(gaps) and tasks == ["a", "b", "c", "d", "e"]
     rho, lo, hi = sc.spearman_ci(gaps, gains)
     assert rho == pytest.approx(1.0)
+    # over groups: two tasks cannot give a CI; a task's cells are drawn together
+    assert sc.spearman_ci(gaps, gains, ["a", "a", "a", "b", "b"])[1:] == (None, None)
+    noisy = [g + e for g, e in zip(gaps + gaps, [0.06, -0.07, 0.05, -0.02, 0.08, -0.05, 0.03, 0.07, -0.06, 0.0],
+                                   strict=True)]
+    rho_g, lo_g, hi_g = sc.spearman_ci(gaps + gaps, noisy, tasks + tasks)
+    assert 0 < rho_g < 1 and lo_g < rho_g <= hi_g
     assert sc.verdict(lo, hi, "yes", "no", "open") in ("yes", "open")
     assert sc.verdict(None, None, "yes", "no", "open").startswith("open")
 
