@@ -221,21 +221,28 @@ def pgr_table(pairs: dict, stab: dict) -> list[str]:
 
 
 def zero_shot_table(records: list[dict], pairs: dict, stab: dict) -> list[str]:
-    """Per task and decoder: zero-shot accuracy (no labels), the ceiling, and the naive student from each weak."""
-    zs: dict[tuple[str, str], list[float]] = defaultdict(list)
+    """Per task and decoder: zero-shot accuracy and AUROC (no labels), the ceiling's, and the naive student from
+    each weak supervisor. The AUROC asks whether the LM ranks the rows right even where its fixed yes/no threshold
+    answers one class (accuracy 0.5)."""
+    zs: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for r in records:
         if r["method"] == "zero_shot":
-            zs[(r["task"], r["strong"])].append(r["student_acc"])
-    lines = ["| task | strong | zero-shot acc | ceiling acc | naive student acc from tfidf / minilm / smollm2 |",
-             "|---|---|---|---|---|"]
-    for (task, strong), vals in sorted(zs.items(), key=lambda kv: (_task_order(kv[0][0]), params(kv[0][1]))):
+            zs[(r["task"], r["strong"])].append(r)
+    lines = ["| task | strong | zero-shot acc | zero-shot AUROC | ceiling acc | ceiling AUROC | naive student acc "
+             "from tfidf / minilm / smollm2 |", "|---|---|---|---|---|---|---|"]
+    def mean(rows: list[dict], key: str) -> str:
+        vals = [r[key] for r in rows if r.get(key) is not None]
+        return _fmt(np.mean(vals) if vals else None, digits=3)
+
+    for (task, strong), rows in sorted(zs.items(), key=lambda kv: (_task_order(kv[0][0]), params(kv[0][1]))):
         ceil = [stab[k]["ceiling"] for k in pairs if k[0] == task and k[2] == strong]
         stud = []
         for weak in WEAK:
-            rows = [r["student_acc"] for r in pairs.get((task, weak, strong), []) if r["method"] == "naive"]
-            stud.append(f"{np.mean(rows):.3f}" if rows else "–")
-        lines.append(f"| {task} | {_short(strong)} | {np.mean(vals):.3f} | "
-                     f"{_fmt(np.mean(ceil) if ceil else None, digits=3)} | {' / '.join(stud)} |")
+            naive = [r for r in pairs.get((task, weak, strong), []) if r["method"] == "naive"]
+            stud.append(mean(naive, "student_acc"))
+        lines.append(f"| {task} | {_short(strong)} | {mean(rows, 'student_acc')} | {mean(rows, 'student_auroc')} | "
+                     f"{_fmt(np.mean(ceil) if ceil else None, digits=3)} | {mean(rows, 'ceiling_auroc')} | "
+                     f"{' / '.join(stud)} |")
     return lines
 
 
@@ -467,7 +474,9 @@ def page(root: Path, out: Path) -> Path:
         lines += ["", "## Zero-shot elicitation beside PGR", "",
                   "The decoder's own answer to the task's question (P(\" Yes\") vs P(\" No\") after \"Answer:\", "
                   "method `zero_shot`: no labels, no training), the ceiling, and the naive student from each weak "
-                  "supervisor (balanced accuracy on T, mean over seeds).", "",
+                  "supervisor (balanced accuracy and AUROC on T, mean over seeds). Accuracy reads the LM's yes/no at "
+                  "its own threshold (P(yes) > 0.5), which a small LM often puts on one side of every row: then the "
+                  "accuracy is 0.5 and the AUROC says whether its ranking still knows the answer.", "",
                   *(zs if len(zs) > 2 else ["Not run yet: `python studies/scaling.py run --part zero_shot`."]),
                   "", "## Represented vs novel: the same texts with a word cipher", "",
                   "Each word type replaced by an invented token, one map for all splits (`tasks/*_cipher.yaml`, "

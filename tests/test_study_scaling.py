@@ -82,13 +82,15 @@ def test_page_renders_every_section_from_rows(sc, tmp_path, monkeypatch):
             for s in range(3):
                 for m in ("naive", "confidence"):
                     rows.append(_row(task, "tfidf", strong, s, m, pgr=pgr + (0.1 if m == "confidence" else 0)))
-        rows.append({**_row(task, "minilm", "qwen2.5-coder-0.5b", 0, "zero_shot"), "student_acc": 0.7})
+        rows.append({**_row(task, "minilm", "qwen2.5-coder-0.5b", 0, "zero_shot"), "student_acc": 0.7,
+                     "student_auroc": 0.75, "ceiling_auroc": 0.9})
     monkeypatch.setattr(sc, "study_records", lambda root, part="main": rows if part == "main" else [])
     text = sc.page(tmp_path, tmp_path).read_text()
     assert (tmp_path / "scaling_pgr_vs_size.png").stat().st_size > 10_000
     assert "Which tasks have a clear gap: 2 of 2 tasks run (2 from a weak model above" in text  # cipher not counted
     assert "| tfidf → qwen-0.5b | 494M | 2/2 |" in text
-    assert "| sst2 | tfidf → qwen-0.5b | ciphered |" in text and "| sst2 | qwen-0.5b | 0.700 |" in text
+    assert "| sst2 | tfidf → qwen-0.5b | ciphered |" in text
+    assert "| sst2 | qwen-0.5b | 0.700 | 0.750 | 0.800 | 0.900 |" in text  # zero-shot acc, AUROC; the ceiling's
     assert "PGR grows with the strong model" in text  # 0.3 -> 0.6 on both tasks
     assert "python studies/scaling.py run --part gpu" in text and str(tmp_path) not in text
 
