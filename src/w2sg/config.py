@@ -6,7 +6,7 @@ import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer, model_validator
@@ -19,9 +19,23 @@ MAX_SEED = 2**31 - 1  # seeds are 0..2**31-1 (numpy, torch and Python's random a
 
 
 class Spec(BaseModel):
-    """Base class: strict (unknown keys are errors) and immutable."""
+    """Base class: strict (unknown keys are errors) and immutable.
+
+    `hash_neutral` names fields that are left out of the serialisation (and so of every content hash) while
+    they hold the given value: a field added after artifacts were cached, left at the behaviour from before it
+    existed, keeps the old keys valid."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+    hash_neutral: ClassVar[dict[str, Any]] = {}
+
+    @model_serializer(mode="wrap")
+    def _drop_hash_neutral(self, handler):
+        d = handler(self)
+        if isinstance(d, dict):
+            for k, v in self.hash_neutral.items():
+                if k in d and d[k] == v:
+                    del d[k]
+        return d
 
 
 class SplitSpec(Spec):
@@ -36,11 +50,7 @@ class SplitSpec(Spec):
     balance: bool = Field(False, description="undersample the majority class in every split")
     n_pool: int | None = Field(None, ge=2, description="seeds re-split one fixed subset of this many rows (T: a "
                                "fixed n_test rows of a test file), so features are computed once for all seeds")
-
-    @model_serializer(mode="wrap")
-    def _drop_default_pool(self, handler):  # unset, it is left out: hashes from before n_pool are unchanged
-        d = handler(self)
-        return {k: v for k, v in d.items() if k != "n_pool" or v is not None} if isinstance(d, dict) else d
+    hash_neutral: ClassVar[dict[str, Any]] = {"n_pool": None}
 
 
 class TrainSpec(Spec):
@@ -134,16 +144,8 @@ class TrainSpec(Spec):
             raise ValueError(f"layer is a frozen-mode option (train.mode is '{self.mode}': the finetuned head reads "
                              "the last layer); leave layer: last when finetuning (prompt applies in every mode)")
         return self
-
-    @model_serializer(mode="wrap")
-    def _drop_default_reading(self, handler):
-        d = handler(self)
-        if isinstance(d, dict):  # specs that leave them at their defaults serialise (and hash) as before
-            if d.get("prompt") == "none":
-                d.pop("prompt")
-            if d.get("layer") == "last":
-                d.pop("layer")
-        return d
+    # specs that leave them at their defaults serialise (and hash) as before
+    hash_neutral: ClassVar[dict[str, Any]] = {"prompt": "none", "layer": "last"}
 
 
 BudgetKind = Literal["full", "steps", "early_stop", "early_stop_oracle"]
@@ -240,12 +242,8 @@ class MethodSpec(Spec):
             return out
         return v
 
-    @model_serializer(mode="wrap")
-    def _drop_empty_then(self, handler):
-        d = handler(self)
-        if d.get("then") is None:
-            d.pop("then", None)  # a single method serialises (and hashes) exactly as before chains existed
-        return d
+    # a single method serialises (and hashes) exactly as before chains existed
+    hash_neutral: ClassVar[dict[str, Any]] = {"then": None}
 
     def stages(self) -> list[MethodSpec]:
         """The chain as a list, first stage first."""
@@ -368,12 +366,8 @@ class ExperimentSpec(Spec):
                                  f"splits.n_extra (--n-extra) to at least 20, e.g. 500 (now {self.splits.n_extra})")
         return self
 
-    @model_serializer(mode="wrap")
-    def _drop_no_lock(self, handler):
-        d = handler(self)
-        if isinstance(d, dict) and d.get("lock") is None:
-            d.pop("lock", None)  # an unlocked experiment serialises (and hashes) exactly as before locks existed
-        return d
+    # an unlocked experiment serialises (and hashes) exactly as before locks existed
+    hash_neutral: ClassVar[dict[str, Any]] = {"lock": None}
 
     @field_validator("seed")
     @classmethod

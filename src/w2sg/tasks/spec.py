@@ -29,10 +29,10 @@ from __future__ import annotations
 import re
 import string
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import yaml
-from pydantic import ConfigDict, Field, ValidationError, field_validator, model_serializer, model_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from w2sg.config import Spec
 from w2sg.tasks.hooks import READERS, ROW_HOOKS
@@ -127,11 +127,7 @@ class CipherSpec(Spec):
     seed: int = 0
     fraction: float | None = Field(None, gt=0, le=1, description="share of the word types ciphered (default: "
                                    "all); the rest keep their words")
-
-    @model_serializer(mode="wrap")
-    def _drop_default_fraction(self, handler):  # unset, it is left out: hashes from before fraction are unchanged
-        d = handler(self)
-        return {k: v for k, v in d.items() if k != "fraction" or v is not None} if isinstance(d, dict) else d
+    hash_neutral: ClassVar[dict[str, Any]] = {"fraction": None}  # unset: hashes from before fraction stand
 
 
 class RuleSpec(Spec):
