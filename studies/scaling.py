@@ -67,14 +67,15 @@ def run(root: Path, data_dir: str | None, parts: list[str], only: list[str] | No
 
 
 # ---- rows ---------------------------------------------------------------------------------------------
-def study_records(root: Path, part: str = "main") -> list[dict]:
+def study_records(root: Path, part: str = "main", layer: str | None = "last") -> list[dict]:
     """Plain rows of the study: a model (or tfidf) as weak supervisor, a zoo strong model, a full budget, the
-    part's splits and the last layer (other probes in the same workdir are left out)."""
+    part's splits and the strong model read at `layer` (None: any layer); other probes in the same workdir are
+    left out."""
     splits = load_splits(part)
     return [r for r in zoo._load(root, GPU_WORKDIR if part == "gpu" else WORKDIR)
             if isinstance(r.get("weak"), str) and r["weak"] in WEAK and r["strong"] in STRONG
-            and r.get("budget_kind", "full") == "full" and not r.get("locked")
-            and r["spec"]["splits"] == splits and r["spec"]["train"].get("layer", "last") == "last"]
+            and r.get("budget_kind", "full") == "full" and not r.get("locked") and r["spec"]["splits"] == splits
+            and (layer is None or r["spec"]["train"].get("layer", "last") == layer)]
 
 
 def pair_rows(records: list[dict]) -> dict[tuple[str, str, str], list[dict]]:
@@ -273,11 +274,9 @@ def novel_table(pairs: dict, stab: dict) -> list[str]:
 def layer_table(root: Path) -> list[str]:
     """Per task and decoder: the ceiling and the naive student (minilm as weak) read at each layer the store
     holds, with the seed-paired difference from the last layer (t-interval over seeds)."""
-    splits = load_splits("main")
     by: dict[tuple[str, str], dict[str, dict[int, dict]]] = defaultdict(lambda: defaultdict(dict))
-    for r in zoo._load(root, WORKDIR):
-        if (r.get("weak") == "minilm" and r["method"] == "naive" and r["strong"] in STRONG[1:]
-                and r["spec"]["splits"] == splits and r.get("budget_kind", "full") == "full"):
+    for r in study_records(root, "main", layer=None):
+        if r["weak"] == "minilm" and r["method"] == "naive" and r["strong"] in STRONG[1:]:
             layer = r["spec"]["train"].get("layer", "last")
             by[(r["task"], r["strong"])][f"{layer} ({r['layer_strong']})"][r["seed"]] = r
     lines = ["| task | strong | layer (index) | ceiling acc | Δ ceiling vs last [95% CI] | naive student acc | "

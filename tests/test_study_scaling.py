@@ -84,7 +84,7 @@ def test_page_renders_every_section_from_rows(sc, tmp_path, monkeypatch):
                     rows.append(_row(task, "tfidf", strong, s, m, pgr=pgr + (0.1 if m == "confidence" else 0)))
         rows.append({**_row(task, "minilm", "qwen2.5-coder-0.5b", 0, "zero_shot"), "student_acc": 0.7,
                      "student_auroc": 0.75, "ceiling_auroc": 0.9})
-    monkeypatch.setattr(sc, "study_records", lambda root, part="main": rows if part == "main" else [])
+    monkeypatch.setattr(sc, "study_records", lambda root, part="main", layer="last": rows if part == "main" else [])
     text = sc.page(tmp_path, tmp_path).read_text()
     assert (tmp_path / "scaling_pgr_vs_size.png").stat().st_size > 10_000
     assert "Which tasks have a clear gap: 2 of 2 tasks run (2 from a weak model above" in text  # cipher not counted
