@@ -75,7 +75,12 @@ def study_records(root: Path, part: str = "main", layer: str | None = "last") ->
     return [r for r in zoo._load(root, GPU_WORKDIR if part == "gpu" else WORKDIR)
             if isinstance(r.get("weak"), str) and r["weak"] in WEAK and r["strong"] in STRONG
             and r.get("budget_kind", "full") == "full" and not r.get("locked") and r["spec"]["splits"] == splits
-            and (layer is None or r["spec"]["train"].get("layer", "last") == layer)]
+            and (layer is None or read_at(r) == layer)]
+
+
+def read_at(record: dict) -> str:
+    """The layer the strong model's features were read at ("last" unless the grid chose another)."""
+    return record.get("spec", {}).get("train", {}).get("layer", "last")
 
 
 def pair_rows(records: list[dict]) -> dict[tuple[str, str, str], list[dict]]:
@@ -271,14 +276,13 @@ def novel_table(pairs: dict, stab: dict) -> list[str]:
     return lines
 
 
-def layer_table(root: Path) -> list[str]:
-    """Per task and decoder: the ceiling and the naive student (minilm as weak) read at each layer the store
-    holds, with the seed-paired difference from the last layer (t-interval over seeds)."""
+def layer_table(records: list[dict]) -> list[str]:
+    """Per task and decoder: the ceiling and the naive student (minilm as weak) read at each layer in `records`
+    (the study's rows at any layer), with the seed-paired difference from the last layer (t-interval over seeds)."""
     by: dict[tuple[str, str], dict[str, dict[int, dict]]] = defaultdict(lambda: defaultdict(dict))
-    for r in study_records(root, "main", layer=None):
+    for r in records:
         if r["weak"] == "minilm" and r["method"] == "naive" and r["strong"] in STRONG[1:]:
-            layer = r["spec"]["train"].get("layer", "last")
-            by[(r["task"], r["strong"])][f"{layer} ({r['layer_strong']})"][r["seed"]] = r
+            by[(r["task"], r["strong"])][f"{read_at(r)} ({r['layer_strong']})"][r["seed"]] = r
     lines = ["| task | strong | layer (index) | ceiling acc | Δ ceiling vs last [95% CI] | naive student acc | "
              "Δ student vs last [95% CI] |", "|---|---|---|---|---|---|---|"]
     for (task, strong), layers in sorted(by.items(), key=lambda kv: (_task_order(kv[0][0]), params(kv[0][1]))):
@@ -449,7 +453,8 @@ def gap_and_pgr_sections(pairs: dict, stab: dict, out: Path, figure: str, title:
 
 
 def page(root: Path, out: Path) -> Path:
-    records = study_records(root)
+    any_layer = study_records(root, layer=None)  # one read of the store; the layer section uses every layer
+    records = [r for r in any_layer if read_at(r) == "last"]
     pairs = pair_rows(records)
     stab = pair_stability(pairs)
     out.mkdir(parents=True, exist_ok=True)
@@ -489,7 +494,7 @@ def page(root: Path, out: Path) -> Path:
                   "about the words.", ""]
         nov = novel_table(pairs, stab)
         lines += nov if len(nov) > 2 else ["Not run yet: `python studies/scaling.py run --part novel`."]
-        lay = layer_table(root)
+        lay = layer_table(any_layer)
         lines += ["", "## Which layer to read", "",
                   "Each decoder's features read at its middle layer beside the last layer (the study's choice), "
                   "minilm as the weak model, the same splits and seeds (`--part layers`, grid "

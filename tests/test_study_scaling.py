@@ -108,7 +108,7 @@ def test_layer_table_pairs_middle_with_last_by_seed(sc, monkeypatch):
                  "spec": {"splits": {**splits, "n_test": 10}, "train": {"layer": "middle"}}})
     rows.append({**_row("sst2", "minilm", "mpnet", 0), "layer_strong": 12, "spec": {"splits": splits, "train": {}}})
     monkeypatch.setattr(sc.zoo, "_load", lambda root, workdir: rows)
-    table = sc.layer_table(None)
+    table = sc.layer_table(sc.study_records(None, layer=None))
     assert len(table) == 4
     assert table[2].startswith("| sst2 | smollm2 | last (30) | 0.800 | – |")
     # middle - last per seed: -0.10, -0.09, -0.08 -> mean -0.090
