@@ -44,7 +44,10 @@ def _features(args) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarra
         x = feats([r.text for r in rows]).numpy().astype(np.float64)
         return x, np.array([r.label for r in rows], dtype=float)
 
-    return (*xy(split.weak_train), xy(split.test))
+    out = (*xy(split.weak_train), xy(split.test))
+    n = len(split.weak_train) + len(split.test)
+    print(f"features of {args.model}: {feats.n_computed} of {n} texts computed now, the rest read from the cache")
+    return out
 
 
 def _objective(x, y, w, b, l2) -> float:
