@@ -92,6 +92,17 @@ def pair_rows(records: list[dict]) -> dict[tuple[str, str, str], list[dict]]:
     return out
 
 
+# what each accuracy key of a row becomes when the study is read by AUROC (threshold-free)
+AUROC_KEYS = {"weak_acc": "weak_auroc", "ceiling_acc": "ceiling_auroc", "student_acc": "student_auroc",
+              "gap_acc": "gap_auroc", "pgr_acc": "pgr_auroc", "unstable": "unstable_auroc"}
+
+
+def by_auroc(records: list[dict]) -> list[dict]:
+    """The rows with AUROC in place of balanced accuracy (gap, PGR and the unstable flag too), so every table and
+    statement of the page can be read on the ranking; rows without an AUROC gap are left out."""
+    return [{**r, **{a: r.get(b) for a, b in AUROC_KEYS.items()}} for r in records if r.get("gap_auroc") is not None]
+
+
 def pair_stability(pairs: dict) -> dict[tuple[str, str, str], dict]:
     """Per (task, weak, strong): weak and ceiling accuracy, the gap over seeds, and whether it is clear (zoo rule:
     most seeds' paired-bootstrap gap CI excludes 0 and the seed-mean gap is positive)."""
@@ -316,7 +327,7 @@ def _task_order(task: str) -> tuple:
 
 
 # ---- figure -------------------------------------------------------------------------------------------
-def scaling_figure(pairs: dict, stab: dict, path: Path, title: str) -> None:
+def scaling_figure(pairs: dict, stab: dict, path: Path, title: str, metric: str = "balanced accuracy") -> None:
     """PGR (median over tasks with a clear gap, CI) and mean student accuracy against strong-model size."""
     import matplotlib
 
@@ -364,9 +375,10 @@ def scaling_figure(pairs: dict, stab: dict, path: Path, title: str) -> None:
     ax2.set_ylim(0.45, 1.0)  # a t-interval over 2-3 tasks can be wider than the scale: bars are clipped
     ax1.axhline(0, color="k", lw=0.6)
     ax1.set_ylabel("PGR (median over tasks with a clear gap)")
-    ax2.set_ylabel("balanced accuracy on T (mean over tasks)")
-    ax1.legend(fontsize=7)
-    ax2.legend(fontsize=7)
+    ax2.set_ylabel(f"{metric} on T (mean over tasks)")
+    for ax in (ax1, ax2):
+        if ax.get_legend_handles_labels()[0]:  # no pair with a clear gap: nothing to name
+            ax.legend(fontsize=7)
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -400,35 +412,36 @@ def cost_lines(root: Path) -> list[str]:
     return lines
 
 
-def _chance_note(pairs: dict, stab: dict, below: float = 0.55) -> list[str]:
+def _chance_note(pairs: dict, stab: dict, below: float = 0.55, metric: str = "balanced accuracy") -> list[str]:
     """Name the (task, weak model) cells whose weak accuracy is near chance: their labels are close to noise, so a
     PGR near 0 there is what a student can do, not a failure to generalise."""
     near = sorted({(t, w, stab[(t, w, st)]["weak"]) for t, w, st in pairs if stab[(t, w, st)]["weak"] < below})
     if not near:
         return []
-    return [f"Weak models near chance (balanced accuracy < {below}): "
+    return [f"Weak models near chance ({metric} < {below}): "
             + ", ".join(f"{_short(w)} on {t} ({a:.3f})" for t, w, a in near)
             + ". Their labels are close to noise, so their students' PGR near 0 is the expected outcome.", ""]
 
 
-def gap_and_pgr_sections(pairs: dict, stab: dict, out: Path, figure: str, title: str) -> list[str]:
+def gap_and_pgr_sections(pairs: dict, stab: dict, out: Path, figure: str, title: str,
+                         metric: str = "balanced accuracy") -> list[str]:
     """The clear-gap count and probe ladder, the PGR-vs-size figure and table, and the two statements."""
     ladder, gap_tasks = ladder_table(pairs, stab)
     main_tasks = {k[0] for k in pairs if k[0] not in NOVEL}
     n_gap = len([t for t in gap_tasks if t in main_tasks])
     n_above = len({k[0] for k in pairs if k[0] in main_tasks and not stab[k]["unstable"] and stab[k]["weak"] >= 0.55})
     cells = {m: pgr_cells(pairs, stab, m) for m in METHODS}
-    scaling_figure(pairs, stab, out / figure, title)
+    scaling_figure(pairs, stab, out / figure, title, metric)
     lines = [f"### Which tasks have a clear gap: {n_gap} of {len(main_tasks)} tasks run ({n_above} from a weak "
-             "model above chance, balanced accuracy ≥ 0.55)", "",
-             "Probe accuracy of every rung on T (the ceiling, trained on B's ground truth, for every model that is a "
+             f"model above chance, {metric} ≥ 0.55)", "",
+             f"Probe {metric} of every rung on T (the ceiling, trained on B's ground truth, for every model that is a "
              "strong model somewhere; tfidf and minilm as weak models trained on A; means over seeds), and the "
              "weak → strong pairs whose gap is clear (most seeds' "
              "paired-bootstrap gap CI excludes 0).", "", *ladder, "",
              "### PGR against strong-model size", "", f"![scaling]({figure})", "",
              "Per weak → strong pair: over the tasks with a clear gap, the median of the seed-mean PGR with a "
              "two-level bootstrap 95% CI (tasks, then seeds).", "", *pgr_table(pairs, stab), "",
-             *_chance_note(pairs, stab),
+             *_chance_note(pairs, stab, metric=metric),
              "### Does PGR grow with the strong model? Does the confidence loss help more with larger gaps?", ""]
     for weak in WEAK:
         for m in METHODS:
@@ -474,6 +487,17 @@ def page(root: Path, out: Path) -> Path:
         lines += ["## Frozen features (2-core CPU)", "",
                   *gap_and_pgr_sections(main, stab, out, "scaling_pgr_vs_size.png",
                                         "Weak-to-strong scaling, frozen features (2-core CPU)")]
+        auroc = pair_rows([r for r in by_auroc(records) if r["task"] not in NOVEL])
+        if auroc:
+            lines += ["", "## The same rows read by AUROC (threshold-free)", "",
+                      "Balanced accuracy reads each probe at its 0.5 threshold. Where the classes are unequal (the "
+                      "multiple-choice tasks cosmos_qa and quail have one correct answer in every 4 rows) a probe "
+                      "with little signal puts every row on one side of it and scores exactly 0.5, whatever its "
+                      "ranking knows. AUROC reads the ranking: the same experiments, with weak, ceiling, student, gap, "
+                      "PGR and the clear-gap rule (the gap's paired-bootstrap CI on T) all on AUROC.", "",
+                      *gap_and_pgr_sections(auroc, pair_stability(auroc), out, "scaling_auroc_pgr_vs_size.png",
+                                            "Weak-to-strong scaling by AUROC, frozen features (2-core CPU)",
+                                            metric="AUROC")]
         zs = zero_shot_table(records, pairs, stab)
         lines += ["", "## Zero-shot elicitation beside PGR", "",
                   "The decoder's own answer to the task's question (P(\" Yes\") vs P(\" No\") after \"Answer:\", "

@@ -128,3 +128,28 @@ def test_cost_projects_each_grid_from_the_tasks_it_computed(sc, tmp_path):
     # 2 tasks measured (30 min incl. the resumed 2 s), 11 more at their mean of 15 min
     assert f"the whole grid ({n_main} tasks) would be about {(1802 + (n_main - 2) * 900) / 3600:.1f} h" in main_line
     assert any(line.startswith("- xl: sst2 60 min") for line in lines)
+
+
+def test_auroc_reading_finds_a_gap_that_a_one_sided_probe_hides(sc, tmp_path, monkeypatch):
+    # cosmos_qa-like: every probe predicts one class (balanced accuracy exactly 0.5, no accuracy gap), while the
+    # ceiling's ranking is clearly better than the weak model's
+    rows = []
+    for s in range(3):
+        for m in ("naive", "confidence"):
+            r = _row("cosmos_qa", "tfidf", "mpnet", s, m, weak_acc=0.5, ceiling_acc=0.5, unstable=True)
+            r.update(pgr_acc=None, weak_auroc=0.55, ceiling_auroc=0.70, student_auroc=0.61 + 0.01 * s,
+                     gap_auroc=0.15, pgr_auroc=(0.06 + 0.01 * s) / 0.15, unstable_auroc=False)
+            rows.append(r)
+    auroc = sc.pair_rows(sc.by_auroc(rows))
+    stab = sc.pair_stability(auroc)
+    assert not stab[("cosmos_qa", "tfidf", "mpnet")]["unstable"]
+    assert sc.pair_stability(sc.pair_rows(rows))[("cosmos_qa", "tfidf", "mpnet")]["unstable"]
+    assert sc.pgr_cells(auroc, stab, "naive")[("cosmos_qa", "tfidf", "mpnet")] == pytest.approx([0.4, 0.4667, 0.5333],
+                                                                                               abs=1e-3)
+    monkeypatch.setattr(sc, "study_records", lambda root, part="main", layer="last": rows if part == "main" else [])
+    text = sc.page(tmp_path, tmp_path).read_text()
+    by_acc, by_rank = text.split("## The same rows read by AUROC")[0], text.split("## The same rows read by AUROC")[1]
+    assert "clear gap: 0 of 1 tasks run" in by_acc
+    assert "clear gap: 1 of 1 tasks run (1 from a weak model above chance, AUROC ≥ 0.55)" in by_rank
+    assert "| cosmos_qa | 0.550 | 0.700 | tfidf→mpnet |" in by_rank
+    assert (tmp_path / "scaling_auroc_pgr_vs_size.png").stat().st_size > 10_000
