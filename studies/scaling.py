@@ -491,7 +491,8 @@ def page(root: Path, out: Path) -> Path:
         if auroc:
             lines += ["", "## The same rows read by AUROC (threshold-free)", "",
                       "Balanced accuracy reads each probe at its 0.5 threshold. Where the classes are unequal (the "
-                      "multiple-choice tasks cosmos_qa and quail have one correct answer in every 4 rows) a probe "
+                      "multiple-choice tasks: cosmos_qa and quail have one correct answer in 4 rows, ethics_virtue one "
+                      "fitting trait in 5) a probe "
                       "with little signal puts every row on one side of it and scores exactly 0.5, whatever its "
                       "ranking knows. AUROC reads the ranking: the same experiments, with weak, ceiling, student, gap, "
                       "PGR and the clear-gap rule (the gap's paired-bootstrap CI on T) all on AUROC.", "",
