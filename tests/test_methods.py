@@ -93,8 +93,8 @@ def test_every_method_runs_end_to_end(tmp_path, tiny_encoder, synthetic_task, me
     assert seen["method"].name == method  # the pipeline dispatched to this method's function
     assert rec["oracle"] is (method == "early_stop_oracle")
     assert rec["method"].startswith(method)
-    # same recipe as the ceiling: the frozen student reuses the ceiling's CV-chosen L2 strength
-    assert rec["l2_student"] == rec["l2_ceiling"] and rec["budget"] == "converged"
+    # the student's L2 is chosen by CV on B's weak labels, never the ceiling's (tuned on B's ground truth)
+    assert rec["student_l2_source"] == "cv_weak_labels" and rec["budget"] == "converged"
     if method.startswith("early_stop"):  # selection along the SGD trajectory picked one of the 4 evaluations
         total = int(20 * np.ceil(rec["n_transfer"] / 32))  # 20 epochs of |B| rows in batches of 32
         assert rec["student_selected_step"] in {total // 4 * k for k in range(1, 5)} | {total}
@@ -145,13 +145,30 @@ def test_budget_checks_come_before_any_work(tmp_path, tiny_encoder, synthetic_ta
         BudgetSpec(kind="steps")
 
 
-def test_oracle_budget_is_flagged_and_selects_on_ground_truth(tmp_path, tiny_encoder, synthetic_task):
+def test_oracle_budget_is_flagged_and_selects_on_ground_truth(tmp_path, tiny_encoder, synthetic_task,
+                                                             monkeypatch):
     from w2sg.config import BudgetSpec
+    from w2sg.pipeline import steps
 
+    references = {}
+    orig = steps.Selection
+
+    def spy(items, reference, metric, evals):
+        references[current] = np.asarray(reference).copy()
+        return orig(items, reference, metric, evals)
+
+    monkeypatch.setattr(steps, "Selection", spy)
     pipe = Pipeline(tmp_path / "runs")
     base = _spec(synthetic_task, tiny_encoder, tiny_encoder)
-    recs = {kind: pipe.run(base.model_copy(update={"budget": BudgetSpec(kind=kind, steps=40, evals=4)}))
-            for kind in ("early_stop", "early_stop_oracle")}
+    recs = {}
+    for current in ("early_stop", "early_stop_oracle"):
+        recs[current] = pipe.run(base.model_copy(update={"budget": BudgetSpec(kind=current, steps=40, evals=4)}))
+    spec = base.model_copy(update={"budget": BudgetSpec(kind="early_stop", steps=40, evals=4)})
+    truth = np.array([r.label for r in pipe.splits(spec).val])
+    weak_v = pipe.cache.load("weak", pipe.keys(spec)["weak"])[0]["val"]
+    assert not np.array_equal(truth, weak_v > 0.5)  # the two references differ, so the test can tell them apart
+    assert np.array_equal(references["early_stop_oracle"], truth)  # the oracle selects on V's ground truth
+    assert np.array_equal(references["early_stop"], (weak_v > 0.5).astype(int))  # the method on V's weak labels
     assert recs["early_stop_oracle"]["oracle"] is True and recs["early_stop"]["oracle"] is False
     for r in recs.values():
         assert r["student_selected_step"] in (10, 20, 30, 40) and r["steps_student"] == 40

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -59,7 +60,10 @@ class TrainSpec(Spec):
     Frozen mode solves the convex problem it poses by default (`solver: lbfgs`): a linear head on fixed
     features with soft-label cross-entropy + (l2 / 2) * ||w||^2, solved to convergence, with the weak
     model's and the ceiling's l2 chosen by k-fold cross-validation on their own ground-truth training rows
-    (`l2: cv`) and the student using the ceiling's l2. `solver: sgd` trains the head with the AdamW loop.
+    (`l2: cv`). The student's l2 never reads ground truth (`student_l2`): by default it is chosen by the same
+    group-aware CV on B's *weak* labels (the rows and labels the student trains on); 'weak' takes the weak
+    model's l2; 'ceiling' takes the ceiling's (chosen on B's ground truth: an oracle, recorded `oracle=true`);
+    a number fixes it. `solver: sgd` trains the head with the AdamW loop.
 
     `prompt` and `layer` say what a decoder reads (`w2sg.train.prompts`): the text inside a task prompt (every
     mode), and the hidden state of a chosen layer at its last token (frozen features only). Encoders ignore both
@@ -73,6 +77,10 @@ class TrainSpec(Spec):
     l2: float | Literal["cv"] = Field("cv", description="frozen mode: L2 strength on the head weights "
                                       "(mean loss + l2/2 ||w||^2); 'cv' = k-fold CV on the ground-truth rows")
     cv_folds: int = Field(5, ge=2, description="folds of the l2 cross-validation (group-aware)")
+    student_l2: float | Literal["cv", "weak", "ceiling"] = Field(
+        "cv", description="frozen mode: the student's L2. 'cv' = k-fold CV on B's weak labels when l2 is 'cv' (else "
+        "l2's number); 'weak' = the weak model's l2; 'ceiling' = the ceiling's, tuned on B's ground truth (an "
+        "oracle: the row is marked oracle=true); or a number")
     epochs: float | None = Field(None, gt=0, description="default: 2 when finetuning, 20 for frozen-feature heads")
     lr: float | None = Field(None, gt=0, description="default: 5e-5 full, 2e-4 LoRA, 1e-3 frozen (sgd solver)")
     head_lr: float | None = Field(None, gt=0, description="learning rate of the new linear head when finetuning "
@@ -111,9 +119,21 @@ class TrainSpec(Spec):
     @field_validator("l2")
     @classmethod
     def _l2_nonneg(cls, v: Any) -> Any:
-        if v != "cv" and v < 0:
-            raise ValueError(f"l2 must be >= 0 or 'cv', got {v}")
+        if v != "cv" and not (math.isfinite(v) and v >= 0):
+            raise ValueError(f"l2 must be a finite number >= 0 or 'cv', got {v}")
         return v
+
+    @field_validator("student_l2")
+    @classmethod
+    def _student_l2_nonneg(cls, v: Any) -> Any:
+        if isinstance(v, float | int) and not (math.isfinite(v) and v >= 0):
+            raise ValueError(f"student_l2 must be a finite number >= 0, 'cv', 'weak' or 'ceiling', got {v}")
+        return v
+
+    @property
+    def student_l2_oracle(self) -> bool:
+        """True when the student's l2 is the ceiling's, i.e. tuned on B's ground truth (frozen mode)."""
+        return self.mode == "frozen" and self.student_l2 == "ceiling"
 
     @field_validator("device")
     @classmethod
@@ -145,7 +165,9 @@ class TrainSpec(Spec):
                              "the last layer); leave layer: last when finetuning (prompt applies in every mode)")
         return self
     # specs that leave them at their defaults serialise (and hash) as before
-    hash_neutral: ClassVar[dict[str, Any]] = {"prompt": "none", "layer": "last"}
+    # (student_l2 at its default too: the student's and the experiment's keys name it explicitly, see
+    # pipeline.steps, so weak models, ceilings and features keep their keys)
+    hash_neutral: ClassVar[dict[str, Any]] = {"prompt": "none", "layer": "last", "student_l2": "cv"}
 
 
 BudgetKind = Literal["full", "steps", "early_stop", "early_stop_oracle"]

@@ -69,7 +69,7 @@ class Pipeline:
         steps.seconds["splits"] = time.perf_counter() - t0
         weak = protocol.supervise(spec, self.res, steps, force=force)
         ceiling = protocol.ceiling(spec, self.res, steps, force=force)
-        student = protocol.student(spec, self.res, weak, student_l2(spec, steps.meta["ceiling"]), steps,
+        student = protocol.student(spec, self.res, weak, student_l2(spec, steps.meta)[0], steps,
                                    force=force)
         t0 = time.perf_counter()
         metrics = protocol.evaluate(spec, self.res, weak, ceiling, student, steps)

@@ -8,16 +8,30 @@ from w2sg.config import ExperimentSpec, TrainSpec
 from w2sg.tasks.schema import Splits
 from w2sg.train.prompts import resolve_layer, template_for
 
+STUDENT_L2_SOURCES = {"cv": "cv_weak_labels", "weak": "weak", "ceiling": "ceiling_oracle"}
 
-def student_l2(spec: ExperimentSpec, ceiling_meta: dict) -> float | None:
-    """The student's L2 strength: the ceiling's (chosen by CV on B's ground truth, or given)."""
+
+def student_l2(spec: ExperimentSpec, meta: dict[str, dict]) -> tuple[float | str | None, str | None]:
+    """The student's L2 strength and where it came from (`student_l2_source` in the record); no ground truth of
+    B or V unless `train.student_l2` is 'ceiling' (an oracle).
+
+    Returns ("cv", "cv_weak_labels") when it is still to be chosen by CV on B's weak labels (`steps.fit_student`
+    does it, cached with the student), (number, source) otherwise, (None, None) outside frozen mode.
+    `meta`: what the weak and ceiling steps recorded (their chosen l2)."""
     if spec.train.mode != "frozen":
-        return None
-    if spec.train.l2 != "cv":
-        return float(spec.train.l2)
-    if "l2" not in ceiling_meta:
-        raise RuntimeError("the cached ceiling records no l2; rerun with --force to recompute it")
-    return float(ceiling_meta["l2"])
+        return None, None
+    choice = spec.train.student_l2
+    if not isinstance(choice, str):
+        return float(choice), "given"
+    if choice == "cv":
+        return ("cv", STUDENT_L2_SOURCES["cv"]) if spec.train.l2 == "cv" else (float(spec.train.l2), "given")
+    step = "weak" if choice == "weak" else "ceiling"
+    if "l2" not in meta.get(step, {}):
+        what = ("the supervisor has no l2 of its own (not a frozen-feature weak model)" if step == "weak"
+                else "the cached ceiling records no l2; rerun with --force to recompute it")
+        raise RuntimeError(f"train.student_l2 '{choice}': {what}; use student_l2 'cv' (CV on B's weak labels) or "
+                           "a number")
+    return float(meta[step]["l2"]), STUDENT_L2_SOURCES[choice]
 
 
 def training_record(spec: ExperimentSpec, meta: dict[str, dict]) -> dict:
@@ -30,6 +44,7 @@ def training_record(spec: ExperimentSpec, meta: dict[str, dict]) -> dict:
         out[f"grad_norm_{step}"] = m.get("grad_norm")
         out[f"steps_{step}"] = m.get("iterations", m.get("steps"))
     out["student_selected_step"] = meta.get("student", {}).get("selected_step")
+    out["student_l2_source"] = student_l2(spec, meta)[1] if spec.train.mode == "frozen" and not spec.lock else None
     for step in ("weak", "ceiling", "student"):  # pairwise tasks: how far a model is from order symmetry on T
         if "order_gap" in meta.get(step, {}):
             out[f"order_gap_{step}"] = meta[step]["order_gap"]

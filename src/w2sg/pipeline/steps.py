@@ -70,7 +70,8 @@ def supervise(spec: ExperimentSpec, res: Resources, steps: StepLog | None = None
 
 # ---- 2. ceiling -------------------------------------------------------------------------------------
 def ceiling_key(spec: ExperimentSpec, res: Resources) -> str:
-    return content_hash("ceiling", res.split_key(spec), res.identity(spec.strong), spec.train, spec.seed)
+    shared = spec.train.model_copy(update={"student_l2": "cv"})  # the student's l2 setting is not the ceiling's
+    return content_hash("ceiling", res.split_key(spec), res.identity(spec.strong), shared, spec.seed)
 
 
 def ceiling(spec: ExperimentSpec, res: Resources, steps: StepLog | None = None,
@@ -86,7 +87,13 @@ def ceiling(spec: ExperimentSpec, res: Resources, steps: StepLog | None = None,
 def student_key(spec: ExperimentSpec, res: Resources) -> str:
     lock = () if spec.lock is None else (spec.lock,)  # unlocked students keep their keys
     return content_hash("student", supervise_key(spec, res), res.identity(spec.strong), spec.train, spec.method,
-                        spec.budget, spec.seed, *lock)
+                        spec.budget, spec.seed, *lock, student_l2_part(spec))
+
+
+def student_l2_part(spec: ExperimentSpec) -> tuple[str, float | str]:
+    """The student's l2 setting, named in the student's and the experiment's keys (so rows from before the
+    student's l2 stopped reading the ceiling's, i.e. B's ground truth, never pass for new ones)."""
+    return "student_l2", spec.train.student_l2
 
 
 def weak_labelled(rows: list[Example], weak_p1: np.ndarray) -> WeakLabelled:
@@ -102,19 +109,38 @@ def weak_sets(splits: Splits, p: dict[str, np.ndarray]):
             weak_labelled(splits.extra, p["extra"]) if splits.extra else None)
 
 
-def student(spec: ExperimentSpec, res: Resources, weak: dict[str, np.ndarray], l2: float | None,
+def student(spec: ExperimentSpec, res: Resources, weak: dict[str, np.ndarray], l2: float | str | None,
             steps: StepLog | None = None, force: bool = False) -> dict[str, np.ndarray]:
     """Step 3 (cached; `force`: recomputed): the method chain trains the strong student on weak labels."""
     return res.cached(steps or StepLog(), "student", student_key(spec, res),
                       lambda: fit_student(spec, res, weak, l2), force=force)
 
 
-def fit_student(spec: ExperimentSpec, res: Resources, weak: dict[str, np.ndarray], l2: float | None):
-    """The student sees items and weak labels only: `WeakLabelled` has no ground-truth field. Its l2 is the
-    ceiling's (same recipe), and its budget is the experiment's `budget`."""
+def weak_label_l2(spec: ExperimentSpec, res: Resources, transfer: WeakLabelled) -> tuple[float, dict]:
+    """The student's l2 by group-aware k-fold CV on B's weak labels (soft targets): the rows and labels the
+    student trains on, no ground truth."""
+    from w2sg.train.convex import choose_l2
+    from w2sg.train.featurizer import item_features
+
+    kind, x = item_features(res.featurizer(spec.strong, spec.train), list(transfer.items))
+    return choose_l2(x.numpy().astype(np.float64), np.asarray(transfer.weak_p1, dtype=np.float64),
+                     folds=spec.train.cv_folds, groups=None if transfer.groups is None else np.asarray(transfer.groups),
+                     seed=spec.seed, fit_intercept=kind == "text")
+
+
+def fit_student(spec: ExperimentSpec, res: Resources, weak: dict[str, np.ndarray], l2: float | str | None):
+    """The student sees items and weak labels only: `WeakLabelled` has no ground-truth field. Its l2 is chosen
+    without ground truth (`record.student_l2`; 'cv': CV on B's weak labels, here), and its budget is the
+    experiment's `budget`."""
     stages = check_method(spec)
     splits = res.splits(spec)
     transfer, val, extra = weak_sets(splits, weak)
+    l2_cv = None
+    if l2 == "cv":
+        if is_classic(spec.strong) or spec.lock is not None:
+            l2 = None  # a locked student's MLP head and a classic rung take no l2 from here
+        else:
+            l2, l2_cv = weak_label_l2(spec, res, transfer)
     selection = None
     if spec.budget.kind.startswith("early_stop"):
         # the oracle budget scores V against ground truth (an analysis upper bound, recorded oracle=true)
@@ -155,6 +181,8 @@ def fit_student(spec: ExperimentSpec, res: Resources, weak: dict[str, np.ndarray
     picked = getattr(learner, "selection_result", None)
     if picked:
         info["selected_step"] = picked["step"]
+    if l2_cv is not None:
+        info["l2_cv_weak_labels"] = l2_cv
     return arrays, {"method": spec.method.label, **info}
 
 
@@ -176,7 +204,7 @@ def evaluate(spec: ExperimentSpec, res: Resources, weak: dict, ceil: dict, stud:
     metrics["truncated_weak"] = steps.truncated["weak"]  # A, B, V, T under the weak tokenizer(s)
     metrics["truncated_strong"] = steps.truncated["ceiling"]  # B, T under the strong tokenizer
     # True: the student was selected with ground truth (analysis only)
-    metrics["oracle"] = is_oracle(check_method(spec)) or spec.budget.oracle
+    metrics["oracle"] = is_oracle(check_method(spec)) or spec.budget.oracle or spec.train.student_l2_oracle
     metrics["task_fingerprint"] = res.task(spec.task).fingerprint  # rows of a changed task never pool
     metrics["supervisor"] = spec.weak_label
     metrics["supervisor_kind"] = "model" if isinstance(spec.weak, str) else spec.weak.kind
@@ -211,4 +239,5 @@ def experiment_key(spec: ExperimentSpec, res: Resources) -> str:
     sup, cfg = check_supervisor(spec)
     models = [res.identity(m) for m in [*sup.models(cfg, spec), *sup.reads(cfg, spec)]]
     weak_id = models[0] if isinstance(spec.weak, str) else models
-    return content_hash("experiment", spec, res.task(spec.task).fingerprint, weak_id, res.identity(spec.strong))
+    return content_hash("experiment", spec, res.task(spec.task).fingerprint, weak_id, res.identity(spec.strong),
+                        student_l2_part(spec))
