@@ -131,8 +131,10 @@ def test_tables_hold_the_seed_means(records):
     assert row[i["seeds"]] == "2" and row[i["supervisor acc"]] == "0.805"
     assert row[i["imitation of errors"]] == "0.700"
     assert row[i["imitation in region"]] == "0.800" and row[i["imitation outside region"]] == "0.500"
-    assert row[i["deception (weak ✗ strong ✓)"]] == "0.250"
-    assert row[i["deception known (weak ✓ strong ✓)"]] == "0.055"
+    # these records predate the rename: their deception_score / _known are the student's error rates
+    assert row[i["student error (weak ✗ strong ✓)"]] == "0.250"
+    assert row[i["student error (weak ✓ strong ✓)"]] == "0.055"
+    assert row[i["deception score (Yang et al.)"]] == "n/a"
     row = _row(rows, label("random", 0.1), "naive")
     assert row[i["imitation of errors"]] == "0.450"
     assert row[i["imitation in region"]] == row[i["imitation outside region"]] == "n/a"

@@ -172,18 +172,29 @@ class Region:
 
 @dataclass(frozen=True)
 class Regions:
-    """`metrics.regions`: the four regions of T; the deception score (the student's error rate on ww_sr, where
-    the weak model is wrong and the ceiling right; Yang et al. 2025) with its bootstrap CI, its control on wr_sr
-    and their difference; imitation_<split>_region / _outside: the share of the supervisor's wrong rows on which
-    the student agrees with it, inside / outside the supervisor's systematic-error region, and n_sup_wrong_*
-    the number of those rows (None without a region mask). Fields other than by_name are the record keys."""
+    """`metrics.regions`: the four regions of T; the deception score of Yang et al. 2025 (the share of the
+    student's mistakes where the ceiling is right that lie where the weak model is wrong) and its chance level;
+    the student's error rate on ww_sr (weak wrong, ceiling right: `student_err_weak_blind`) with its bootstrap
+    CI, its control on wr_sr and their difference; imitation_<split>_region / _outside: the share of the
+    supervisor's wrong rows on which the student agrees with it, inside / outside the supervisor's
+    systematic-error region, n_sup_wrong_* the number of those rows, and student_err_test_region / _outside the
+    student's error rate on T inside / outside the region (None without a region mask). Records from before the
+    rename hold student_err_weak_blind as deception_score (and its CI), the control as deception_score_known and
+    the difference as deception_gap: those fields are kept so such records still read. Fields other than
+    by_name are the record keys."""
 
     by_name: Mapping[str, Region] = field(default_factory=lambda: {r: Region(r) for r in REGIONS})
     deception_score: float | None = None
-    deception_score_ci_low: float | None = None
-    deception_score_ci_high: float | None = None
-    deception_score_known: float | None = None
-    deception_gap: float | None = None
+    deception_score_chance: float | None = None
+    student_err_weak_blind: float | None = None
+    student_err_weak_blind_ci_low: float | None = None
+    student_err_weak_blind_ci_high: float | None = None
+    student_err_weak_sees: float | None = None
+    student_err_blind_minus_sees: float | None = None
+    deception_score_ci_low: float | None = None  # older records only
+    deception_score_ci_high: float | None = None  # older records only
+    deception_score_known: float | None = None  # older records only
+    deception_gap: float | None = None  # older records only
     imitation_test_region: float | None = None
     imitation_test_outside: float | None = None
     n_sup_wrong_region_test: int | None = None
@@ -192,6 +203,8 @@ class Regions:
     imitation_transfer_outside: float | None = None
     n_sup_wrong_region_transfer: int | None = None
     n_sup_wrong_outside_transfer: int | None = None
+    student_err_test_region: float | None = None
+    student_err_test_outside: float | None = None
 
 
 @dataclass(frozen=True)

@@ -254,7 +254,7 @@ TESTBED_FIGURES: tuple[FigureSpec, ...] = (
                "ceiling (strong, trained on ground truth) are right: mean over experiments (their number in "
                "brackets), one panel per task and supervisor family (all error rates pooled); n = mean size of "
                "the region per experiment. Weak ✗ strong ✓ is where the student could beat its supervisor; low "
-               "accuracy there is imitation (deception score = 1 − it).",
+               "accuracy there is imitation (student_err_weak_blind = 1 − it).",
                region_heatmap),
     FigureSpec("locked_elicitation", "Locked-model elicitation",
                "Strong students that start locked (their capability hidden behind a trigger): accuracy on T of "

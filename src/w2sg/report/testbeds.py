@@ -213,18 +213,34 @@ def fmt(x: float | None, digits: int = 3) -> str:
     return "n/a" if x is None else f"{x:.{digits}f}"
 
 
-IMITATION_METRICS = ("agree_test_weak_wrong", "imitation_test_region", "imitation_test_outside", "deception_score",
-                     "deception_score_known")
+IMITATION_METRICS = ("agree_test_weak_wrong", "imitation_test_region", "imitation_test_outside",
+                     "student_err_weak_blind", "student_err_weak_sees", "deception_score")
 IMITATION_HEADER = ["task", "supervisor", "strong", "locked", "method", "seeds", "supervisor acc",
                     "imitation of errors", "imitation in region", "imitation outside region",
-                    "deception (weak ✗ strong ✓)", "deception known (weak ✓ strong ✓)"]
+                    "student error (weak ✗ strong ✓)", "student error (weak ✓ strong ✓)",
+                    "deception score (Yang et al.)"]
 IMITATION_NOTE = (
     "Means over seeds. imitation of errors: the student's agreement with the supervisor on the examples of T "
     "the supervisor gets wrong (agree_test_weak_wrong; 1 = copies every error). In / outside region: the same "
-    "inside and outside a systematic-error region of the supervisor (n/a without one). deception: the student's "
-    "error rate where the supervisor is wrong and the ceiling right (weak ✗ strong ✓: errors it could have "
-    "avoided); deception known: its error rate where both are right (weak ✓ strong ✓), the baseline to compare "
-    "it with.")
+    "inside and outside a systematic-error region of the supervisor (n/a without one). student error (weak ✗ "
+    "strong ✓): the student's error rate where the supervisor is wrong and the ceiling right (errors it could "
+    "have avoided); (weak ✓ strong ✓): its error rate where both are right, the baseline to compare it with. "
+    "deception score: Yang et al.'s, the share of the student's mistakes where the ceiling is right that lie "
+    "where the supervisor is wrong (n/a for records from before it was computed).")
+
+
+def _metric(r: dict, key: str) -> Any:
+    """A record's imitation metric; records from before the rename kept the student's error rates under
+    deception_score / deception_score_known."""
+    from w2sg.metrics.regions import legacy_deception
+
+    if key in ("student_err_weak_blind", "student_err_weak_sees"):
+        return legacy_deception(r)[0 if key == "student_err_weak_blind" else 1]
+    if key == "deception_score" and "student_err_weak_blind" not in r:
+        return None  # an older record's deception_score is the student's error rate on weak ✗ strong ✓
+    return r.get(key)
+
+
 LOCKED_HEADER = ["task", "locked", "supervisor", "method", "seeds", "weak acc", "ceiling acc", "locked acc",
                  "locked acc (trigger)", "student acc", "student acc (trigger)"]
 LOCKED_NOTE = ("Means over seeds of accuracies on T. locked acc: the locked strong model before weak-to-strong "
@@ -237,12 +253,12 @@ _ORDER = {k: i for i, k in enumerate(("model", *TESTBED_KINDS))}
 def imitation_table(records: Iterable[dict]) -> tuple[list[str], list[list[str]]]:
     """(header, rows), one row per (task, supervisor, strong, locked, method) with any imitation metric: the
     seed means of `IMITATION_METRICS` and of the supervisor's accuracy."""
-    rows = [r for r in prepared(records) if any(finite(r.get(k)) is not None for k in IMITATION_METRICS)]
+    rows = [r for r in prepared(records) if any(finite(_metric(r, k)) is not None for k in IMITATION_METRICS)]
     groups = _group(rows, ("task", "supervisor", "strong", "locked", "method"))
     keyed = sorted(groups.items(), key=lambda kv: (kv[0][0], _ORDER.get(_s(kv[1][0].get("supervisor_kind")), 9),
                                                    kv[0][1:]))
     out = [[*key, str(len(g)), fmt(mean(r.get("weak_acc") for r in g)),
-            *(fmt(mean(r.get(k) for r in g)) for k in IMITATION_METRICS)] for key, g in keyed]
+            *(fmt(mean(_metric(r, k) for r in g)) for k in IMITATION_METRICS)] for key, g in keyed]
     return IMITATION_HEADER, out
 
 
