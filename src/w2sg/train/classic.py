@@ -10,7 +10,8 @@ convergence) on its features. In the frozen learner's terms it solves
 exactly: each row appears twice, with label 1 and sample weight t_i and with label 0 and weight 1 - t_i, whose
 summed loss is the soft cross-entropy. With `train.l2: cv` the C of the zoo's grid with the lowest held-out log
 loss over group-aware stratified folds of the training rows is chosen (each fold fits its own vectorizer), as
-the frozen learner chooses its l2; else C = 1 / (l2 N) from the given l2.
+the frozen learner chooses its l2, the grid extended by decades at an edge (C_MIN ... C_MAX; `info["l2_at_edge"]`
+when the choice stops at a cap); else C = 1 / (l2 N) from the given l2.
 
 Comparisons: a linear reward r(x) = w . tfidf(prompt + response) with P(a > b) = sigma(w . (phi(a) - phi(b))),
 no intercept (so swapping a and b gives 1 - P); the vectorizer is fitted on both texts of every training pair.
@@ -18,6 +19,7 @@ no intercept (so swapping a and b gives 1 - P); the vectorizer is fitted on both
 
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -33,6 +35,9 @@ from w2sg.train.losses import Loss
 CE_ONLY = ("tfidf is a classic learner: it trains with (soft) cross-entropy only; use it as the weak "
            "model/supervisor or with method naive")
 CV_PATIENCE = 2  # as the frozen learner's path: stop once the held-out loss has risen this often past its minimum
+# CV at the grid's edge extends the zoo's C grid (0.01 ... 1000) by decades down to C_MIN / up to C_MAX
+C_MIN = 1e-5
+C_MAX = 1e5
 
 
 def loss_targets(loss: Loss, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -99,19 +104,25 @@ def _c_of(l2: float, n: int) -> float:
 
 
 def choose_c(items: list, t: np.ndarray, w: np.ndarray, kind: str, params: dict, folds: int,
-             groups: np.ndarray | None, seed: int) -> tuple[float, dict]:
-    """The C of the zoo's grid with the lowest held-out mean log loss over group-aware stratified folds (ties:
-    the stronger penalty), each fold with its own vectorizer; strongest penalty first, warm-started, stopping
-    CV_PATIENCE values past the minimum (skipped values: None). Comparisons are balanced first: a random half is
-    swapped (t -> 1 - t), which leaves every loss unchanged and gives stratified folds both classes."""
-    grid = [float(c) for c in params["c_grid"]]
+             groups: np.ndarray | None, seed: int, extend: bool = True) -> tuple[float, dict]:
+    """The C with the lowest held-out mean log loss over group-aware stratified folds (ties: the stronger
+    penalty), each fold with its own vectorizer; on the zoo's grid, strongest penalty first, warm-started,
+    stopping CV_PATIENCE values past the minimum (skipped values: None).
+
+    Edge: when the best C is the grid's smallest (largest), the grid grows by decades below (above) it, down to
+    C_MIN = 1e-5 (up to C_MAX = 1e5), while the new end keeps winning; `at_edge` in the info dict is True when
+    the choice is still an end of the extended grid (it stopped at a cap), None when nothing was
+    cross-validated. Comparisons are first written in one orientation (t >= 0.5), then a random half is swapped
+    (t -> 1 - t): every loss is unchanged, stratified folds get both classes, and the folds do not depend on
+    how each pair was handed in."""
+    grid = sorted(float(c) for c in params["c_grid"])
     if kind == "comparison":
-        flip = np.random.default_rng(seed).random(len(t)) < 0.5
+        flip = (np.random.default_rng(seed).random(len(t)) < 0.5) != (t < 0.5)
         items = [x.swapped() if f else x for x, f in zip(items, flip, strict=True)]
         t = np.where(flip, 1.0 - t, t)
     counts = np.bincount((t > 0.5).astype(int), minlength=2)
     if counts.min() < 2:
-        return min(grid), {"grid_C": grid, "folds": folds, "cv_loss": None, "note": f"class counts "
+        return min(grid), {"grid_C": grid, "folds": folds, "cv_loss": None, "at_edge": None, "note": f"class counts "
                            f"{counts.tolist()}: too few of one class to cross-validate; C = {min(grid):g}"}
     data = []
     for tr, te in _folds(t, groups, folds, seed):
@@ -119,23 +130,43 @@ def choose_c(items: list, t: np.ndarray, w: np.ndarray, kind: str, params: dict,
         data.append((_design(vec, [items[i] for i in tr], kind), t[tr], w[tr],
                      _design(vec, [items[i] for i in te], kind), t[te]))
     models: list = [None] * len(data)
-    losses = np.full(len(grid), np.nan)
-    best, worse = np.inf, 0
-    for j in np.argsort(grid):  # strongest penalty (smallest C) first
+
+    def held_out(c: float) -> float:
         held = []
         for f, (xtr, ttr, wtr, xte, tte) in enumerate(data):
-            models[f] = _fit_logreg(xtr, ttr, wtr, grid[j], kind == "text", params, models[f])
+            models[f] = _fit_logreg(xtr, ttr, wtr, c, kind == "text", params, models[f])
             held.append(float(np.mean(_soft_ce(_logits(models[f], xte), tte))))
-        losses[j] = float(np.mean(held))
+        return float(np.mean(held))
+
+    losses = [math.nan] * len(grid)
+    best, worse = np.inf, 0
+    for j in range(len(grid)):  # strongest penalty (smallest C) first
+        losses[j] = held_out(grid[j])
         if losses[j] < best:
             best, worse = losses[j], 0
         else:
             worse += 1
             if worse >= CV_PATIENCE:
                 break
-    pick = min((j for j in range(len(grid)) if np.isfinite(losses[j])), key=lambda j: (round(losses[j], 12), grid[j]))
-    return grid[pick], {"grid_C": grid, "folds": len(data),
-                        "cv_loss": [round(float(v), 6) if np.isfinite(v) else None for v in losses]}
+
+    def pick() -> int:
+        done = [j for j in range(len(grid)) if np.isfinite(losses[j])]
+        return min(done, key=lambda j: (round(losses[j], 12), grid[j]))
+
+    j = pick()
+    while extend:
+        if j == 0 and grid[0] / 10 >= C_MIN * (1 - 1e-9):
+            grid.insert(0, grid[0] / 10)
+            losses.insert(0, held_out(grid[0]))
+        elif j == len(grid) - 1 and grid[-1] * 10 <= C_MAX * (1 + 1e-9):
+            grid.append(grid[-1] * 10)  # warm-started from the weakest penalty's fit (the last)
+            losses.append(held_out(grid[-1]))
+        else:
+            break
+        j = pick()
+    return grid[j], {"grid_C": grid, "folds": len(data), "at_edge": j in (0, len(grid) - 1),
+                     "extended": len(grid) - len(params["c_grid"]),
+                     "cv_loss": [round(float(v), 6) if np.isfinite(v) else None for v in losses]}
 
 
 class TfidfLearner:
@@ -174,6 +205,7 @@ class TfidfLearner:
         if self.l2 == "cv":
             c, self.info["cv"] = choose_c(items, t, w, kind, self.params, self.spec.cv_folds,
                                           None if groups is None else np.asarray(groups), seed)
+            self.info["l2_at_edge"] = self.info["cv"]["at_edge"]
             l2 = 1.0 / (c * n)
         else:
             l2 = float(self.l2)

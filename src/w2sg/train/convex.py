@@ -5,7 +5,9 @@
 with soft targets t_i in [0, 1], solved to convergence by full-batch L-BFGS (scipy) in float64:
 deterministic, seconds. `sklearn.linear_model.LogisticRegression(C=1 / (l2 * n))` solves the same problem
 for hard targets. The L2 strength of the weak model and of the ceiling is chosen by group-aware k-fold
-cross-validation on their own ground-truth training rows (`choose_l2`); the student reuses the ceiling's.
+cross-validation on their own ground-truth training rows (`choose_l2`; the student's, by default, on B's weak
+labels); a choice at an end of the grid extends it by decades, to L2_MIN = 1e-8 and L2_MAX = 1e4, and a
+choice still at an end is flagged `at_edge`.
 
 Without an intercept (`fit_intercept=False`, the reward model of comparisons: x = phi(a) - phi(b)) the logit
 is x . w alone and features are scaled but not centred (`standardise(center=False)`), so that negating x
@@ -22,6 +24,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 L2_GRID = tuple(float(x) for x in np.logspace(-4, 1, 11))  # 1e-4 ... 10 on standardised features
+# CV at the grid's edge extends it by decades up to L2_MAX / down to L2_MIN (`choose_l2`; `at_edge` past them)
+L2_MAX = 1e4
+L2_MIN = 1e-8
 GTOL = 1e-6
 CV_GTOL = 1e-3  # held-out losses need far less precision than the final fit (same choices as 1e-4, 2x faster)
 
@@ -132,6 +137,51 @@ def _folds(y: np.ndarray, groups: np.ndarray | None, k: int, seed: int) -> list[
     return list(StratifiedKFold(k, shuffle=True, random_state=seed).split(hard, hard))
 
 
+class _CVPath:
+    """The folds of one cross-validation, standardised once, and each fold's last solution (warm starts)."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, folds: int, groups: np.ndarray | None, seed: int,
+                 fit_intercept: bool):
+        self.fit_intercept = fit_intercept
+        self.data = []
+        for tr, te in _folds(y, groups, folds, seed):
+            mean, std = standardise(x[tr], center=fit_intercept)
+            self.data.append(((x[tr] - mean) / std, y[tr], (x[te] - mean) / std, y[te]))
+        self.inits: list = [None] * len(self.data)
+
+    def _fold(self, f: int, l2: float) -> float:
+        xtr, ytr, xte, yte = self.data[f]
+        sol = solve_head(xtr, ytr, l2, init=self.inits[f], max_iter=500, gtol=CV_GTOL,
+                         fit_intercept=self.fit_intercept)
+        self.inits[f] = (sol.w, sol.b)
+        z = xte @ sol.w + sol.b if self.fit_intercept else xte @ sol.w
+        return float(np.mean(np.logaddexp(0.0, z) - yte * z))
+
+    def loss(self, pool: ThreadPoolExecutor, l2: float) -> float:
+        """Held-out mean cross-entropy of `l2`, averaged over the folds (warm-started from the last l2)."""
+        n = len(self.data)
+        return float(np.mean(list(pool.map(self._fold, range(n), [l2] * n))))
+
+    def pool(self) -> ThreadPoolExecutor:
+        # the folds of one l2 in parallel threads (numpy releases the GIL in the products)
+        return ThreadPoolExecutor(max_workers=max(1, min(len(self.data), os.cpu_count() or 1)))
+
+
+def _path_losses(path: _CVPath, pool: ThreadPoolExecutor, grid: tuple[float, ...], patience: int) -> np.ndarray:
+    order = np.argsort(grid)[::-1]  # strongest penalty first: warm starts along the path
+    out = np.full(len(grid), np.nan)
+    best, worse = np.inf, 0
+    for j in order:
+        out[j] = total = path.loss(pool, grid[j])
+        if total < best:
+            best, worse = total, 0
+        else:
+            worse += 1
+            if worse >= patience:
+                break
+    return out
+
+
 def cv_loss(x: np.ndarray, y: np.ndarray, grid: tuple[float, ...] = L2_GRID, folds: int = 5,
             groups: np.ndarray | None = None, seed: int = 0, patience: int = 2,
             fit_intercept: bool = True) -> np.ndarray:
@@ -141,50 +191,67 @@ def cv_loss(x: np.ndarray, y: np.ndarray, grid: tuple[float, ...] = L2_GRID, fol
     warm-started, and stops once the held-out loss has risen `patience` times in a row past its minimum (the
     weakest penalties are the slowest to solve and, past the minimum, only get worse); skipped values are NaN.
     Without an intercept, features are scaled but not centred."""
-    x = np.asarray(x, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
-    order = np.argsort(grid)[::-1]  # strongest penalty first: warm starts along the path
-    out = np.full(len(grid), np.nan)
-    data = []
-    for tr, te in _folds(y, groups, folds, seed):
-        mean, std = standardise(x[tr], center=fit_intercept)
-        data.append(((x[tr] - mean) / std, y[tr], (x[te] - mean) / std, y[te]))
-    inits: list = [None] * len(data)
-    best, worse = np.inf, 0
+    path = _CVPath(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64), folds, groups, seed,
+                   fit_intercept)
+    with path.pool() as pool:
+        return _path_losses(path, pool, tuple(grid), patience)
 
-    def fold(f: int, l2: float) -> float:
-        xtr, ytr, xte, yte = data[f]
-        sol = solve_head(xtr, ytr, l2, init=inits[f], max_iter=500, gtol=CV_GTOL, fit_intercept=fit_intercept)
-        inits[f] = (sol.w, sol.b)
-        z = xte @ sol.w + sol.b if fit_intercept else xte @ sol.w
-        return float(np.mean(np.logaddexp(0.0, z) - yte * z))
 
-    with ThreadPoolExecutor(max_workers=max(1, min(len(data), os.cpu_count() or 1))) as pool:
-        for j in order:  # the folds of one l2 in parallel threads (numpy releases the GIL in the products)
-            total = float(np.mean(list(pool.map(fold, range(len(data)), [grid[j]] * len(data)))))
-            out[j] = total
-            if total < best:
-                best, worse = total, 0
-            else:
-                worse += 1
-                if worse >= patience:
-                    break
-    return out
+def _best(grid: list[float], losses: list[float]) -> int:
+    """Index of the lowest finite held-out loss (ties: the stronger penalty)."""
+    return min((j for j in range(len(grid)) if np.isfinite(losses[j])), key=lambda j: (round(losses[j], 12), -grid[j]))
+
+
+def canonical_orientation(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Comparisons written so that y >= 0.5 (x -> -x, y -> 1 - y where y < 0.5): a set of comparisons gives the
+    same rows whichever way round each pair was handed in (ties y = 0.5 keep theirs; their loss and label
+    are the same either way)."""
+    flip = y < 0.5
+    return np.where(flip[:, None], -x, x), np.where(flip, 1.0 - y, y)
 
 
 def choose_l2(x: np.ndarray, y: np.ndarray, grid: tuple[float, ...] = L2_GRID, folds: int = 5,
-              groups: np.ndarray | None = None, seed: int = 0, fit_intercept: bool = True) -> tuple[float, dict]:
-    """The l2 of `grid` with the lowest cross-validated log loss on ground-truth rows (ties: the stronger).
+              groups: np.ndarray | None = None, seed: int = 0, fit_intercept: bool = True,
+              extend: bool = True) -> tuple[float, dict]:
+    """The l2 with the lowest cross-validated log loss on the training rows and their targets (ties: the
+    stronger), on `grid`, extended at its edges until the optimum is interior.
 
-    Without an intercept the rows' orientation is balanced first (`balance_orientation`: the same losses)."""
+    Edge: when the best value is the grid's largest (smallest), the grid grows by decades above (below) it,
+    up to L2_MAX = 1e4 (down to L2_MIN = 1e-8), while the new end keeps winning. On standardised features
+    l2 = 1e4 leaves (almost) the bias alone, l2 = 1e-8 is (almost) unpenalised. The info dict says
+    `at_edge`: True when the chosen l2 is still an end of the extended grid (it stopped at a cap: no signal,
+    or separable rows, so the optimum may lie beyond), False when it is interior, None when nothing was
+    cross-validated (too few of one class). `extend=False` keeps the grid as given (at_edge: the choice is
+    an end of it).
+
+    Without an intercept (comparisons) the rows are first written in one orientation (`canonical_orientation`)
+    and then a random half is swapped (`balance_orientation`): the same losses, stratified folds with both
+    classes, and folds that do not depend on how each pair was handed in."""
+    grid = tuple(sorted(float(v) for v in grid))
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     if not fit_intercept:
-        x, y = balance_orientation(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64), seed)
-    counts = np.bincount((np.asarray(y) > 0.5).astype(int), minlength=2)
+        x, y = balance_orientation(*canonical_orientation(x, y), seed)
+    counts = np.bincount((y > 0.5).astype(int), minlength=2)
     if counts.min() < 2:  # (almost) one class: nothing to cross-validate; the bias alone fits it
         l2 = float(max(grid))
-        return l2, {"grid": list(grid), "folds": folds, "cv_loss": None,
+        return l2, {"grid": list(grid), "folds": folds, "cv_loss": None, "at_edge": None,
                     "note": f"class counts {counts.tolist()}: too few of one class to cross-validate; l2 = {l2:g}"}
-    losses = cv_loss(x, y, grid, folds, groups, seed, fit_intercept=fit_intercept)
-    best = min((j for j in range(len(grid)) if np.isfinite(losses[j])), key=lambda j: (round(losses[j], 12), -grid[j]))
-    return float(grid[best]), {"grid": list(grid), "folds": folds,
-                               "cv_loss": [round(float(v), 6) if np.isfinite(v) else None for v in losses]}
+    path = _CVPath(x, y, folds, groups, seed, fit_intercept)
+    with path.pool() as pool:
+        losses = list(_path_losses(path, pool, grid, patience=2))
+        values = list(grid)
+        best = _best(values, losses)
+        while extend:
+            if best == len(values) - 1 and values[-1] * 10 <= L2_MAX * (1 + 1e-9):
+                values.append(values[-1] * 10)
+                losses.append(path.loss(pool, values[-1]))
+            elif best == 0 and values[0] / 10 >= L2_MIN * (1 - 1e-9):
+                values.insert(0, values[0] / 10)  # warm-started from the weakest penalty's solutions (the last)
+                losses.insert(0, path.loss(pool, values[0]))
+            else:
+                break
+            best = _best(values, losses)
+    at_edge = best in (0, len(values) - 1)
+    return float(values[best]), {"grid": values, "folds": len(path.data), "at_edge": bool(at_edge),
+                                 "extended": len(values) - len(grid),
+                                 "cv_loss": [round(float(v), 6) if np.isfinite(v) else None for v in losses]}

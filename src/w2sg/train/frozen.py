@@ -58,6 +58,7 @@ class FrozenLearner(_Budgeted):
             l2, cv = choose_l2(x64, targets, folds=self.spec.cv_folds, groups=groups, seed=seed,
                                fit_intercept=intercept)
             self.info["cv"] = cv
+            self.info["l2_at_edge"] = cv["at_edge"]  # the CV's choice is still an end of its extended grid
         self.info["l2"] = float(l2)
         if not intercept:
             self.info["items"] = "comparison"
