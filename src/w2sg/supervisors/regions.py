@@ -8,7 +8,10 @@ A region is ONE of:
   `meta: [name]` copies raw fields into the rows);
 - `cluster`: `{model, k, index}`: k-means (k clusters, seeded with the experiment seed) on `model`'s frozen
   features of the rows of every supervised split (B, V, T and the extra rows); clusters are numbered by size,
-  largest first (ties: the cluster holding the earlier row first), and the region is cluster `index`;
+  largest first (ties: the cluster holding the earlier row first), and the region is cluster `index`. With
+  `nearest: true` the region is instead the ball around that cluster's centre that holds a given share of all
+  those rows (the supervisor's error rate: `share`), i.e. every row within distance r of the centre: a
+  deterministic rule on a row's features, applied alike to B, V, T and the extra rows;
 - `weak_wrong`: a model alias: the rows where that model, trained on A with ground truth (the same cached fit
   as the `model` supervisor), predicts the wrong label at threshold 0.5.
 """
@@ -19,7 +22,7 @@ import re
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer, model_validator
 
 from w2sg.supervisors.base import ROLES, SupervisionContext
 from w2sg.supervisors.model import weak_fit_key
@@ -34,6 +37,15 @@ class ClusterRegion(BaseModel):
     model: str = Field(min_length=1, description="the model whose frozen features are clustered")
     k: int = Field(ge=2, le=1000, description="number of k-means clusters")
     index: int = Field(0, ge=0, description="the region's cluster, by size (0 = the largest)")
+    nearest: bool = Field(False, description="the region is the ball around the cluster's centre holding the "
+                          "supervisor's error rate of all rows (the rows nearest the centre), not the cluster")
+
+    @model_serializer(mode="wrap")
+    def _drop_default_nearest(self, handler):
+        d = handler(self)
+        if isinstance(d, dict) and d.get("nearest") is False:
+            del d["nearest"]  # regions from before `nearest` existed keep their keys
+        return d
 
     @model_validator(mode="after")
     def _index_below_k(self) -> ClusterRegion:
@@ -140,23 +152,37 @@ def _field_mask(want: dict[str, str], rows: dict[str, list[Example]]) -> dict[st
             for role, rs in rows.items()}
 
 
-def _cluster_mask(c: ClusterRegion, ctx: SupervisionContext, rows: dict[str, list[Example]]) -> tuple[dict, dict]:
+def _cluster_mask(c: ClusterRegion, ctx: SupervisionContext, rows: dict[str, list[Example]],
+                  share: float | None = None) -> tuple[dict, dict]:
     from sklearn.cluster import KMeans
 
     everything = [r for role in ROLES for r in rows[role]]
     if len(everything) < c.k:
         raise ValueError(f"region cluster: k={c.k} clusters for only {len(everything)} rows")
     x = np.asarray(ctx.features(c.model, [r.item for r in everything]), dtype=np.float64)
-    labels = KMeans(n_clusters=c.k, random_state=ctx.seed, n_init=10).fit_predict(x)
+    km = KMeans(n_clusters=c.k, random_state=ctx.seed, n_init=10).fit(x)
+    labels = km.labels_
     sizes = np.bincount(labels, minlength=c.k)
     first = np.array([np.flatnonzero(labels == j)[0] if sizes[j] else len(labels) for j in range(c.k)])
     order = sorted(range(c.k), key=lambda j: (-sizes[j], first[j]))  # by size, largest first
     inside = labels == order[c.index]
+    info: dict = {"cluster_sizes": [int(sizes[j]) for j in order]}
+    if c.nearest:
+        if share is None:
+            raise ValueError("region cluster with nearest: true needs the supervisor's error_rate (the share of "
+                             "all rows the ball around the centre holds)")
+        dist = np.linalg.norm(x - km.cluster_centers_[order[c.index]], axis=1)
+        m = round(share * len(everything))
+        ball = np.zeros(len(everything), dtype=bool)
+        ball[np.argsort(dist, kind="stable")[:m]] = True  # the m rows nearest the centre: dist <= radius
+        info |= {"region_radius": float(dist[ball].max()) if m else 0.0, "region_rows": m,
+                 "region_share_in_cluster": round(float(inside[ball].mean()), 4) if m else None}
+        inside = ball
     out, start = {}, 0
     for role in ROLES:
         out[role] = inside[start:start + len(rows[role])]
         start += len(rows[role])
-    return out, {"cluster_sizes": [int(sizes[j]) for j in order]}
+    return out, info
 
 
 def _weak_wrong_mask(model: str, ctx: SupervisionContext, rows: dict[str, list[Example]]) -> tuple[dict, dict]:
@@ -168,9 +194,11 @@ def _weak_wrong_mask(model: str, ctx: SupervisionContext, rows: dict[str, list[E
     return out, {"n_truncated": int(fit_meta.get("n_truncated", 0))}
 
 
-def region_masks(region: Region, ctx: SupervisionContext) -> tuple[dict[str, np.ndarray], dict]:
+def region_masks(region: Region, ctx: SupervisionContext,
+                 share: float | None = None) -> tuple[dict[str, np.ndarray], dict]:
     """Per split (ROLES): a boolean mask of the rows inside the region; and what the region recorded (a
-    cluster's sizes, largest first; the texts a weak_wrong model truncated)."""
+    cluster's sizes, largest first; a nearest-cluster ball's radius; the texts a weak_wrong model truncated).
+    `share`: the share of all rows a `nearest` cluster region holds (the supervisor's error rate)."""
     rows = split_rows(ctx)
     if region.keyword is not None:
         words = [region.keyword] if isinstance(region.keyword, str) else region.keyword
@@ -181,5 +209,5 @@ def region_masks(region: Region, ctx: SupervisionContext) -> tuple[dict[str, np.
     if region.field is not None:
         return _field_mask(region.field, rows), {}
     if region.cluster is not None:
-        return _cluster_mask(region.cluster, ctx, rows)
+        return _cluster_mask(region.cluster, ctx, rows, share)
     return _weak_wrong_mask(region.weak_wrong, ctx, rows)
