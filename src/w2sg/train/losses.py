@@ -131,6 +131,14 @@ class HardXent(Loss):
         return to_two_class((weak_p1 > 0.5).float())
 
 
+def harden_at_half(logits: torch.Tensor) -> torch.Tensor:
+    """1 where the model prefers the positive side (logit difference > 0), 0 where it prefers the negative one,
+    0.5 on an exact tie. Symmetric in orientation: swapping the two logits (a comparison's a and b) gives
+    exactly 1 - the hardened label, also on ties."""
+    d = logits[:, 1].float() - logits[:, 0].float()
+    return (d > 0).float() + 0.5 * (d == 0).float()
+
+
 @dataclass(frozen=True)
 class ConfidenceLoss(Loss):
     """Auxiliary confidence loss (Burns et al. 2024): CE(f(x), (1-a)*weak(x) + a*hard_t(f(x))).
@@ -138,10 +146,17 @@ class ConfidenceLoss(Loss):
     `a` ramps linearly from 0 to `a_max` over the first `warmup_frac` of steps; `hard_t` thresholds the
     student's own (detached) predictions so that the fraction of positives equals the weak labels'
     positive rate in the logical batch.
+
+    `pairwise=True` (comparisons): a pair's "positive rate" is only the share of pairs handed in as (preferred,
+    other), so thresholding at it would make the targets depend on the orientation of the training pairs
+    (swapping a and b maps P to 1 - P and moves the batch's mean). Pairs are hardened at 0.5 instead: each pair
+    is pulled towards the side the student already prefers (`harden_at_half`), and re-orienting any training
+    pair leaves the fitted reward model unchanged.
     """
 
     a_max: float = 0.5
     warmup_frac: float = 0.2
+    pairwise: bool = False
     batch_level: bool = True
     self_training: bool = True
 
@@ -150,9 +165,11 @@ class ConfidenceLoss(Loss):
 
     def batch_targets(self, logits, weak_p1, step_frac):
         a = self.coef(step_frac)
-        student_p1 = torch.softmax(logits.float(), dim=-1)[:, 1]
-        pos_rate = float(weak_p1.float().mean())
-        hardened = harden_at_prior(student_p1, pos_rate)
+        if self.pairwise:
+            hardened = harden_at_half(logits)
+        else:
+            student_p1 = torch.softmax(logits.float(), dim=-1)[:, 1]
+            hardened = harden_at_prior(student_p1, float(weak_p1.float().mean()))
         return to_two_class((1 - a) * weak_p1.float() + a * hardened)
 
 
