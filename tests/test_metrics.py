@@ -253,7 +253,16 @@ def test_misfit_bound_holds_for_the_kl_projection_in_a_realisable_class():
     c_sw = _kl_projection(x, weak)
     b = misfit_bound(truth, weak, _sigmoid(c_sw * x))
     assert b["misfit"] > 0.01 and b["student_err"] < b["weak_err"]  # non-trivial: 0.018 here
-    assert b["slack"] == pytest.approx(b["weak_err"] - b["misfit"] - b["student_err"])
+    student = _sigmoid(c_sw * x)
+
+    def kl_rows(q, p):  # by hand, model q first: the bound's direction
+        return q * np.log(q / p) + (1 - q) * np.log((1 - q) / (1 - p))
+
+    assert b["weak_err"] == pytest.approx(kl_rows(weak, truth).mean(), rel=1e-9)
+    assert b["student_err"] == pytest.approx(kl_rows(student, truth).mean(), rel=1e-9)
+    assert b["misfit"] == pytest.approx(kl_rows(weak, student).mean(), rel=1e-9)
+    # the other direction (truth first) is not the bound's: its relation misses by 1.9e-4 where this one is exact
+    assert abs(kl_rows(truth, weak).mean() - kl_rows(truth, student).mean() - kl_rows(student, weak).mean()) > 1e-4
     assert abs(b["slack"]) < 1e-9  # the class is a linear space: the Pythagorean relation is an equality
     # a convex but bounded class [0, 2] still containing c*: the projection hits the boundary, slack > 0
     c_box = _kl_projection(x, weak, 0.0, 2.0)
@@ -323,10 +332,21 @@ def test_evaluate_is_flat_json_safe_and_consistent():
     assert out["ceiling_agree_test_weak_wrong"] == pytest.approx(agreement(c, w, y)["weak_wrong"])
     assert out["agree_transfer_all"] == pytest.approx(agreement(ts, tw, ty)["all"])
     assert out["ceiling_agree_transfer_all"] is None  # no ceiling_transfer given
-    assert out["misfit_test"] == pytest.approx(kl(w, s))
-    assert out["misfit_transfer"] == pytest.approx(kl(tw, ts))
-    assert out["weak_kl_test"] == pytest.approx(-np.mean(y * np.log(w) + (1 - y) * np.log(1 - w)))
-    assert out["student_kl_transfer"] == pytest.approx(kl(ty, ts))
+    assert out["misfit_test_diagnostic"] == pytest.approx(kl(w, s)) and "misfit_test" not in out
+    assert out["weak_logloss_test"] == pytest.approx(-np.mean(y * np.log(w) + (1 - y) * np.log(1 - w)))
+    # on B, the bound's terms: misfit KL(weak || student), errors KL(model || labels) with labels clipped to 1e-7
+    def kl_rows(q, p):
+        return q * np.log(q / p) + (1 - q) * np.log((1 - q) / (1 - p))
+
+    assert out["misfit_transfer"] == pytest.approx(kl_rows(tw, ts).mean())
+    tc = np.clip(ty, 1e-7, 1 - 1e-7)
+    err = {"weak": kl_rows(tw, tc).mean(), "student": kl_rows(ts, tc).mean()}
+    assert out["weak_err_transfer"] == pytest.approx(err["weak"])
+    assert out["student_err_transfer"] == pytest.approx(err["student"])
+    assert out["student_err_transfer"] > 2 * kl(ty, ts)  # not the cross-entropy (the labels-first KL)
+    assert out["misfit_slack_transfer"] == pytest.approx(err["weak"] - out["misfit_transfer"] - err["student"])
+    assert out["misfit_slack_ceiling_transfer"] is None  # no ceiling_transfer given
+    assert not any("_kl_" in k for k in out)
     assert not any("sq_err" in k for k in out)
     for key in ("gap_acc", "pgr_acc_reason", "unstable", "unstable_auroc", "student_auroc_ci_high"):
         assert key in out

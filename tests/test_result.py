@@ -116,7 +116,7 @@ def test_accessors_read_the_flat_keys(record):
             assert res.score(role, metric) == record[f"{role}_{metric}"]
             assert res.score_ci(role, metric) == (record[f"{role}_{metric}_ci_low"], record[f"{role}_{metric}_ci_high"])
         assert res.score(role, "ece") == record[f"{role}_ece"]
-        assert res.score(role, "kl_test") == record[f"{role}_kl_test"]
+        assert res.score(role, "logloss_test") == record[f"{role}_logloss_test"]
     assert res.score("student", "accuracy") == record["student_acc"]
     assert res.score("supervisor", "acc") == record["supervisor_acc"]
     assert res.score("weak", "below_majority") is record["weak_below_majority"]
@@ -168,5 +168,5 @@ def test_edited_results_flatten(record):
     assert {k: v for k, v in out.items() if k not in ("student_acc", "note")} == \
         {k: v for k, v in record.items() if k != "student_acc"}
     built = ExperimentResult(task="t", scores={"weak": RoleScores("weak", acc=0.5)}).to_record()
-    assert built["task"] == "t" and built["weak_acc"] == 0.5 and built["weak_kl_transfer"] is None
-    assert "ceiling_kl_transfer" not in built  # only the keys evaluate writes for each role
+    assert built["task"] == "t" and built["weak_acc"] == 0.5 and built["weak_err_transfer"] is None
+    assert "ceiling_err_transfer" not in built  # only the keys evaluate writes for each role

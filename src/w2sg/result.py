@@ -41,10 +41,10 @@ IDENTITY = ("hash", "task", "weak", "strong", "method", "seed", "mode", "variant
 _ALIASES = {"accuracy": "acc", "question_accuracy": "q_acc"}
 
 _SCORES = ("acc", "acc_ci_low", "acc_ci_high", "auroc", "auroc_ci_low", "auroc_ci_high", "q_acc", "q_acc_ci_low",
-           "q_acc_ci_high", "ece", "kl_test")
+           "q_acc_ci_high", "ece", "logloss_test")
 # the score fields each role has in a record (`<role>_<field>`), as `metrics.evaluate` writes them
-_ROLE_FIELDS = {"weak": (*_SCORES, "kl_transfer", "below_majority"), "ceiling": (*_SCORES, "below_majority"),
-                "student": (*_SCORES, "kl_transfer"), SUPERVISOR: ("acc", "auroc", "q_acc")}
+_ROLE_FIELDS = {"weak": (*_SCORES, "err_transfer", "below_majority"), "ceiling": (*_SCORES, "below_majority"),
+                "student": (*_SCORES, "err_transfer"), SUPERVISOR: ("acc", "auroc", "q_acc")}
 
 
 def finite(v: Any) -> float | None:
@@ -70,7 +70,10 @@ class RoleScores:
     """Scores on T of one model: the weak model (the PGR floor), the strong ceiling, the student, or the
     supervisor whose labels the student saw when it is not the weak model (`metrics.supervisor_metrics`: acc,
     auroc, q_acc only). Accuracy is class-balanced when `Evaluation.test_balanced`; q_acc is
-    per-question accuracy (None unless the task is judged per question); kl_* = mean KL(labels || model)."""
+    per-question accuracy (None unless the task is judged per question); logloss_test = mean KL(labels || model)
+    on T (the cross-entropy); err_transfer = mean KL(model || labels) on B, the misfit bound's error term (model
+    first; `metrics.diagnostics`). Records before the bound's keys were put the right way round have
+    <role>_kl_test / <role>_kl_transfer = KL(labels || model) instead (kept in `extra`)."""
 
     role: str
     acc: float | None = None
@@ -83,8 +86,8 @@ class RoleScores:
     q_acc_ci_low: float | None = None
     q_acc_ci_high: float | None = None
     ece: float | None = None
-    kl_test: float | None = None
-    kl_transfer: float | None = None
+    logloss_test: float | None = None
+    err_transfer: float | None = None
     below_majority: bool | None = None
 
     def flat_keys(self) -> dict[str, str]:
@@ -143,14 +146,19 @@ class Agreement:
 @dataclass(frozen=True)
 class Diagnostics:
     """Student–supervisor diagnostics on T and the transfer set B: agreement of the student (and, as a control,
-    of the ceiling) with the weak model, and the misfit mean KL(weak || student)."""
+    of the ceiling) with the weak model; the misfit mean KL(weak || student) on B, where the bound
+    err(student) <= err(weak) - misfit applies, with its slack against B's labels and against the ceiling's
+    predictions on B (`metrics.diagnostics.misfit_record`); the misfit on T only as a diagnostic (the bound
+    promises nothing there; older records call it misfit_test, kept in `extra`)."""
 
     agree_test: Agreement = field(default_factory=Agreement)
     agree_transfer: Agreement = field(default_factory=Agreement)
     ceiling_agree_test: Agreement = field(default_factory=Agreement)
     ceiling_agree_transfer: Agreement = field(default_factory=Agreement)
-    misfit_test: float | None = None
+    misfit_test_diagnostic: float | None = None
     misfit_transfer: float | None = None
+    misfit_slack_transfer: float | None = None
+    misfit_slack_ceiling_transfer: float | None = None
 
 
 @dataclass(frozen=True)
@@ -272,6 +280,10 @@ def _step_keys(step: str) -> dict[str, str]:
     return {"l2": f"l2_{step}", "grad_norm": f"grad_norm_{step}", "steps": f"steps_{step}"}
 
 
+_MISFIT_KEYS = {k: k for k in ("misfit_test_diagnostic", "misfit_transfer", "misfit_slack_transfer",
+                               "misfit_slack_ceiling_transfer")}
+
+
 def _agreement_keys(prefix: str) -> dict[str, str]:
     return {k: f"{prefix}_{k}" for k in ("all", "weak_right", "weak_wrong")}
 
@@ -343,8 +355,7 @@ class ExperimentResult:
         pgrs = {m: PGR(m, **pick(PGR(m).flat_keys())) for m in PGR_METRICS}
         agreements = {f"{p}_{s}": Agreement(**pick(_agreement_keys(f"{p}_{s}")))
                       for p in ("agree", "ceiling_agree") for s in ("test", "transfer")}
-        diagnostics = Diagnostics(**agreements, **pick({"misfit_test": "misfit_test",
-                                                        "misfit_transfer": "misfit_transfer"}))
+        diagnostics = Diagnostics(**agreements, **pick(_MISFIT_KEYS))
         regions = Regions({r: Region(r, **pick(Region(r).flat_keys())) for r in REGIONS}, **pick(_plain_keys(Regions)))
         evaluation = Evaluation(**pick(_plain_keys(Evaluation)))
         split_keys = {s: {"n": f"n_{s}", "pos_frac": f"pos_frac_{s}"} for s in SPLITS}
@@ -380,7 +391,7 @@ class ExperimentResult:
         d = self.diagnostics
         for name in ("agree_test", "ceiling_agree_test", "agree_transfer", "ceiling_agree_transfer"):
             put(getattr(d, name), _agreement_keys(name))
-        put(d, {"misfit_test": "misfit_test", "misfit_transfer": "misfit_transfer"})
+        put(d, _MISFIT_KEYS)
         for r in self.regions.by_name.values():
             put(r, r.flat_keys())
         put(self.regions, _plain_keys(Regions))
@@ -396,7 +407,7 @@ class ExperimentResult:
 
     # ---- accessors
     def score(self, role: str, metric: str = "acc") -> Any:
-        """The score `metric` (acc, auroc, q_acc, ece, kl_test, ...) of `role` on T, as stored; None when the
+        """The score `metric` (acc, auroc, q_acc, ece, logloss_test, ...) of `role` on T, as stored; None when the
         record has none (e.g. no supervisor)."""
         role, metric = _check_role(role), _metric(metric)
         if metric not in _ROLE_FIELDS[role]:

@@ -12,7 +12,7 @@ import numpy as np
 
 from w2sg.metrics._inputs import _as_groups, _as_labels, _as_probs, _json_safe, _same_length
 from w2sg.metrics.bootstrap import _ci, _count_chunks, paired_bootstrap
-from w2sg.metrics.diagnostics import agreement, kl, misfit
+from w2sg.metrics.diagnostics import agreement, kl, misfit, misfit_record
 from w2sg.metrics.gap_recovered import PGRResult, _pgr_from_scores
 from w2sg.metrics.regions import region_metrics
 from w2sg.metrics.scores import accuracy, auroc, ece, majority_accuracy, per_question_correct, question_coverage
@@ -105,8 +105,9 @@ def evaluate(test_labels: Any, weak_test: Any, ceiling_test: Any, student_test: 
     w, s, c = models["weak"], models["student"], models["ceiling"]
     out |= _agreement_keys("agree_test", s, w, y)
     out |= _agreement_keys("ceiling_agree_test", c, w, y)  # control: weak/strong errors correlate anyway
-    out |= {"misfit_test": misfit(s, w), "weak_kl_test": kl(y, w), "student_kl_test": kl(y, s),
-            "ceiling_kl_test": kl(y, c)}
+    # on T, outside the misfit bound (it holds where the student was fitted: B): diagnostics, named so
+    out |= {"misfit_test_diagnostic": misfit(s, w), "weak_logloss_test": kl(y, w),
+            "student_logloss_test": kl(y, s), "ceiling_logloss_test": kl(y, c)}
 
     given = {"transfer_labels": transfer_labels, "weak_transfer": weak_transfer,
              "student_transfer": student_transfer}
@@ -124,9 +125,7 @@ def evaluate(test_labels: Any, weak_test: Any, ceiling_test: Any, student_test: 
     out["n_transfer"] = None if ty is None else len(ty)
     out |= _agreement_keys("agree_transfer", st, wt, ty)
     out |= _agreement_keys("ceiling_agree_transfer", ct, wt, ty)
-    out |= {"misfit_transfer": None if st is None else misfit(st, wt),
-            "weak_kl_transfer": None if st is None else kl(ty, wt),
-            "student_kl_transfer": None if st is None else kl(ty, st)}
+    out |= misfit_record(ty, wt, st, ct)  # the bound's terms on B, model first (KL(model || truth))
     out |= region_metrics(y, w, c, s, labeller_test=labeller_test, region_test=region_test, transfer_labels=ty,
                           weak_transfer=wt, student_transfer=st, region_transfer=region_transfer, n_boot=n_boot,
                           seed=seed)
