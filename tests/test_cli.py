@@ -125,7 +125,7 @@ def test_repeated_seeds_and_methods_are_one_experiment(tmp_path, tiny_encoder, s
     assert res.exit_code == 0, res.output
     assert "(1 experiments)" in res.output
     assert len(ResultsStore(tmp_path / "results.sqlite").records()) == 1
-    summary = res.output.split("mean ± sd over seeds")[1]
+    summary = res.output.split("over all seeds")[1]
     assert "│ 1     │" in summary and "± 0.000" not in summary  # one seed, not "2 seeds ± 0.000"
 
 

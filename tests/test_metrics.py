@@ -30,7 +30,7 @@ from w2sg.metrics import (
     seed_summary,
     supervisor_metrics,
 )
-from w2sg.report.summary import fmt_mean_sd, fmt_pgr, summarize
+from w2sg.report.summary import fmt_mean_sd, fmt_pgr, fmt_pooled, stable, summarize
 
 
 def nested_case(n: int, n_weak: int, n_ceiling: int, n_student: int):
@@ -542,19 +542,49 @@ def _rec(seed, pgr_acc, unstable, pgr_auroc=0.5, unstable_auroc=False, weak_acc=
             "majority_acc": 0.5, "weak_below_majority": below, "ceiling_below_majority": False}
 
 
-def test_summarize_excludes_unstable_rows_from_pgr_statistics():
+def test_summarize_pools_every_seed_and_selects_none_by_its_gap():
     rows = [_rec(0, 0.5, False, weak_acc=0.6), _rec(1, 0.6, False, pgr_auroc=9.0, unstable_auroc=True),
             _rec(2, 5.0, True, weak_acc=0.4, below=True), _rec(3, None, True, pgr_auroc=None)]
-    (row,) = summarize(rows)
-    assert row["pgr_acc_mean"] == pytest.approx(0.55) and row["pgr_acc_median"] == pytest.approx(0.55)
-    assert row["pgr_acc_n"] == 2 and row["pgr_acc_n_excluded"] == 2
-    assert row["pgr_acc_sd"] == pytest.approx(np.std([0.5, 0.6], ddof=1))
-    assert row["pgr_auroc_mean"] == pytest.approx(0.5) and row["pgr_auroc_n_excluded"] == 2
-    assert row["pgr_q_acc_n"] == 0 and row["pgr_q_acc_n_excluded"] == 4 and row["pgr_q_acc_median"] is None
-    assert row["weak_acc_mean"] == pytest.approx(np.mean([0.6, 0.7, 0.4, 0.7]))  # accuracies: all rows
-    assert row["weak_acc_n"] == 4
+    rows[3]["weak_acc"] = 0.95  # ceiling 0.9 < weak: no PGR in this seed, yet it enters the pooled means
+    (row,) = summarize(rows, n_boot=200)
+    w = np.mean([0.6, 0.7, 0.4, 0.95])
+    assert row["pgr_acc_pooled"] == pytest.approx((0.8 - w) / (0.9 - w))  # the PGR of the means, all 4 seeds
+    assert row["gap_acc_pooled"] == pytest.approx(0.9 - w) and row["n_seeds"] == 4
+    assert row["pgr_acc_ci_levels"] == "seeds"  # hand-made rows carry no test outcomes
+    # beside it: the mean of the per-seed PGRs where defined, and how many seeds have none
+    assert row["pgr_acc_seed_mean"] == pytest.approx(np.mean([0.5, 0.6, 5.0]))
+    assert row["pgr_acc_n_undefined"] == 1 and row["n_undefined"] == 1
+    assert row["weak_acc_mean"] == pytest.approx(w) and row["weak_acc_n"] == 4  # accuracies: all rows
     assert row["majority_acc_mean"] == 0.5 and row["n_weak_below_majority"] == 1
-    assert row["n_ceiling_below_majority"] == 0
-    assert row["n_unstable"] == 2 and row["n_undefined"] == 1  # existing keys kept
-    assert fmt_mean_sd(row, "pgr_acc", 2).endswith("(2/4 stable)")
+    assert row["n_ceiling_below_majority"] == 0 and row["n_unstable"] == 2
+    # the gaps over seeds [0.3, 0.2, 0.5, -0.05]: resolved (the seeds-only bootstrap's mean gap stays > 0)
+    assert row["pgr_acc_resolved"] and row["gap_acc_pooled_ci_low"] > 0
+    assert fmt_pooled(row) == (f"{row['pgr_acc_pooled']:.2f} [{row['pgr_acc_pooled_ci_low']:.2f}, "
+                               f"{row['pgr_acc_pooled_ci_high']:.2f}]")
+    # gaps [0.3, -0.2]: not resolved, and no number is printed
+    (two,) = summarize([rows[0], {**rows[3], "weak_acc": 1.1}], n_boot=200)
+    assert not two["pgr_acc_resolved"] and fmt_pooled(two).startswith("gap not resolved (gap 0.050 [-0.200, 0.300]")
     assert fmt_mean_sd(row, "weak_acc") == f"{row['weak_acc_mean']:.3f} ± {row['weak_acc_sd']:.3f}"
+
+
+def test_the_pooled_pgr_does_not_inflate_where_a_stable_seeds_mean_does():
+    """The issue's simulation: true PGR 0.20, |T| = 500, independent errors. Keeping only seeds whose gap CI
+    excludes 0 selects on PGR's denominator and inflates the mean; the pooled PGR over all seeds does not."""
+    rng = np.random.default_rng(0)
+    n, rows = 500, []
+    for seed in range(60):
+        y = rng.integers(0, 2, n)
+
+        def model(acc, y=y):
+            return np.where(rng.random(n) < acc, y, 1 - y).astype(float)
+
+        p = {"weak": model(0.70), "ceiling": model(0.75), "student": model(0.71)}  # true PGR 0.01 / 0.05
+        r = pgr_with_ci(y, p["weak"], p["ceiling"], p["student"], n_boot=200, seed=seed)
+        rows.append({"task": "t", "weak": "a", "strong": "b", "mode": "frozen", "method": "naive", "seed": seed,
+                     "weak_acc": r.weak, "ceiling_acc": r.ceiling, "student_acc": r.student, "pgr_acc": r.value,
+                     "unstable": r.unstable})
+    kept = [r["pgr_acc"] for r in rows if stable(r, "pgr_acc")]
+    (row,) = summarize(rows, n_boot=200)
+    assert 0.1 < len(kept) / len(rows) < 0.7 and np.mean(kept) > 0.25  # the selection inflates
+    assert abs(row["pgr_acc_pooled"] - 0.2) < 0.08 and row["pgr_acc_resolved"]
+    assert row["pgr_acc_pooled_ci_low"] < 0.2 < row["pgr_acc_pooled_ci_high"]

@@ -56,8 +56,8 @@ def put(store: ResultsStore, seed: int, fp: str | None, pgr: float, task: str = 
 def test_two_versions_of_a_task_are_two_rows_not_two_seeds():
     rows = summarize([rec(0, FP_A, pgr=0.2), rec(0, FP_B, pgr=0.8)])
     assert len(rows) == 2
-    assert all(r["seeds"] == [0] and r["pgr_acc_n"] == 1 for r in rows)
-    assert sorted(r["pgr_acc_mean"] for r in rows) == [0.2, 0.8]
+    assert all(r["seeds"] == [0] and r["n_seeds"] == 1 for r in rows)
+    assert sorted(r["pgr_acc_seed_mean"] for r in rows) == [0.2, 0.8]
     assert sorted(r["task"] for r in rows) == ["t@aaaaaa", "t@bbbbbb"]
     assert sorted(r["task_fingerprint"] for r in rows) == [FP_A, FP_B]
 
@@ -111,7 +111,7 @@ def test_result_models_the_task_fingerprint():
 def test_the_same_record_twice_is_one_seed():
     r = rec(0, FP_A, pgr=0.4)
     (row,) = summarize([r, dict(r)])
-    assert row["seeds"] == [0] and row["pgr_acc_n"] == 1 and row["student_acc_n"] == 1
+    assert row["seeds"] == [0] and row["n_seeds"] == 1 and row["student_acc_n"] == 1
     stat = methods_compared_data([r, dict(r)]).panels[0].stats[(("w", "s"), "naive")]
     assert (stat.n, stat.total) == (1, 1)
     cell = pgr_heatmap_data([r, dict(r)]).grids[0][0].cells[(0, 0)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import json
 import os
 import platform
@@ -14,6 +15,8 @@ import urllib.parse
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from w2sg.config import weak_label
 
@@ -27,6 +30,7 @@ CREATE TABLE IF NOT EXISTS experiments (
     spec_json TEXT NOT NULL, metrics_json TEXT NOT NULL,
     timings_json TEXT NOT NULL, versions_json TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS outcomes (hash TEXT PRIMARY KEY, npz BLOB NOT NULL);
 """
 
 KEY_COLUMNS = ["task", "weak", "strong", "method", "seed", "mode"]
@@ -170,8 +174,11 @@ class ResultsStore:
 
     # ---- reading and writing
     def put(self, spec: dict, hash_: str, metrics: dict, timings: dict, status: str = "ok",
-            error: str | None = None) -> None:
-        """Insert or replace the row of one experiment (`StoreError` when the store is read-only)."""
+            error: str | None = None, outcomes: Mapping[str, np.ndarray] | None = None) -> None:
+        """Insert or replace the row of one experiment (`StoreError` when the store is read-only).
+
+        outcomes: its test outcomes (`metrics.pooled.Outcomes.to_arrays`), kept beside the row (npz, no pickle)
+        for the aggregates' bootstrap over test groups."""
         if self.read_only is not None:
             raise StoreError(f"cannot write to the results store {self.path}: it is read-only ({self.read_only}). "
                              "Listing works; to add results make it and its directory writable, or use another "
@@ -188,6 +195,20 @@ class ResultsStore:
         marks = ",".join("?" for _ in row)
         with self._errors(writing=True), contextlib.closing(self._connect()) as con, con:
             con.execute(f"INSERT OR REPLACE INTO experiments ({cols}) VALUES ({marks})", list(row.values()))
+            if outcomes is not None:
+                con.execute("INSERT OR REPLACE INTO outcomes (hash, npz) VALUES (?, ?)", (hash_, _npz(outcomes)))
+
+    def outcomes(self, hashes: Iterable[str] | None = None) -> dict[str, dict[str, np.ndarray]]:
+        """Stored test outcomes by experiment hash (all, or those of `hashes`); rows stored before outcomes were
+        kept have none (their aggregates resample seeds only)."""
+        if self.read_only is not None and not (self.path.exists() and self._has_table()):
+            return {}
+        want = None if hashes is None else set(hashes)
+        with self._errors(), contextlib.closing(self._connect()) as con:
+            if con.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='outcomes'").fetchone() is None:
+                return {}
+            rows = con.execute("SELECT hash, npz FROM outcomes").fetchall()
+        return {h: _from_npz(b) for h, b in rows if want is None or h in want}
 
     def has(self, hash_: str) -> bool:
         if self.read_only is not None and not (self.path.exists() and self._has_table()):
@@ -196,8 +217,9 @@ class ResultsStore:
             r = con.execute("SELECT 1 FROM experiments WHERE hash=? AND status='ok'", (hash_,)).fetchone()
         return r is not None
 
-    def records(self, status: str | None = "ok", **filters: Any) -> list[dict]:
-        """Flat records: key columns, every metric, timings (prefixed `time_`), versions, spec."""
+    def records(self, status: str | None = "ok", outcomes: bool = False, **filters: Any) -> list[dict]:
+        """Flat records: key columns, every metric, timings (prefixed `time_`), versions, spec; with `outcomes`
+        also `test_outcomes` (the stored test outcomes' arrays, where kept) for the aggregates."""
         if self.read_only is not None and not (self.path.exists() and self._has_table()):
             return []
         where, args = [], []
@@ -212,7 +234,24 @@ class ResultsStore:
         sql += " ORDER BY task, weak, strong, method, seed"
         with self._errors(), contextlib.closing(self._connect()) as con:
             rows = con.execute(sql, args).fetchall()
-        return [flatten(dict(r)) for r in rows]
+        out = [flatten(dict(r)) for r in rows]
+        if outcomes:
+            kept = self.outcomes(r["hash"] for r in out)
+            for r in out:
+                if r["hash"] in kept:
+                    r["test_outcomes"] = kept[r["hash"]]
+        return out
+
+
+def _npz(arrays: Mapping[str, np.ndarray]) -> bytes:
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **{k: np.asarray(v) for k, v in arrays.items()})
+    return buf.getvalue()
+
+
+def _from_npz(blob: bytes) -> dict[str, np.ndarray]:
+    with np.load(io.BytesIO(blob), allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
 
 
 def _is_permission(e: sqlite3.Error) -> bool:

@@ -91,7 +91,7 @@ def report_cmd(workdir: WorkDir = Path("w2sg-runs"),
     if not (workdir / "results.sqlite").exists():
         _fail(f"no results store at {workdir / 'results.sqlite'}; run `w2sg run` first or pass --workdir")
     with _user_errors():  # a damaged store: one line naming it
-        recs = ResultsStore(workdir / "results.sqlite").records(task=task)
+        recs = ResultsStore(workdir / "results.sqlite").records(task=task, outcomes=True)
     if not recs:
         _fail(f"no results in {workdir / 'results.sqlite'}")
     _warn(with_task_versions(recs)[1])  # the reports label the versions and repeat the warning

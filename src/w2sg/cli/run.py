@@ -230,9 +230,10 @@ def _run(spec, workdir: Path, data_dir, report_dir, force: bool, fit_splits: boo
             records.append(pipe.run(e, force=force))
             bars.advance(overall)
     elapsed = time.perf_counter() - t0
-    _print_table(records)
-    md = write_report(records, report_dir or workdir / "report", title=f"w2sg: {tasks}, {weaks} → "
-                      f"{', '.join(spec.strong)} ({spec.train.mode})")
+    outcomes = pipe.store.outcomes(r["hash"] for r in records)  # the pooled CIs resample their test groups
+    _print_table(records, outcomes)
+    md = write_report(records, report_dir or workdir / "report", outcomes=outcomes,
+                      title=f"w2sg: {tasks}, {weaks} → {', '.join(spec.strong)} ({spec.train.mode})")
     console.print(f"report: {md}  (figure: {md.parent / 'accuracy.png'})")
     console.print(f"results store: {workdir / 'results.sqlite'}  ·  wall time {elapsed:.1f}s")
 
@@ -274,8 +275,8 @@ def _method_cell(r: dict) -> str:
     return r["method"] + (f" · locked {r['locked']}" if r.get("locked") else "")
 
 
-def _print_table(records: list[dict]) -> None:
-    from w2sg.report.summary import fmt, fmt_mean_sd, fmt_pgr, summarize
+def _print_table(records: list[dict], outcomes: dict | None = None) -> None:
+    from w2sg.report.summary import fmt, fmt_pgr
     from w2sg.store import retired_notes, with_task_versions, with_variant_labels
 
     records, warnings = with_task_versions(records)  # a changed task's rows are shown apart, never pooled
@@ -300,16 +301,24 @@ def _print_table(records: list[dict]) -> None:
                   *([f"{fmt(r.get('locked_acc'))} / {fmt(r.get('locked_acc_trigger'))}",
                      fmt(r.get("student_acc_trigger"))] if locked else []))
     out.print(t)
-    s = Table(title="mean ± sd over seeds")
+    print_summary(records, outcomes)
+
+
+def print_summary(records: list[dict], outcomes: dict | None = None) -> None:
+    """The per-cell table over all seeds: seed means ± sd and the pooled PGR with its hierarchical CI."""
+    from w2sg.report.summary import fmt, fmt_mean_sd, fmt_pooled, summarize
+
+    s = Table(title="over all seeds: mean ± sd; PGR = (mean student − mean weak) / (mean ceiling − mean weak), "
+                    "95% CI over seeds and test groups")
     for c in ["task", "weak→strong", "mode", "method", "budget", "seeds", "weak acc", "ceiling acc", "student acc",
-              "PGR acc (stable)", "PGR AUROC (stable)", "unstable"]:
+              "PGR acc (pooled)", "PGR AUROC (pooled)", "seed-mean PGR acc (undefined)"]:
         s.add_column(c)
-    for r in summarize(records):
-        s.add_row(r["task"], f"{r['weak']}→{r['strong']}", r["mode"], _method_cell(r), str(r.get("budget")),
-                  str(len(r["seeds"])),
+    for r in summarize(records, outcomes):
+        s.add_row(r["task"], f"{r['weak']}→{r['strong']}", r["mode"], _method_cell(r) + (" [ORACLE]" if r.get(
+                  "oracle") else ""), str(r.get("budget")), str(r["n_seeds"]),
                   fmt_mean_sd(r, "weak_acc"), fmt_mean_sd(r, "ceiling_acc"), fmt_mean_sd(r, "student_acc"),
-                  fmt_mean_sd(r, "pgr_acc", 2), fmt_mean_sd(r, "pgr_auroc", 2),
-                  f"{r['n_unstable']}/{len(r['seeds'])}")
+                  fmt_pooled(r, "acc"), fmt_pooled(r, "auroc"),
+                  f"{fmt(r.get('pgr_acc_seed_mean'), 2)} ({r.get('pgr_acc_n_undefined', 0)})")
     out.print(s)
 
 

@@ -65,18 +65,40 @@ def auroc_boot(probs: np.ndarray, labels: np.ndarray, counts: np.ndarray) -> np.
         return np.where((n_pos > 0) & (n_neg > 0), u / (n_pos * n_neg), math.nan)
 
 
-def _count_chunks(n: int, n_boot: int, seed: int) -> Iterator[np.ndarray]:
+def _count_chunks(n: int, n_boot: int, seed: int, groups: Any = None) -> Iterator[np.ndarray]:
+    """(chunk, n) count matrices of the bootstrap resamples of n rows, a bounded number of cells at a time.
+
+    groups: a group id per row; when some group has several rows, whole groups are resampled (cluster
+    bootstrap: a row's count is its group's), else rows i.i.d."""
+    codes = group_codes(groups, n)
     rng = np.random.default_rng(seed)
+    units = n if codes is None else int(codes.max()) + 1
     step = max(1, _CHUNK_CELLS // max(n, 1))
     for start in range(0, n_boot, step):
-        yield resample_counts(n, min(step, n_boot - start), rng)
+        counts = resample_counts(units, min(step, n_boot - start), rng)
+        yield counts if codes is None else counts[:, codes]
+
+
+def group_codes(groups: Any, n: int) -> np.ndarray | None:
+    """Codes 0..G-1 of the rows' groups, or None when there are no groups or every row is its own group (the
+    i.i.d. bootstrap is then the cluster bootstrap)."""
+    if groups is None:
+        return None
+    g = np.asarray(list(groups), dtype=object).astype(str)
+    if len(g) != n:
+        raise ValueError(f"groups: {len(g)} group ids for {n} rows")
+    uniq, codes = np.unique(g, return_inverse=True)
+    return None if len(uniq) == n else codes.astype(np.int64)
 
 
 def paired_bootstrap(labels: Any, models: Sequence[Any], n_boot: int = 1000, seed: int = 0,
-                     metrics: Sequence[str] = METRICS, balanced: bool = False) -> dict[str, np.ndarray]:
+                     metrics: Sequence[str] = METRICS, balanced: bool = False,
+                     groups: Sequence[str] | None = None) -> dict[str, np.ndarray]:
     """Paired bootstrap: every model is scored on the SAME resampled indices; metric -> (n_models, n_boot).
 
     balanced=True: "accuracy" is the class-balanced accuracy of each resample (its own class counts).
+    groups: a group (question) id per row: whole groups are resampled (the rows of one question are not
+    independent), so every CI built on it is a cluster-bootstrap CI.
     """
     y = _as_labels(labels)
     ps = [_as_probs(m, f"models[{i}]") for i, m in enumerate(models)]
@@ -90,7 +112,7 @@ def paired_bootstrap(labels: Any, models: Sequence[Any], n_boot: int = 1000, see
     if unknown:
         raise ValueError(f"unknown metric(s) {unknown}; known: {list(fns)}")
     parts: dict[str, list[np.ndarray]] = {m: [] for m in metrics}
-    for counts in _count_chunks(len(y), n_boot, seed):
+    for counts in _count_chunks(len(y), n_boot, seed, groups):
         for m in metrics:
             parts[m].append(np.stack([fns[m](p, y, counts) for p in ps]))
     return {m: np.concatenate(v, axis=1) if v else np.empty((len(ps), 0)) for m, v in parts.items()}

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from w2sg.metrics._inputs import _as_groups, _as_labels, _as_probs, _json_safe, _same_length
-from w2sg.metrics.bootstrap import _ci, _count_chunks, paired_bootstrap
+from w2sg.metrics.bootstrap import _ci, _count_chunks, group_codes, paired_bootstrap
 from w2sg.metrics.diagnostics import agreement, kl, misfit, misfit_record
 from w2sg.metrics.gap_recovered import PGRResult, _pgr_from_scores
 from w2sg.metrics.regions import region_metrics
@@ -66,6 +66,7 @@ def evaluate(test_labels: Any, weak_test: Any, ceiling_test: Any, student_test: 
              region_test: Any = None, region_transfer: Any = None) -> dict[str, Any]:
     """All metrics of one experiment as a flat, JSON-safe dict (NaN/inf -> None; keys present even when None).
 
+    test_groups also make every test-set CI a cluster-bootstrap CI (whole groups resampled; `n_test_groups`).
     balance_test=True: every accuracy on T (point, bootstrap, gap, PGR, majority baseline) is class-balanced,
     each bootstrap resample from its own class counts. test_groups: group (question) id per test row; when
     groups with >= 2 rows and exactly one positive row cover at least half of T, the task is also scored per
@@ -83,8 +84,11 @@ def evaluate(test_labels: Any, weak_test: Any, ceiling_test: Any, student_test: 
     models = {"weak": _as_probs(weak_test, "weak_test"), "ceiling": _as_probs(ceiling_test, "ceiling_test"),
               "student": _as_probs(student_test, "student_test")}
     n = _same_length(test_labels=y, **{f"{k}_test": v for k, v in models.items()})
-    boot = paired_bootstrap(y, list(models.values()), n_boot, seed, balanced=balance_test)
+    # whole test groups are resampled (a question's answers, a prompt's pairs): the cluster bootstrap
+    boot = paired_bootstrap(y, list(models.values()), n_boot, seed, balanced=balance_test, groups=test_groups)
+    codes = group_codes(test_groups, n)
     out: dict[str, Any] = {"n_test": n, "n_boot": n_boot, "seed": seed, "test_balanced": bool(balance_test),
+                           "n_test_groups": n if codes is None else int(codes.max()) + 1,
                            "test_pos_frac": float(y.mean()) if n else math.nan,
                            "majority_acc": majority_accuracy(y, balance_test)}
     for metric, short in (("accuracy", "acc"), ("auroc", "auroc")):

@@ -93,7 +93,8 @@ def _pgr_from_scores(point: Sequence[float], boot: np.ndarray, metric: str, n_bo
 
 
 def pgr_with_ci(labels: Any, weak: Any, ceiling: Any, student: Any, metric: str = "accuracy",
-                n_boot: int = 1000, seed: int = 0, balanced: bool = False) -> PGRResult:
+                n_boot: int = 1000, seed: int = 0, balanced: bool = False,
+                groups: Sequence[str] | None = None) -> PGRResult:
     """PGR on `metric` with a 95% paired bootstrap percentile CI over test examples.
 
     Paired: each resample uses the same test indices for weak, ceiling and student. A resample whose gap
@@ -103,7 +104,7 @@ def pgr_with_ci(labels: Any, weak: Any, ceiling: Any, student: Any, metric: str 
     "PGR CI unbounded: ...". `frac_undefined` is the share of resamples without a PGR. `value` is None when
     the point-estimate gap is <= 0 (PGR undefined, never a number); `unstable` is True when PGR is undefined,
     the gap's 95% CI reaches 0 (gap_ci_low <= 0) or the PGR CI is unbounded. balanced=True scores accuracy
-    class-balanced (ignored for AUROC).
+    class-balanced (ignored for AUROC). groups: a group id per test row; whole groups are resampled.
     """
     if metric not in METRICS:
         raise ValueError(f"metric {metric!r} unknown; use one of {METRICS}")
@@ -112,6 +113,6 @@ def pgr_with_ci(labels: Any, weak: Any, ceiling: Any, student: Any, metric: str 
     else:
         point = [auroc(p, labels) for p in (weak, ceiling, student)]
     boot = paired_bootstrap(labels, [weak, ceiling, student], n_boot, seed, metrics=(metric,),
-                            balanced=balanced)[metric]
+                            balanced=balanced, groups=groups)[metric]
     return _pgr_from_scores(point, boot, metric, n_boot)
 

@@ -75,7 +75,8 @@ class Pipeline:
         metrics = protocol.evaluate(spec, self.res, weak, ceiling, student, steps)
         steps.seconds["evaluate"] = time.perf_counter() - t0
         return {"spec": spec.model_dump(mode="json"), "hash_": protocol.experiment_key(spec, self.res),
-                "metrics": metrics, "timings": steps.seconds}
+                "metrics": metrics, "timings": steps.seconds,
+                "outcomes": protocol.test_outcomes(spec, self.res, weak, ceiling, student).to_arrays()}
 
     # the steps alone (sweeps run them as separate jobs so parallel workers never compute one twice)
     def weak_step(self, spec: ExperimentSpec, force: bool = False):

@@ -15,6 +15,7 @@ from w2sg.config import ExperimentSpec, content_hash
 from w2sg.methods import StudentContext, WeakLabelled, check_method, is_oracle, run_method
 from w2sg.metrics import evaluate as score
 from w2sg.metrics import supervisor_metrics
+from w2sg.metrics.pooled import Outcomes
 from w2sg.models.zoo import is_classic
 from w2sg.pipeline.record import split_stats, training_record
 from w2sg.pipeline.resources import Resources, StepLog, score_both_orders
@@ -220,6 +221,14 @@ def evaluate(spec: ExperimentSpec, res: Resources, weak: dict, ceil: dict, stud:
         metrics.update(supervisor_metrics(labels["test"], weak["labeller_test"], balanced=spec.balance_test,
                                           test_groups=[r.group for r in splits.test]))
     return metrics
+
+
+def test_outcomes(spec: ExperimentSpec, res: Resources, weak: dict, ceil: dict, stud: dict) -> Outcomes:
+    """T's labels, groups and every role's P(y=1), kept beside the record for the aggregates' bootstrap."""
+    t = res.splits(spec).test
+    return Outcomes.build([r.label for r in t], [r.group for r in t],
+                          {"weak": weak["test"], "ceiling": ceil["test"], "student": stud["test"]},
+                          [r.id for r in t], balanced=spec.balance_test)
 
 
 def lock_metrics(spec: ExperimentSpec, y: np.ndarray, stud: dict) -> dict:

@@ -25,7 +25,7 @@ from w2sg.report.figures import (
     render_all,
     render_testbeds,
 )
-from w2sg.report.summary import fmt, fmt_mean_sd, fmt_pgr, summarize
+from w2sg.report.summary import fmt, fmt_mean_sd, fmt_pgr, fmt_pooled, summarize
 from w2sg.report.testbeds import has_testbeds, testbed_tables
 from w2sg.store import distinct, with_task_versions, with_variant_labels
 
@@ -111,9 +111,11 @@ SELFCHECK_JS = """
 CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
        "base-uri 'none'; form-action 'none'")
 
-TABLE_NOTE = ("PGR columns of the summary: mean ± sd over the stable seeds only: a seed is left out when its gap "
-              "(ceiling − weak) CI includes 0 or its PGR is undefined, and '(k/n stable)' says how many of n "
-              "seeds were kept when any were left out; accuracy means are over all seeds. budget: the student's "
+TABLE_NOTE = ("PGR columns of the summary: the pooled PGR over all seeds, (mean student − mean weak) / (mean "
+              "ceiling − mean weak), with a 95% CI that resamples seeds and then whole test groups; it is printed "
+              "only when the mean gap's CI excludes 0, else 'gap not resolved' with the gap and its CI. No seed is "
+              "left out by its gap. 'seed-mean PGR' is the mean of the per-seed PGRs where defined, with the "
+              "number of seeds without one. Accuracies are mean ± sd over all seeds. budget: the student's "
               "training budget (converged / epochs=N: trained to the end; steps=N: N optimiser steps; "
               "early_stop: checkpoint chosen on V's weak labels; early_stop_oracle: chosen on V's ground truth, "
               "an ORACLE bound, not a method); the weak model and the ceiling are always trained to their "
@@ -158,12 +160,13 @@ def _below_majority(row: dict) -> str:
 
 def summary_table(records: list[dict]) -> tuple[list[str], list[list[str]]]:
     """(header, rows), one row per summarize() group (task version, weak, strong, mode, method, budget, variant): seed
-    means ± sd, PGR over stable seeds (accuracy, AUROC, per-question when any record has it), the majority
-    baseline with below-majority flags, unstable and undefined counts."""
+    means ± sd, the pooled PGR over all seeds (accuracy, AUROC, per-question when any record has it) with its
+    hierarchical CI, the seed-mean PGR with its undefined count, the majority baseline with below-majority flags
+    and the number of unstable seeds."""
     per_q = _per_question(records)
     header = ["task", "weak → strong", "mode", "method", "budget", "seeds", "majority", "weak acc", "ceiling acc",
-              "student acc", "PGR (acc)", "PGR (AUROC)", *(["PGR (per-question)"] if per_q else []),
-              "below majority", "unstable", "undefined"]
+              "student acc", "PGR (acc, pooled)", "PGR (AUROC, pooled)", *(["PGR (per-question)"] if per_q else []),
+              "seed-mean PGR acc (undefined)", "below majority", "unstable"]
     rows = []
     order = ("task", "weak", "strong", "mode", "method")
     for r in sorted(summarize(records), key=lambda r: (tuple(str(r.get(k)) for k in order),
@@ -171,9 +174,10 @@ def summary_table(records: list[dict]) -> tuple[list[str], list[list[str]]]:
         n = len(r["seeds"])
         rows.append([str(r["task"]), f"{r['weak']} → {r['strong']}", str(r["mode"]), str(r["method"]),
                      _budget(r.get("budget")), str(n), fmt(r.get("majority_acc_mean")), fmt_mean_sd(r, "weak_acc"),
-                     fmt_mean_sd(r, "ceiling_acc"), fmt_mean_sd(r, "student_acc"), fmt_mean_sd(r, "pgr_acc", 2),
-                     fmt_mean_sd(r, "pgr_auroc", 2), *([fmt_mean_sd(r, "pgr_q_acc", 2)] if per_q else []),
-                     _below_majority(r), f"{r['n_unstable']}/{n}", f"{r['n_undefined']}/{n}"])
+                     fmt_mean_sd(r, "ceiling_acc"), fmt_mean_sd(r, "student_acc"), fmt_pooled(r, "acc"),
+                     fmt_pooled(r, "auroc"), *([fmt_pooled(r, "q_acc")] if per_q else []),
+                     f"{fmt(r.get('pgr_acc_seed_mean'), 2)} ({r['n_undefined']}/{n})",
+                     _below_majority(r), f"{r['n_unstable']}/{n}"])
     return header, rows
 
 

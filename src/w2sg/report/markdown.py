@@ -80,12 +80,14 @@ def accuracy_figure(records: list[dict], path: Path) -> Path:
     return path
 
 
-def write_report(records: list[dict], out_dir: str | Path, title: str = "w2sg report") -> Path:
+def write_report(records: list[dict], out_dir: str | Path, title: str = "w2sg report",
+                 outcomes: dict | None = None) -> Path:
     """Write `report.md` and `accuracy.png` (and `pgr_vs_budget.png` when a method was run at two or more
     student budgets, and the Testbeds figures `fig_<name>.png` when the records hold testbed rows) into
     out_dir; returns the Markdown path. Links in the report are relative to it. Each experiment counts once
     (by store hash); a task with several versions of its data is shown per version
-    (`task@abc123`) under a warning."""
+    (`task@abc123`) under a warning. `outcomes`: stored test outcomes by hash (`ResultsStore.outcomes`), so the
+    pooled PGR's CI resamples test groups too (records may carry them as `test_outcomes` instead)."""
     from w2sg.report.figures import BUDGET_FIGURE, pgr_vs_budget
     from w2sg.report.html import (
         TABLE_NOTE,
@@ -98,6 +100,8 @@ def write_report(records: list[dict], out_dir: str | Path, title: str = "w2sg re
     )
     from w2sg.store import distinct, with_task_versions, with_variant_labels
 
+    if outcomes:
+        records = [{**r, "test_outcomes": outcomes[r["hash"]]} if r.get("hash") in outcomes else r for r in records]
     records, version_warnings = with_task_versions(with_variant_labels(distinct(records)))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -113,9 +117,12 @@ def write_report(records: list[dict], out_dir: str | Path, title: str = "w2sg re
              f"{len(records)} experiments." + (f" {n_oracle} are ORACLE (selected or supervised with ground "
                                                "truth: bounds, not methods)." if n_oracle else ""), "",
              "PGR = (student − weak) / (ceiling − weak), on test accuracy and AUROC (and per question for "
-             "multiple-choice tasks). Per-experiment CIs are 95% paired bootstrap intervals over test examples; "
-             "aggregates are mean ± sd over seeds. `unstable` marks a gap (ceiling − weak) whose CI includes 0; "
-             "PGR is undefined when ceiling ≤ weak. " + balance_note(records), "",
+             "multiple-choice tasks). Per-experiment CIs are 95% paired bootstrap intervals over test groups "
+             "(a question's answers resampled together); over seeds, accuracies are mean ± sd and PGR is pooled "
+             "over all seeds, (mean student − mean weak) / (mean ceiling − mean weak), with a 95% CI that resamples "
+             "seeds and then test groups, printed only when the mean gap's CI excludes 0. `unstable` marks an "
+             "experiment whose gap (ceiling − weak) CI includes 0; PGR is undefined when ceiling ≤ weak. "
+             + balance_note(records), "",
              *[line for w in version_warnings for line in (f"> **Warning**: {w}", "")],
              f"![accuracy per method]({png.name})", ""]
     if drawn is not None:
