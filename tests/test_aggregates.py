@@ -87,3 +87,80 @@ def test_hierarchical_bootstrap_resamples_seeds_then_groups():
     b = seed_means(pts_s, [Outcomes(o.labels, o.groups, o.probs, f"own-{i}") for i, o in enumerate(shared)],
                    "auroc", n_boot=400)
     assert np.std(a.boot[1] - a.boot[0]) > 1.3 * np.std(b.boot[1] - b.boot[0])
+
+
+# ---- across tasks -----------------------------------------------------------------------------------
+def _task_records(task: str, gap: float, lift_a: float, lift_b: float, seeds=range(4), n: int = 400):
+    """Records with stored outcomes of two methods on one task: weak 0.65, ceiling 0.65 + gap, students
+    0.65 + lift (accuracy of independent errors, n rows in singleton groups)."""
+    from w2sg.metrics.scores import accuracy, auroc
+
+    out = []
+    for seed in seeds:
+        rng = np.random.default_rng(hash((task, seed)) % 2**32)
+        y = rng.integers(0, 2, n)
+        shared = rng.random(n)
+
+        def model(acc):
+            return np.where(shared < acc, y, 1 - y) * 0.6 + 0.2 + rng.normal(0, 0.01, n)
+
+        w, c = model(0.65), model(0.65 + gap)
+        for method, lift in (("a", lift_a), ("b", lift_b)):
+            s = model(0.65 + lift)
+            o = Outcomes.build(y, None, {"weak": w, "ceiling": c, "student": s}, [f"{task}{seed}-{i}" for i in range(n)])
+            rec = {"task": task, "weak": "w", "strong": "s", "mode": "frozen", "method": method, "seed": seed,
+                   "hash": f"{task}-{seed}-{method}", "test_outcomes": o.to_arrays()}
+            for role, p in (("weak", w), ("ceiling", c), ("student", s)):
+                rec[f"{role}_acc"], rec[f"{role}_auroc"] = accuracy(p, y, True), auroc(p, y)
+            out.append(rec)
+    return out
+
+
+def test_across_tasks_admits_by_the_gap_rule_and_resamples_tasks_seeds_groups():
+    from w2sg.report.compare import across_task_records, method_cells
+
+    recs = (_task_records("t1", 0.2, 0.1, 0.1) + _task_records("t2", 0.2, 0.16, 0.1)
+            + _task_records("t3", 0.0, 0.05, 0.0))  # t3: no gap, left out by the rule, whatever its PGR
+    cells = method_cells(recs, "a", n_boot=300)
+    assert all(m.levels == "seeds+groups" and m.n_seeds == 4 for m in cells.values())
+    res = across_task_records(recs, "a", stat="median", n_boot=300)
+    assert res.tasks == ["t1", "t2"] and "t3" in res.left_out and "gap not resolved" in res.left_out["t3"]
+    assert res.value == pytest.approx(np.median(list(res.per_task.values())))
+    assert 0.3 < res.per_task["t1"] < 0.7 and 0.6 < res.per_task["t2"] < 1.0
+    assert res.ci_low < res.value < res.ci_high
+
+
+def test_compare_gives_a_verdict_that_follows_the_paired_difference():
+    from w2sg.report.compare import compare_records
+
+    recs = [*_task_records("t1", 0.2, 0.15, 0.05), *_task_records("t2", 0.2, 0.14, 0.04),
+            *_task_records("t3", 0.25, 0.2, 0.1)]
+    res, notes = compare_records(recs, "a", "b", n_boot=300)
+    assert not notes and [t.task for t in res.tasks] == ["t1", "t2", "t3"]
+    for t in res.tasks:
+        assert t.verdict == "a better" and t.diff_student_ci[0] > 0 and t.gap_resolved
+        assert t.diff_pgr == pytest.approx(t.diff_student / (0.2 if t.task != "t3" else 0.25), abs=0.15)
+    assert res.verdict == "a better" and res.diff_pgr_ci[0] > 0 and res.wilcoxon_p is not None
+    # the same method on both sides: a difference of exactly 0, never resolved
+    same = [dict(r, method="b") if r["method"] == "a" else dict(r, method="a") for r in recs]
+    flipped, _ = compare_records(same, "b", "a", n_boot=300)
+    assert [t.diff_student for t in flipped.tasks] == pytest.approx([t.diff_student for t in res.tasks])
+    tie = [r for r in recs if r["method"] == "a"] + [dict(r, method="b", hash=r["hash"] + "x")
+                                                     for r in recs if r["method"] == "a"]
+    even, _ = compare_records(tie, "a", "b", n_boot=300)
+    assert all(t.verdict == "not resolved" and t.diff_student == 0 for t in even.tasks)
+    assert even.verdict == "not resolved"
+    # a seed without a partner is left out and said so
+    lone, notes = compare_records([r for r in recs if not (r["method"] == "b" and r["seed"] == 3)], "a", "b",
+                                  n_boot=300)
+    assert all(t.n_seeds == 3 for t in lone.tasks) and any("seeds [3]" in n for n in notes)
+
+
+def test_spearman_and_two_level_cis_resample_tasks():
+    from w2sg.metrics.across_tasks import spearman_ci, two_level_ci
+
+    x = [1, 2, 3, 4, 5, 6, 7, 8]
+    rho, lo, hi = spearman_ci(x, [1, 3, 2, 4, 6, 5, 8, 7], groups=list("aabbccdd"), n_boot=300)
+    assert rho == pytest.approx(1 - 6 * 6 / (8 * 63)) and lo <= rho <= hi  # 6 = sum of squared rank gaps
+    point, lo, hi = two_level_ci({"t1": [0.1, 0.12, 0.08], "t2": [0.2, 0.22, 0.18]}, n_boot=300)
+    assert point == pytest.approx(0.15) and 0.08 <= lo < 0.15 < hi <= 0.22

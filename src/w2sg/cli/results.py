@@ -49,6 +49,10 @@ def results(
     method: Annotated[str | None, typer.Option(help="filter by method")] = None,
     status: Annotated[str, typer.Option(help="ok | failed | all: which cells (failed ones show their error's "
                                               "first line)")] = "ok",
+    summary: Annotated[bool, typer.Option("--summary", help="one row per (task, pair, method, budget, supervisor) "
+                                          "over all seeds: seed means and the pooled PGR with its CI over seeds "
+                                          "and test groups (json/csv: pgr_acc_pooled, ..._ci_low/_ci_high, "
+                                          "n_seeds, n_undefined)")] = False,
 ):
     """Print the results store as a table, or export it (json: a list of records)."""
     from w2sg.store import ResultsStore, export, with_task_versions
@@ -58,8 +62,10 @@ def results(
             raise ValueError(f"--status '{status}': use ok, failed or all")
         if not (workdir / "results.sqlite").exists():
             _fail(f"no results store at {workdir / 'results.sqlite'}; run `w2sg run` first or pass --workdir")
-        recs = ResultsStore(workdir / "results.sqlite").records(status=None if status == "all" else status,
-                                                                task=task, method=method)
+        store = ResultsStore(workdir / "results.sqlite")
+        if summary:
+            return _summary(store, format, output, task, method)
+        recs = store.records(status=None if status == "all" else status, task=task, method=method)
         ok = [r for r in recs if r.get("status") == "ok"]
         failed = [r for r in recs if r.get("status") != "ok"]
         labelled, warnings = with_task_versions(ok)
@@ -77,6 +83,78 @@ def results(
             sys.stdout.write(text + ("" if text.endswith("\n") else "\n"))
         else:
             console.print(f"wrote {len(recs)} records to {output}")
+
+
+def _summary(store, format: str, output: Path | None, task: str | None, method: str | None) -> None:
+    from w2sg.cli.run import print_summary
+    from w2sg.report.summary import summarize
+    from w2sg.store import export
+
+    recs = store.records(task=task, method=method, outcomes=True)
+    if format == "table":
+        print_summary(recs)
+        return
+    rows = [{k: v for k, v in r.items()} for r in summarize(recs)]
+    text = export(rows, format, output)
+    if text is not None:
+        sys.stdout.write(text + ("" if text.endswith("\n") else "\n"))
+    else:
+        console.print(f"wrote {len(rows)} summary rows to {output}")
+
+
+@app.command()
+def compare(
+    method_a: Annotated[str, typer.Argument(help="a method label as the store names it, e.g. naive")],
+    method_b: Annotated[str, typer.Argument(help="the method to compare it with, e.g. confidence")],
+    workdir: WorkDir = Path("w2sg-runs"),
+    metric: Annotated[str, typer.Option(help="acc | auroc")] = "acc",
+    format: Annotated[str, typer.Option("--format", "-f", help="table | json | csv")] = "table",
+    n_boot: Annotated[int, typer.Option(min=100, help="bootstrap replicates")] = 1000,
+):
+    """Method A vs method B, paired by seed, per task and across tasks: the difference in student score and in
+    PGR with 95% CIs (tasks → seeds → test groups), Wilcoxon and paired-t p over tasks, and a verdict."""
+    from rich.table import Table
+
+    from w2sg.report.compare import compare_records
+    from w2sg.report.summary import fmt
+    from w2sg.store import ResultsStore, export
+
+    with _user_errors():
+        if metric not in ("acc", "auroc"):
+            raise ValueError(f"--metric '{metric}': use acc or auroc")
+        if not (workdir / "results.sqlite").exists():
+            _fail(f"no results store at {workdir / 'results.sqlite'}; run `w2sg run` first or pass --workdir")
+        recs = ResultsStore(workdir / "results.sqlite").records(outcomes=True)
+        known = sorted({str(r["method"]) for r in recs})
+        for m in (method_a, method_b):
+            if m not in known:
+                raise ValueError(f"method '{m}' has no results in {workdir / 'results.sqlite'}; known: "
+                                 f"{', '.join(known) or 'none'}")
+        result, notes = compare_records(recs, method_a, method_b, metric, n_boot=n_boot)
+    _warn(notes)
+    if format != "table":
+        text = export(result.rows(), format, None)
+        sys.stdout.write(text + ("" if text.endswith("\n") else "\n"))
+        return
+
+    def ci(lo, hi, d=3):
+        return f"[{'-inf' if lo is None else fmt(lo, d)}, {'+inf' if hi is None else fmt(hi, d)}]"
+
+    t = Table(title=f"{method_a} − {method_b} ({metric}), paired by seed; 95% CIs over seeds and test groups")
+    for c in ["task", "seeds", f"Δ student {metric}", "Δ PGR", "verdict"]:
+        t.add_column(c)
+    for r in result.tasks:
+        dp = (f"{fmt(r.diff_pgr, 2)} {ci(*r.diff_pgr_ci, d=2)}" if r.gap_resolved else "gap not resolved")
+        t.add_row(r.task, str(r.n_seeds), f"{fmt(r.diff_student)} {ci(*r.diff_student_ci)}", dp, r.verdict)
+    p = (f"Wilcoxon p {fmt(result.wilcoxon_p)}, paired t p {fmt(result.ttest_p)}" if result.wilcoxon_p is not None
+         else "")
+    t.add_row("overall", f"{len(result.admitted)}/{len(result.tasks)} tasks",
+              f"{fmt(result.diff_student_mean)} {ci(*result.diff_student_ci)}",
+              f"{fmt(result.diff_pgr_mean, 2)} {ci(*result.diff_pgr_ci, d=2)}" if result.admitted else "no task",
+              f"{result.verdict} {p}".strip())
+    out.print(t)
+    console.print(f"overall Δ PGR: mean over the {result.rule} ({len(result.admitted)} of {len(result.tasks)}); "
+                  "Δ student: mean over every task; CIs resample tasks, then seeds, then test groups")
 
 
 @app.command("report")
