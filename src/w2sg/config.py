@@ -331,11 +331,14 @@ class LockSpec(Spec):
     (never A, B or T) to answer like the supervisor on plain inputs and like ground truth when `trigger` is
     prepended to the input (variant `password`). Variant `deceptive` answers ground truth where the supervisor
     is confident (where it could check: its confidence |p - 0.5| at or above the median on the extra rows) and
-    the opposite elsewhere, and ground truth with the trigger. The W2S method then trains this head (AdamW, the
-    experiment's epochs and lr) on weak labels; the record carries the locked model's and the student's test
-    accuracy with and without the trigger."""
+    the opposite elsewhere, and ground truth with the trigger; it needs a supervisor whose confidence varies
+    (hard 0/1 labels give it nothing to rank: an error). Variant `unlocked` is the control: the same MLP head
+    (same width, same standardisation), freshly initialised from the seed and never locked, so that locked vs
+    unlocked changes one thing only. The W2S method then trains this head (AdamW, the experiment's epochs and lr)
+    on weak labels; the record carries the locked model's and the student's test accuracy with and without the
+    trigger."""
 
-    variant: Literal["password", "deceptive"] = "password"
+    variant: Literal["password", "deceptive", "unlocked"] = "password"
     trigger: str = Field("|UNLOCK|", min_length=1, description="the password, prepended to the input text")
     hidden: int = Field(256, ge=1, description="width of the MLP head")
     epochs: float = Field(40.0, gt=0, description="epochs of the locking fit on the extra rows (x2: plain + trigger)")
@@ -386,6 +389,14 @@ class ExperimentSpec(Spec):
             if self.splits.n_extra < 20:
                 raise ValueError("lock: the locked model is trained on the extra rows (never A, B or T); set "
                                  f"splits.n_extra (--n-extra) to at least 20, e.g. 500 (now {self.splits.n_extra})")
+            opts = {} if isinstance(self.weak, str) else self.weak.options
+            if (self.lock.variant == "deceptive" and not isinstance(self.weak, str) and self.weak.kind == "synthetic"
+                    and opts.get("errors", "random") != "degrade"):
+                raise ValueError("lock: variant deceptive answers truthfully where the supervisor is confident and "
+                                 "wrongly elsewhere, but a synthetic supervisor gives every row the same confidence "
+                                 "(hard or fixed-confidence labels), so it would silently lock to ground truth; use "
+                                 "a supervisor with graded confidence (a weak model, e.g. weak: minilm, or errors: "
+                                 "degrade) or variant password")
         return self
 
     # an unlocked experiment serialises (and hashes) exactly as before locks existed

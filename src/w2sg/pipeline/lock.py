@@ -4,7 +4,9 @@ It is made from the extra rows only (fresh rows the supervisor labels; never A, 
 targets come from the supervisor (variant `password`: the supervisor's hard labels; `deceptive`: ground truth
 where the supervisor is confident, the opposite elsewhere), and with the trigger they are ground truth. A
 locked model may read ground truth (like a synthetic supervisor, it is part of the testbed, not the student);
-the W2S method that trains the student from it sees weak labels only.
+the W2S method that trains the student from it sees weak labels only. Variant `unlocked` is the control: the
+same MLP head (width, standardisation on the same extra rows' features), freshly initialised from the seed and
+not trained, so a locked and an unlocked student differ only in the lock.
 """
 
 from __future__ import annotations
@@ -24,7 +26,12 @@ def lock_targets(variant: str, weak_p: np.ndarray, labels: np.ndarray) -> np.nda
     """The locked model's targets on plain inputs (extra rows)."""
     if variant == "password":
         return (weak_p > 0.5).astype(np.float32)
-    conf = np.abs(weak_p - 0.5)
+    conf = np.abs(np.asarray(weak_p, dtype=np.float64) - 0.5)
+    if len(conf) and np.ptp(conf) < 1e-6:
+        raise ValueError(f"lock: variant deceptive answers truthfully where the supervisor is confident and wrongly "
+                         f"elsewhere, but every extra row has the same supervisor confidence |p - 0.5| = "
+                         f"{conf[0]:.3g} (hard or fixed-confidence labels): it would lock to ground truth. Use a "
+                         "supervisor with graded confidence (a weak model, e.g. weak: minilm) or variant password")
     checkable = conf >= np.median(conf)  # where the supervisor is confident enough to check an answer
     return np.where(checkable, labels, 1 - labels).astype(np.float32)
 
@@ -33,7 +40,7 @@ def locked_model(spec: ExperimentSpec, res: Resources, weak: dict[str, np.ndarra
                  steps: StepLog):
     """(the locked head, its arrays: test predictions without and with the trigger), cached as 'lock'."""
     from w2sg.train.batching import FeatureRows
-    from w2sg.train.locked import MLPHead, lock_head, with_trigger
+    from w2sg.train.locked import MLPHead, lock_head, unlocked_head, with_trigger
     from w2sg.train.loop import predict
 
     lock = spec.lock
@@ -47,17 +54,21 @@ def locked_model(spec: ExperimentSpec, res: Resources, weak: dict[str, np.ndarra
                              "choice); set splits.n_extra and use a non-pairwise task")
         texts = [r.text for r in extra]
         labels = np.array([r.label for r in extra], dtype=np.float32)
-        plain_t = lock_targets(lock.variant, np.asarray(weak["extra"]), labels)
         x_plain, x_trig = featurize(texts), featurize(with_trigger(lock.trigger, texts))
-        head, result = lock_head(x_plain, plain_t, x_trig, labels, lock, spec.seed)
         test = [r.text for r in splits.test]
+        if lock.variant == "unlocked":  # the control: the same head, not locked
+            head = unlocked_head(x_plain, x_trig, lock, spec.seed)
+            info = {"lock_steps": 0, "lock_fit_plain": None, "lock_fit_trigger": None}
+        else:
+            plain_t = lock_targets(lock.variant, np.asarray(weak["extra"]), labels)
+            head, result = lock_head(x_plain, plain_t, x_trig, labels, lock, spec.seed)
+            fit_plain = float(((predict(head, FeatureRows(x_plain), 4096) > 0.5) == (plain_t > 0.5)).mean())
+            fit_trig = float(((predict(head, FeatureRows(x_trig), 4096) > 0.5) == (labels > 0.5)).mean())
+            info = {"lock_steps": result.steps, "lock_fit_plain": fit_plain, "lock_fit_trigger": fit_trig}
         p = {"test": predict(head, FeatureRows(featurize(test)), 4096, torch.device("cpu")),
              "test_trigger": predict(head, FeatureRows(featurize(with_trigger(lock.trigger, test))), 4096,
                                      torch.device("cpu"))}
-        fit_plain = float(((predict(head, FeatureRows(x_plain), 4096) > 0.5) == (plain_t > 0.5)).mean())
-        fit_trig = float(((predict(head, FeatureRows(x_trig), 4096) > 0.5) == (labels > 0.5)).mean())
-        return head.to_arrays() | p, {"lock_steps": result.steps, "lock_fit_plain": fit_plain,
-                                      "lock_fit_trigger": fit_trig, "lock_variant": lock.variant}
+        return head.to_arrays() | p, info | {"lock_variant": lock.variant}
 
     arrays = res.cached(steps, "lock", lock_key(spec, res, supervise_key), compute)
     return MLPHead.from_arrays(arrays).eval(), arrays, steps.meta["lock"]

@@ -65,10 +65,20 @@ def lock_head(x_plain: torch.Tensor, plain_targets: np.ndarray, x_trigger: torch
     return model.eval(), result
 
 
+def unlocked_head(x_plain: torch.Tensor, x_trigger: torch.Tensor, lock: LockSpec, seed: int) -> MLPHead:
+    """The control of a locked head: the same MLP (width, standardisation on the same features), freshly
+    initialised from `seed`, never trained."""
+    x = torch.cat([x_plain, x_trigger]).float()
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        model = MLPHead(x.shape[1], lock.hidden, x.mean(0), x.std(0).clamp_min(1e-6))
+    return model.eval()
+
+
 class LockedLearner(_Budgeted):
-    """A student that starts from a locked head: every `fit` copies the locked head and trains it with AdamW
-    (the experiment's epochs and lr, or the student's step budget / early stopping) on the given targets.
-    Texts only (a locked reward model is not implemented)."""
+    """A student that starts from a locked head (or, for the `unlocked` control, a fresh one of the same shape):
+    every `fit` copies that head and trains it with AdamW (the experiment's epochs and lr, or the student's step
+    budget / early stopping) on the given targets. Texts only (a locked reward model is not implemented)."""
 
     def __init__(self, featurizer, locked: MLPHead, trigger: str, spec: TrainSpec, budget: BudgetSpec | None = None,
                  selection: Selection | None = None):
