@@ -101,13 +101,14 @@ def _task_records(task: str, gap: float, lift_a: float, lift_b: float, seeds=ran
         y = rng.integers(0, 2, n)
         shared = rng.random(n)
 
-        def model(acc):
+        def model(acc, y=y, shared=shared, rng=rng):
             return np.where(shared < acc, y, 1 - y) * 0.6 + 0.2 + rng.normal(0, 0.01, n)
 
         w, c = model(0.65), model(0.65 + gap)
         for method, lift in (("a", lift_a), ("b", lift_b)):
             s = model(0.65 + lift)
-            o = Outcomes.build(y, None, {"weak": w, "ceiling": c, "student": s}, [f"{task}{seed}-{i}" for i in range(n)])
+            o = Outcomes.build(y, None, {"weak": w, "ceiling": c, "student": s},
+                               [f"{task}{seed}-{i}" for i in range(n)])
             rec = {"task": task, "weak": "w", "strong": "s", "mode": "frozen", "method": method, "seed": seed,
                    "hash": f"{task}-{seed}-{method}", "test_outcomes": o.to_arrays()}
             for role, p in (("weak", w), ("ceiling", c), ("student", s)):

@@ -44,6 +44,10 @@ def training_record(spec: ExperimentSpec, meta: dict[str, dict]) -> dict:
         out[f"grad_norm_{step}"] = m.get("grad_norm")
         out[f"steps_{step}"] = m.get("iterations", m.get("steps"))
     out["student_selected_step"] = meta.get("student", {}).get("selected_step")
+    # the CV choice of l2 stopped at the extended grid's cap (no interior optimum: e.g. no signal to fit)
+    for step in ("weak", "ceiling"):
+        out[f"l2_at_edge_{step}"] = meta.get(step, {}).get("l2_at_edge")
+    out["l2_at_edge_student"] = (meta.get("student", {}).get("l2_cv_weak_labels") or {}).get("at_edge")
     out["student_l2_source"] = student_l2(spec, meta)[1] if spec.train.mode == "frozen" and not spec.lock else None
     for step in ("weak", "ceiling", "student"):  # pairwise tasks: how far a model is from order symmetry on T
         if "order_gap" in meta.get(step, {}):
