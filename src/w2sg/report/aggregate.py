@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from w2sg.metrics import seed_summary
+from w2sg.metrics.pooled import PooledPGR
 from w2sg.result import ExperimentResult, as_results, finite
 from w2sg.store import distinct, task_versions, version_key
 
@@ -44,6 +45,22 @@ def seed_stats(values: Sequence[Any]) -> tuple[float | None, float | None, float
     """(mean, ci_low, ci_high, n) over seeds with the t-based 95% CI of `seed_summary` (CI None if n < 2)."""
     s = seed_summary([finite(v) for v in values])
     return finite(s["mean"]), finite(s["ci_low"]), finite(s["ci_high"]), int(s["n"])
+
+
+def pooled_of(results: Sequence[ExperimentResult], metric: str = "acc", n_boot: int = 1000) -> PooledPGR:
+    """The pooled PGR over ALL of `results` (one cell's seeds): (mean student − mean weak) / (mean ceiling −
+    mean weak) with its hierarchical bootstrap CI (seeds, then the test groups of the stored outcomes a record
+    carries as `test_outcomes`; seeds only without them). Quote `value` only when `resolved`."""
+    from w2sg.metrics.pooled import Outcomes, pooled_pgr, seed_means
+
+    def f(x):
+        return np.nan if finite(x) is None else float(x)
+
+    rows = sorted(results, key=lambda r: (r.seed is None, r.seed))
+    points = np.array([[f(r.score(role, metric)) for role in ("weak", "ceiling", "student")] for r in rows])
+    outs = [Outcomes.from_arrays(r.extra["test_outcomes"]) if metric != "q_acc" and r.extra.get("test_outcomes")
+            is not None else None for r in rows]
+    return pooled_pgr(seed_means(points.reshape(len(rows), 3), outs, metric, n_boot=n_boot), metric)
 
 
 def results_of(records: Records) -> list[ExperimentResult]:
