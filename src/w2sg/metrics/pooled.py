@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -103,7 +104,8 @@ def seed_means(points: np.ndarray, outcomes: Sequence[Outcomes | None], metric: 
     seeds and, when every seed has `outcomes`, whole test groups within each (else seeds only)."""
     points = np.asarray(points, dtype=np.float64).reshape(len(outcomes), len(roles))
     k = len(outcomes)
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a role without any score: its mean is NaN
         point = np.nanmean(points, axis=0) if k else np.full(len(roles), math.nan)
     if k == 0:
         return SeedMeans(tuple(roles), point, np.full((len(roles), n_boot), math.nan), 0, "seeds", points)

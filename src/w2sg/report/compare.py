@@ -52,10 +52,11 @@ def method_cells(records: list[dict], method: str, metric: str = "acc", outcomes
 
 
 def across_task_records(records: list[dict], method: str, metric: str = "acc", stat: str = "median",
-                        outcomes: Mapping | None = None, n_boot: int = N_BOOT, seed: int = 0) -> AcrossTasks:
-    """The median (or mean) over tasks whose mean gap is resolved of `method`'s pooled PGR, with the CI over
-    tasks, seeds and test groups."""
-    return across_tasks(method_cells(records, method, metric, outcomes, n_boot, seed), stat, n_boot, seed)
+                        outcomes: Mapping | None = None, n_boot: int = N_BOOT, seed: int = 0,
+                        admit: list[str] | None = None) -> AcrossTasks:
+    """The median (or mean) over tasks whose mean gap is resolved (or the tasks `admit` names) of `method`'s
+    pooled PGR, with the CI over tasks, seeds and test groups."""
+    return across_tasks(method_cells(records, method, metric, outcomes, n_boot, seed), stat, n_boot, seed, admit)
 
 
 def compare_records(records: list[dict], a: str, b: str, metric: str = "acc", outcomes: Mapping | None = None,

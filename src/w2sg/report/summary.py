@@ -96,7 +96,7 @@ def summarize(records: list[dict], outcomes: Mapping[str, Mapping] | None = None
         for m in MEAN_KEYS:
             _stats(row, m, [r.get(m) for r in rows])
         for m in ("acc", "auroc", "q_acc"):
-            if any(r.get(f"student_{m}") is not None for r in rows):
+            if any(r.get(f"{role}_{m}") is not None for r in rows for role in ROLES):
                 row |= pooled_keys(rows, m, outcomes, n_boot, seed)
         row["majority_acc_mean"] = seed_summary([r.get("majority_acc") for r in rows])["mean"]
         row["n_weak_below_majority"] = sum(bool(r.get("weak_below_majority")) for r in rows)
