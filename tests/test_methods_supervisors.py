@@ -15,6 +15,12 @@ from .test_pipeline_tiny import _spec, _Spy
 SPLITS = SplitSpec(n_weak_train=150, n_transfer=200, n_val=50, n_test=200)
 
 
+def _balanced_acc(p, y) -> float:
+    """Mean per-class recall of P(y=1) > 0.5 (the record's accuracy on T), by hand."""
+    hard, y = np.asarray(p) > 0.5, np.asarray(y)
+    return 0.5 * (hard[y == 1].mean() + (~hard[y == 0]).mean())
+
+
 def test_ensemble_supervisor_averages_its_members(tmp_path, tiny_encoder, tiny_decoder, synthetic_task):
     pipe = Pipeline(tmp_path / "runs")
     spy = _Spy(pipe)
@@ -119,7 +125,7 @@ def test_chain_supervisor_bootstraps_through_fresh_slices(tmp_path, tiny_encoder
     spec = plain.model_copy(update={"weak": ExperimentSpec(
         weak={"kind": "chain", "model": str(tiny_encoder), "rungs": [str(tiny_decoder)]}).weak})
     rec = pipe.run(spec)
-    assert rec["n_extra"] == 100 and 0 <= rec["student_acc"] <= 1
+    assert rec["n_extra"] == 100
     (_, a_texts, _), (rung, r_texts, r_targets), (_, b_texts, _), (student, s_texts, s_targets) = spy.calls
     weak = pipe.weak_step(plain)  # the chain's first link is the plain weak model (shared cache entry)
     splits = pipe.splits(spec)
@@ -130,7 +136,13 @@ def test_chain_supervisor_bootstraps_through_fresh_slices(tmp_path, tiny_encoder
     assert not np.allclose(s_targets, weak["transfer"])  # ... labelled by the rung, not by the weak model
     chain = pipe.weak_step(spec)
     assert np.array_equal(chain["test"], weak["test"])  # PGR floor: the weak model the chain starts from
-    assert rec["supervisor_acc"] is not None  # the last rung's own test accuracy
+    y_test = np.array([r.label for r in splits.test])
+    # the record scores the last rung's own test predictions as the supervisor, the weak model as the floor
+    assert not np.allclose(chain["labeller_test"], chain["test"])
+    assert rec["supervisor_acc"] == pytest.approx(_balanced_acc(chain["labeller_test"], y_test), abs=1e-9)
+    assert rec["weak_acc"] == pytest.approx(_balanced_acc(chain["test"], y_test), abs=1e-9)
+    student = pipe.cache.load("student", pipe.keys(spec)["student"])[0]["test"]
+    assert rec["student_acc"] == pytest.approx(_balanced_acc(student, y_test), abs=1e-9)
     with pytest.raises(ValueError, match="--n-extra"):
         pipe.run(spec.model_copy(update={"splits": SplitSpec(n_weak_train=150, n_transfer=200, n_val=50,
                                                               n_test=200)}))
@@ -208,7 +220,10 @@ def test_generative_finetune_adapts_on_student_texts_only(tmp_path, tiny_encoder
     (backbone, targets), = fits  # one student, on the adapted backbone, trained on the weak labels
     assert np.allclose(targets, weak["transfer"])
     assert backbone._loaded is not None and backbone._loaded[0] is not pipe.res.backbone(str(tiny_encoder)).get()[0]
-    assert 0 <= rec["student_acc"] <= 1 and rec["method"] == "generative_finetune(batch_size=32,epochs=1)+naive"
+    assert rec["method"] == "generative_finetune(batch_size=32,epochs=1)+naive"
+    # the record scores the adapted student's own test predictions
+    student = pipe.cache.load("student", pipe.keys(spec)["student"])[0]["test"]
+    assert rec["student_acc"] == pytest.approx(_balanced_acc(student, [r.label for r in splits.test]), abs=1e-9)
 
 
 def test_method_chains_put_adapters_first(tiny_encoder, synthetic_task):
