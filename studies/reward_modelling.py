@@ -8,19 +8,26 @@ the features of prompt + response, P(a > b) = sigmoid(r_a - r_b), both orders of
 in `<root>/frozen`, the workdir of the method-zoo study, with the same split sizes and max lengths, so the
 classification rows of the counterpart tasks (sciq, cosmos_qa, ethics_utilitarianism) come from that study and
 the derived pairwise tasks reuse its cached features where the texts are the same.
+
+Every aggregate on the page is over ALL seeds of a cell (`w2sg.report.summary.summarize`: the pooled PGR of the
+seed means with its hierarchical bootstrap CI, printed only when the mean gap's CI excludes 0); across tasks, the
+tasks admitted are those whose mean gap over all seeds is resolved (`w2sg.metrics.across_tasks`), and method
+differences are seed-paired (`w2sg.report.compare.compare_records`). No PGR is averaged over seeds or tasks chosen
+by their own gap.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
-
-import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-import method_zoo as zoo  # noqa: E402  (the sibling study: stability, tables, loading)
+import method_zoo as zoo  # noqa: E402  (the sibling study: which rows are the zoo's, running by task)
 
 WORKDIR = "frozen"
 FINETUNE_WORKDIR = "finetune_rm"
@@ -28,6 +35,7 @@ FINETUNE_WORKDIR = "finetune_rm"
 COUNTERPART = {"hh_rlhf": None, "sciq_pairs": "sciq", "cosmos_qa_pairs": "cosmos_qa",
                "ethics_utilitarianism_pairs": "ethics_utilitarianism"}
 METHODS = ("naive", "naive_hard", "confidence", "early_stop", "filter_confident")
+BASELINE = "naive"
 GENERATIVE = "generative_finetune+naive"
 # part -> (grid, workdir, restriction of the grid: tasks, methods, seeds; None = the grid's own)
 PARTS = {
@@ -42,13 +50,52 @@ PARTS = {
     # full finetuning on the small rungs (slow on CPU)
     "finetune": [("reward_modelling_finetune.yaml", FINETUNE_WORKDIR, None)],
 }
+TIMINGS = "reward_modelling_timings.json"  # under the study root: wall time per part
+
+# The page before issue 22 (`git show 723b496:studies/results/reward_modelling.md`): PGR means over the seeds whose
+# own gap CI excluded 0 ("stable"), with (stable seeds, seeds) and t-intervals over those seeds; the student's l2
+# was the ceiling's (chosen by CV on B's ground truth).
+OLD_COMMIT = "723b496"
+# (task, method) -> (mean PGR over stable seeds, CI low, CI high, stable seeds, seeds); None: no stable seed
+OLD_PAIRWISE = {
+    **{("sciq_pairs", m): v for m, v in {
+        "naive": (0.56, 0.27, 0.84, 3, 3), "naive_hard": (0.44, 0.28, 0.59, 3, 3),
+        "confidence": (0.73, 0.49, 0.98, 3, 3), "early_stop": (0.74, -0.12, 1.60, 3, 3),
+        "filter_confident": (0.95, 0.20, 1.70, 3, 3)}.items()},
+    **{("ethics_utilitarianism_pairs", m): (v, None, None, 1, 3) for m, v in {
+        "naive": 0.54, "naive_hard": 0.30, "confidence": 0.38, "early_stop": 0.42, "filter_confident": 0.60}.items()},
+    **{(t, m): (None, None, None, 0, 3) for t in ("hh_rlhf", "cosmos_qa_pairs") for m in METHODS},
+}
+# task -> (weak, ceiling, mean gap, seeds with a clear gap, seeds)
+OLD_GAPS = {"sciq_pairs": (0.854, 0.922, 0.068, 3, 3), "ethics_utilitarianism_pairs": (0.682, 0.725, 0.043, 1, 3),
+            "hh_rlhf": (0.553, 0.552, -0.001, 0, 3), "cosmos_qa_pairs": (0.630, 0.630, 0.000, 0, 3)}
+# (classification task, method) -> (row-accuracy PGR, per-question PGR), each (mean, lo, hi) over 5 stable seeds
+OLD_CLASSIFIER = {("sciq", m): v for m, v in {
+    "naive": ((0.01, -0.19, 0.22), (0.62, 0.43, 0.82)), "naive_hard": ((0.03, -0.15, 0.20), (0.50, 0.15, 0.86)),
+    "confidence": ((0.14, -0.08, 0.35), (0.57, 0.44, 0.70)), "early_stop": ((0.03, -0.17, 0.23), (0.62, 0.45, 0.79)),
+    "filter_confident": ((-0.00, -0.11, 0.11), (0.53, 0.34, 0.72))}.items()}
+OLD_STATEMENT = ("In 1 of 1 task pair(s) with a clear gap in both forms, the naive reward model recovers less of the "
+                 "gap than the naive classifier judged per question (classification − reward-modelling PGR +0.07: "
+                 "0.62 vs 0.56); the CIs overlap, so \"reward modelling recovers less of the gap\" is neither "
+                 "supported nor refuted.")
+# single-seed rows of the parts not rerun since: (part, what the old page printed)
+OLD_SINGLE_SEED = {
+    "finetune": "seed 0, |A| = |B| = |T| = 200: sciq_pairs naive 0.40 [-1.60, 1.29], confidence 1.20 [0.44, 3.12]; "
+                "sciq naive 0.57 [0.12, 1.13] (per question 0.56 [0.10, 1.00]), confidence -0.97 [-2.75, -0.34]; "
+                "hh_rlhf with its weak model at the majority baseline (naive 0.41, confidence 1.57, both unbounded "
+                "CIs, gap not resolved)",
+    "generative": "seed 1 only: sciq_pairs naive 0.46 vs generative 0.38 (−0.08); sciq classifier naive −0.94 vs "
+                  "generative −0.25 (+0.69)",
+}
 
 
+# ---- running ------------------------------------------------------------------------------------------
 def run(root: Path, data_dir: str | None, parts: list[str]) -> None:
     from w2sg.config import MethodSpec, load_yaml_spec
     from w2sg.sweep import SweepSpec
 
     for part in parts:
+        t0 = time.perf_counter()
         for grid, workdir, only in PARTS[part]:
             sweep = load_yaml_spec(HERE / grid, SweepSpec)
             if only:
@@ -58,10 +105,24 @@ def run(root: Path, data_dir: str | None, parts: list[str]) -> None:
                                          if isinstance(m, MethodSpec) and m.label in only["methods"]]
                 sweep = sweep.model_copy(update=update)
             zoo.run_by_task(sweep, root / workdir, data_dir, part)
+        path = root / TIMINGS
+        entries = json.loads(path.read_text()) if path.exists() else []
+        entries.append({"part": part, "seconds": round(time.perf_counter() - t0, 1), "at": time.strftime("%F %T")})
+        path.write_text(json.dumps(entries, indent=1))
+
+
+# ---- rows ---------------------------------------------------------------------------------------------
+def load(root: Path, workdir: str) -> list[dict]:
+    """The workdir's records with their stored test outcomes (the CIs resample seeds, then test groups)."""
+    from w2sg.store import ResultsStore
+
+    path = root / workdir / "results.sqlite"
+    return ResultsStore(path).records(outcomes=True) if path.exists() else []
 
 
 def study_rows(records: list[dict]) -> tuple[list[dict], list[dict]]:
-    """(pairwise rows, classification rows of the counterparts): plain minilm -> mpnet, the study's methods."""
+    """(pairwise rows, classification rows of the counterparts): plain minilm -> mpnet, the study's methods, the
+    default (converged) budget."""
     keep = [r for r in zoo.zoo_records(records) if zoo.plain_weak(r) and r["method"] in METHODS
             and r.get("budget_kind", "full") == "full"]  # the budget study's naive rows are another axis
     pairwise = [r for r in keep if r["task"] in COUNTERPART]
@@ -69,91 +130,241 @@ def study_rows(records: list[dict]) -> tuple[list[dict], list[dict]]:
     return pairwise, cls
 
 
-def seed_mean(rows: list[dict], metric: str = "pgr_acc") -> dict:
-    """Mean PGR over the seeds whose own gap is clear, with a t-interval over those seeds."""
-    from w2sg.metrics import seed_summary
-    from w2sg.report.summary import stable
+def cells(rows: list[dict]) -> dict[tuple[str, str], dict]:
+    """(task, method) -> its summarize() row over all seeds (one grid per task: the tasks' variants differ only
+    between the grids' tasks)."""
+    from w2sg.report.summary import summarize
 
-    vals = [r[metric] for r in rows if stable(r, metric)]
-    s = seed_summary(vals)
-    return {"mean": s["mean"] if vals else None, "lo": s["ci_low"], "hi": s["ci_high"], "n": len(vals),
-            "of": len(rows)}
-
-
-def _cell(s: dict) -> str:
-    if not s["n"]:
-        return f"– (0/{s['of']})"
-    ci = "" if not np.isfinite(s["lo"]) else f" [{s['lo']:.2f}, {s['hi']:.2f}]"
-    return f"{s['mean']:.2f}{ci} ({s['n']}/{s['of']})"
+    out: dict[tuple[str, str], dict] = {}
+    for row in summarize(rows):
+        key = (row["task"], row["method"])
+        if key in out:
+            raise ValueError(f"{key}: rows of two grids (variants {out[key]['variant']!r} and {row['variant']!r}); "
+                             "the page expects one grid per task")
+        out[key] = row
+    return out
 
 
-def side_by_side(pairwise: list[dict], cls: list[dict], metric: str = "pgr_acc") -> tuple[list[str], list[float]]:
-    """Per task pair and method: PGR as reward modelling vs as classification; and the per-pair differences
-    (classification - reward modelling) of the naive method, for the statement."""
-    pw, cl = zoo.by_task_method(pairwise), zoo.by_task_method(cls)
-    lines = ["| pairwise task | classification task | method | PGR, reward model [95% CI] (stable/seeds) | "
-             "PGR, classifier: row accuracy | PGR, classifier: per-question accuracy |", "|---|---|---|---|---|---|"]
-    diffs = []
+def _task(label: str) -> str:
+    """A cross-task unit label without the variant that tells the grids apart ('sciq_pairs · splits...')."""
+    return label.split(" · ")[0]
+
+
+# ---- formatting ---------------------------------------------------------------------------------------
+def _f(x, d: int = 2) -> str:
+    return "–" if x is None or x != x else f"{x:.{d}f}"
+
+
+def _ci(v, lo, hi, d: int = 2, sign: bool = False) -> str:
+    """'v [lo, hi]'; a missing CI end is unbounded (-inf / +inf)."""
+    if v is None or v != v:
+        return "–"
+
+    def num(x):
+        return f"{x:+.{d}f}" if sign else f"{x:.{d}f}"
+
+    lo_s = "-inf" if lo is None else "n/a" if lo != lo else num(lo)
+    hi_s = "+inf" if hi is None else "n/a" if hi != hi else num(hi)
+    return f"{num(v)} [{lo_s}, {hi_s}]"
+
+
+def gap_cell(row: dict, metric: str = "acc") -> str:
+    return _ci(row.get(f"gap_{metric}_pooled"), row.get(f"gap_{metric}_pooled_ci_low"),
+               row.get(f"gap_{metric}_pooled_ci_high"), 3)
+
+
+def pooled_cell(row: dict | None, metric: str = "acc") -> str:
+    """fmt_pooled of a summarize() row; '–' when the cell was not run."""
+    from w2sg.report.summary import fmt_pooled
+
+    return "– (not run)" if row is None else fmt_pooled(row, metric)
+
+
+def seed_mean_cell(row: dict, metric: str = "acc") -> str:
+    """The mean of the per-seed PGRs where defined, with how many seeds have none; flagged when the mean gap over
+    all seeds is not resolved (then it is no number to quote)."""
+    v, n_undef = row.get(f"pgr_{metric}_seed_mean"), row.get(f"pgr_{metric}_n_undefined", 0)
+    flag = "" if row.get(f"pgr_{metric}_resolved") else " ⚠ gap not resolved"
+    return f"{_f(v)} ({n_undef}/{row['n_seeds']} undefined){flag}"
+
+
+def resolved(row: dict | None, metric: str = "acc") -> bool:
+    return bool(row and row.get(f"pgr_{metric}_resolved"))
+
+
+def _ci_of(row: dict, metric: str) -> tuple[float | None, float | None, float | None]:
+    return row.get(f"pgr_{metric}_pooled"), row.get(f"pgr_{metric}_pooled_ci_low"), \
+        row.get(f"pgr_{metric}_pooled_ci_high")
+
+
+# ---- sections -----------------------------------------------------------------------------------------
+def pairwise_table(pw: dict[tuple[str, str], dict]) -> list[str]:
+    """Per pairwise task and method: seed means of weak, ceiling and student, the mean gap with its CI, the pooled
+    PGR (accuracy and AUROC), and the mean of the per-seed PGRs with the count undefined."""
+    lines = ["| task | method | seeds | weak | ceiling | student | mean gap [95% CI] | PGR pooled [95% CI] | "
+             "PGR AUROC pooled [95% CI] | mean of per-seed PGRs (undefined) |", "|---" * 10 + "|"]
+    for (task, method), row in sorted(pw.items(), key=lambda kv: (kv[0][0], zoo._method_order(kv[0][1]))):
+        lines.append(f"| {task} | {method} | {row['n_seeds']} | {_f(row['weak_acc_mean'], 3)} | "
+                     f"{_f(row['ceiling_acc_mean'], 3)} | {_f(row['student_acc_mean'], 3)} | {gap_cell(row)} | "
+                     f"{pooled_cell(row)} | {pooled_cell(row, 'auroc')} | {seed_mean_cell(row)} |")
+    return lines
+
+
+def across_table(pairwise: list[dict]) -> tuple[list[str], list[str], dict[str, str]]:
+    """Per method: the median over the admitted tasks of the pooled PGR with its three-level CI (tasks, seeds, test
+    groups); the admitted tasks and the left-out ones with why."""
+    from w2sg.report.compare import across_task_records
+
+    lines = ["| method | median pooled PGR over admitted tasks [95% CI] | tasks admitted |", "|---|---|---|"]
+    admitted, left = [], {}
+    for m in METHODS:
+        if not any(r["method"] == m for r in pairwise):
+            continue
+        a = across_task_records(pairwise, m)
+        admitted, left = [_task(t) for t in a.tasks], {_task(t): why for t, why in a.left_out.items()}
+        lines.append(f"| {m} | {_ci(a.value, a.ci_low, a.ci_high) if a.value is not None else 'no task admitted'} | "
+                     f"{len(a.tasks)}: {', '.join(admitted) or 'none'} |")
+    return lines, admitted, left
+
+
+def compare_table(rows: list[dict], methods: list[str], baseline: str = BASELINE,
+                  label: Callable[[str], str] = lambda m: m) -> list[str]:
+    """Each method against `baseline`, paired by seed, per task and overall: student accuracy difference and PGR
+    difference (gap-resolved tasks only) with their CIs (seeds, then test groups; tasks on top overall) and the
+    verdict."""
+    from w2sg.report.compare import compare_records
+
+    lines = ["| method − " + baseline + " | task | seeds | Δ student acc [95% CI] | Δ PGR [95% CI] | verdict |",
+             "|---|---|---|---|---|---|"]
+    notes: list[str] = []
+    for m in methods:
+        comp, why = compare_records(rows, m, baseline)
+        notes += why
+        for t in comp.tasks:
+            dp = _ci(t.diff_pgr, *t.diff_pgr_ci, sign=True) if t.gap_resolved else "gap not resolved"
+            verdict = t.verdict.replace("A better", f"{m} better").replace("B better", f"{baseline} better")
+            lines.append(f"| {label(m)} | {_task(t.task)} | {t.n_seeds} | "
+                         f"{_ci(t.diff_student, *t.diff_student_ci, 3, True)} | {dp} | {verdict} |")
+        if len(comp.tasks) > 1:
+            p = "" if comp.wilcoxon_p is None else f"; Wilcoxon p {comp.wilcoxon_p:.2f}"
+            lines.append(f"| {label(m)} | **over tasks** (Δ PGR over {len(comp.admitted)} admitted{p}) | – | "
+                         f"{_ci(comp.diff_student_mean, *comp.diff_student_ci, 3, True)} | "
+                         f"{_ci(comp.diff_pgr_mean, *comp.diff_pgr_ci, sign=True)} | {comp.verdict} |")
+    return lines + ([""] + [f"- {n}" for n in notes] if notes else [])
+
+
+def side_by_side(pw: dict, cl: dict) -> list[str]:
+    """Per task pair and method: the pooled PGR as reward model vs as classifier (row accuracy and per question)."""
+    lines = ["| pairwise task | classification task | method | PGR, reward model [95% CI] | PGR, classifier: row "
+             "accuracy [95% CI] | PGR, classifier: per-question accuracy [95% CI, seeds only] |",
+             "|---|---|---|---|---|---|"]
     for task, counterpart in COUNTERPART.items():
         for m in METHODS:
-            a = seed_mean(pw.get((task, m), []), metric)
-            b = seed_mean(cl.get((counterpart, m), []), metric) if counterpart else None
-            q = seed_mean(cl.get((counterpart, m), []), "pgr_q_acc") if counterpart else None
-            if not a["of"] and not (b and b["of"]):
+            a, b = pw.get((task, m)), cl.get((counterpart, m)) if counterpart else None
+            if a is None and b is None:
                 continue
-            lines.append(f"| {task} | {counterpart or '–'} | {m} | {_cell(a)} | {_cell(b) if b else '–'} | "
-                         f"{_cell(q) if q else '–'} |")
-            ref = q if q and q["n"] else b  # a preference is a per-question judgement: compare with that
-            if m == "naive" and ref and a["n"] and ref["n"]:
-                diffs.append(ref["mean"] - a["mean"])
-    return lines, diffs
+            if counterpart is None:
+                q = "–"
+            elif b is None:
+                q = "– (not run)"
+            else:
+                q = pooled_cell(b, "q_acc") if b.get("gap_q_acc_pooled") is not None else "– (no per-question acc)"
+            lines.append(f"| {task} | {counterpart or '–'} | {m} | {pooled_cell(a)} | "
+                         f"{pooled_cell(b) if counterpart else '–'} | {q} |")
+    return lines
 
 
-def page(root: Path, out: Path) -> Path:
-    records = zoo._load(root, WORKDIR)
-    pairwise, cls = study_rows(records)
-    if not pairwise:
-        raise SystemExit(f"no reward-modelling rows under {root / WORKDIR}; run `reward_modelling.py run` first")
-    stability = zoo.task_stability(pairwise)
-    seeds = sorted({r["seed"] for r in pairwise})
-    lines = ["# Reward modelling: weak-to-strong on pairwise preferences", "",
-             "Generated by `python studies/reward_modelling.py page` from the study store (`run` first). Weak "
-             "supervisor: MiniLM-L6 (22M) reward model trained on A's ground-truth preferences; strong: MPNet-base "
-             "(110M); frozen features, linear Bradley–Terry reward heads (P(a ≻ b) = σ(r_a − r_b), no bias, solved "
-             "to convergence by L-BFGS, l2 by group-aware CV), both orders of every test pair scored. Metric: "
-             "pairwise accuracy (class-balanced over the two orientations). "
-             f"Seeds {seeds}; sizes |A| = |B| = |T| = 500 pairs, |V| = 100.", "",
-             "Scope: frozen features for every task"
-             + ("; full finetuning on the smallest pair (below)." if zoo._load(root, FINETUNE_WORKDIR) else
-                ". Finetuned reward models (`python studies/reward_modelling.py run --part finetune`) have not been "
-                "run yet.")
-             + (" Generative finetuning before W2S training: below." if generative_rows(records) else
-                " Generative finetuning before W2S training (`run --part generative`) has not been run yet."), "",
-             "## Pairwise tasks: gap and PGR per method (accuracy; mean ± sd over seeds with a clear gap)", ""]
-    lines += zoo._task_table(pairwise, stability, "pgr_acc") + [""]
-    table, diffs = side_by_side(pairwise, cls)
-    lines += ["## The same texts as reward modelling and as classification", "",
-              "Classification rows come from the method-zoo study (same split sizes, same models, 5 seeds, the "
-              "converged budget). A classifier judges each (question, answer) row alone; its per-question "
-              "accuracy (the highest-scoring candidate is its answer) is the judgement a preference asks for, so "
-              "the comparison below uses it where the task has one. CIs are t-intervals over the seeds with a "
-              "clear gap.", ""] + table + [""]
-    if any("(0/0)" in line for line in table):
-        lines += ["(0/0): the classification task was not run in this store (`python studies/reward_modelling.py "
-                  "run --part counterparts` computes it); where the reward model has no clear gap either, there is "
-                  "nothing to compare.", ""]
-    if diffs:
-        d = np.array(diffs)
-        lines += ["Naive method, classification PGR (per-question where defined) minus reward-modelling PGR, per "
-                  "task pair: "
-                  + ", ".join(f"{x:+.2f}" for x in d) + ".", ""]
-    lines += finetune_section(root)
-    lines += generative_section(records)
-    lines += ["## Statement", "", statement(stability, diffs), ""]
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "reward_modelling.md"
-    path.write_text("\n".join(lines))
-    return path
+def rm_vs_classifier(pw: dict, cl: dict, method: str = BASELINE) -> list[tuple[str, str, str]]:
+    """For each task pair where both forms have a resolved mean gap (the classifier judged per question where it
+    has that, else by row): (task, text, reading), reading 'lower' / 'higher' / 'overlap' from the two CIs."""
+    out = []
+    for task, counterpart in COUNTERPART.items():
+        a, b = pw.get((task, method)), cl.get((counterpart, method)) if counterpart else None
+        if b is None or not resolved(a):
+            continue
+        metric = "q_acc" if b.get("gap_q_acc_pooled") is not None else "acc"
+        if not resolved(b, metric):
+            continue
+        (va, la, ha), (vb, lb, hb) = _ci_of(a, "acc"), _ci_of(b, metric)
+        if ha is not None and lb is not None and ha < lb:
+            reading = "lower"
+        elif la is not None and hb is not None and la > hb:
+            reading = "higher"
+        else:
+            reading = "overlap"
+        out.append((task, f"{task}: reward model {_ci(va, la, ha)} vs classifier "
+                    f"{'per question ' if metric == 'q_acc' else ''}{_ci(vb, lb, hb)}", reading))
+    return out
+
+
+def what_changed(pw: dict, cl: dict, comparisons: list[tuple[str, str, str]], finetune: bool,
+                 generative: bool) -> list[str]:
+    """Each number and conclusion of the page before issue 22 (commit OLD_COMMIT) against this page's."""
+    def old_cell(v):
+        mean, lo, hi, k, n = v
+        if mean is None:
+            return f"– ({k}/{n} seeds)"
+        return (f"{mean:.2f}" + (f" [{lo:.2f}, {hi:.2f}]" if lo is not None else "") + f" ({k}/{n} seeds)")
+
+    def status(old, row):
+        mean, lo, hi, k, n = old
+        if row is None:
+            return "not rerun"
+        new, nlo, nhi = _ci_of(row, "acc")
+        if not resolved(row):
+            return ("lost support: the mean gap over all seeds is not resolved" + (
+                f" (the old number averaged the {k} of {n} seeds selected by their own gap)" if k < n else "")
+                    if mean is not None else "still no resolved gap")
+        if mean is None:
+            return "new: the mean gap over all seeds is resolved"
+        if (mean > 0) != (new > 0):
+            return "flipped sign"
+        if lo is not None and lo > 0 and (nlo is None or nlo <= 0):
+            return "lost support: its CI now reaches 0"
+        if (lo is None or lo <= 0) and nlo is not None and nlo > 0:
+            return "gained support: its CI now excludes 0"
+        return "same reading (CI on the same side of 0)"
+
+    lines = ["## What changed (issue 22)", "",
+             f"The page before issue 22 (`git show {OLD_COMMIT}:studies/results/reward_modelling.md`) averaged each "
+             "cell's PGR over the seeds whose own gap CI excluded 0 (\"stable\" seeds, t-intervals over them), i.e. "
+             "it selected seeds on PGR's denominator, and its students took the ceiling's l2 (chosen by CV on B's "
+             "ground truth). This page: the pooled PGR of the means over all seeds with a CI over seeds then test "
+             "groups, printed only where the mean gap is resolved, and the student's l2 by CV on B's weak labels "
+             "(`student_l2_source`), so every student number differs from the old run as well.", "",
+             "| task | method | old PGR (stable seeds only) | new pooled PGR (all seeds) | what happened |",
+             "|---|---|---|---|---|"]
+    for (task, m), old in sorted(OLD_PAIRWISE.items(), key=lambda kv: (kv[0][0], zoo._method_order(kv[0][1]))):
+        row = pw.get((task, m))
+        lines.append(f"| {task} | {m} | {old_cell(old)} | {pooled_cell(row)} | {status(old, row)} |")
+    lines += ["", "Gaps (pairwise accuracy), old (mean over seeds; seeds with a clear gap) vs new (mean over all "
+              "seeds with its hierarchical CI):", ""]
+    for task, (w, c, g, k, n) in OLD_GAPS.items():
+        row = pw.get((task, BASELINE))
+        new = ("not rerun" if row is None else f"weak {_f(row['weak_acc_mean'], 3)}, ceiling "
+               f"{_f(row['ceiling_acc_mean'], 3)}, gap {gap_cell(row)} "
+               f"({'resolved' if resolved(row) else 'not resolved'})")
+        lines.append(f"- {task}: old weak {w:.3f}, ceiling {c:.3f}, gap {g:.3f} ({k}/{n} seeds clear) → new {new}.")
+    lines += ["", "Classifier counterparts (method-zoo rows, 5 seeds), old per-question PGR over stable seeds vs new "
+              "pooled:", ""]
+    for (task, m), (_, q) in OLD_CLASSIFIER.items():
+        row = cl.get((task, m))
+        new = "not in this store yet" if row is None else pooled_cell(row, "q_acc")
+        lines.append(f"- {task} {m}: old {q[0]:.2f} [{q[1]:.2f}, {q[2]:.2f}] → new {new}.")
+    naive = [c for c in comparisons if c[0] == "sciq_pairs"]
+    lines += ["", f"Conclusion \"reward model vs classifier\": old — {OLD_STATEMENT} New — "
+              + (f"{naive[0][1]}: the CIs " + {"overlap": "overlap, so the old reading (neither supported nor "
+                                               "refuted) stands", "lower": "do not overlap: the reward model "
+                                               "recovers less (the old reading changed)", "higher": "do not overlap: "
+                                               "the reward model recovers more (the old reading flipped)"}[naive[0][2]]
+                 + "." if naive else "not testable: a form has no resolved mean gap or the classifier rows are not "
+                                     "in this store, so the old statement has lost its support.")]
+    for part, old in OLD_SINGLE_SEED.items():
+        if not (finetune if part == "finetune" else generative):
+            lines += ["", f"{part.capitalize()} part: not rerun since issue 22 (`python studies/reward_modelling.py "
+                      f"run --part {part}`); the old page printed {old}. Those students used the ceiling's l2 (an "
+                      "oracle choice) and single seeds, so they support no conclusion here."]
+    return lines + [""]
 
 
 def generative_rows(records: list[dict]) -> list[dict]:
@@ -161,133 +372,184 @@ def generative_rows(records: list[dict]) -> list[dict]:
 
 
 def generative_section(records: list[dict]) -> list[str]:
-    """Per task: naive vs generative_finetune+naive on the same seeds (same weak model, ceiling and splits), and
-    their paired difference with a t-interval over seeds."""
+    """Per task: naive vs generative_finetune+naive on the same seeds (same weak model, ceiling and splits): seed
+    means, the pooled PGR of each, and their seed-paired difference (`compare_records`)."""
+    from w2sg.report.compare import compare_records
+    from w2sg.report.summary import summarize
+
     gen = generative_rows(records)
     if not gen:
         return []
+
     def same(r):  # the generative row's naive partner: same task, seed, splits and training settings
         spec = r.get("spec") or {}
         return r["task"], r["seed"], repr(spec.get("splits")), repr(spec.get("train"))
 
-    naive = {same(r): r for r in records if zoo.plain_weak(r) and r["method"] == "naive"
+    naive = {same(r): r for r in records if zoo.plain_weak(r) and r["method"] == BASELINE
              and r.get("budget_kind", "full") == "full"}
     lines = ["## Generative finetuning before W2S training (frozen features)", "",
              "MPNet adapted with its masked-LM objective (1 epoch, lr 5e-5) on the unlabelled student-side texts (B "
              "and V: prompts + responses, or question + answer rows), then a linear head trained naively on the weak "
              "labels; the ceiling stays the unadapted model (Burns et al. sec. 5.2.2 adapted theirs too). Paired "
-             "with the plain naive student of the same seed.", "",
-             "| task | kind | seeds | weak | ceiling | naive student | generative student | PGR naive | PGR generative "
-             "| generative − naive PGR [95% CI] |", "|---|---|---|---|---|---|---|---|---|---|"]
-    from w2sg.metrics import seed_summary
-
+             "with the plain naive student of the same seed and splits; PGRs pooled over all paired seeds.", "",
+             "| task | kind | seeds | weak | ceiling | naive student | generative student | PGR naive [95% CI] | "
+             "PGR generative [95% CI] | generative − naive: Δ student acc [95% CI] | Δ PGR [95% CI] | verdict |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for task in sorted({r["task"] for r in gen}):
         pairs = [(naive[same(r)], r) for r in gen if r["task"] == task and same(r) in naive]
         if not pairs:
             continue
-        m = {k: np.mean([b[k] for b in (g for _, g in pairs)]) for k in ("weak_acc", "ceiling_acc", "student_acc")}
-        m_naive = np.mean([a["student_acc"] for a, _ in pairs])
-        ok = [(a, g) for a, g in pairs if a.get("pgr_acc") is not None and g.get("pgr_acc") is not None
-              and not g.get("unstable")]
-        pn = seed_mean([a for a, _ in pairs])
-        pg = seed_mean([g for _, g in pairs])
-        d = seed_summary([g["pgr_acc"] - a["pgr_acc"] for a, g in ok]) if ok else None
-        diff = (f"{d['mean']:+.2f}" + (f" [{d['ci_low']:+.2f}, {d['ci_high']:+.2f}]" if np.isfinite(d["ci_low"])
-                                         else "") + f" ({len(ok)})") if d else "–"
+        rows = [dict(r, method=BASELINE if r is a else GENERATIVE, variant="") for a, g in pairs for r in (a, g)]
+        s = {row["method"]: row for row in summarize(rows)}
+        comp, _ = compare_records(rows, GENERATIVE, BASELINE)
+        t = comp.tasks[0]
+        dp = _ci(t.diff_pgr, *t.diff_pgr_ci, sign=True) if t.gap_resolved else "gap not resolved"
         kind = "reward model" if task in COUNTERPART else "classifier"
-        lines.append(f"| {task} | {kind} | {len(pairs)} | {m['weak_acc']:.3f} | {m['ceiling_acc']:.3f} | "
-                     f"{m_naive:.3f} | {m['student_acc']:.3f} | {_cell(pn)} | {_cell(pg)} | {diff} |")
+        verdict = t.verdict.replace(GENERATIVE, "generative")
+        lines.append(f"| {task} | {kind} | {len(pairs)} | {_f(s[GENERATIVE]['weak_acc_mean'], 3)} | "
+                     f"{_f(s[GENERATIVE]['ceiling_acc_mean'], 3)} | {_f(s[BASELINE]['student_acc_mean'], 3)} | "
+                     f"{_f(s[GENERATIVE]['student_acc_mean'], 3)} | {pooled_cell(s[BASELINE])} | "
+                     f"{pooled_cell(s[GENERATIVE])} | {_ci(t.diff_student, *t.diff_student_ci, 3, True)} | {dp} | "
+                     f"{verdict} |")
     return lines + [""]
 
 
 def finetune_section(root: Path) -> list[str]:
-    """Per seed: the finetuned reward model and the finetuned classifier on the same texts, with the paired
-    bootstrap CI of each experiment's PGR (2 seeds: too few for a t-interval over seeds)."""
-    records = [r for r in zoo._load(root, FINETUNE_WORKDIR) if zoo.plain_weak(r)]
+    """Per seed: the finetuned reward model and the finetuned classifier on the same texts, each experiment's PGR
+    with its bootstrap CI over test groups (one seed: no aggregate over seeds)."""
+    from w2sg.report.summary import fmt_pgr
+
+    records = [r for r in load(root, FINETUNE_WORKDIR) if zoo.plain_weak(r)]
     if not records:
         return []
     lines = ["## Finetuned (full finetuning on CPU, small sizes)", "",
-             "minilm → mpnet, full finetuning (4 epochs at lr 1e-4, batch 16, max length 128: at the library's "
-             "default 5e-5 × 2 epochs the MiniLM classifier on 200 sciq rows stays at the majority baseline), "
-             "|A| = |B| = |T| = 200 rows or pairs, |V| = 50. One row per seed; PGR with its paired-bootstrap 95% CI "
-             "over test items (per-question for the classifier where defined).", "",
+             "minilm → mpnet, full finetuning (4 epochs at lr 1e-4, batch 16, max length 128), |A| = |B| = |T| = 200 "
+             "rows or pairs, |V| = 50. One row per experiment; PGR with its bootstrap 95% CI over test groups "
+             "(per-question for the classifier where defined), flagged unstable when the experiment's gap CI "
+             "reaches 0.", "",
              "| task | method | seed | weak | ceiling | student | PGR [95% CI] | PGR per question [95% CI] |",
              "|---|---|---|---|---|---|---|---|"]
-
-    def ci(r, key):
-        v, lo, hi = r.get(key), r.get(f"{key}_ci_low"), r.get(f"{key}_ci_high")
-        if v is None:
-            return "undefined" + (" (no clear gap)" if r.get("unstable") else "")
-        bounds = f"[{zoo._f(lo)}, {zoo._f(hi)}]" if lo is not None and hi is not None else "[unbounded]"
-        return f"{v:.2f} {bounds}" + (" ⚠ unstable" if r.get("unstable") else "")
-
     flat = set()
     for r in sorted(records, key=lambda r: (r["task"], zoo._method_order(r["method"]), r["seed"])):
-        q = ci(r, "pgr_q_acc") if r.get("pgr_q_acc") is not None else "–"
+        q = fmt_pgr(r, "q_acc") if r.get("weak_q_acc") is not None else "–"
         at_majority = r["weak_acc"] <= (r.get("majority_acc") or 0.5) + 0.01
         if at_majority:
             flat.add(r["task"])
         lines.append(f"| {r['task']} | {r['method']} | {r['seed']} | {r['weak_acc']:.3f}"
                      f"{' ⚠ majority' if at_majority else ''} | {r['ceiling_acc']:.3f} | "
-                     f"{r['student_acc']:.3f} | {ci(r, 'pgr_acc')} | {q} |")
-    from w2sg.config import load_yaml_spec
-    from w2sg.sweep import SweepSpec
-
-    grid = load_yaml_spec(HERE / PARTS["finetune"][0][0], SweepSpec)
-    missing = [t for t in grid.tasks if t not in {r["task"] for r in records}]
-    if missing:
-        lines += ["", f"Not run yet in this store: {', '.join(missing)} (the grid's other tasks; CPU-bound, ~15-30 min "
-                  "per task and seed on 2 cores; `python studies/reward_modelling.py run --part finetune` resumes)."]
+                     f"{r['student_acc']:.3f} | {fmt_pgr(r)} | {q} |")
     if flat:
         lines += ["", f"⚠ {', '.join(sorted(flat))}: the finetuned weak model sits at the majority (chance) "
                   "baseline (it learned nothing on 200 rows), so these rows are not a weak-to-strong result."]
-    lines += _finetune_side_by_side(records)
     return lines + [""]
 
 
-def _finetune_side_by_side(records: list[dict]) -> list[str]:
-    """Per method and seed: the finetuned reward model's PGR against its classification counterpart's (per
-    question where defined), and whether their bootstrap CIs overlap."""
-    by = {(r["task"], r["method"], r["seed"]): r for r in records}
-    out = []
-    for (task, method, seed), r in sorted(by.items()):
-        c = by.get((COUNTERPART.get(task), method, seed))
-        if c is None or r.get("pgr_acc") is None or r.get("unstable") or c.get("unstable"):
-            continue
-        key = "pgr_q_acc" if c.get("pgr_q_acc") is not None else "pgr_acc"
-        lo, hi, clo, chi = r.get("pgr_acc_ci_low"), r.get("pgr_acc_ci_high"), c.get(f"{key}_ci_low"), \
-            c.get(f"{key}_ci_high")
-        overlap = None if None in (lo, hi, clo, chi) else not (hi < clo or chi < lo)
-        out.append(f"- {task} vs {COUNTERPART[task]}, {method}, seed {seed}: reward model PGR {r['pgr_acc']:.2f}, "
-                   f"classifier PGR {c[key]:.2f}" + ("" if key == "pgr_acc" else " (per question)") + " — "
-                   + {True: "the CIs overlap: no difference shown", False: "the CIs do not overlap",
-                      None: "a CI is unbounded"}[overlap] + ".")
-    return ["", "Side by side (finetuned):", "", *out] if out else []
-
-
-def statement(stability: dict, diffs: list[float]) -> str:
-    stable = sorted(t for t, s in stability.items() if not s["unstable"])
-    flat = sorted(t for t, s in stability.items() if s["unstable"])
-    parts = []
-    if flat:
-        parts.append("No clear weak→strong gap as reward models (PGR undefined or noise, so nothing to recover): "
-                     + ", ".join(f"{t} (weak {stability[t]['weak']:.3f}, ceiling {stability[t]['ceiling']:.3f})"
-                                 for t in flat) + "."
-                     + (" For hh_rlhf this means the reward-modelling result of Burns et al. is not reproduced "
-                        "at this scale: neither frozen encoder separates the less harmful answer much above "
-                        "chance, so there is no gap to recover." if "hh_rlhf" in flat else ""))
-    if not diffs:
-        parts.append("No task pair has a clear gap in both forms, so whether reward modelling recovers less of the "
-                     "gap than classification cannot be tested here.")
+def statement(pw: dict, admitted: list[str], left: dict[str, str], comparisons: list[tuple[str, str, str]]) -> str:
+    parts = [f"Rule, fixed before any PGR is read: a task enters the cross-task statistics when its mean gap "
+             f"(ceiling − weak) over all seeds has a 95% CI above 0. Admitted: {', '.join(admitted) or 'none'}."]
+    if left:
+        parts.append("No resolved weak→strong gap as reward models (so no PGR to quote): "
+                     + "; ".join(f"{t}: {why}" for t, why in sorted(left.items())) + ".")
+        hh = pw.get(("hh_rlhf", BASELINE))
+        if "hh_rlhf" in left and hh is not None:
+            parts.append(f"For hh_rlhf (weak {_f(hh['weak_acc_mean'], 3)}, ceiling {_f(hh['ceiling_acc_mean'], 3)}) "
+                         "the reward-modelling result of Burns et al. is not reproduced at this scale: there is no "
+                         "gap to recover.")
+    if not comparisons:
+        parts.append("No task pair has a resolved mean gap in both forms (or the classification rows are not in this "
+                     "store), so whether reward modelling recovers less of the gap than classification cannot be "
+                     "tested here.")
     else:
-        less = sum(d > 0 for d in diffs)
-        parts.append(f"Tasks with a clear gap as reward models: {', '.join(stable) or 'none'}. In {less} of "
-                     f"{len(diffs)} task pair(s) with a clear gap in both forms, the naive reward model recovers "
-                     "less of the gap than the naive classifier judged per question on the same texts; the CIs "
-                     "above overlap, so \"reward modelling recovers less of the gap\" (Burns et al.: ~10-20% "
-                     "naive vs ~50% for NLP classification) is neither supported nor refuted at this scale — one "
-                     "frozen-feature model pair, 3 seeds, and one task pair with a usable gap.")
+        lower = [c for c in comparisons if c[2] == "lower"]
+        parts.append("Naive reward model vs naive classifier on the same texts, pooled PGRs: "
+                     + "; ".join(c[1] for c in comparisons) + ". "
+                     + (f"The reward model recovers less of the gap on {', '.join(c[0] for c in lower)} (the CIs do "
+                        "not overlap). " if lower else "")
+                     + ("Elsewhere the CIs overlap, so " if lower else "The CIs overlap, so ")
+                     + "\"reward modelling recovers less of the gap\" (Burns et al.: ~10-20% naive vs ~50% for NLP "
+                       "classification) is neither supported nor refuted there — one frozen-feature model pair, 3 "
+                       "seeds (overlapping CIs do not show that the two are equal).")
     return " ".join(parts)
+
+
+def _timing_line(root: Path) -> list[str]:
+    path = root / TIMINGS
+    if not path.exists():
+        return []
+    spent: dict[str, float] = {}
+    for e in json.loads(path.read_text()):
+        spent[e["part"]] = spent.get(e["part"], 0.0) + e["seconds"]
+    return ["Wall time of `run` (2-core CPU shared with other jobs): "
+            + ", ".join(f"{p} {s / 60:.0f} min" for p, s in spent.items()) + ".", ""]
+
+
+def page(root: Path, out: Path) -> Path:
+    records = load(root, WORKDIR)
+    pairwise, cls = study_rows(records)
+    if not pairwise:
+        raise SystemExit(f"no reward-modelling rows under {root / WORKDIR}; run `reward_modelling.py run` first")
+    pw, cl = cells(pairwise), cells(cls)
+    seeds = sorted({r["seed"] for r in pairwise})
+    finetune = finetune_section(root)
+    gen = generative_section(records)
+    levels = sorted({row.get("pgr_acc_ci_levels") for row in pw.values()} - {None})
+    lines = ["# Reward modelling: weak-to-strong on pairwise preferences", "",
+             "Generated by `python studies/reward_modelling.py page --root w2sg-study` from the study store (`run` "
+             "first). Weak supervisor: MiniLM-L6 (22M) reward model trained on A's ground-truth preferences; strong: "
+             "MPNet-base (110M); frozen features, linear Bradley–Terry reward heads (P(a ≻ b) = σ(r_a − r_b), no "
+             "bias, solved to convergence by L-BFGS; weak and ceiling l2 by group-aware CV on their own ground "
+             "truth, the student's by CV on B's weak labels), both orders of every test pair scored. Metric: "
+             "pairwise accuracy (class-balanced over the two orientations). "
+             f"Seeds {seeds}; sizes |A| = |B| = |T| = 500 pairs, |V| = 100.", "",
+             *_timing_line(root),
+             "**How to read the numbers.** Every PGR is the pooled PGR of a cell's seed means over all its seeds, "
+             "(mean student − mean weak) / (mean ceiling − mean weak), with a 95% bootstrap CI that resamples seeds, "
+             f"then whole test groups (a prompt's pairs) inside each seed (levels: {', '.join(levels) or '–'}). It "
+             "is printed only when the mean gap's CI excludes 0; otherwise the cell reads \"gap not resolved\" with "
+             "the gap and its CI. Beside it, the mean of the per-seed PGRs where defined, with how many seeds have "
+             "none. No seed and no task is left out by its own gap. Weak labels are soft P(a ≻ b), so naive and "
+             "naive_hard differ here and filter_confident has no ties.", "",
+             "Scope: frozen features for every task"
+             + ("; full finetuning on the smallest pair (below)." if finetune else
+                ". Finetuned reward models (`python studies/reward_modelling.py run --part finetune`) are not in this "
+                "store.")
+             + (" Generative finetuning before W2S training: below." if gen else
+                " Generative finetuning before W2S training (`run --part generative`) is not in this store."), "",
+             "## Pairwise tasks: gap and pooled PGR per method", ""]
+    lines += pairwise_table(pw) + [""]
+    across, admitted, left = across_table(pairwise)
+    lines += ["## Across tasks", "",
+              "Tasks admitted by the rule stated before reading any PGR: the mean gap (ceiling − weak) over all seeds "
+              "has a 95% CI above 0. The CI of the median resamples tasks, then seeds, then test groups.", ""]
+    lines += across + [""]
+    if left:
+        lines += ["Left out: " + "; ".join(f"{t} ({why})" for t, why in sorted(left.items())) + ".", ""]
+    lines += ["## Methods against naive (seed-paired)", "",
+              "Per task, method − naive on the same seeds (same splits, weak model and ceiling): the difference of "
+              "the mean student accuracies and of the pooled PGRs (on gap-resolved tasks), CIs over seeds then test "
+              "groups with the same draws for both methods; the verdict reads the student-accuracy CI per task and "
+              "the PGR-difference CI over admitted tasks overall.", ""]
+    lines += compare_table(pairwise, [m for m in METHODS if m != BASELINE
+                                      and any(r["method"] == m for r in pairwise)]) + [""]
+    lines += ["## The same texts as reward modelling and as classification", "",
+              "Classification rows come from the method-zoo study (same split sizes, same models, 5 seeds, the "
+              "converged budget, same store). A classifier judges each (question, answer) row alone; its "
+              "per-question accuracy (the highest-scoring candidate is its answer) is the judgement a preference "
+              "asks for, so the comparison uses it where the task has one (its pooled CI resamples seeds only: "
+              "per-question accuracy keeps no test outcomes).", ""]
+    lines += side_by_side(pw, cl) + [""]
+    missing = sorted({c for t, c in COUNTERPART.items() if c and not any(k[0] == c for k in cl)})
+    if missing:
+        lines += [f"Not in this store: the classification rows of {', '.join(missing)} (`python "
+                  "studies/reward_modelling.py run --part counterparts`, or the method-zoo run, computes them).", ""]
+    comparisons = rm_vs_classifier(pw, cl)
+    lines += finetune + gen
+    lines += ["## Statement", "", statement(pw, admitted, left, comparisons), ""]
+    lines += what_changed(pw, cl, comparisons, bool(finetune), bool(gen))
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "reward_modelling.md"
+    path.write_text("\n".join(lines))
+    return path
 
 
 def main() -> None:
