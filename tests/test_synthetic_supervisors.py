@@ -290,9 +290,19 @@ def test_the_student_learns_the_supervisors_labels_never_ground_truth(tmp_path, 
     spec = ExperimentSpec(task=str(synthetic_task), weak=weak, strong=str(tiny_encoder), seed=0,
                           splits=SplitSpec(n_weak_train=150, n_transfer=200, n_val=50, n_test=200))
     rec = pipe.run(spec)
-    assert rec["supervisor_kind"] == "synthetic" and 0 <= rec["student_acc"] <= 1
+    assert rec["supervisor_kind"] == "synthetic"
     sup = pipe.weak_step(spec)
     splits = pipe.splits(spec)
+    # the rule (every "movie" row flipped) holds on T too, and the record measures the student against it there
+    y_test = np.array([r.label for r in splits.test])
+    movie_test = np.array([_has_word(r.text, "movie") for r in splits.test])
+    np.testing.assert_array_equal((sup["test"] > 0.5) != y_test, movie_test)
+    student = pipe.cache.load("student", pipe.keys(spec)["student"])[0]["test"]
+    copied = (student > 0.5) == (sup["test"] > 0.5)
+    assert rec["n_sup_wrong_region_test"] == movie_test.sum() and rec["n_sup_wrong_outside_test"] == 0
+    assert rec["imitation_test_region"] == pytest.approx(copied[movie_test].mean())
+    assert rec["student_err_test_region"] == pytest.approx(rec["imitation_test_region"])  # a rule: the same
+    assert rec["student_err_test_outside"] == pytest.approx(((student > 0.5) != y_test)[~movie_test].mean())
     y = np.array([r.label for r in splits.transfer])
     flipped = (sup["transfer"] > 0.5) != y
     movie = np.array([_has_word(r.text, "movie") for r in splits.transfer])
@@ -313,3 +323,58 @@ def test_the_student_learns_the_supervisors_labels_never_ground_truth(tmp_path, 
 
 def _has_word(text: str, word: str) -> bool:
     return word in text.lower().split()
+
+
+def test_random_errors_can_mark_a_region_without_placing_errors_there(tmp_path, planted_task):
+    _, ctx, truth = _setup(tmp_path, planted_task)
+    marked = synthetic(SyntheticConfig(errors="random", error_rate=0.2, region={"length": [8, None]}), ctx)
+    plain = synthetic(SyntheticConfig(errors="random", error_rate=0.2), ctx)
+    for role in ROLES:  # the same random errors as without the region
+        np.testing.assert_array_equal(marked.p[role], plain.p[role])
+    for role in ("test", "transfer"):
+        long_rows = np.array([len(r.text.split()) >= 8 for r in _rows(ctx, role)], dtype=np.float32)
+        np.testing.assert_array_equal(marked.p[f"region_{role}"], long_rows)
+    assert "region_test" not in plain.p
+    wrong = _wrong(marked, truth)["transfer"]
+    inside = marked.p["region_transfer"].astype(bool)
+    assert wrong[inside].any() and wrong[~inside].any()  # errors on both sides of the marked region
+
+
+def test_a_nearest_cluster_rule_is_a_ball_holding_the_error_rate(tmp_path, planted_task, tiny_encoder):
+    from sklearn.cluster import KMeans
+
+    _, ctx, truth = _setup(tmp_path, planted_task, seed=2)
+    region = {"cluster": {"model": str(tiny_encoder), "k": 3, "index": 0, "nearest": True}}
+    rule = synthetic(SyntheticConfig(errors="region", region=region, error_rate=0.15, region_flip="all"), ctx)
+    rows = [r for role in ROLES for r in _rows(ctx, role)]
+    x = ctx.features(str(tiny_encoder), [r.item for r in rows]).astype(np.float64)
+    km = KMeans(n_clusters=3, random_state=2, n_init=10).fit(x)
+    largest = np.bincount(km.labels_).argmax()
+    dist = np.linalg.norm(x - km.cluster_centers_[largest], axis=1)
+    m = round(0.15 * len(rows))
+    inside = dist <= np.sort(dist)[m - 1]  # the m rows nearest the largest cluster's centre
+    assert inside.sum() == m == rule.meta["region_rows"]
+    assert rule.meta["region_radius"] == pytest.approx(np.sort(dist)[m - 1])
+    start = 0
+    for role in ROLES:  # every row of the ball wrong, every other row right, on every split
+        n = len(truth[role])
+        np.testing.assert_array_equal(_wrong(rule, truth)[role], inside[start:start + n])
+        start += n
+    assert sum(rule.meta["n_wrong"].values()) == m  # the random supervisor's count over B, V, T and extra
+    rnd = synthetic(SyntheticConfig(errors="random", region=region, error_rate=0.15), ctx)
+    assert sum(rnd.meta["n_wrong"].values()) == sum(round(0.15 * len(truth[r])) for r in ROLES)
+    np.testing.assert_array_equal(rnd.p["region_test"], rule.p["region_test"])  # the same ball marked
+
+
+def test_new_options_at_their_defaults_keep_the_supervisor_keys():
+    from w2sg.config import canonical_json
+
+    # written before region_flip and cluster.nearest existed: the serialisation (and so every key) is unchanged
+    cfg = SyntheticConfig(errors="region", region={"cluster": {"model": "mpnet", "k": 2, "index": 0}}, error_rate=0.2)
+    assert canonical_json(cfg) == (
+        '{"accuracy":null,"confidence":1.0,"error_rate":0.2,"errors":"region","flip_neg":null,"flip_pos":null,'
+        '"model":null,"region":{"cluster":{"index":0,"k":2,"model":"mpnet"},"field":null,"keyword":null,'
+        '"length":null,"weak_wrong":null},"region_error_rate":null}')
+    rule = SyntheticConfig(errors="region", region={"cluster": {"model": "mpnet", "k": 2, "nearest": True}},
+                           error_rate=0.2, region_flip="all")
+    assert '"nearest":true' in canonical_json(rule) and '"region_flip":"all"' in canonical_json(rule)
