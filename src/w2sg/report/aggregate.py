@@ -5,9 +5,13 @@ Each `*_data` function takes records (flat dicts as `ResultsStore.records()` ret
 groupings it draws, in drawing order. `w2sg.report.draw` draws them; `w2sg.report.figures` does both.
 
 Conventions shared by all figures: one panel per (task, mode); models are ordered by capability (mean weak
-accuracy for weak models, mean ceiling accuracy for strong ones); seed means come with the t-based 95% CI of
-`metrics.seed_summary`; an experiment is *unstable* when the 95% bootstrap CI of its gap (ceiling − weak)
-includes 0, and its PGR is *undefined* when ceiling ≤ weak. Neither is dropped silently: the data carry both.
+accuracy for weak models, mean ceiling accuracy for strong ones); accuracy means come with the t-based 95% CI of
+`metrics.seed_summary`. A PGR over seeds is always the *pooled* PGR of ALL the seeds of a cell, (mean student −
+mean weak) / (mean ceiling − mean weak), with its hierarchical bootstrap CI (seeds, then whole test groups of
+the records' stored test outcomes; seeds only without them) (`PooledStat`, `pooled_stat`): it is drawn as a
+number only when the mean gap's 95% CI excludes 0, else as "gap not resolved", and no seed is ever left out by
+its own gap, sign or CI. Per experiment (`pgr_vs_gap_data`), an experiment is *unstable* when the 95% bootstrap
+CI of its gap (ceiling − weak) includes 0, and its PGR is *undefined* when ceiling ≤ weak; both are drawn.
 Every function counts experiments, not records (`results_of`: one per store hash), and a task whose data changed
 (several `task_fingerprint`s) has one panel per version, titled `task@<fingerprint>`.
 """
@@ -23,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from w2sg.metrics import seed_summary
-from w2sg.metrics.pooled import PooledPGR
+from w2sg.metrics.pooled import N_BOOT, PooledPGR, fmt_pooled_parts
 from w2sg.result import ExperimentResult, as_results, finite
 from w2sg.store import distinct, task_versions, version_key
 
@@ -47,7 +51,7 @@ def seed_stats(values: Sequence[Any]) -> tuple[float | None, float | None, float
     return finite(s["mean"]), finite(s["ci_low"]), finite(s["ci_high"]), int(s["n"])
 
 
-def pooled_of(results: Sequence[ExperimentResult], metric: str = "acc", n_boot: int = 1000) -> PooledPGR:
+def pooled_of(results: Sequence[ExperimentResult], metric: str = "acc", n_boot: int = N_BOOT) -> PooledPGR:
     """The pooled PGR over ALL of `results` (one cell's seeds): (mean student − mean weak) / (mean ceiling −
     mean weak) with its hierarchical bootstrap CI (seeds, then the test groups of the stored outcomes a record
     carries as `test_outcomes`; seeds only without them). Quote `value` only when `resolved`."""
@@ -61,6 +65,46 @@ def pooled_of(results: Sequence[ExperimentResult], metric: str = "acc", n_boot: 
     outs = [Outcomes.from_arrays(r.extra["test_outcomes"]) if metric != "q_acc" and r.extra.get("test_outcomes")
             is not None else None for r in rows]
     return pooled_pgr(seed_means(points.reshape(len(rows), 3), outs, metric, n_boot=n_boot), metric)
+
+
+POOLED_NOTE = "pooled over all seeds; CI over seeds and test groups"
+NOT_RESOLVED = "gap not resolved"
+
+
+@dataclass(frozen=True)
+class PooledStat:
+    """The pooled PGR of one cell over ALL its seeds as a figure draws it (`pooled_stat`): a number only when
+    `resolved` (the mean gap's 95% CI excludes 0), else "gap not resolved" with the gap and its CI."""
+
+    value: float | None  # (mean student − mean weak) / (mean ceiling − mean weak); None: mean gap <= 0 or no scores
+    lo: float | None  # 95% CI (seeds, then test groups); None: unbounded or undefined
+    hi: float | None
+    resolved: bool
+    gap: float | None  # mean ceiling − mean weak over all seeds, with its CI
+    gap_lo: float | None
+    gap_hi: float | None
+    n: int  # seeds pooled: every seed of the cell
+    n_undefined: int  # seeds whose own PGR is undefined (counted, never dropped)
+    levels: str  # what the CI resamples: "seeds+groups", or "seeds" when a seed has no stored test outcomes
+
+    @property
+    def shown(self) -> float | None:
+        """The value a figure may draw as a number: the pooled PGR when resolved, else None."""
+        return self.value if self.resolved else None
+
+    def text(self, digits: int = 2) -> str:
+        """'0.41 [0.20, 0.63]', or 'gap not resolved (gap 0.004 [-0.010, 0.020])'."""
+        return fmt_pooled_parts(self.value, self.lo, self.hi, self.resolved, self.gap, self.gap_lo, self.gap_hi,
+                                digits)
+
+
+def pooled_stat(results: Sequence[ExperimentResult], metric: str = "acc", n_boot: int = N_BOOT) -> PooledStat:
+    """`pooled_of(results, metric)` as a `PooledStat` (finite numbers or None), with the number of seeds whose
+    own PGR is undefined."""
+    p = pooled_of(results, metric, n_boot)
+    return PooledStat(finite(p.value), finite(p.ci_low), finite(p.ci_high), bool(p.resolved), finite(p.gap),
+                      finite(p.gap_ci_low), finite(p.gap_ci_high), int(p.n_seeds),
+                      sum(not r.pgr(metric).defined for r in results), str(p.levels))
 
 
 def results_of(records: Records) -> list[ExperimentResult]:
@@ -167,12 +211,7 @@ def student_vs_ceiling_data(records: Records) -> StudentVsCeiling:
 # ---------------------------------------------------------------- (b) PGR heatmap
 
 
-@dataclass(frozen=True)
-class HeatCell:
-    median: float | None  # median PGR (accuracy) over the seeds where it is defined
-    n_def: int  # seeds with a defined PGR
-    n: int  # seeds
-    unstable: bool  # any seed unstable
+HeatCell = PooledStat  # a heatmap cell: the pooled PGR (accuracy) of its seeds
 
 
 @dataclass(frozen=True)
@@ -189,18 +228,18 @@ class Heatmap:
     panels: list[Panel]
     methods: list[str]
     grids: list[list[HeatGrid]]  # [panel][method]
-    vmin: float  # colour scale: [min(0, medians), max(1, medians)]
+    vmin: float  # colour scale: [min(0, resolved values), max(1, resolved values)]
     vmax: float
 
 
 def heat_cell(results: Sequence[ExperimentResult]) -> HeatCell:
-    vals = [v for v in (finite(r.pgr("acc").value) for r in results) if v is not None]
-    return HeatCell(float(np.median(vals)) if vals else None, len(vals), len(results),
-                    any(bool(r.pgr("acc").unstable) for r in results))
+    """The pooled PGR (accuracy) over all the cell's seeds with its CI (`pooled_stat`)."""
+    return pooled_stat(results, "acc")
 
 
 def pgr_heatmap_data(records: Records) -> Heatmap:
-    """Median PGR (accuracy) over seeds per weak × strong cell, per panel and method."""
+    """The pooled PGR (accuracy) over all seeds per weak × strong cell, per panel and method; the colour scale
+    spans the values drawn as numbers (cells whose mean gap is resolved)."""
     rows = [r for r in results_of(records) if r.weak is not None and r.strong is not None]
     meths = methods(rows)
     keys, grids = [], []
@@ -210,8 +249,8 @@ def pgr_heatmap_data(records: Records) -> Heatmap:
         grids.append([HeatGrid(pk, m, weaks, strongs, {(weaks.index(w), strongs.index(s)): heat_cell(rs) for (w, s), rs
                                                        in pairs_of([r for r in prs if str(r.method) == m]).items()})
                       for m in meths])
-    medians = [c.median for row in grids for g in row for c in g.cells.values() if c.median is not None]
-    return Heatmap(keys, meths, grids, min([0.0, *medians]), max([1.0, *medians]))
+    shown = [c.shown for row in grids for g in row for c in g.cells.values() if c.shown is not None]
+    return Heatmap(keys, meths, grids, min([0.0, *shown]), max([1.0, *shown]))
 
 
 # ---------------------------------------------------------------- (c) PGR vs gap
@@ -252,14 +291,7 @@ def pgr_vs_gap_data(records: Records) -> PgrVsGap:
 # ---------------------------------------------------------------- (d) methods compared
 
 
-@dataclass(frozen=True)
-class MethodStat:
-    mean: float | None  # mean PGR (accuracy) over the seeds where it is defined; None: undefined in every seed
-    lo: float | None
-    hi: float | None
-    n: int  # seeds with a defined PGR
-    total: int  # seeds
-    unstable: bool  # any seed unstable
+MethodStat = PooledStat  # a bar of the methods figure: the pooled PGR (accuracy) of a (pair, method)
 
 
 @dataclass(frozen=True)
@@ -276,16 +308,13 @@ class MethodsCompared:
 
 
 def method_stat(results: Sequence[ExperimentResult]) -> MethodStat:
-    """Mean PGR over seeds with a t-based 95% CI; with one defined seed, that record's bootstrap CI."""
-    m, lo, hi, n = seed_stats([r.pgr("acc").value for r in results])
-    if n == 1:
-        one = next(r.pgr("acc") for r in results if r.pgr("acc").defined)
-        lo, hi = finite(one.ci_low), finite(one.ci_high)
-    return MethodStat(m, lo, hi, n, len(results), any(bool(r.pgr("acc").unstable) for r in results))
+    """The pooled PGR (accuracy) over all the seeds of a (pair, method) with its CI (`pooled_stat`)."""
+    return pooled_stat(results, "acc")
 
 
 def methods_compared_data(records: Records) -> MethodsCompared:
-    """Per panel, weak → strong pair and method: mean PGR (accuracy) over seeds (records with a method)."""
+    """Per panel, weak → strong pair and method: the pooled PGR (accuracy) over all seeds (records with a
+    method)."""
     rows = [r for r in results_of(records) if r.method is not None]
     meths = methods(rows)
     out = []

@@ -7,8 +7,8 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from w2sg.report.aggregate import Records, group, pair_label, panels, results_of, seed_stats
-from w2sg.result import ExperimentResult, finite
+from w2sg.report.aggregate import PooledStat, Records, group, pair_label, panels, pooled_stat, results_of
+from w2sg.result import ExperimentResult
 
 BUDGET_KINDS = ("full", "steps", "early_stop", "early_stop_oracle")
 SLOT_ORDER = {"full": 0, "early_stop": 1, "early_stop_oracle": 2}  # categorical slots right of the step axis
@@ -16,8 +16,8 @@ BUDGET_METRICS = ("acc", "auroc")  # solid / dashed
 
 
 class BudgetPoint(NamedTuple):
-    """One plotted point of `pgr_vs_budget`: the seed mean of a PGR over the stable rows of one
-    (panel, series, budget); `mean` is None when no row is stable (then only 'k/n' is drawn)."""
+    """One plotted point of `pgr_vs_budget`: the pooled PGR over ALL the seeds of one (panel, series, budget)
+    with its CI (seeds, then test groups), drawn as a number only when the mean gap is resolved."""
 
     panel: tuple[str, str]  # (task, mode)
     series: str  # method (with the weak → strong pair when there is more than one)
@@ -25,11 +25,12 @@ class BudgetPoint(NamedTuple):
     kind: str  # full | steps | early_stop | early_stop_oracle
     steps: int | None  # the step budget of kind 'steps'
     metric: str  # 'acc' or 'auroc'
-    mean: float | None
-    lo: float | None
-    hi: float | None
-    n_stable: int
-    n_total: int
+    stat: PooledStat  # the pooled PGR of every seed (n = stat.n)
+
+    @property
+    def value(self) -> float | None:
+        """The pooled PGR when its mean gap is resolved (drawn as a point), else None ("gap not resolved")."""
+        return self.stat.shown
 
     @property
     def oracle(self) -> bool:
@@ -93,9 +94,9 @@ def series_name(r: ExperimentResult, with_pair: bool) -> str:
 
 def budget_points(records: Records) -> list[BudgetPoint]:
     """The points `pgr_vs_budget` draws: per (task, mode) panel, per method run at >= 2 budgets there, per
-    budget and PGR metric (accuracy, AUROC): the mean over the stable seeds only (rows whose gap is unstable or
-    whose PGR is undefined are left out and counted in n_total − n_stable), with a t-based 95% CI over those
-    seeds, or the experiment's own bootstrap CI when exactly one seed is stable."""
+    budget and PGR metric (accuracy, AUROC): the pooled PGR over all the seeds of that budget, (mean student −
+    mean weak) / (mean ceiling − mean weak), with its hierarchical bootstrap CI (`aggregate.pooled_stat`); no
+    seed is left out by its gap."""
     rows = [r for r in results_of(records)
             if budget_kind(r) is not None and (budget_kind(r) != "steps" or budget_steps(r))]
     with_pair = len({(str(r.weak), str(r.strong)) for r in rows}) > 1
@@ -111,10 +112,6 @@ def budget_points(records: Records) -> list[BudgetPoint]:
             for (label,), brs in by_budget.items():
                 kind, steps = budget_kind(brs[0]), budget_steps(brs[0])
                 for metric in BUDGET_METRICS:
-                    kept = [r.pgr(metric) for r in brs if r.stable(metric)]
-                    mean, lo, hi, n = seed_stats([p.value for p in kept])
-                    if n == 1:
-                        lo, hi = finite(kept[0].ci_low), finite(kept[0].ci_high)
                     out.append(BudgetPoint(panel, name, label, kind, steps if kind == "steps" else None, metric,
-                                           mean, lo, hi, n, len(brs)))
+                                           pooled_stat(brs, metric)))
     return out

@@ -3,7 +3,9 @@
 Figures are drawn on `matplotlib.figure.Figure` objects with the Agg renderer, never through pyplot, so they
 need no display and leave no global state behind. Every function here takes the data of one figure with at
 least one panel and returns the PNG file as bytes; `w2sg.report.figures` decides when there is nothing to
-draw. Unstable results are hatched or hollow, undefined ones are written "undef.".
+draw. A PGR over seeds is the pooled PGR of all seeds (`aggregate.PooledStat`): a number only when the mean gap is
+resolved, else hatched and written "gap not resolved" (no number); per experiment (PGR vs gap), unstable results
+are hollow and undefined ones a ×.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import textwrap
 import numpy as np
 
 from w2sg.report.aggregate import (
+    NOT_RESOLVED,
+    POOLED_NOTE,
     AgreementData,
     Heatmap,
     MethodsCompared,
@@ -32,6 +36,7 @@ MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 UNSTABLE_HATCH = "///"
 UNSTABLE_LABEL = "unstable: gap (ceiling − weak) 95% CI includes 0"
 UNDEFINED_LABEL = "undef.: PGR undefined, ceiling ≤ weak"
+NOT_RESOLVED_LABEL = f"{NOT_RESOLVED}: the mean gap's 95% CI includes 0, no PGR drawn"
 
 
 # ---------------------------------------------------------------- helpers
@@ -137,7 +142,8 @@ def draw_student_vs_ceiling(data: StudentVsCeiling) -> bytes:
 
 
 def draw_pgr_heatmap(data: Heatmap) -> bytes:
-    """Weak × strong grids of median PGR, one row of panels per (task, mode), one column per method."""
+    """Weak × strong grids of the pooled PGR over all seeds with its 95% CI, one row of panels per (task, mode),
+    one column per method; a cell whose mean gap is not resolved is hatched grey with no number."""
     import matplotlib
     from matplotlib.colors import Normalize
     from matplotlib.patches import Patch, Rectangle
@@ -146,16 +152,17 @@ def draw_pgr_heatmap(data: Heatmap) -> bytes:
     cmap = matplotlib.colormaps["viridis"]
     n_weak = max(len(row[0].weaks) for row in data.grids)
     n_strong = max(len(row[0].strongs) for row in data.grids)
-    fig, axes = figure(len(data.panels), len(data.methods), 1.6 + 1.1 * n_strong, 1.1 + 0.75 * n_weak, extra_h=0.6)
+    fig, axes = figure(len(data.panels), len(data.methods), 1.6 + 1.25 * n_strong, 1.1 + 0.8 * n_weak, extra_h=0.6)
     mappable = None
+    any_unresolved = False
     for i, row in enumerate(data.grids):
         for j, g in enumerate(row):
             ax = axes[i][j]
             weaks, strongs = g.weaks, g.strongs
             mat = np.full((len(weaks), len(strongs)), np.nan)
             for (wi, si), c in g.cells.items():
-                if c.median is not None:
-                    mat[wi, si] = c.median
+                if c.shown is not None:
+                    mat[wi, si] = c.shown
             mappable = ax.imshow(np.ma.masked_invalid(mat), cmap=cmap, norm=norm, aspect="auto")
             for wi in range(len(weaks)):
                 for si in range(len(strongs)):
@@ -163,23 +170,21 @@ def draw_pgr_heatmap(data: Heatmap) -> bytes:
                     if c is None:
                         ax.text(si, wi, "not run", ha="center", va="center", fontsize=7, color="0.5")
                         continue
-                    n_txt = f"n={c.n_def}" if c.n_def == c.n else f"n={c.n_def}/{c.n}"
-                    if c.median is None:
-                        ax.add_patch(Rectangle((si - 0.5, wi - 0.5), 1, 1, facecolor="0.82", edgecolor="none"))
-                        text, tcolor = f"undef.\n{n_txt}", "0.15"
+                    n_txt = f"n={c.n}" + (f" ({c.n_undefined} undef.)" if c.n_undefined else "")
+                    if c.shown is None:
+                        any_unresolved = True
+                        ax.add_patch(Rectangle((si - 0.5, wi - 0.5), 1, 1, facecolor="0.85", edgecolor="0.3",
+                                               hatch=UNSTABLE_HATCH, lw=0.0))
+                        gap = "" if c.gap is None else f"\ngap {c.gap:+.3f}"
+                        text, tcolor = f"gap not\nresolved{gap}\n{n_txt}", "0.1"
+                        bbox = {"boxstyle": "round,pad=0.2", "fc": "white", "alpha": 0.8, "ec": "none"}
                     else:
-                        r, gr, b, _ = cmap(norm(c.median))
+                        r, gr, b, _ = cmap(norm(c.shown))
                         tcolor = "k" if 0.299 * r + 0.587 * gr + 0.114 * b > 0.5 else "w"
-                        text = f"{c.median:.2f}\n{n_txt}"
-                    if c.unstable:
-                        ax.add_patch(Rectangle((si - 0.5, wi - 0.5), 1, 1, fill=False, hatch=UNSTABLE_HATCH,
-                                               edgecolor="0.3", lw=0.0))
-                        if c.median is not None:
-                            text += " (unst.)"
-                    bbox = {"boxstyle": "round,pad=0.2", "fc": "white", "alpha": 0.75, "ec": "none"} \
-                        if c.unstable else None
-                    ax.text(si, wi, text, ha="center", va="center", fontsize=7.5,
-                            color="0.1" if bbox else tcolor, bbox=bbox)
+                        lo = "-inf" if c.lo is None else f"{c.lo:.2f}"
+                        hi = "+inf" if c.hi is None else f"{c.hi:.2f}"
+                        text, bbox = f"{c.shown:.2f}\n[{lo}, {hi}]\n{n_txt}", None
+                    ax.text(si, wi, text, ha="center", va="center", fontsize=7, color=tcolor, bbox=bbox)
             ax.set_xticks(range(len(strongs)), strongs, fontsize=8)
             # supervisor labels can be long (synthetic(errors=region,region=...)): wrap them
             ax.set_yticks(range(len(weaks)), [textwrap.fill(str(w), 26) for w in weaks], fontsize=7)
@@ -192,12 +197,13 @@ def draw_pgr_heatmap(data: Heatmap) -> bytes:
             ax.tick_params(which="minor", length=0)
     if mappable is not None:
         cbar = fig.colorbar(mappable, ax=axes.ravel().tolist(), shrink=0.85)
-        cbar.set_label("median PGR (accuracy)", fontsize=8)
+        cbar.set_label("PGR (accuracy), pooled over all seeds", fontsize=8)
         cbar.ax.tick_params(labelsize=7)
-    handles = [Patch(facecolor="white", edgecolor="0.3", hatch=UNSTABLE_HATCH, label="≥1 seed unstable (gap CI ∋ 0)"),
-               Patch(facecolor="0.82", edgecolor="0.5", label="undef.: ceiling ≤ weak in every seed"),
-               Patch(facecolor="white", edgecolor="0.5", label="n = seeds with a defined PGR")]
-    legend_below(fig, handles)
+    handles = [Patch(facecolor="white", edgecolor="0.5",
+                     label=f"PGR [95% CI] {POOLED_NOTE}; n = seeds pooled (undef. = seeds without their own PGR)")]
+    if any_unresolved:
+        handles.append(Patch(facecolor="0.85", edgecolor="0.3", hatch=UNSTABLE_HATCH, label=NOT_RESOLVED_LABEL))
+    legend_below(fig, handles, ncol=1)
     return png(fig)
 
 
@@ -266,7 +272,9 @@ def draw_pgr_vs_gap(data: PgrVsGap) -> bytes:
 
 
 def draw_methods_compared(data: MethodsCompared) -> bytes:
-    """Bars of mean PGR per weak → strong pair and method with 95% CIs; hatched = an unstable seed."""
+    """Bars of the pooled PGR over all seeds per weak → strong pair and method with 95% CIs (seeds, then test
+    groups), the number of seeds above each; a (pair, method) whose mean gap is not resolved is an empty hatched
+    bar written "gap not resolved"."""
     from matplotlib.patches import Patch
 
     methods = data.methods
@@ -274,57 +282,56 @@ def draw_methods_compared(data: MethodsCompared) -> bytes:
     n_pairs = max(len(p.pairs) for p in data.panels)
     nrows, ncols = grid(len(data.panels), 2)
     fig, axes = figure(nrows, ncols, max(4.5, 1.0 + n_pairs * (0.5 + 0.35 * len(methods))), 3.7, extra_h=0.8)
-    any_unstable = any_undef = any_partial = False
+    any_unresolved = False
     width = 0.8 / len(methods)
     for ax, p in zip(axes.flat, data.panels, strict=False):
         bounds = [0.0, 1.0]
         means = [0.0, 1.0]
+        unresolved = []
         for gi, pair in enumerate(p.pairs):
             for mi, m in enumerate(methods):
                 st = p.stats.get((pair, m))
                 if st is None:
                     continue
                 x = gi - 0.4 + width * (mi + 0.5)
-                if st.mean is None:
-                    any_undef = True
-                    ax.text(x, 0.0, "undef.", rotation=90, ha="center", va="bottom", fontsize=7.5, color=color[m],
-                            fontweight="bold")
+                if st.shown is None:
+                    any_unresolved = True
+                    unresolved.append((x, m, st))
                     continue
-                any_unstable |= st.unstable
-                e = np.array(err(st.mean, st.lo, st.hi))[:, None]
-                ax.bar(x, st.mean, width * 0.92, yerr=e, capsize=2.5, color=color[m],
-                       hatch=UNSTABLE_HATCH if st.unstable else None, edgecolor="0.25" if st.unstable else
-                       color[m], lw=0.6, error_kw={"elinewidth": 0.9})
-                means.append(st.mean)
+                e = np.array(err(st.shown, st.lo, st.hi))[:, None]
+                ax.bar(x, st.shown, width * 0.92, yerr=e, capsize=2.5, color=color[m], edgecolor=color[m], lw=0.6,
+                       error_kw={"elinewidth": 0.9})
+                means.append(st.shown)
                 bounds += [b for b in (st.lo, st.hi) if b is not None]
-                if st.n < st.total:
-                    any_partial = True
-                    top = st.hi if st.hi is not None else st.mean
-                    ax.annotate(f"{st.n}/{st.total}", (x, max(top, st.mean, 0.0)), xytext=(0, 3),
-                                textcoords="offset points", ha="center", va="bottom", fontsize=6.5, color="0.25")
-        ax.axhline(0.0, color="0.3", lw=0.8)
-        ax.axhline(1.0, color="0.4", ls=":", lw=0.9)
+                top = max(st.shown, st.hi if st.hi is not None else st.shown, 0.0)
+                ax.annotate(f"n={st.n}", (x, top), xytext=(0, 2), textcoords="offset points", ha="center",
+                            va="bottom", fontsize=6, color="0.25")
         lo = max(min(bounds), min(means) - 1.0)
         hi = min(max(bounds), max(means) + 1.0)
         pad = 0.08 * (hi - lo)
-        ax.set_ylim(lo - pad, hi + pad)
+        lo, hi = lo - pad, hi + pad
+        for x, m, st in unresolved:  # an empty hatched bar over the axis, no number
+            ax.bar(x, hi - lo, width * 0.92, bottom=lo, color="none", hatch=UNSTABLE_HATCH, edgecolor=color[m],
+                   lw=0.6)
+            ax.text(x, 0.5 * (lo + hi), f"gap not resolved\nn={st.n}", rotation=90, ha="center", va="center",
+                    fontsize=6.5, color="0.1", bbox={"boxstyle": "round,pad=0.15", "fc": "white", "alpha": 0.85,
+                                                     "ec": "none"})
+        ax.axhline(0.0, color="0.3", lw=0.8)
+        ax.axhline(1.0, color="0.4", ls=":", lw=0.9)
+        ax.set_ylim(lo, hi)
         ax.set_xticks(range(len(p.pairs)), [pair_label(w, s) for w, s in p.pairs], fontsize=8)
         ax.set_xlim(-0.6, len(p.pairs) - 0.4)
         ax.set_xlabel("weak → strong", fontsize=8)
-        ax.set_ylabel("PGR (accuracy): mean, 95% CI", fontsize=8)
+        ax.set_ylabel("PGR (accuracy), pooled: 95% CI", fontsize=8)
         ax.set_title(panel_title(p.key), fontsize=9)
         ax.tick_params(axis="y", labelsize=7)
         ax.grid(axis="y", alpha=0.25)
     hide_unused(axes, len(data.panels))
     handles = [Patch(facecolor=color[m], label=m) for m in methods]
-    if any_unstable:
-        handles.append(Patch(facecolor="white", edgecolor="0.25", hatch=UNSTABLE_HATCH,
-                             label="≥1 seed unstable (gap CI ∋ 0)"))
-    if any_undef:
-        handles.append(Patch(facecolor="white", edgecolor="white", label="undef.: no seed has a defined PGR"))
-    if any_partial:
-        handles.append(Patch(facecolor="white", edgecolor="white", label="k/n: only k of n seeds have a PGR"))
-    legend_below(fig, handles, ncol=min(len(handles), 4))
+    handles.append(Patch(facecolor="white", edgecolor="white", label=f"{POOLED_NOTE}; n = seeds pooled"))
+    if any_unresolved:
+        handles.append(Patch(facecolor="white", edgecolor="0.25", hatch=UNSTABLE_HATCH, label=NOT_RESOLVED_LABEL))
+    legend_below(fig, handles, ncol=min(len(handles), 3))
     return png(fig)
 
 

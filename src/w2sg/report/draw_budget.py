@@ -9,7 +9,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from w2sg.report.aggregate import panel_title
+from w2sg.report.aggregate import NOT_RESOLVED, POOLED_NOTE, panel_title
 from w2sg.report.budget import BUDGET_METRICS, SLOT_ORDER, BudgetPoint
 from w2sg.report.draw import COLORS, err, figure, grid, hide_unused, legend_below, png
 
@@ -61,9 +61,9 @@ def draw_pgr_vs_budget(points: list[BudgetPoint]) -> bytes:
     jitter = {c: 10 ** (0.09 * gap * (i - (len(combos) - 1) / 2) / max(1, len(combos) / 4))
               for i, c in enumerate(combos)}
 
-    # shared y: every mean and CI bound, CIs clipped to one PGR unit around the means
-    means = [p.mean for p in points if p.mean is not None]
-    bounds = [b for p in points for b in (p.lo, p.hi) if b is not None]
+    # shared y: every PGR drawn (resolved mean gap) and its CI bounds, CIs clipped to one PGR unit around them
+    means = [p.value for p in points if p.value is not None]
+    bounds = [b for p in points if p.value is not None for b in (p.stat.lo, p.stat.hi) if b is not None]
     lo_m, hi_m = min([0.0, *means]), max([1.0, *means])
     y_lo = max(min([lo_m, *bounds]), lo_m - 1.0)
     y_hi = min(max([hi_m, *bounds]), hi_m + 1.0)
@@ -73,7 +73,8 @@ def draw_pgr_vs_budget(points: list[BudgetPoint]) -> bytes:
     n = len(panels)
     nrows, ncols = grid(n, 5 if n > 12 else 4)
     fig, axes = figure(nrows, ncols, 3.4, 2.9, extra_h=0.9 + 0.2 * math.ceil((len(series) + 4) / 3))
-    any_partial = any_oracle = False
+    n_seeds = {p.stat.n for p in points}
+    any_unresolved = any_oracle = False
     for pi, (ax, (key, pts)) in enumerate(zip(axes.flat, panels.items(), strict=False)):
         ax.set_xscale("log")
         if slots:
@@ -97,31 +98,35 @@ def draw_pgr_vs_budget(points: list[BudgetPoint]) -> bytes:
                     continue
                 c, dashed = color[s], metric == "auroc"
                 fill = "white" if dashed else c
-                line = sorted((p.steps * jitter[(s, metric)], p.mean) for p in sp
-                              if p.steps is not None and p.mean is not None)
-                if len(line) > 1:
-                    ax.plot([x for x, _ in line], [y for _, y in line], color=c, ls="--" if dashed else "-",
-                            lw=1.3, zorder=2)
+                # the line joins consecutive step budgets whose PGR is drawn; an unresolved one breaks it
+                segment: list[tuple[float, float]] = []
+                for p in sorted((p for p in sp if p.steps is not None), key=lambda p: p.steps):
+                    if p.value is None:
+                        segment = []
+                        continue
+                    segment.append((p.steps * jitter[(s, metric)], p.value))
+                    if len(segment) > 1:
+                        ax.plot([x for x, _ in segment[-2:]], [y for _, y in segment[-2:]], color=c,
+                                ls="--" if dashed else "-", lw=1.3, zorder=2)
                 for p in sp:
                     x = (p.steps if p.steps is not None else slot_x[p.budget]) * jitter[(s, metric)]
-                    if p.mean is None:
-                        ax.text(x, 0.02, f"0/{p.n_total}", transform=bottom, fontsize=5.5, color=c, ha="center",
-                                va="bottom")
-                        any_partial = True
+                    if p.value is None:  # gap not resolved: no PGR, a × on the bottom edge at its budget
+                        any_unresolved = True
+                        ax.plot([x], [0.03], transform=bottom, marker="x", color=c, ms=6, mew=1.2, ls="none",
+                                clip_on=False, zorder=3)
                         continue
-                    e = np.array(err(p.mean, p.lo, p.hi))[:, None]
+                    e = np.array(err(p.value, p.stat.lo, p.stat.hi))[:, None]
                     big = p.oracle
                     any_oracle |= big
-                    eb = ax.errorbar([x], [p.mean], yerr=e, fmt="*" if big else ("s" if dashed else "o"),
+                    eb = ax.errorbar([x], [p.value], yerr=e, fmt="*" if big else ("s" if dashed else "o"),
                                      ms=8 if big else 4.5, color=c, mfc=fill, mec="k" if big else c, mew=0.9,
                                      ecolor=c, elinewidth=0.9, capsize=2, zorder=3)
                     if dashed:
                         for col in eb[2]:
                             col.set_linestyle("--")
-                    if p.n_stable < p.n_total:
-                        any_partial = True
-                        ax.annotate(f"{p.n_stable}/{p.n_total}", (x, p.mean), xytext=(3, 2),
-                                    textcoords="offset points", fontsize=5.5, color=c, ha="left", va="bottom")
+                    if len(n_seeds) > 1:  # seeds differ between points: each says how many it pools
+                        ax.annotate(f"n={p.stat.n}", (x, p.value), xytext=(3, 2), textcoords="offset points",
+                                    fontsize=5.5, color=c, ha="left", va="bottom")
         ax.set_xlim(x_left, x_right)
         ax.set_ylim(y_lo, y_hi)
         ax.xaxis.set_minor_locator(NullLocator())
@@ -137,7 +142,7 @@ def draw_pgr_vs_budget(points: list[BudgetPoint]) -> bytes:
             ax.set_xlabel("student budget: optimiser steps (log axis), then other budgets" if steps else
                           "student budget", fontsize=7)
         if pi % ncols == 0:
-            ax.set_ylabel("PGR: mean over stable seeds", fontsize=7.5)
+            ax.set_ylabel("PGR pooled over all seeds (95% CI)", fontsize=7.5)
         ax.set_title(panel_title(key), fontsize=9)
         ax.tick_params(axis="y", labelsize=7)
         ax.grid(alpha=0.25)
@@ -151,9 +156,11 @@ def draw_pgr_vs_budget(points: list[BudgetPoint]) -> bytes:
     if slots:
         handles.append(Patch(facecolor="0.93", edgecolor="0.5", ls="--",
                              label="right of the dashed line: no step count"))
-    if any_partial:
-        handles.append(Patch(facecolor="white", edgecolor="white",
-                             label="k/n: mean over the k of n seeds stable"))
+    if any_unresolved:
+        handles.append(Line2D([], [], color="0.3", marker="x", ms=6, mew=1.2, ls="none",
+                              label=f"× on the bottom edge: {NOT_RESOLVED} (mean gap CI ∋ 0), no PGR drawn"))
+    seeds = f"n = {next(iter(n_seeds))} seeds per point" if len(n_seeds) == 1 else "n = seeds of the point"
+    handles.append(Patch(facecolor="white", edgecolor="white", label=f"{POOLED_NOTE}; {seeds}"))
     legend_below(fig, handles, ncol=min(len(handles), 4))
     return png(fig)
 

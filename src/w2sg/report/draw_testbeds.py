@@ -1,16 +1,19 @@
 """Drawing of the Testbeds figures from their aggregated data (`w2sg.report.testbeds`) as PNG bytes.
 
 Same conventions as `w2sg.report.draw`: `matplotlib.figure.Figure` with the Agg renderer, never pyplot; each
-function takes data with at least one panel and returns the PNG file as bytes; hollow markers are unstable.
+function takes data with at least one panel and returns the PNG file as bytes. A PGR is the pooled PGR of all
+seeds (`aggregate.PooledStat`): a point only where the mean gap is resolved, else a × on the bottom edge.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from w2sg.report.aggregate import POOLED_NOTE
 from w2sg.report.draw import (
     LINESTYLES,
     MARKERS,
+    NOT_RESOLVED_LABEL,
     colors,
     err,
     figure,
@@ -36,15 +39,17 @@ def _limits(values: list[float], lo: float = 0.0, hi: float = 1.0) -> tuple[floa
 
 
 def draw_supervisor_quality(data: SupervisorQuality) -> bytes:
-    """Two panels per task: PGR (95% CI) and student accuracy against the supervisor's accuracy on T, one line
-    per (error kind, method): colour = error kind, line style and marker = method; y = x and the ceiling on the
-    right."""
+    """Two panels per task: the pooled PGR (95% CI) and student accuracy against the supervisor's accuracy on T,
+    one line per (error kind, method): colour = error kind, line style and marker = method; y = x and the ceiling
+    on the right. A point whose mean gap is not resolved is a × on the bottom edge and breaks its line."""
     from matplotlib.lines import Line2D
+    from matplotlib.transforms import blended_transform_factory
 
     ecolor = {k: ERROR_COLORS.get(k) or c for k, c in colors(data.errors).items()}
     style = {m: (LINESTYLES[i % len(LINESTYLES)], MARKERS[i % len(MARKERS)]) for i, m in enumerate(data.methods)}
     fig, axes = figure(len(data.panels), 2, 4.8, 3.7, extra_h=0.5 + 0.22 * (len(data.errors) + len(data.methods)))
-    any_unstable = False
+    any_unresolved = False
+    n_seeds = {q.pgr.n for p in data.panels for pts in p.lines.values() for q in pts}
     for row, p in zip(axes, data.panels, strict=True):
         ax_pgr, ax_acc = row
         xs, pgrs, accs = [], [0.0, 1.0], []
@@ -53,15 +58,27 @@ def draw_supervisor_quality(data: SupervisorQuality) -> bytes:
             c = ecolor[kind]
             x = [q.x for q in pts]
             xs += x
-            ok = [q for q in pts if q.pgr[0] is not None]
-            if ok:
-                ax_pgr.plot([q.x for q in ok], [q.pgr[0] for q in ok], color=c, ls=ls, lw=1.5, zorder=2)
-                for q in ok:
-                    any_unstable |= q.unstable
-                    e = np.array(err(q.pgr[0], q.pgr[1], q.pgr[2]))[:, None]
-                    ax_pgr.errorbar([q.x], [q.pgr[0]], yerr=e, fmt=mk, ms=5, color=c, ecolor=c, elinewidth=0.9,
-                                    capsize=2, mfc="white" if q.unstable else c, zorder=3)
-                    pgrs += [v for v in (q.pgr[0], q.pgr[1], q.pgr[2]) if v is not None]
+            bottom = blended_transform_factory(ax_pgr.transData, ax_pgr.transAxes)
+            segment: list[tuple[float, float]] = []
+            for q in pts:  # by x; a point without a resolved gap breaks the line
+                v = q.pgr.shown
+                if v is None:
+                    segment = []
+                    any_unresolved = True
+                    ax_pgr.plot([q.x], [0.03], transform=bottom, marker="x", color=c, ms=6, mew=1.2, ls="none",
+                                clip_on=False, zorder=3)
+                    continue
+                segment.append((q.x, v))
+                if len(segment) > 1:
+                    ax_pgr.plot([a for a, _ in segment[-2:]], [b for _, b in segment[-2:]], color=c, ls=ls, lw=1.5,
+                                zorder=2)
+                e = np.array(err(v, q.pgr.lo, q.pgr.hi))[:, None]
+                ax_pgr.errorbar([q.x], [v], yerr=e, fmt=mk, ms=5, color=c, ecolor=c, elinewidth=0.9, capsize=2,
+                                mfc=c, zorder=3)
+                pgrs += [b for b in (v, q.pgr.lo, q.pgr.hi) if b is not None]
+                if len(n_seeds) > 1:  # seeds differ between points: each says how many it pools
+                    ax_pgr.annotate(f"n={q.pgr.n}", (q.x, v), xytext=(3, 2), textcoords="offset points", fontsize=5.5,
+                                    color=c, ha="left", va="bottom")
             acc = [q for q in pts if q.student[0] is not None]
             if acc:
                 ax_acc.plot([q.x for q in acc], [q.student[0] for q in acc], color=c, ls=ls, marker=mk, ms=5, lw=1.5)
@@ -73,7 +90,7 @@ def draw_supervisor_quality(data: SupervisorQuality) -> bytes:
         ax_pgr.axhline(1.0, color="0.4", ls=":", lw=0.9)
         lo, hi = min(pgrs), max(pgrs)
         ax_pgr.set_ylim(max(lo, -2.0) - 0.08 * (hi - lo), min(hi, 3.0) + 0.08 * (hi - lo))
-        ax_pgr.set_ylabel("PGR (accuracy): mean, 95% CI", fontsize=8)
+        ax_pgr.set_ylabel("PGR (accuracy) pooled over all seeds, 95% CI", fontsize=8)
         ax_pgr.set_title(f"{p.task}: PGR", fontsize=9)
         values = xs + accs + ([p.ceiling] if p.ceiling is not None else [])
         lo, hi = _limits(values, min(values), max(values))
@@ -95,9 +112,11 @@ def draw_supervisor_quality(data: SupervisorQuality) -> bytes:
                 for m in data.methods]
     handles += [Line2D([], [], color="k", lw=0.8, alpha=0.45, label="y = x: student = supervisor"),
                 Line2D([], [], color="0.25", ls="--", lw=1.0, label="ceiling accuracy (mean)")]
-    if any_unstable:
-        handles.append(Line2D([], [], marker="o", color="0.3", mfc="white", ls="none",
-                              label="hollow: a seed unstable or PGR undefined"))
+    seeds = f"n = {next(iter(n_seeds))} seeds per point" if len(n_seeds) == 1 else "n = seeds of the point"
+    handles.append(Line2D([], [], color="white", label=f"PGR {POOLED_NOTE}; {seeds}"))
+    if any_unresolved:
+        handles.append(Line2D([], [], marker="x", color="0.3", mew=1.2, ls="none",
+                              label=f"× on the bottom edge: {NOT_RESOLVED_LABEL}"))
     legend_below(fig, handles)
     return png(fig)
 

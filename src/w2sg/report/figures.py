@@ -9,9 +9,12 @@ a title and a caption; `OPTIONAL_FIGURES` (PGR vs the student's training budget,
 only when the records have something to show (a method run at two or more budgets).
 
 Conventions shared by all figures: one panel per (task, mode); models are ordered by capability (mean weak
-accuracy for weak models, mean ceiling accuracy for strong ones); an experiment is *unstable* when the 95%
-bootstrap CI of its gap (ceiling − weak) includes 0, and its PGR is *undefined* when ceiling ≤ weak. Neither
-is ever dropped silently: unstable results are hatched or hollow, undefined ones are written "undef.".
+accuracy for weak models, mean ceiling accuracy for strong ones). A PGR over seeds is the pooled PGR of ALL the
+seeds of a cell, (mean student − mean weak) / (mean ceiling − mean weak), with a 95% CI that resamples seeds and
+then whole test groups (the records' stored test outcomes: load them with `ResultsStore.records(outcomes=True)`;
+without them the CI resamples seeds only); it is drawn as a number only when the mean gap's CI excludes 0, else
+as "gap not resolved". No seed is ever left out by its own gap. Per experiment (PGR vs gap), an experiment is
+*unstable* when the 95% bootstrap CI of its gap includes 0 (hollow) and its PGR *undefined* when ceiling ≤ weak (×).
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from w2sg.report.draw import (
     DPI,
     LINESTYLES,
     MARKERS,
+    NOT_RESOLVED_LABEL,
     UNDEFINED_LABEL,
     UNSTABLE_HATCH,
     UNSTABLE_LABEL,
@@ -56,7 +60,7 @@ from w2sg.report.testbeds import locked_data, region_heatmap_data, supervisor_qu
 
 __all__ = [  # budget_* and the drawing constants are re-exported: other modules import them from here
     "BUDGET_CAPTION", "BUDGET_FIGURE", "BUDGET_KINDS", "BUDGET_METRICS", "COLORS", "DPI", "DRAWING_FAILED",
-    "FIGURES", "LINESTYLES", "MARKERS", "OPTIONAL_FIGURES", "UNDEFINED_LABEL", "UNSTABLE_HATCH",
+    "FIGURES", "LINESTYLES", "MARKERS", "NOT_RESOLVED_LABEL", "OPTIONAL_FIGURES", "UNDEFINED_LABEL", "UNSTABLE_HATCH",
     "UNSTABLE_LABEL", "BudgetPoint", "FigureResult", "FigureSpec", "agreement", "budget_kind", "budget_points",
     "budget_sort_key", "budget_steps", "methods_compared", "pgr_heatmap", "pgr_vs_budget",
     "pgr_vs_budget_figure", "pgr_vs_gap", "render", "render_all", "student_vs_ceiling",
@@ -96,9 +100,9 @@ def student_vs_ceiling(records: list[dict]) -> FigureResult:
 
 
 def pgr_heatmap(records: list[dict]) -> FigureResult:
-    """Median PGR (accuracy) over seeds in a weak × strong grid, one panel per (task, mode) and method; cells are
-    annotated with the median and the number of seeds; hatched where any seed is unstable; grey "undef."
-    where PGR is undefined in every seed; "not run" where no experiment exists."""
+    """The pooled PGR (accuracy) over all seeds in a weak × strong grid, one panel per (task, mode) and method;
+    cells are annotated with the PGR, its 95% CI and the number of seeds; hatched grey "gap not resolved" (no
+    number) where the mean gap's CI includes 0; "not run" where no experiment exists."""
     data = pgr_heatmap_data(records)
     if not data.panels:
         return FigureResult(None, "no records with weak and strong models")
@@ -116,9 +120,9 @@ def pgr_vs_gap(records: list[dict]) -> FigureResult:
 
 
 def methods_compared(records: list[dict]) -> FigureResult:
-    """Mean PGR (accuracy) of each method for every weak→strong pair, one panel per (task, mode), with a
-    t-based 95% CI over seeds (the bootstrap CI of the record when only one seed has a PGR); hatched bars
-    have at least one unstable seed; "undef." marks a method whose PGR is undefined in every seed."""
+    """The pooled PGR (accuracy) over all seeds of each method for every weak→strong pair, one panel per (task,
+    mode), with its 95% CI (seeds, then test groups) and the number of seeds; an empty hatched bar "gap not
+    resolved" where the mean gap's CI includes 0."""
     data = methods_compared_data(records)
     if not data.panels:
         return FigureResult(None, "no records with a method")
@@ -144,10 +148,11 @@ BUDGET_CAPTION = (
     "under-training. Left part of each panel: exactly N optimiser steps (log axis); right of the dashed "
     "separator: 'converged' (frozen heads solved to convergence) or 'epochs=…' (the whole finetuning run), "
     "then early stopping with the checkpoint chosen on the weak labels of V, then ORACLE early stopping (star, "
-    "red band) chosen on V's ground truth, an analysis bound and not a method. y: mean PGR over the stable "
-    "seeds only (gap CI above 0 and PGR defined) with a t-based 95% CI over seeds (the experiment's bootstrap "
-    "CI when one seed is stable); solid/filled = accuracy PGR, dashed/hollow = AUROC PGR. 'k/n' next to a "
-    "point: only k of its n seeds were stable and averaged. Only methods run at two or more budgets are drawn."
+    "red band) chosen on V's ground truth, an analysis bound and not a method. y: the PGR pooled over all seeds "
+    "of the point, (mean student − mean weak) / (mean ceiling − mean weak), with a 95% CI over seeds and test "
+    "groups; no seed is left out by its gap. A point whose mean gap's CI includes 0 is 'gap not resolved': a × "
+    "on the bottom edge, no PGR, and it breaks its line. Solid/filled = accuracy PGR, dashed/hollow = AUROC PGR. "
+    "Only methods run at two or more budgets are drawn."
 )
 
 
@@ -187,9 +192,11 @@ FIGURES: tuple[FigureSpec, ...] = (
                "diagonal recover the whole gap (PGR 1), points on the dashed line none (PGR 0). Means over seeds.",
                student_vs_ceiling),
     FigureSpec("pgr_heatmap", "PGR heatmap: weak × strong",
-               "Median PGR (accuracy) over seeds per weak (rows) × strong (columns) pair, one panel per task and "
-               "method; n = seeds with a defined PGR. Hatched cells have at least one unstable seed; grey "
-               "'undef.' cells have no seed with ceiling > weak.",
+               "PGR (accuracy) per weak (rows) × strong (columns) pair, one panel per task and method, pooled over "
+               "all seeds: (mean student − mean weak) / (mean ceiling − mean weak), with its 95% CI over seeds and "
+               "test groups; n = seeds pooled (none is left out by its gap; 'undef.' counts seeds without a PGR "
+               "of their own). Hatched grey cells read 'gap not resolved': the mean gap's CI includes 0, so no "
+               "PGR is given.",
                pgr_heatmap),
     FigureSpec("pgr_vs_gap", "PGR vs capability gap",
                "One point per experiment: PGR (accuracy) against the gap ceiling − weak accuracy, both with 95% "
@@ -197,9 +204,10 @@ FIGURES: tuple[FigureSpec, ...] = (
                "points are unstable (the gap's CI includes 0); × on the bottom edge marks an undefined PGR.",
                pgr_vs_gap),
     FigureSpec("methods_compared", "Methods compared",
-               "Mean PGR (accuracy) over seeds of each method for every weak → strong pair, with a t-based 95% "
-               "CI over seeds (the record's bootstrap CI when only one seed has a PGR). Hatched bars include an "
-               "unstable seed.",
+               "PGR (accuracy) of each method for every weak → strong pair, pooled over all seeds: (mean student "
+               "− mean weak) / (mean ceiling − mean weak), with its 95% CI over seeds and test groups; n above a "
+               "bar = seeds pooled (none is left out by its gap). An empty hatched bar reads 'gap not resolved': "
+               "the mean gap's CI includes 0, so no PGR is given.",
                methods_compared),
     FigureSpec("agreement", "Student–supervisor agreement",
                "Share of transfer examples on which the student predicts the weak supervisor's label, split by "
@@ -214,8 +222,8 @@ FIGURES: tuple[FigureSpec, ...] = (
 
 
 def supervisor_quality(records: list[dict]) -> FigureResult:
-    """Synthetic supervisors: PGR (95% CI) and student accuracy against the supervisor's accuracy on T, one line
-    per (error kind, method), seed means; y = x in the accuracy panel. Random against systematic errors."""
+    """Synthetic supervisors: the pooled PGR (95% CI) and student accuracy against the supervisor's accuracy on T,
+    one line per (error kind, method); y = x in the accuracy panel. Random against systematic errors."""
     data = supervisor_quality_data(records)
     if not data.panels:
         return FigureResult(None, "no experiment with a synthetic supervisor")
@@ -242,12 +250,13 @@ def locked_elicitation(records: list[dict]) -> FigureResult:
 
 TESTBED_FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec("supervisor_quality", "Supervisor quality",
-               "Synthetic supervisors: PGR (left, mean over seeds with a t-based 95% CI; one seed: its bootstrap "
-               "CI) and the student's accuracy on T (right) against the supervisor's accuracy on T. Colour = the "
+               "Synthetic supervisors: PGR (left, pooled over all seeds, (mean student − mean weak) / (mean ceiling "
+               "− mean weak), with its 95% CI over seeds and test groups; × on the bottom edge: gap not resolved, "
+               "no PGR) and the student's accuracy on T (right, mean over seeds) against the supervisor's accuracy "
+               "on T. Colour = the "
                "kind of the supervisor's errors (random flips against systematic ones such as a region of the "
                "input space), line style = method; one point per error rate. Right: on the diagonal the student "
-               "only matches its supervisor; the dashed line is the ceiling. Hollow points: a seed is unstable "
-               "or has no PGR.",
+               "only matches its supervisor; the dashed line is the ceiling.",
                supervisor_quality),
     FigureSpec("region_heatmap", "Region heatmap",
                "The student's accuracy in the four regions of T split by whether the supervisor (weak) and the "

@@ -36,14 +36,19 @@ LEGEND = [
     ("PGR", "performance gap recovered = (student − weak) / (ceiling − weak), on test accuracy: 0 means the "
             "student is no better than its weak supervisor, 1 means it matches the strong model trained on "
             "ground truth (the ceiling)."),
-    ("CI", "per experiment: 95% paired bootstrap interval over test examples, written [low, high]; "
-           "over seeds: mean ± sd, and in the figures a t-based 95% CI over seeds."),
-    ("unstable", "the 95% CI of the gap (ceiling − weak) includes 0, so the denominator of PGR may be noise "
-                 "and the PGR value should not be trusted; hatched or hollow grey in the figures."),
+    ("CI", "per experiment: 95% paired bootstrap interval over test groups (a question's answers together), "
+           "written [low, high]; over seeds: accuracies mean ± sd (figures: a t-based 95% CI over seeds), PGR "
+           "pooled over all seeds with a 95% CI that resamples seeds, then test groups."),
+    ("pooled PGR", "over seeds, PGR is (mean student − mean weak) / (mean ceiling − mean weak) over ALL the seeds "
+                   "of a row, cell, bar or point, in the tables and in every figure; no seed is left out by its "
+                   "gap, its sign or its CI."),
+    ("gap not resolved", "the 95% CI of the mean gap over seeds includes 0: no pooled PGR is given (the gap and "
+                         "its CI are); hatched, empty or × in the figures."),
+    ("unstable", "one experiment whose gap (ceiling − weak) CI includes 0, so the denominator of its own PGR may "
+                 "be noise; hollow grey in the PGR-vs-gap figure. A flag on the experiment, never a reason to "
+                 "leave it out of an aggregate."),
     ("undefined", "ceiling ≤ weak on the test set: there is no gap to recover and PGR is not a number; written "
                   "'undefined (reason)' in the tables and 'undef.' in the figures, never dropped."),
-    ("stable", "a seed whose PGR is defined and not unstable. Seed means of PGR (tables and the budget figure) are "
-               "over stable seeds only; '(k/n stable)' or 'k/n' says how many were kept."),
     ("budget", "the student's training budget: converged (frozen heads solved to convergence), epochs=N (the whole "
                "finetuning run), steps=N (exactly N optimiser steps), early_stop (checkpoint chosen on V's weak "
                "labels), early_stop_oracle (chosen on V's ground truth: an ORACLE bound, not a method). The weak "
@@ -218,7 +223,7 @@ def _cell_class(text: str) -> str:
         return ' class="unstable"'
     if text.startswith("undefined"):
         return ' class="undefined"'
-    if text.endswith(" unstable"):
+    if text.endswith(" unstable") or text.startswith("gap not resolved"):
         return ' class="unstable"'
     return ""
 
@@ -306,14 +311,19 @@ def testbeds_markdown(section: TestbedSection | None, out_dir: Path, heading: st
     return lines
 
 
-def write_html_report(records: list[dict], out_dir: str | Path, title: str = "w2sg report") -> tuple[Path, Path]:
+def write_html_report(records: list[dict], out_dir: str | Path, title: str = "w2sg report",
+                      outcomes: dict | None = None) -> tuple[Path, Path]:
     """Write `report.html` (self-contained) and `report-figures.md` with `fig_<name>.png` files into out_dir.
 
     Returns (html_path, md_path). Works from any number of records, including none, one, or records whose
     PGR is undefined everywhere: a figure with nothing to draw is replaced by a note with the reason. Each
     experiment counts once (by store hash); a task with several versions of its data is shown per version
-    (`task@abc123`) under a warning.
+    (`task@abc123`) under a warning. `outcomes`: stored test outcomes by hash (`ResultsStore.outcomes()`), so the
+    pooled PGR's CIs in the tables and figures resample test groups too; records loaded with
+    `ResultsStore.records(outcomes=True)` carry them already (`test_outcomes`).
     """
+    if outcomes:
+        records = [{**r, "test_outcomes": outcomes[r["hash"]]} if r.get("hash") in outcomes else r for r in records]
     records, version_warnings = with_task_versions(with_variant_labels(distinct(list(records))))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -12,9 +12,11 @@ A *testbed row* is an experiment whose weak labels come from a controlled superv
   locked model's, the weak supervisor's and the ceiling's, one panel per (task, locked variant);
 - the imitation table (`imitation_table`) and the locked-model table (`locked_table`).
 
-Every mean is over the seeds (experiments) of its group that have the value; `seed_stats` gives the t-based
-95% CI over seeds. Records are counted once by store hash and a task with several versions of its data is
-shown per version (`task@abc123`), as in the rest of the report.
+Every accuracy mean is over the seeds (experiments) of its group that have the value; `seed_stats` gives the
+t-based 95% CI over seeds. A PGR over seeds is the pooled PGR of ALL the seeds of its group with its hierarchical
+CI (`w2sg.report.aggregate.pooled_stat`), drawn only when the mean gap is resolved; no seed is left out by its
+gap. Records are counted once by store hash and a task with several versions of its data is shown per version
+(`task@abc123`), as in the rest of the report.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from w2sg.metrics import seed_summary
-from w2sg.result import finite
+from w2sg.report.aggregate import PooledStat, pooled_stat
+from w2sg.result import as_results, finite
 from w2sg.store import distinct, with_task_versions
 
 TESTBED_KINDS = ("synthetic", "ensemble", "chain")
@@ -86,9 +89,8 @@ def error_kind_order(kinds: Iterable[str]) -> list[str]:
 class QualityPoint:
     rate: float | None  # supervisor_error_rate
     x: float  # supervisor (weak) accuracy on T, mean over seeds
-    pgr: Stats  # PGR (accuracy) over the seeds where it is defined; one seed: its bootstrap CI
+    pgr: PooledStat  # the pooled PGR (accuracy) over all seeds, with its CI (seeds, then test groups)
     student: Stats  # student accuracy
-    unstable: bool  # any seed unstable or with an undefined PGR
 
 
 @dataclass(frozen=True)
@@ -105,17 +107,10 @@ class SupervisorQuality:
     panels: list[QualityPanel]
 
 
-def _pgr_stats(rows: list[dict]) -> Stats:
-    stats = seed_stats(r.get("pgr_acc") for r in rows)
-    if stats[3] == 1:  # one seed: the experiment's own bootstrap CI
-        (r,) = [r for r in rows if finite(r.get("pgr_acc")) is not None]
-        stats = (stats[0], finite(r.get("pgr_acc_ci_low")), finite(r.get("pgr_acc_ci_high")), 1)
-    return stats
-
-
 def supervisor_quality_data(records: Iterable[dict]) -> SupervisorQuality:
-    """Synthetic-supervisor experiments grouped by (task; error kind, error rate, method), averaged over seeds:
-    the supervisor's accuracy on T (x), PGR and the student's accuracy; only groups with a weak accuracy."""
+    """Synthetic-supervisor experiments grouped by (task; error kind, error rate, method), over all their seeds:
+    the supervisor's mean accuracy on T (x), the pooled PGR and the student's mean accuracy; only experiments
+    with a weak accuracy."""
     rows = [r for r in prepared(records) if r.get("supervisor_kind") == "synthetic"
             and finite(r.get("weak_acc")) is not None]
     kinds = error_kind_order({_s(r.get("supervisor_errors")) for r in rows})
@@ -126,9 +121,8 @@ def supervisor_quality_data(records: Iterable[dict]) -> SupervisorQuality:
         for (kind, _, method), g in _group(task_rows, ("supervisor_errors", "supervisor_error_rate",
                                                        "method")).items():
             lines[(kind, method)].append(QualityPoint(
-                finite(g[0].get("supervisor_error_rate")), mean(r.get("weak_acc") for r in g), _pgr_stats(g),
-                seed_stats(r.get("student_acc") for r in g),
-                any(bool(r.get("unstable")) or finite(r.get("pgr_acc")) is None for r in g)))
+                finite(g[0].get("supervisor_error_rate")), mean(r.get("weak_acc") for r in g),
+                pooled_stat(as_results(g), "acc"), seed_stats(r.get("student_acc") for r in g)))
         ordered = {k: sorted(lines[k], key=lambda p: p.x) for k in sorted(
             lines, key=lambda k: (kinds.index(k[0]), methods.index(k[1])))}
         panels.append(QualityPanel(task, ordered, mean(r.get("ceiling_acc") for r in task_rows)))
