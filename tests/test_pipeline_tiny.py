@@ -6,6 +6,7 @@ import pytest
 
 from w2sg.config import ExperimentSpec, MethodSpec, SplitSpec, TrainSpec
 from w2sg.methods import WeakLabelled
+from w2sg.metrics import accuracy, auroc
 from w2sg.pipeline import Pipeline
 from w2sg.tasks.schema import Example
 
@@ -50,10 +51,22 @@ class _Spy:
 def test_encoder_to_decoder_end_to_end(tmp_path, tiny_encoder, tiny_decoder, synthetic_task, mode):
     pipe = Pipeline(tmp_path / "runs")
     spy = _Spy(pipe)
-    rec = pipe.run(_spec(synthetic_task, tiny_encoder, tiny_decoder, mode=mode))
+    spec = _spec(synthetic_task, tiny_encoder, tiny_decoder, mode=mode)
+    rec = pipe.run(spec)
     assert REQUIRED <= set(rec)
-    for k in ("weak_acc", "ceiling_acc", "student_acc"):
-        assert 0.0 <= rec[k] <= 1.0
+    # the record's scores are those of the cached predictions on T (class-balanced), role by role
+    labels = np.array([r.label for r in pipe.res.splits(spec).test])
+    keys = pipe.keys(spec)
+    for role in ("weak", "ceiling", "student"):
+        p = pipe.cache.load(role, keys[role])[0]["test"]
+        assert rec[f"{role}_acc"] == pytest.approx(accuracy(p, labels, balanced=True), abs=1e-12)
+        assert rec[f"{role}_auroc"] == pytest.approx(auroc(p, labels), abs=1e-12)
+    # the weak model (tiny encoder) learns the sentiment words in both modes (0.67 frozen, 0.74 full; majority
+    # 0.5); the tiny random decoder's frozen last-token features carry no signal (ceiling 0.50), finetuned they
+    # do (0.68)
+    assert rec["majority_acc"] == 0.5 and rec["weak_acc"] > 0.62 and rec["weak_auroc"] > 0.65
+    if mode == "full":
+        assert rec["ceiling_acc"] > 0.62 and rec["student_acc"] > 0.6
     assert rec["n_weak_train"] >= 150 and rec["n_test"] == 200
     if rec["pgr_acc"] is None:
         assert rec["pgr_acc_reason"] and rec["unstable"]
@@ -119,10 +132,33 @@ def test_interrupted_run_resumes_from_finished_steps(tmp_path, tiny_encoder, syn
     assert rec["cached_weak"] and rec["cached_ceiling"] and not rec["cached_student"]
 
 
-def test_lora_mode_runs(tmp_path, tiny_decoder, synthetic_task):
-    rec = Pipeline(tmp_path / "runs").run(_spec(synthetic_task, tiny_decoder, tiny_decoder, mode="lora",
-                                                epochs=1))
-    assert 0 <= rec["student_acc"] <= 1
+def test_lora_trains_the_adapters_and_the_head_only(tmp_path, tiny_decoder, synthetic_task):
+    """LoRA: every weight of the pretrained backbone is exactly the checkpoint's after training; the adapters
+    (B initialised at zero) and the zero-initialised head moved."""
+    import torch
+    from transformers import AutoModel
+
+    pipe = Pipeline(tmp_path / "runs")
+    spy = _Spy(pipe)
+    pipe.run(_spec(synthetic_task, tiny_decoder, tiny_decoder, mode="lora", epochs=1))
+    base = AutoModel.from_pretrained(str(tiny_decoder)).state_dict()
+    model = spy.learners[-1].model  # the student
+    seen, adapters = set(), {}
+    for name, param in model.named_parameters():
+        if ".lora_" in name:
+            assert param.requires_grad
+            adapters[name] = param.detach()
+        elif name.startswith("backbone."):
+            assert not param.requires_grad, name
+            key = name.removeprefix("backbone.base_model.model.").replace(".base_layer", "")
+            assert torch.equal(param.detach(), base[key]), f"{name} changed"
+            seen.add(key)
+        else:
+            assert param.requires_grad, name  # the head
+    assert seen == set(base)  # every pretrained weight was checked
+    lora_b = [v for k, v in adapters.items() if ".lora_B." in k]
+    assert lora_b and all(v.abs().max() > 0 for v in lora_b)  # B starts at 0: these moved
+    assert model.head.weight.detach().abs().max() > 0  # the head starts at 0 too
 
 
 def test_student_data_cannot_carry_ground_truth():
@@ -163,8 +199,9 @@ def test_a_pairwise_task_runs_through_the_protocol(tmp_path, tiny_encoder):
                                                                      n_test=60))
     rec = pipe.run(spec)
     assert all(isinstance(x, Comparison) for _, items, _ in spy.calls for x in items)
-    assert len(spy.calls) == 3 and all(0 <= rec[k] <= 1 for k in ("weak_acc", "ceiling_acc", "student_acc"))
+    assert len(spy.calls) == 3
+    # "the fuller, longer response is preferred": every linear reward model ranks all 60 test pairs right
+    assert rec["weak_acc"] == rec["ceiling_acc"] == rec["student_acc"] == 1.0
     weak = pipe.weak_step(spec)
     np.testing.assert_allclose(spy.calls[-1][2], weak["transfer"], rtol=1e-6)  # the student saw weak P(a ≻ b)
-    # test pairs are scored in both orders; linear reward models without a bias are order-symmetric already
-    assert all(rec[f"order_gap_{s}"] < 1e-6 for s in ("weak", "ceiling", "student"))
+    # (both orders of every test pair are scored: tests/test_reward_scoring.py, with a position-biased model)

@@ -75,5 +75,59 @@ def test_every_method_trains_reward_models_on_weak_preferences(method, tmp_path,
     if "generative" in spec.method.label:
         spec = spec.model_copy(update={"method": spec.method.model_copy(update={"options": {"epochs": 0.5}})})
     rec = Pipeline(tmp_path).run(spec)
-    assert all(0 <= rec[k] <= 1 for k in ("weak_acc", "ceiling_acc", "student_acc"))
-    assert rec["order_gap_student"] < 1e-5
+    # the longer response is preferred: the weak reward model ranks every test pair right, and so does every
+    # student trained on its preferences (a student trained on flipped or ignored preferences would not)
+    assert rec["weak_acc"] == 1.0 and rec["student_acc"] >= 0.95, rec["student_acc"]
+
+
+class _Biased:
+    """A learner that half the time just votes for the response shown first: P'(a > b) = (P(a > b) + 1) / 2.
+    Scored in both orders this is P / 2 + 1 / 4, the same ranking as P; in one order every pair looks "a > b"."""
+
+    def __init__(self, learner):
+        self.learner = learner
+
+    def __getattr__(self, name):
+        return getattr(self.learner, name)
+
+    def predict(self, items):
+        p = self.learner.predict(items).astype(np.float64)
+        if items and isinstance(items[0], Comparison):
+            p = (p + 1) / 2
+        return p.astype(np.float32)
+
+
+def test_the_pipeline_scores_every_model_in_both_orders(tmp_path, tiny_encoder):
+    """With position-biased reward models in all three roles, the record's scores are those of the two-order
+    average, its order gaps measure the bias, and one-order scores would differ: this fails if any role were
+    scored in one order."""
+    from w2sg.config import ExperimentSpec, SplitSpec
+    from w2sg.pipeline import Pipeline
+
+    from .conftest import REPO
+
+    pipe = Pipeline(tmp_path)
+    made = []
+    orig = pipe.res.new_learner
+
+    def new_learner(*a, **k):
+        made.append(_Biased(orig(*a, **k)))
+        return made[-1]
+
+    pipe.res.new_learner = new_learner
+    spec = ExperimentSpec(task=str(REPO / "examples" / "pairwise_task" / "pairs.yaml"), weak=str(tiny_encoder),
+                          strong=str(tiny_encoder),
+                          splits=SplitSpec(n_weak_train=80, n_transfer=100, n_val=20, n_test=60))
+    rec = pipe.run(spec)
+    assert len(made) == 3  # weak, ceiling, student
+    rows = pipe.res.splits(spec).test
+    items, truth = [r.item for r in rows], np.array([r.label for r in rows])
+    for role, learner in zip(("weak", "ceiling", "student"), made, strict=True):
+        both, gap = score_both_orders(learner, items)
+        one = learner.predict(items)
+        assert rec[f"order_gap_{role}"] == pytest.approx(gap) == pytest.approx(0.5, abs=1e-6)
+        assert rec[f"{role}_acc"] == pytest.approx(accuracy(both, truth, balanced=True), abs=1e-12)
+        # the bias cancels in the two-order average: the unbiased model's accuracy (weak and ceiling: 1.0)
+        assert rec[f"{role}_acc"] == accuracy(learner.learner.predict(items), truth, balanced=True)
+        assert rec[f"{role}_acc"] > 0.95
+        assert accuracy(one, truth, balanced=True) == 0.5  # one order: every pair looks "a > b"
