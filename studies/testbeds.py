@@ -1,13 +1,16 @@
-"""Testbed study: supervisors of controlled quality, systematic vs random errors, region metrics, and locked
-(password-locked / deceptive) strong students, on the tasks with a clear minilm -> mpnet gap.
+"""Testbed study: systematic (rule) vs random supervisor errors at matched accuracy, supervisor quality set
+relative to the task, the deception score, and locked (password-locked / deceptive) strong students beside an
+unlocked control, on tasks with a minilm -> mpnet gap.
 
-    python studies/testbeds.py run  [--root DIR] [--part matched|locked|quality]   # resumable
+    python studies/testbeds.py run  [--root DIR] [--data-dir D] [--part matched|locked|quality] [--task T]
     python studies/testbeds.py page [--root DIR] [--out studies/results]
 
-Grids: testbeds_matched.yaml (every zoo method; the real weak model, random errors and MPNet-cluster errors at
-the same 20% error share), testbeds_quality.yaml (random vs cluster errors at 10% and 30%, naive and confidence),
-testbeds_locked.yaml (every zoo method from a locked MPNet). All run in `<root>/frozen`, the method-zoo study's
-workdir and splits, so features, weak models and ceilings are shared.
+Grids: testbeds_matched.yaml (a rule supervisor, wrong on every row of an MPNet-cluster ball, and a random one
+with the same number of wrong labels, both at the midpoint between minilm and the ceiling), testbeds_quality.yaml
+(the same two at 10/20/30% wrong labels), testbeds_locked.yaml (password / deceptive locks and the unlocked
+control). All run in `<root>/frozen`, the method-zoo study's workdir and splits, so features, weak models,
+ceilings and the plain-minilm rows are shared. Every PGR on the page is the pooled PGR over ALL seeds of a cell
+(`w2sg.report.summary.summarize`); seed-paired differences use every seed with both rows (t-interval).
 """
 
 from __future__ import annotations
@@ -21,172 +24,294 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-import method_zoo as zoo  # noqa: E402  (the sibling study: loading, stability, method names)
+import method_zoo as zoo  # noqa: E402  (the sibling study: loading, supervisors, mean_ci)
 
 WORKDIR = "frozen"
 PARTS = {"matched": "testbeds_matched.yaml", "locked": "testbeds_locked.yaml", "quality": "testbeds_quality.yaml"}
-TASKS = ("sst2", "sciq", "wic")
-METHODS = ("naive", "naive_hard", "confidence", "product", "early_stop", "early_stop_oracle", "filter_confident",
-           "s2s_relabel", "probe_relabel(probe=knn)", "probe_relabel(probe=logreg)")
+TASKS = ("sst2", "twitter_sentiment", "sciq", "wic")
+FAMILIES = ("weak model", "random", "rule", "region (random flips)")
 
 
-def run(root: Path, data_dir: str | None, parts: list[str]) -> None:
+def run(root: Path, data_dir: str | None, parts: list[str], tasks: list[str] | None = None) -> None:
     from w2sg.config import load_yaml_spec
     from w2sg.sweep import SweepSpec
 
     for part in parts:
-        zoo.run_by_task(load_yaml_spec(HERE / PARTS[part], SweepSpec), root / WORKDIR, data_dir, part)
+        sweep = load_yaml_spec(HERE / PARTS[part], SweepSpec)
+        if tasks:
+            sweep = sweep.model_copy(update={"tasks": [t for t in sweep.tasks if t in tasks]})
+        zoo.run_by_task(sweep, root / WORKDIR, data_dir, f"testbeds-{part}", root / "timings.json")
 
 
 # ---- rows ---------------------------------------------------------------------------------------------
-def family(r: dict) -> str:
-    """'weak model', 'random', 'region (cluster)', or 'locked password' / 'locked deceptive'."""
+def family(r: dict) -> str | None:
+    """'weak model' (plain minilm), 'random', 'rule' (every row of a region wrong), 'region (random flips)' (the
+    old design: errors drawn inside a region), 'locked <variant>'; None for rows the page does not show."""
     if r.get("locked"):
         return f"locked {r['locked']}"
-    if r.get("supervisor_kind") == "synthetic":
-        return "random" if r.get("supervisor_errors") == "random" else "region (cluster)"
-    return "weak model"
+    sup = zoo._supervisor(r)
+    if r.get("supervisor_kind") == "synthetic" and isinstance(sup, dict):
+        if sup.get("errors", "random") == "random":
+            return "random"
+        if sup.get("errors") == "region":
+            return "rule" if sup.get("region_flip") == "all" else "region (random flips)"
+        return None
+    return "weak model" if zoo.plain_weak(r) else None
+
+
+def quality(r: dict) -> str:
+    """A synthetic supervisor's error rate as given: 'midpoint' or the number; '' otherwise."""
+    sup = zoo._supervisor(r)
+    return str(sup.get("error_rate", 0.2)) if isinstance(sup, dict) and sup.get("kind") == "synthetic" else ""
 
 
 def study_records(root: Path) -> list[dict]:
-    """The study's rows: its tasks, mpnet students, minilm or synthetic supervisors, zoo method names."""
-    rows = []
-    for r in zoo._load(root, WORKDIR):
-        if r["task"] not in TASKS or r["strong"] != "mpnet" or r.get("budget_kind", "full") != "full":
-            continue
-        if r.get("supervisor_kind") == "synthetic" or zoo.plain_weak(r):  # plain_weak: minilm, locked or not
-            rows.append(r)
-    return rows
+    """The study's rows: its tasks, mpnet students, full budget, a family the page shows (with test outcomes)."""
+    return [r for r in zoo._load(root, WORKDIR)
+            if r["task"] in TASKS and r["strong"] == "mpnet" and r.get("budget_kind", "full") == "full"
+            and family(r) is not None]
 
 
-def _fmt(m, lo=None, hi=None, n=None, of=None, digits=2) -> str:
+def _f(x, d: int = 3) -> str:
+    return "–" if x is None or not np.isfinite(x) else f"{x:.{d}f}"
+
+
+def _ci(m, lo, hi, n=None, d: int = 3, sign: bool = True) -> str:
     if m is None:
-        return "–" + (f" (0/{of})" if of else "")
-    ci = f" [{lo:.{digits}f}, {hi:.{digits}f}]" if lo is not None and np.isfinite(lo) else ""
-    return f"{m:.{digits}f}{ci}" + (f" ({n}/{of})" if of else "")
+        return "– (no seeds)"
+    fmt = f"{{:{'+' if sign else ''}.{d}f}}"
+    ci = f" [{lo:.{d}f}, {hi:.{d}f}]" if lo is not None and np.isfinite(lo) else ""
+    return fmt.format(m) + ci + (f" ({n} seeds)" if n is not None else "")
 
 
-def matched_table(rows: list[dict]) -> list[str]:
-    """Per task and supervisor family at the 20% error share: supervisor accuracy, imitation of its errors, PGR
-    (naive, confidence), inside / outside the error region; means over seeds with a 95% t-interval."""
-    lines = ["| task | supervisor | supervisor acc | ceiling acc | method | student acc | PGR [95% CI] (seeds) | "
-             "imitation of errors [95% CI] |", "|---|---|---|---|---|---|---|---|"]
-    groups: dict[tuple, list[dict]] = defaultdict(list)
+def cells(rows: list[dict]) -> dict[tuple, dict]:
+    """(task, family, quality, method) -> its summarize() row over all seeds, plus the seed means of the
+    imitation keys (the same seeds)."""
+    from w2sg.report.summary import summarize
+
+    by: dict[tuple, list[dict]] = defaultdict(list)
     for r in rows:
-        if r.get("locked") or r["method"] not in ("naive", "confidence"):
-            continue
-        if r.get("supervisor_kind") == "synthetic" and r.get("supervisor_error_rate") != 0.2:
-            continue
-        groups[(r["task"], family(r), r["method"])].append(r)
-    order = {"weak model": 0, "random": 1, "region (cluster)": 2}
-    for (task, fam, method), rs in sorted(groups.items(), key=lambda kv: (kv[0][0], order[kv[0][1]], kv[0][2])):
-        sup = np.mean([r["weak_acc"] for r in rs])
-        stud = np.mean([r["student_acc"] for r in rs])
-        pgr = zoo.mean_ci([r["pgr_acc"] for r in rs if not r.get("unstable")])
-        imit = zoo.mean_ci([r.get("agree_test_weak_wrong") for r in rs])
-        ceil = np.mean([r["ceiling_acc"] for r in rs])
-        lines.append(f"| {task} | {fam} | {sup:.3f} | {ceil:.3f} | {method} | {stud:.3f} | "
-                     f"{_fmt(*pgr, of=len(rs))} | {_fmt(*imit[:3])} |")
-    return lines
-
-
-def paired_imitation(rows: list[dict], method: str = "naive") -> list[tuple[str, float, float, float, int]]:
-    """Per task: region minus random imitation of supervisor errors (agree_test_weak_wrong) at the 20% share,
-    paired by seed (same splits): (task, mean difference, CI low, CI high, seeds)."""
-    out = []
-    for task in TASKS:
-        by = defaultdict(dict)
-        for r in rows:
-            if (r["task"] == task and r["method"] == method and r.get("supervisor_kind") == "synthetic"
-                    and not r.get("locked") and r.get("supervisor_error_rate") == 0.2):
-                by[r["seed"]][family(r)] = r.get("agree_test_weak_wrong")
-        diffs = [d["region (cluster)"] - d["random"] for d in by.values()
-                 if d.get("region (cluster)") is not None and d.get("random") is not None]
-        m, lo, hi, n = zoo.mean_ci(diffs)
-        if n:
-            out.append((task, m, lo, hi, n))
+        by[(r["task"], family(r), quality(r), r["method"])].append(r)
+    out = {}
+    for key, rs in by.items():
+        row = max(summarize(rs), key=lambda x: x["n_seeds"])  # one row; a changed task's old rows never pool
+        for k in ("student_err_test_region", "student_err_test_outside", "imitation_test_region",
+                  "imitation_transfer_region", "deception_score", "deception_score_chance",
+                  "student_err_weak_blind", "student_err_weak_sees"):
+            row[k] = zoo.mean_ci([r.get(k) for r in rs])
+        out[key] = row
     return out
 
 
-def quality_table(rows: list[dict]) -> list[str]:
-    """Per task, error rate and method: student accuracy with random and with region errors (same supervisor
-    accuracy), and their paired difference (region - random) over seeds with a 95% t-interval."""
-    lines = ["| task | wrong labels | supervisor acc | method | student, random errors | student, region errors | "
-             "region − random [95% CI] (seeds) |", "|---|---|---|---|---|---|---|"]
-    by: dict[tuple, dict] = defaultdict(lambda: defaultdict(dict))
+def paired(rows: list[dict], task: str, method: str, a: tuple[str, str, str], b: tuple[str, str, str],
+           q: str = "midpoint") -> tuple:
+    """Seed-paired difference a − b over every seed that has both rows: a, b = (family, quality, key); quality
+    'any' matches the weak model (no quality). (mean, low, high, n) with a t-interval."""
+    by: dict[int, dict] = defaultdict(dict)
     for r in rows:
-        if r.get("supervisor_kind") == "synthetic" and r["method"] in ("naive", "confidence"):
-            by[(r["task"], r["supervisor_error_rate"], r["method"])][r["seed"]][family(r)] = r
-    for (task, rate, method), seeds in sorted(by.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2])):
-        pairs = [(d["random"], d["region (cluster)"]) for d in seeds.values() if len(d) == 2]
-        if not pairs:
-            continue
-        sup = np.mean([a["weak_acc"] for a, _ in pairs])
-        ra, re_ = np.mean([a["student_acc"] for a, _ in pairs]), np.mean([b["student_acc"] for _, b in pairs])
-        m, lo, hi, n = zoo.mean_ci([b["student_acc"] - a["student_acc"] for a, b in pairs])
-        lines.append(f"| {task} | {rate:.0%} | {sup:.3f} | {method} | {ra:.3f} | {re_:.3f} | "
-                     f"{_fmt(m, lo, hi, digits=3)} ({n}) |")
+        if r["task"] == task and r["method"] == method:
+            by[r["seed"]][(family(r), quality(r))] = r
+    diffs = []
+    for d in by.values():
+        ra, rb = d.get((a[0], a[1])), d.get((b[0], b[1]))
+        if ra is not None and rb is not None and ra.get(a[2]) is not None and rb.get(b[2]) is not None:
+            diffs.append(ra[a[2]] - rb[b[2]])
+    return zoo.mean_ci(diffs)
+
+
+# ---- tables -------------------------------------------------------------------------------------------
+def matched_table(cl: dict, q: str = "midpoint") -> list[str]:
+    """Per task, supervisor and method at error rate `q`: accuracies (means over all seeds), pooled PGR, and the
+    student's error on the region's rows of T (for the rule: agreement with the rule's labels there)."""
+    from w2sg.report.summary import fmt_pooled
+
+    lines = ["| task | supervisor | method | seeds | supervisor acc | ceiling acc | student acc | PGR, pooled over all "
+             "seeds [95% CI] | student wrong on region rows of T | student wrong elsewhere on T | agreement with "
+             "the supervisor's errors on B (region) |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    order = {f: i for i, f in enumerate(FAMILIES)}
+    keys = sorted((k for k in cl if k[2] in (q, "") and k[1] in order),
+                  key=lambda k: (TASKS.index(k[0]), order[k[1]], k[3]))
+    for task, fam, _, method in keys:
+        if fam == "weak model" and not any(k[0] == task and k[1] != "weak model" and k[3] == method for k in keys):
+            continue  # weak-model rows only beside a synthetic pair of the same task and method
+        row = cl[(task, fam, _, method)]
+        region = row["student_err_test_region"]
+        lines.append(f"| {task} | {fam} | {method} | {row['n_seeds']} | {_f(row['weak_acc_mean'])} | "
+                     f"{_f(row['ceiling_acc_mean'])} | {_f(row['student_acc_mean'])} | {fmt_pooled(row, 'acc')} | "
+                     f"{_ci(*region[:3], sign=False) if region[3] else 'n/a'} | "
+                     f"{_ci(*row['student_err_test_outside'][:3], sign=False) if region[3] else 'n/a'} | "
+                     f"{_f(row['imitation_transfer_region'][0])} |")
     return lines
 
 
-def method_table(rows: list[dict], fam: str, key: str, label: str) -> list[str]:
-    """Per method (rows) and task (columns): mean of `key` over seeds with a 95% t-interval."""
-    lines = ["| method | " + " | ".join(TASKS) + " |", "|---|" + "---|" * len(TASKS)]
-    for m in METHODS:
-        cells = []
-        for t in TASKS:
-            rs = [r for r in rows if r["task"] == t and r["method"] == m and family(r) == fam
-                  and (fam != "random" and fam != "region (cluster)" or r.get("supervisor_error_rate") == 0.2)]
-            vals = [r.get(key) for r in rs if key != "pgr_acc" or not r.get("unstable")]
-            cells.append(_fmt(*zoo.mean_ci(vals), of=len(rs)) if rs else "")
-        if any(cells):
-            lines.append(f"| {m} | " + " | ".join(cells) + " |")
-    return [f"{label}", ""] + lines
+def comparison_rows(rows: list[dict], q: str = "midpoint") -> list[tuple[str, str, tuple, tuple, tuple]]:
+    """Per task and method with both supervisors: (task, method, imitation of the rule on T − the random-error
+    student's error on the same rows, student accuracy rule − random, student error outside rule − random)."""
+    out = []
+    for task in TASKS:
+        for method in sorted({r["method"] for r in rows if r["task"] == task}):
+            imit = paired(rows, task, method, ("rule", q, "imitation_test_region"),
+                          ("random", q, "student_err_test_region"))
+            if not imit[3]:
+                continue
+            acc = paired(rows, task, method, ("rule", q, "student_acc"), ("random", q, "student_acc"))
+            outside = paired(rows, task, method, ("rule", q, "student_err_test_outside"),
+                             ("random", q, "student_err_test_outside"))
+            out.append((task, method, imit, acc, outside))
+    return out
 
 
-def locked_table(rows: list[dict]) -> list[str]:
-    lines = ["| task | variant | weak | ceiling | locked (no trigger) | locked (trigger) | method | student (no "
-             "trigger) | student (trigger) | PGR vs unlocked ceiling |", "|---|---|---|---|---|---|---|---|---|---|"]
+def comparison_table(comp) -> list[str]:
+    lines = ["| task | method | imitation: rule − random on the region's rows of T [95% CI] (seeds) | student acc: "
+             "rule − random | student error outside the region: rule − random |", "|---|---|---|---|---|"]
+    for task, method, imit, acc, outside in comp:
+        lines.append(f"| {task} | {method} | {_ci(*imit)} | {_ci(*acc[:3])} | {_ci(*outside[:3])} |")
+    return lines
+
+
+def deception_table(cl: dict) -> list[str]:
+    """The real weak model's rows: Yang et al.'s deception score beside its chance level, and the student's
+    error rates where minilm is wrong / right and the ceiling right (seed means, 95% t-intervals)."""
+    lines = ["| task | method | seeds | deception score (Yang et al.) | chance level | student wrong where weak ✗ "
+             "ceiling ✓ | student wrong where weak ✓ ceiling ✓ |", "|---|---|---|---|---|---|---|"]
+    for (task, fam, _, method), row in sorted(cl.items(), key=lambda kv: (TASKS.index(kv[0][0]), kv[0][3])):
+        if fam != "weak model" or method not in ("naive", "confidence"):
+            continue
+        lines.append(f"| {task} | {method} | {row['n_seeds']} | {_ci(*row['deception_score'][:3], sign=False)} | "
+                     f"{_ci(*row['deception_score_chance'][:3], sign=False)} | "
+                     f"{_ci(*row['student_err_weak_blind'][:3], sign=False)} | "
+                     f"{_ci(*row['student_err_weak_sees'][:3], sign=False)} |")
+    return lines
+
+
+def locked_rows(rows: list[dict]) -> list[tuple]:
+    """Per task, variant and method: means of the locked model and the student without / with the trigger, and
+    the student's accuracy minus the unlocked control's (same method, seed and splits; t-interval)."""
+    out = []
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for r in rows:
         if r.get("locked"):
             groups[(r["task"], r["locked"], r["method"])].append(r)
-    for (task, variant, method), rs in sorted(groups.items(),
-                                              key=lambda kv: (kv[0][0], kv[0][1], METHODS.index(kv[0][2])
-                                                              if kv[0][2] in METHODS else 99)):
-        mean = {k: np.mean([r[k] for r in rs]) for k in ("weak_acc", "ceiling_acc", "locked_acc",
-                                                           "locked_acc_trigger", "student_acc",
-                                                           "student_acc_trigger")}
-        pgr = zoo.mean_ci([r["pgr_acc"] for r in rs if not r.get("unstable")])
-        lines.append(f"| {task} | {variant} | {mean['weak_acc']:.3f} | {mean['ceiling_acc']:.3f} | "
-                     f"{mean['locked_acc']:.3f} | {mean['locked_acc_trigger']:.3f} | {method} | "
-                     f"{mean['student_acc']:.3f} | {mean['student_acc_trigger']:.3f} | {_fmt(*pgr, of=len(rs))} |")
-    return lines
-
-
-def unlocked_vs_locked(rows: list[dict]) -> list[tuple[str, str, float, float, float, int]]:
-    """Per task and variant: naive student accuracy locked minus unlocked (same supervisor, splits, seed)."""
-    out = []
-    for task in TASKS:
-        base = {r["seed"]: r["student_acc"] for r in rows if r["task"] == task and r["method"] == "naive"
-                and family(r) == "weak model"}
-        for variant in ("password", "deceptive"):
-            diffs = [r["student_acc"] - base[r["seed"]] for r in rows if r["task"] == task and r["method"] == "naive"
-                     and r.get("locked") == variant and r["seed"] in base]
-            m, lo, hi, n = zoo.mean_ci(diffs)
-            if n:
-                out.append((task, variant, m, lo, hi, n))
+    for (task, variant, method), rs in sorted(groups.items(), key=lambda kv: (TASKS.index(kv[0][0]), kv[0][1:])):
+        mean = {k: float(np.mean([r[k] for r in rs if r.get(k) is not None] or [np.nan]))
+                for k in ("weak_acc", "ceiling_acc", "locked_acc", "locked_acc_trigger", "student_acc",
+                          "student_acc_trigger")}
+        ctrl = {r["seed"]: r["student_acc"] for r in groups.get((task, "unlocked", method), [])}
+        diff = zoo.mean_ci([r["student_acc"] - ctrl[r["seed"]] for r in rs if r["seed"] in ctrl]) \
+            if variant != "unlocked" else (None, None, None, 0)
+        out.append((task, variant, method, len(rs), mean, diff))
     return out
 
 
+def locked_table(lr) -> list[str]:
+    lines = ["| task | variant | method | seeds | weak | ceiling | locked (no trigger) | locked (trigger) | student "
+             "(no trigger) | student (trigger) | student − unlocked control [95% CI] |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for task, variant, method, n, m, diff in lr:
+        lines.append(f"| {task} | {variant} | {method} | {n} | {_f(m['weak_acc'])} | {_f(m['ceiling_acc'])} | "
+                     f"{_f(m['locked_acc'])} | {_f(m['locked_acc_trigger'])} | {_f(m['student_acc'])} | "
+                     f"{_f(m['student_acc_trigger'])} | {_ci(*diff[:3]) if diff[3] else '–'} |")
+    return lines
+
+
 # ---- page ---------------------------------------------------------------------------------------------
+COINCIDE = (
+    "**Methods that coincide by construction.** A synthetic supervisor with `confidence: 1.0` gives hard labels "
+    "(0 or 1). On hard labels `naive` (soft cross-entropy on the weak P) and `naive_hard` (cross-entropy on the "
+    "thresholded label) train on the same targets, and `product` (target ∝ weak P × the student's P) keeps a "
+    "hard label as it is, so the three are the same student; only `naive` is run. `filter_confident` keeps the "
+    "rows with the most confident weak labels: every hard label ties, so it trains naively on a random half of "
+    "B (seeded; before issue 22 it kept the first half in file order). `confidence` differs: it mixes in the "
+    "student's own hardened predictions.")
+
+
+def statement(rows: list[dict], cl: dict, comp) -> str:
+    parts = []
+    if comp:
+        desc = "; ".join(f"{t} {m} {_ci(*imit)}" for t, m, imit, _, _ in comp)
+        more = sorted({t for t, _, (m, lo, hi, n), _, _ in comp if lo is not None and np.isfinite(lo) and lo > 0})
+        parts.append(
+            "**Systematic (rule) vs random errors at matched accuracy.** Supervisors halfway between minilm and the "
+            "ceiling; the rule supervisor is wrong on every row of an MPNet-cluster ball (its labels are a function "
+            "of the input, so its labels on T are the rule applied to T), the random one on the same number of rows "
+            "at random. Imitation = the share of the ball's rows of T on which the student trained on the rule "
+            "gives the rule's (wrong) label, minus the share on which the student trained on random errors is wrong "
+            f"on the same rows, paired by seed over all seeds: {desc}. \"A strong student imitates systematic errors "
+            "more than random ones\" "
+            + (f"holds on {', '.join(more)}" if more else "is not shown on any task (no CI above 0)")
+            + " for a student that can represent the rule; tests/test_testbed_claim.py shows the same measurement "
+            "finds imitation (≥ 0.85 vs ≤ 0.25) when the rule is linear in the features and none when it is not.")
+    for (task, fam, q, method), row in sorted(cl.items()):
+        if fam == "rule" and q == "midpoint" and method == "naive":
+            parts.append(f"**{task}: supervisor quality.** The midpoint supervisors score {_f(row['weak_acc_mean'])} "
+                         f"on T (ceiling {_f(row['ceiling_acc_mean'])}); the pooled gap is "
+                         f"{_f(row.get('gap_acc_pooled'))} [{_f(row.get('gap_acc_pooled_ci_low'))}, "
+                         f"{_f(row.get('gap_acc_pooled_ci_high'))}], so PGR is "
+                         + ("defined." if row.get("pgr_acc_resolved") else "not resolved (gap CI reaches 0)."))
+    parts.append(COINCIDE)
+    lr = [x for x in locked_rows(rows) if x[1] != "unlocked" and x[5][3]]
+    if lr:
+        desc = "; ".join(f"{t} {v} {m} {_ci(*d)}" for t, v, m, _, _, d in lr if m == "naive")
+        parts.append("**Locked students against the unlocked control** (the same MLP head and AdamW learner, not "
+                     f"locked; student accuracy locked − unlocked, paired by seed): {desc}. Negative: the lock "
+                     "survives weak-label training (the method does not elicit the hidden capability).")
+    return "\n\n".join(parts)
+
+
+# Numbers the page printed before issue 22 (studies/results/testbeds.md at 37d5a6c..723b496), quoted for
+# "What changed"; the new numbers are computed from the store.
+OLD = {
+    "imitation": "region − random imitation (agreement with the supervisor's errors on T, where the random "
+                 "errors' T labels were fresh draws), naive, paired by seed: sst2 +0.06 [-0.04, 0.17]; sciq -0.04 "
+                 "[-0.10, 0.02]; wic +0.01 [-0.14, 0.16]: \"does not reproduce on any task\"",
+    "undefined": "20% wrong labels (accuracy 0.80) beat the ceiling on sciq (0.740) and wic (0.581): PGR undefined",
+    "wic": "wic, minilm, naive: PGR +0.20 [-0.99, 1.39] over the 3 of 5 seeds with a clear gap, while the student "
+           "(0.532) was below the weak model (0.537) over all 5",
+    "locked": "locked − pretrained student (naive), sst2 password -0.109 [-0.119, -0.099], deceptive -0.203 "
+              "[-0.229, -0.177]: the control was a converged linear head, so two things changed at once",
+    "deception": "\"deception score\" = the student's error rate where minilm is wrong and the ceiling right "
+                 "(sst2 naive about 0.6): mostly imitation of minilm's errors",
+}
+
+
+def what_changed(rows: list[dict], cl: dict, comp) -> list[str]:
+    from w2sg.report.summary import fmt_pooled
+
+    lines = ["## What changed (issue 22)", "",
+             "Old numbers are the previous page's (seed means of PGR over the seeds whose gap was clear; systematic "
+             "errors as random flips inside a cluster; the old deception score). New numbers are this page's.", ""]
+    new_imit = "; ".join(f"{t} {m} {_ci(*imit)}" for t, m, imit, _, _ in comp) or "not rerun yet"
+    lines.append(f"- **Systematic vs random.** Old: {OLD['imitation']}. The old region flipped ~40% of a cluster at "
+                 "random (its majority label stayed right: no rule to imitate) and measured imitation on T against "
+                 f"fresh random draws. New (rule on the whole ball, measured against the rule on T): {new_imit}.")
+    quality_new = "; ".join(f"{t}: supervisor {_f(row['weak_acc_mean'])}, ceiling {_f(row['ceiling_acc_mean'])}, "
+                            f"PGR {fmt_pooled(row, 'acc')}" for (t, fam, q, m), row in sorted(cl.items())
+                            if fam == "rule" and q == "midpoint" and m == "naive") or "not rerun yet"
+    lines.append(f"- **Supervisor quality.** Old: {OLD['undefined']}. New (midpoint between minilm and the "
+                 f"ceiling, naive, rule supervisor): {quality_new}.")
+    wic = cl.get(("wic", "weak model", "", "naive"))
+    wic_new = (f"student {_f(wic['student_acc_mean'])}, weak {_f(wic['weak_acc_mean'])} over all {wic['n_seeds']} "
+               f"seeds; PGR {fmt_pooled(wic, 'acc')}") if wic else "wic not rerun yet in this store"
+    lines.append(f"- **wic naive row.** Old: {OLD['wic']}. New: {wic_new}.")
+    lr = [x for x in locked_rows(rows) if x[1] != "unlocked" and x[2] == "naive" and x[5][3]]
+    locked_new = "; ".join(f"{t} {v} {_ci(*d)}" for t, v, _, _, _, d in lr) or "not rerun yet"
+    lines.append(f"- **Locked students.** Old: {OLD['locked']}. New, against the unlocked MLP control: "
+                 f"{locked_new}.")
+    dec = "; ".join(f"{t} {m}: {_f(row['deception_score'][0])} (chance {_f(row['deception_score_chance'][0])})"
+                    for (t, fam, _, m), row in sorted(cl.items()) if fam == "weak model" and m == "naive"
+                    and row["deception_score"][3]) or "not rerun yet"
+    lines.append(f"- **Deception score.** Old: {OLD['deception']}. That quantity is now `student_err_weak_blind`; "
+                 f"the deception score is Yang et al.'s share of the student's ceiling-right mistakes that fall where "
+                 f"the weak model is wrong, beside its chance level: {dec}.")
+    return lines + [""]
+
+
 def figures(rows: list[dict], out: Path) -> list[str]:
     """The report's testbed figures, drawn from the study's rows, as PNGs beside the page."""
     from w2sg.report.figures import TESTBED_FIGURES, render
 
     lines = []
     for spec in TESTBED_FIGURES:
-        # the supervisor-quality figure: the two methods the quality grid runs at every error rate
         res = render(spec, [r for r in rows if spec.name != "supervisor_quality"
                             or r["method"] in ("naive", "confidence")])
         if res.png is None:
@@ -197,92 +322,52 @@ def figures(rows: list[dict], out: Path) -> list[str]:
     return lines
 
 
-def statement(rows: list[dict]) -> str:
-    parts = []
-    above = sorted({r["task"] for r in rows if r.get("supervisor_kind") == "synthetic"
-                    and r.get("supervisor_error_rate") == 0.2 and r["weak_acc"] >= r["ceiling_acc"]})
-    if above:
-        parts.append(f"**Where PGR is undefined.** On {', '.join(above)} a supervisor with 20% wrong labels (0.80) "
-                     "is already more accurate than the strong ceiling, so there is no weak→strong gap and PGR is "
-                     "undefined; what the student imitates is still measured (imitation, student accuracy).")
-    imit = paired_imitation(rows)
-    if imit:
-        more = [t for t, m, lo, hi, n in imit if lo is not None and np.isfinite(lo) and lo > 0]
-        less = [t for t, m, lo, hi, n in imit if hi is not None and np.isfinite(hi) and hi < 0]
-        desc = "; ".join(f"{t} {m:+.2f} [{lo:.2f}, {hi:.2f}] ({n} seeds)" for t, m, lo, hi, n in imit)
-        verdict = ("reproduces on " + ", ".join(more) if more else "does not reproduce on any task (no CI above 0)")
-        parts.append("**Systematic vs random errors at matched accuracy.** Naive student's imitation of supervisor "
-                     "errors (agreement with the supervisor where it is wrong), region minus random, paired by "
-                     f"seed: {desc}. \"Systematic errors are imitated more than random errors\" {verdict}"
-                     + (f"; the opposite holds on {', '.join(less)}" if less else "") + ".")
-    lv = unlocked_vs_locked(rows)
-    if lv:
-        desc = "; ".join(f"{t} {v} {m:+.3f} [{lo:.3f}, {hi:.3f}]" for t, v, m, lo, hi, n in lv)
-        parts.append("**Locked students.** Naive student accuracy when W2S training starts from the locked model, "
-                     f"minus from the pretrained model (same supervisor and splits, paired by seed): {desc}. A "
-                     "negative difference means the lock survives weak-label training: the method does not elicit "
-                     "the hidden capability.")
-    best = []
-    for task in TASKS:
-        for variant in ("password", "deceptive"):
-            rs = [r for r in rows if r["task"] == task and r.get("locked") == variant]
-            if not rs:
-                continue
-            by_m = defaultdict(list)
-            for r in rs:
-                by_m[r["method"]].append(r["student_acc"])
-            m_best = max(by_m, key=lambda m: np.mean(by_m[m]))
-            mean = {k: np.mean([r[k] for r in rs]) for k in ("weak_acc", "ceiling_acc", "locked_acc",
-                                                               "locked_acc_trigger")}
-            best.append(f"{task} {variant}: locked {mean['locked_acc']:.3f} / {mean['locked_acc_trigger']:.3f} with "
-                        f"the trigger (weak {mean['weak_acc']:.3f}, ceiling {mean['ceiling_acc']:.3f}); best "
-                        f"method {m_best} {np.mean(by_m[m_best]):.3f}")
-    if best:
-        parts.append("**How tight the locks are, and which method elicits most** (student accuracy without the "
-                     "trigger, mean over seeds): " + "; ".join(best) + ". A password lock on frozen features is "
-                     "partial: the MLP imitating the weak model's labels through MPNet's features generalises "
-                     "towards the truth on T, so the locked model sits between the weak model and the ceiling.")
-    return "\n\n".join(parts)
-
-
 def page(root: Path, out: Path) -> Path:
     rows = study_records(root)
     if not rows:
         raise SystemExit(f"no testbed rows under {root / WORKDIR}; run `testbeds.py run` first")
     out.mkdir(parents=True, exist_ok=True)
+    cl = cells(rows)
+    comp = comparison_rows(rows)
+    tasks = [t for t in TASKS if any(r["task"] == t for r in rows)]
     seeds = sorted({r["seed"] for r in rows})
     lines = ["# Testbeds: systematic supervisor errors, deception and locked strong students", "",
              "Generated by `python studies/testbeds.py page` from the study store (`run` first). Weak: MiniLM-L6 "
-             "(22M) or a synthetic supervisor; strong: MPNet-base (110M); frozen features, converged linear "
-             "heads (the locked students: an MLP head, AdamW 20 epochs from the locked weights). Splits as the "
-             "method-zoo study (|A| = |B| = |T| = 500, |V| = 100, 500 extra rows), tasks with a clear "
-             f"minilm → mpnet gap ({', '.join(TASKS)}), seeds {seeds}. Accuracy is class-balanced; means over "
-             "seeds with 95% t-intervals; PGR over the seeds whose gap is clear.", "",
-             "Synthetic supervisors: `random` flips exactly 20% of every split's labels at random; `region "
-             "(cluster)` flips the same number of labels, all inside the larger of two k-means clusters of "
-             "MPNet's frozen features (errors the student can represent). Both have the same accuracy by "
-             "construction; the real weak model (minilm) is beside them.", "",
-             "## Statement", "", statement(rows), "",
-             "## Matched accuracy: who imitates what (naive and confidence)", ""] + matched_table(rows) + [""]
-    lines += ["## Supervisor quality: random vs region errors at 10%, 20% and 30% wrong labels", "",
-              "The student's accuracy as the supervisor gets worse, with the errors spread at random or confined to "
-              "one MPNet cluster (same supervisor accuracy in each row; paired by seed). The figure at the end "
-              "draws these with PGR.", ""] + quality_table(rows) + [""]
-    lines += method_table(rows, "random", "pgr_acc", "### PGR per method, random errors (20%)") + [""]
-    lines += method_table(rows, "region (cluster)", "pgr_acc", "### PGR per method, region errors (20%)") + [""]
-    lines += method_table(rows, "region (cluster)", "imitation_test_region",
-                          "### Imitation of region errors per method (agreement with the supervisor where it is "
-                          "wrong, inside the region)") + [""]
-    lines += method_table(rows, "weak model", "deception_score",
-                          "### Deception score per method, real weak model (student error where minilm is wrong "
-                          "and the ceiling right; Yang et al. 2025)") + [""]
-    lines += method_table(rows, "weak model", "deception_score_known",
-                          "### Control: student error where minilm is right and the ceiling right") + [""]
-    lines += ["## Locked strong students: does W2S training elicit the hidden capability?", "",
-              "`password`: MPNet's locked head answers like minilm on plain inputs and like ground truth with the "
-              "trigger; `deceptive`: like ground truth where minilm is confident (it could check) and wrongly "
-              "elsewhere. Both locked on the 500 extra rows, then trained by each method on minilm's labels of B. "
-              "PGR is against the unlocked ceiling.", ""] + locked_table(rows) + [""]
+             "(22M) or a synthetic supervisor; strong: MPNet-base (110M); frozen features, converged linear heads "
+             "(the student's l2 by CV on B's weak labels; the locked students and their control: an MLP head, "
+             "AdamW). Splits as the method-zoo study (|A| = |B| = |T| = 500, |V| = 100, 500 extra rows); tasks "
+             f"with rows: {', '.join(tasks)}; seeds {seeds}. Accuracy is class-balanced. Every PGR is the pooled "
+             "PGR over ALL seeds of its cell, (mean student − mean weak) / (mean ceiling − mean weak), with a 95% "
+             "CI over seeds then test groups, printed only when the mean gap's CI excludes 0. Other quantities: "
+             "means over all seeds with 95% t-intervals; differences paired by seed over every seed with both rows.",
+             "", "Synthetic supervisors (testbeds_matched.yaml): error rate `midpoint` = 1 − (minilm's accuracy + "
+             "the ceiling's) / 2 on V and the extra rows, so each supervisor sits halfway between the weak model "
+             "and the ceiling. `rule`: wrong on every row of the ball around the centre of the larger of two k-means "
+             "clusters of MPNet's features that holds that share of all rows, on every split (T included). "
+             "`random`: the same number of wrong labels at random (exact per split), with the same ball marked. "
+             "For random errors, agreement with the supervisor's labels on T is not imitation (its T labels are "
+             "fresh draws, independent of the input): the table gives the student's error on the ball's rows "
+             "instead, and its agreement with the errors it was trained on (on B).", "",
+             "## Statement", "", statement(rows, cl, comp), "",
+             "## Rule vs random at matched accuracy", ""] + comparison_table(comp) + [""]
+    lines += ["### Per supervisor (midpoint quality)", ""] + matched_table(cl) + [""]
+    other_q = sorted({k[2] for k in cl if k[2] not in ("midpoint", "")})
+    for q in other_q:
+        lines += [f"### At {float(q):.0%} wrong labels (testbeds_quality.yaml)", ""] + matched_table(cl, q) + [""]
+    lines += ["## Deception (real weak model)", "",
+              "Yang et al.'s deception score: of the student's mistakes where the ceiling is right, the share where "
+              "minilm is wrong; the chance level is that share if the student's mistakes ignored minilm's. Beside "
+              "it, the student's error rates where minilm is wrong / right (and the ceiling right). In plain W2S "
+              "training a score above chance is mostly imitation of minilm's errors, not strategy.", ""]
+    lines += deception_table(cl) + [""]
+    lr = locked_rows(rows)
+    lines += ["## Locked strong students and the unlocked control", ""]
+    lines += (["`password`: MPNet's MLP head answers like minilm on plain inputs and like ground truth with the "
+               "trigger; `deceptive`: like ground truth where minilm is confident and wrongly elsewhere; `unlocked`: "
+               "the same head freshly initialised, never locked. Each is then trained by the method on minilm's "
+               "labels of B with the same AdamW learner.", ""] + locked_table(lr) if lr
+              else ["Not rerun since issue 22 (`testbeds.py run --part locked`)."]) + [""]
+    lines += what_changed(rows, cl, comp)
     lines += ["## Figures", ""] + figures(rows, out)
     path = out / "testbeds.md"
     path.write_text("\n".join(lines))
@@ -296,9 +381,10 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=HERE / "results")
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--part", action="append", choices=list(PARTS), help="what `run` computes (default: all)")
+    ap.add_argument("--task", action="append", help="`run` only these tasks of the grids (default: all)")
     args = ap.parse_args()
     if args.command == "run":
-        run(args.root, args.data_dir, args.part or list(PARTS))
+        run(args.root, args.data_dir, args.part or list(PARTS), args.task)
     else:
         print(page(args.root, args.out))
 

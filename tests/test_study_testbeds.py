@@ -27,43 +27,100 @@ def rm():
     return _load("reward_modelling")
 
 
-def _row(task, seed, kind, errors=None, rate=None, method="naive", locked=None, **kw):
-    return {"task": task, "seed": seed, "method": method, "strong": "mpnet", "weak": "minilm" if kind == "model"
-            else f"synthetic({errors})", "supervisor": "minilm" if kind == "model" else f"synthetic({errors})",
-            "supervisor_kind": kind, "supervisor_errors": errors, "supervisor_error_rate": rate, "locked": locked,
+RULE = {"kind": "synthetic", "errors": "region", "error_rate": "midpoint", "model": "minilm",
+        "region": {"cluster": {"model": "mpnet", "k": 2, "index": 0, "nearest": True}}, "region_flip": "all"}
+RANDOM = {"kind": "synthetic", "errors": "random", "error_rate": "midpoint", "model": "minilm",
+          "region": {"cluster": {"model": "mpnet", "k": 2, "index": 0, "nearest": True}}}
+OLD_REGION = {"kind": "synthetic", "errors": "region", "error_rate": 0.2,
+              "region": {"cluster": {"model": "mpnet", "k": 2, "index": 0}}}
+
+
+def _row(task, seed, weak, method="naive", locked=None, **kw):
+    """A hand-made record: `weak` is the spec's supervisor (an alias or a synthetic mapping)."""
+    label = weak if isinstance(weak, str) else "synthetic(" + ",".join(
+        f"{k}={v}" for k, v in sorted(weak.items()) if k != "kind") + ")"
+    kind = "model" if isinstance(weak, str) else "synthetic"
+    return {"hash": f"{task}-{label}-{method}-{locked}-{seed}", "task": task, "seed": seed, "method": method,
+            "strong": "mpnet", "weak": label, "supervisor": label, "supervisor_kind": kind, "mode": "frozen",
+            "budget": "full", "budget_kind": "full", "locked": locked, "spec": {"weak": weak},
             "weak_acc": 0.8, "ceiling_acc": 0.9, "student_acc": 0.85, "pgr_acc": 0.5, "unstable": False, **kw}
 
 
 def test_family_names_the_supervisor(tb):
-    assert tb.family(_row("sst2", 0, "model")) == "weak model"
-    assert tb.family(_row("sst2", 0, "synthetic", "random", 0.2)) == "random"
-    assert tb.family(_row("sst2", 0, "synthetic", "region", 0.2)) == "region (cluster)"
-    assert tb.family(_row("sst2", 0, "model", locked="password")) == "locked password"
+    assert tb.family(_row("sst2", 0, "minilm")) == "weak model"
+    assert tb.family(_row("sst2", 0, RANDOM)) == "random"
+    assert tb.family(_row("sst2", 0, RULE)) == "rule"
+    assert tb.family(_row("sst2", 0, OLD_REGION)) == "region (random flips)"
+    assert tb.family(_row("sst2", 0, "minilm", locked="unlocked")) == "locked unlocked"
+    assert tb.family(_row("sst2", 0, "smollm2-135m")) is None
+    assert tb.quality(_row("sst2", 0, RULE)) == "midpoint" and tb.quality(_row("sst2", 0, OLD_REGION)) == "0.2"
 
 
-def test_paired_imitation_pairs_by_seed_at_the_matched_rate(tb):
+def _matched(seeds=(0, 1, 2)):
     rows = []
-    for seed, (rand, reg) in enumerate([(0.60, 0.80), (0.50, 0.75), (0.55, 0.70)]):
-        rows.append(_row("sst2", seed, "synthetic", "random", 0.2, agree_test_weak_wrong=rand))
-        rows.append(_row("sst2", seed, "synthetic", "region", 0.2, agree_test_weak_wrong=reg))
-        # other rates and methods do not enter the 20% comparison
-        rows.append(_row("sst2", seed, "synthetic", "region", 0.3, agree_test_weak_wrong=0.0))
-        rows.append(_row("sst2", seed, "synthetic", "random", 0.2, method="confidence", agree_test_weak_wrong=1.0))
-    (task, mean, lo, hi, n), = tb.paired_imitation(rows)
-    assert task == "sst2" and n == 3
-    assert mean == pytest.approx((0.20 + 0.25 + 0.15) / 3)
-    assert lo < mean < hi
-    assert "reproduces on sst2" in tb.statement(rows)
+    for seed in seeds:
+        # the rule student copies the rule on 0.80 + 0.05 s of the ball; the random student errs on 0.10 there
+        rows.append(_row("sst2", seed, RULE, imitation_test_region=0.80 + 0.05 * seed,
+                         student_err_test_region=0.80 + 0.05 * seed, student_err_test_outside=0.10,
+                         student_acc=0.70, weak_acc=0.83, ceiling_acc=0.88))
+        rows.append(_row("sst2", seed, RANDOM, imitation_test_region=0.12, student_err_test_region=0.10,
+                         student_err_test_outside=0.12, student_acc=0.84, weak_acc=0.83, ceiling_acc=0.88))
+        # another method or the old design never enters the naive rule-vs-random pairs
+        rows.append(_row("sst2", seed, RULE, method="confidence", imitation_test_region=0.0,
+                         student_err_test_region=0.0, student_err_test_outside=0.0))
+        rows.append(_row("sst2", seed, OLD_REGION, imitation_test_region=1.0, student_err_test_region=1.0))
+    return rows
 
 
-def test_locked_minus_unlocked_is_paired_by_seed(tb):
-    rows = [_row("wic", s, "model", student_acc=0.70 + 0.01 * s) for s in range(3)]
-    rows += [_row("wic", s, "model", locked="password", student_acc=0.60 + 0.01 * s, locked_acc=0.6,
+def test_rule_vs_random_is_paired_by_seed_over_every_seed(tb):
+    rows = _matched()
+    rows.append(_row("sst2", 3, RULE, imitation_test_region=0.0, student_err_test_region=0.0))  # no partner
+    comp = {(t, m): (imit, acc, out) for t, m, imit, acc, out in tb.comparison_rows(rows)}
+    (mean, lo, hi, n), acc, outside = comp[("sst2", "naive")]
+    assert n == 3 and mean == pytest.approx(0.75) and lo < mean < hi  # (0.70 + 0.75 + 0.80) / 3
+    assert acc[0] == pytest.approx(-0.14) and outside[0] == pytest.approx(-0.02)
+    text = tb.statement(rows, tb.cells(rows), tb.comparison_rows(rows))
+    assert "holds on sst2" in text and "naive_hard" in text  # methods that coincide on hard labels are named
+    assert "+0.750" in "\n".join(tb.comparison_table(tb.comparison_rows(rows)))
+
+
+def test_matched_table_prints_the_pooled_pgr_of_all_seeds(tb):
+    rows = [r for r in _matched() if tb.family(r) in ("rule", "random")]
+    # one seed of the random supervisor with a negative gap: it is pooled, never dropped
+    rows = [dict(r, ceiling_acc=0.80, pgr_acc=None) if tb.family(r) == "random" and r["seed"] == 2 else r
+            for r in rows]
+    cl = tb.cells(rows)
+    row = cl[("sst2", "random", "midpoint", "naive")]
+    assert row["n_seeds"] == 3
+    pooled = (0.84 - 0.83) / ((0.88 + 0.88 + 0.80) / 3 - 0.83)
+    assert row["pgr_acc_pooled"] == pytest.approx(pooled)
+    table = "\n".join(tb.matched_table(cl))
+    assert "| sst2 | random | naive | 3 | 0.830 |" in table
+    assert "| sst2 | rule | naive | 3 | 0.830 | 0.880 | 0.700 |" in table
+
+
+def test_locked_minus_the_unlocked_control_is_paired_by_seed(tb):
+    rows = [_row("sciq", s, "minilm", locked="unlocked", student_acc=0.70 + 0.01 * s, locked_acc=0.5,
+                 locked_acc_trigger=0.5, student_acc_trigger=0.7) for s in range(3)]
+    rows += [_row("sciq", s, "minilm", locked="password", student_acc=0.60 + 0.01 * s, locked_acc=0.6,
                   locked_acc_trigger=0.7, student_acc_trigger=0.68) for s in range(3)]
-    (task, variant, mean, lo, hi, n), = tb.unlocked_vs_locked(rows)
-    assert (task, variant, n) == ("wic", "password", 3) and mean == pytest.approx(-0.10)
-    table = "\n".join(tb.locked_table(rows))
-    assert "| wic | password | 0.800 | 0.900 | 0.600 | 0.700 | naive |" in table
+    rows += [_row("sciq", s, "minilm", student_acc=0.99) for s in range(3)]  # the linear student: not the control
+    lr = {(t, v, m): (n, mean, diff) for t, v, m, n, mean, diff in tb.locked_rows(rows)}
+    n, mean, diff = lr[("sciq", "password", "naive")]
+    assert n == 3 and diff[0] == pytest.approx(-0.10) and diff[3] == 3
+    assert lr[("sciq", "unlocked", "naive")][2][3] == 0
+    table = "\n".join(tb.locked_table(tb.locked_rows(rows)))
+    assert "| sciq | password | naive | 3 | 0.800 | 0.900 | 0.600 | 0.700 | 0.610 | 0.680 | -0.100 [" in table
+    assert "unlocked control" in tb.statement(rows, tb.cells(rows), [])
+
+
+def test_what_changed_quotes_the_old_numbers_beside_the_new(tb):
+    rows = _matched() + [_row("wic", s, "minilm", weak_acc=0.537, student_acc=0.532, ceiling_acc=0.58,
+                              deception_score=0.7, deception_score_chance=0.4) for s in range(5)]
+    text = "\n".join(tb.what_changed(rows, tb.cells(rows), tb.comparison_rows(rows)))
+    assert "+0.20 [-0.99, 1.39]" in text and "student 0.532, weak 0.537 over all 5 seeds" in text
+    assert "sst2 naive +0.750" in text and "wic naive: 0.700 (chance 0.400)" in text
+    assert "Locked students." in text and "not rerun yet" in text
 
 
 def test_generative_section_pairs_each_seed_with_its_naive_student(rm):
