@@ -1,5 +1,5 @@
 """The figures' aggregation (`w2sg.report.aggregate`, `w2sg.report.budget`): hand-built records in, the
-numbers each figure draws out: seed means with t-based CIs, medians, stable-only means, orderings, filters."""
+numbers each figure draws out: seed means with t-based CIs, the pooled PGR of all seeds, orderings, filters."""
 
 from __future__ import annotations
 
@@ -30,23 +30,48 @@ def rec(method: str = "m", weak: str = "w", strong: str = "s", seed: int = 0, pg
             "pgr_acc": pgr, "unstable": unstable, **kw}
 
 
-def test_methods_compared_means_cis_and_undefined():
-    records = [rec("a", seed=0, pgr=0.2), rec("a", seed=1, pgr=0.4),
-               rec("b", seed=0, pgr=0.5, pgr_acc_ci_low=0.3, pgr_acc_ci_high=0.7), rec("b", seed=1, pgr=None),
-               rec("c", seed=0, pgr=None, unstable=True), rec("c", seed=1, pgr=None)]
+def acc_rec(method: str = "m", weak: str = "w", strong: str = "s", seed: int = 0, w: float = 0.6, c: float = 0.8,
+            s: float = 0.7, **kw) -> dict:
+    """A record with its accuracies (AUROCs equal to them) and the per-seed PGR they imply (None if c <= w)."""
+    value = (s - w) / (c - w) if c > w else None
+    return rec(method, weak, strong, seed, pgr=value, unstable=value is None, weak_acc=w, ceiling_acc=c,
+               student_acc=s, weak_auroc=w, ceiling_auroc=c, student_auroc=s, pgr_auroc=value,
+               unstable_auroc=value is None, **kw)
+
+
+def pooled(triples) -> float:
+    """(mean student − mean weak) / (mean ceiling − mean weak) over every (w, c, s)."""
+    w, c, s = (sum(t[i] for t in triples) / len(triples) for i in range(3))
+    return (s - w) / (c - w)
+
+
+# gaps [0.3, 0.2, -0.1]: per-seed PGRs 0.4, 0.5, undefined
+THREE = ((0.6, 0.9, 0.72), (0.6, 0.8, 0.70), (0.6, 0.5, 0.62))
+
+
+def test_methods_compared_pools_all_seeds():
+    records = [acc_rec("a", seed=i, w=w, c=c, s=s) for i, (w, c, s) in enumerate(THREE)]
+    records += [acc_rec("b", seed=i, w=0.6, c=0.8 + 0.01 * i, s=0.7 + 0.01 * i) for i in range(4)]
+    records += [acc_rec("c", seed=i, w=0.7, c=0.69, s=0.71) for i in range(2)]  # ceiling below weak in every seed
+    records += [rec("d", seed=0, pgr=0.5)]  # no accuracies: nothing to pool
     data = methods_compared_data(records)
-    assert data.methods == ["a", "b", "c"]
+    assert data.methods == ["a", "b", "c", "d"]
     (panel,) = data.panels
     assert panel.key == ("t", "frozen") and panel.pairs == [("w", "s")]
-    a, b, c = (panel.stats[(("w", "s"), m)] for m in "abc")
-    # a: mean 0.3, sd 0.1414, half-width t_{0.975,1} * sd / sqrt(2) = 12.706 * 0.1
-    assert a.mean == pytest.approx(0.3)
-    assert (a.lo, a.hi) == pytest.approx((0.3 - T975_1 * 0.1, 0.3 + T975_1 * 0.1))
-    assert (a.n, a.total, a.unstable) == (2, 2, False)
-    # b: one seed defined -> its own bootstrap CI
-    assert (b.mean, b.lo, b.hi, b.n, b.total) == (0.5, 0.3, 0.7, 1, 2)
-    # c: undefined in every seed, one of them unstable
-    assert (c.mean, c.lo, c.hi, c.n, c.total, c.unstable) == (None, None, None, 0, 2, True)
+    a, b, c, d = (panel.stats[(("w", "s"), m)] for m in "abcd")
+    # a: (0.68 − 0.6) / (0.7333 − 0.6) = 0.6 over all three seeds (not 0.45, the mean of the defined ones; not
+    # 0.44, the pooled PGR of the two seeds with a positive gap); with three seeds the mean gap is not resolved
+    assert a.value == pytest.approx(pooled(THREE)) == pytest.approx(0.6)
+    assert (a.n, a.n_undefined, a.resolved, a.shown, a.levels) == (3, 1, False, None, "seeds")
+    assert a.gap == pytest.approx(0.4 / 3) and a.gap_lo == pytest.approx(-0.1) and a.gap_hi > 0.2
+    # b: four seeds, every gap positive: resolved, its CI over seeds around (0.715 − 0.6) / (0.815 − 0.6)
+    assert b.value == pytest.approx(0.115 / 0.215) and b.resolved and b.shown == b.value
+    assert b.lo <= b.value <= b.hi and (b.n, b.n_undefined) == (4, 0)
+    assert b.text() == f"{b.value:.2f} [{b.lo:.2f}, {b.hi:.2f}]"
+    # c: mean gap negative: no PGR; d: no scores
+    assert (c.value, c.lo, c.hi, c.resolved, c.n, c.n_undefined) == (None, None, None, False, 2, 2)
+    assert c.gap == pytest.approx(-0.01)
+    assert (d.value, d.resolved, d.gap, d.n) == (None, False, None, 1)
 
 
 def test_methods_compared_on_the_report_grid():
@@ -54,9 +79,10 @@ def test_methods_compared_on_the_report_grid():
     panel = next(p for p in data.panels if p.key == ("t1", "frozen"))
     assert panel.pairs == [("a", "b"), ("a", "c"), ("b", "b"), ("b", "c")]  # weak by accuracy, then strong
     naive = panel.stats[(("a", "c"), "naive")]  # PGR targets 0.50, 0.55, 0.60 over the three seeds
-    assert naive.mean == pytest.approx(0.55) and naive.n == 3 and not naive.unstable
-    same = panel.stats[(("b", "b"), "naive")]  # b → b: one seed undefined, the others unstable
-    assert same.n == 2 and same.total == 3 and same.unstable
+    assert naive.value == pytest.approx(0.55, abs=0.005) and naive.n == 3 and naive.resolved
+    same = panel.stats[(("b", "b"), "naive")]  # b → b: gaps −0.005, 0.006, 0.004 (one seed undefined)
+    assert (same.n, same.n_undefined, same.resolved, same.shown) == (3, 1, False, None)
+    assert same.gap == pytest.approx(0.005 / 3)
 
 
 def test_models_ordered_by_capability_not_name():
@@ -72,19 +98,24 @@ def test_models_ordered_by_capability_not_name():
 
 
 def test_heatmap_cells():
-    records = [rec(weak="w1", strong="s1", seed=i, pgr=v, unstable=i == 2) for i, v in enumerate((0.1, 0.5, 0.3))]
-    records += [rec(weak="w1", strong="s2", seed=i, pgr=None) for i in range(2)]
-    records += [rec(weak="w2", strong="s2", pgr=-0.2)]
-    records += [rec(weak=None, strong="s1", pgr=3.0)]  # no weak model: not in the heatmap
+    w1s1 = ((0.6, 0.8, 0.70), (0.6, 0.9, 0.66), (0.62, 0.84, 0.8), (0.6, 0.85, 0.75))
+    records = [acc_rec(weak="w1", strong="s1", seed=i, w=w, c=c, s=s) for i, (w, c, s) in enumerate(w1s1)]
+    records += [acc_rec(weak="w1", strong="s2", seed=i, w=w, c=c, s=s) for i, (w, c, s) in enumerate(THREE)]
+    records += [acc_rec(weak="w2", strong="s2", seed=i, w=0.6, c=0.9 + 0.01 * i, s=0.55) for i in range(4)]
+    records += [acc_rec(weak=None, strong="s1", s=0.99)]  # no weak model: not in the heatmap
     data = pgr_heatmap_data(records)
     (row,) = data.grids
     (g,) = row
     cells = {(g.weaks[wi], g.strongs[si]): c for (wi, si), c in g.cells.items()}
-    assert (cells[("w1", "s1")].median, cells[("w1", "s1")].n_def, cells[("w1", "s1")].n) == (0.3, 3, 3)
-    assert cells[("w1", "s1")].unstable and not cells[("w2", "s2")].unstable
-    assert (cells[("w1", "s2")].median, cells[("w1", "s2")].n_def, cells[("w1", "s2")].n) == (None, 0, 2)
+    a = cells[("w1", "s1")]  # four seeds, gaps resolved: the pooled PGR, not the median 0.55 of 0.5, 0.2, 0.82, 0.6
+    assert a.value == pytest.approx(pooled(w1s1)) == pytest.approx(0.1225 / 0.2425)
+    assert a.resolved and (a.n, a.n_undefined) == (4, 0) and a.lo <= a.value <= a.hi
+    b = cells[("w1", "s2")]  # gaps 0.3, 0.2, −0.1: pooled over all three, its mean gap not resolved
+    assert b.value == pytest.approx(0.6) and not b.resolved and b.shown is None and (b.n, b.n_undefined) == (3, 1)
+    neg = cells[("w2", "s2")]  # student below weak: a negative pooled PGR sets the colour scale
+    assert neg.value == pytest.approx(-0.05 / 0.315) and neg.resolved
     assert ("w2", "s1") not in cells  # not run
-    assert (data.vmin, data.vmax) == (-0.2, 1.0)
+    assert (data.vmin, data.vmax) == (pytest.approx(-0.05 / 0.315), 1.0)  # resolved values only: b's 0.6 unused
 
 
 def test_pgr_vs_gap_points():
@@ -132,29 +163,35 @@ def test_student_vs_ceiling_lines():
     assert p.lines[("w", "m")] == [pytest.approx((0.8, 0.705)), pytest.approx((0.9, 0.755))]
 
 
-def budget_rec(budget: str, seed: int, pgr: float | None, unstable: bool = False, method: str = "m", **kw) -> dict:
-    return rec(method, seed=seed, pgr=pgr, unstable=unstable, budget=budget, pgr_auroc=pgr,
-               unstable_auroc=unstable, pgr_acc_ci_low=None if pgr is None else pgr - 0.1,
-               pgr_acc_ci_high=None if pgr is None else pgr + 0.1, **kw)
+def budget_rec(budget: str, seed: int, w: float = 0.6, c: float = 0.8, s: float = 0.7, method: str = "m",
+               **kw) -> dict:
+    return acc_rec(method, seed=seed, w=w, c=c, s=s, budget=budget, **kw)
 
 
-def test_budget_points_use_stable_seeds_only():
-    records = [budget_rec("steps=16", 0, 0.2), budget_rec("steps=16", 1, 0.4), budget_rec("steps=16", 2, 9.0, True),
-               budget_rec("converged", 0, 0.5), budget_rec("converged", 1, None), budget_rec("converged", 2, 0.1, True),
-               budget_rec("steps=16", 0, 0.5, method="single")]  # one budget only: not drawn
+def test_budget_points_pool_all_seeds():
+    steps16 = ((0.6, 0.8, 0.64), (0.6, 0.8, 0.68), (0.6, 0.61, 0.65))  # seed 2: gap 0.01, per-seed PGR 5.0
+    records = [budget_rec("steps=16", i, w, c, s) for i, (w, c, s) in enumerate(steps16)]
+    records += [budget_rec("converged", i, w, c, s) for i, (w, c, s) in enumerate(THREE)]
+    records.append(budget_rec("steps=16", 0, method="single"))  # one budget only: not drawn
     points = {(p.budget, p.metric): p for p in budget_points(records)}
     assert set(points) == {(b, m) for b in ("steps=16", "converged") for m in ("acc", "auroc")}
     p = points[("steps=16", "acc")]
-    assert (p.mean, p.n_stable, p.n_total, p.kind, p.steps) == (pytest.approx(0.3), 2, 3, "steps", 16)
-    assert (p.lo, p.hi) == pytest.approx((0.3 - T975_1 * 0.1, 0.3 + T975_1 * 0.1))
-    q = points[("converged", "acc")]  # one stable seed: its bootstrap CI
-    assert (q.mean, q.lo, q.hi, q.n_stable, q.n_total, q.kind, q.steps) == (0.5, 0.4, 0.6, 1, 3, "full", None)
-    none = budget_points([dict(r, unstable=True) for r in records[:6]])
-    assert all(p.mean is None and p.n_stable == 0 for p in none if p.metric == "acc")
+    # all three seeds: (0.6567 − 0.6) / (0.7367 − 0.6) = 0.415, not 0.3 (seeds 0, 1) nor 1.87 (mean of the PGRs)
+    assert p.stat.value == pytest.approx(pooled(steps16)) == pytest.approx(0.17 / 0.41)
+    assert p.value == p.stat.value and p.stat.resolved and (p.stat.n, p.kind, p.steps) == (3, "steps", 16)
+    assert p.stat.lo <= p.value <= p.stat.hi
+    assert points[("steps=16", "auroc")].stat.value == pytest.approx(p.stat.value)
+    q = points[("converged", "acc")]  # gaps 0.3, 0.2, −0.1: the mean gap is not resolved, no value drawn
+    assert (q.value, q.stat.resolved, q.stat.n, q.stat.n_undefined, q.kind, q.steps) == (None, False, 3, 1, "full",
+                                                                                          None)
+    assert q.stat.value == pytest.approx(0.6)
+    # the per-experiment `unstable` flag selects nothing: flagging every row changes no point
+    flagged = budget_points([dict(r, unstable=True, unstable_auroc=True) for r in records])
+    assert flagged == budget_points(records)
 
 
 def test_budget_series_names_and_kinds():
-    records = [budget_rec(b, 0, 0.5, variant="train.lr=0.1") for b in ("steps=8", "early_stop_oracle(auroc)")]
+    records = [budget_rec(b, 0, variant="train.lr=0.1") for b in ("steps=8", "early_stop_oracle(auroc)")]
     records += [dict(r, strong="s2") for r in records]
     series = {p.series for p in budget_points(records)}
     assert series == {"m {train.lr=0.1} (w→s)", "m {train.lr=0.1} (w→s2)"}  # two pairs: named

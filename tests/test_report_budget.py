@@ -2,7 +2,8 @@
 
 Synthetic records (no model training): 2 tasks × budgets {steps=16, steps=256, converged, early stop on weak
 labels, ORACLE early stop} × methods {naive, confidence} × 3 seeds, all a → c. In task t1 seed 2 of
-(naive, steps=256) has an unstable gap and a wild PGR that must not reach the plotted mean.
+(naive, steps=256) has a tiny, unstable gap (0.01) and a wild PGR (5.0): the plotted point is the pooled PGR of all
+three seeds, that one included (never the mean of the stable seeds).
 """
 
 from __future__ import annotations
@@ -29,12 +30,15 @@ def budget_record(task: str, method: str, budget: str, seed: int) -> dict:
     w, c = r["weak_acc"], r["ceiling_acc"]
     target = TARGET[method][BUDGETS.index(budget)] + 0.02 * (seed - 1)
     s = w + target * (c - w)
+    r["student_auroc"] = r["weak_auroc"] + 0.9 * target * (r["ceiling_auroc"] - r["weak_auroc"])
     r |= {"student_acc": s, "student_acc_ci_low": s - 0.02, "student_acc_ci_high": s + 0.02,
           "pgr_acc": target, "pgr_acc_ci_low": target - 0.1, "pgr_acc_ci_high": target + 0.1,
           "pgr_auroc": 0.9 * target, "pgr_auroc_ci_low": 0.9 * target - 0.1, "pgr_auroc_ci_high": 0.9 * target + 0.1,
           "unstable": False, "unstable_auroc": False, "pgr_acc_reason": None}
     if (task, method, budget, seed) == ("t1", "naive", "steps=256", 2):
-        r |= {"pgr_acc": WILD, "pgr_acc_ci_low": None, "pgr_acc_ci_high": None, "pgr_auroc": WILD,
+        r |= {"ceiling_acc": w + 0.01, "student_acc": w + 0.01 * WILD, "gap_acc": 0.01,
+              "ceiling_auroc": r["weak_auroc"] + 0.01, "student_auroc": r["weak_auroc"] + 0.01 * WILD,
+              "pgr_acc": WILD, "pgr_acc_ci_low": None, "pgr_acc_ci_high": None, "pgr_auroc": WILD,
               "pgr_auroc_ci_low": None, "pgr_auroc_ci_high": None,
               "unstable": True, "unstable_auroc": True, "pgr_acc_reason": "gap 0.010 within noise"}
     return r
@@ -55,18 +59,28 @@ def _point(points, task: str, method: str, budget: str, metric: str):
     return p
 
 
-def test_points_are_means_over_stable_seeds(records):
+def _pooled(records, task: str, method: str, budget: str, metric: str = "acc") -> float:
+    """(mean student − mean weak) / (mean ceiling − mean weak) over every seed of the cell."""
+    rs = [r for r in records if (r["task"], r["method"], r["budget"]) == (task, method, budget)]
+    w, c, s = (sum(r[f"{role}_{metric}"] for r in rs) / len(rs) for role in ("weak", "ceiling", "student"))
+    return (s - w) / (c - w)
+
+
+def test_points_pool_every_seed(records):
     points = budget_points(records)
     assert {p.panel for p in points} == {("t1", "frozen"), ("t2", "frozen")}
     assert len(points) == 2 * 2 * len(BUDGETS) * 2  # tasks × methods × budgets × {acc, auroc}
     p = _point(points, "t1", "naive", "steps=256", "acc")
-    assert (p.n_stable, p.n_total) == (2, 3)
-    assert p.mean == pytest.approx(0.30 + 0.02 * ((0 - 1) + (1 - 1)) / 2)  # seeds 0 and 1 only, not WILD
-    assert p.lo < p.mean < p.hi  # t-interval over the two stable seeds
-    assert _point(points, "t1", "naive", "steps=256", "auroc").mean == pytest.approx(0.9 * 0.29)
+    # all three seeds, the unstable one too: (0.7558 − 0.70) / (0.8383 − 0.70) = 0.403; the stable seeds' mean
+    # was 0.29, the mean of the three PGRs 1.86
+    assert p.value == pytest.approx(_pooled(records, "t1", "naive", "steps=256")) == pytest.approx(0.0558 / 0.13833,
+                                                                                                   abs=1e-3)
+    assert p.stat.resolved and (p.stat.n, p.stat.n_undefined) == (3, 0) and p.stat.lo < p.value < p.stat.hi
+    auroc = _point(points, "t1", "naive", "steps=256", "auroc")
+    assert auroc.value == pytest.approx(_pooled(records, "t1", "naive", "steps=256", "auroc"))
     q = _point(points, "t2", "naive", "steps=256", "acc")
-    assert (q.n_stable, q.n_total) == (3, 3) and q.mean == pytest.approx(0.30)
-    assert _point(points, "t1", "confidence", "steps=16", "acc").mean == pytest.approx(0.80)
+    assert q.stat.n == 3 and q.value == pytest.approx(0.30, abs=0.002)
+    assert _point(points, "t1", "confidence", "steps=16", "acc").value == pytest.approx(0.80, abs=0.002)
     steps = {p.budget: p.steps for p in points}
     assert steps["steps=16"] == 16 and steps["steps=256"] == 256 and steps["converged"] is None
     oracle = _point(points, "t1", "naive", BUDGETS[-1], "acc")
@@ -74,11 +88,19 @@ def test_points_are_means_over_stable_seeds(records):
     assert not _point(points, "t1", "naive", BUDGETS[-2], "acc").oracle
 
 
-def test_all_seeds_unstable_gives_no_mean(records):
-    recs = [dict(r, unstable=True) if r["budget"] == "converged" else r for r in records]
-    p = _point(budget_points(recs), "t2", "naive", "converged", "acc")
-    assert p.mean is None and (p.n_stable, p.n_total) == (0, 3)
-    assert _point(budget_points(recs), "t2", "naive", "converged", "auroc").mean is not None
+def test_unresolved_mean_gap_gives_no_value(records):
+    # the per-experiment `unstable` flag alone selects nothing: the points stay as they are
+    flagged = [dict(r, unstable=True) if r["budget"] == "converged" else r for r in records]
+    assert budget_points(flagged) == budget_points(records)
+    # ceiling ≈ weak in every seed of the converged budget: the mean gap is not resolved, no value is drawn
+    gaps = (-0.01, 0.004, 0.002)
+    flat = [dict(r, ceiling_acc=r["weak_acc"] + gaps[r["seed"]]) if r["budget"] == "converged" else r
+            for r in records]
+    p = _point(budget_points(flat), "t2", "naive", "converged", "acc")
+    assert p.value is None and not p.stat.resolved and p.stat.n == 3
+    assert p.stat.gap == pytest.approx(-0.004 / 3) and p.stat.gap_lo < 0 < p.stat.gap_hi
+    assert _point(budget_points(flat), "t2", "naive", "converged", "auroc").value is not None
+    assert pgr_vs_budget_figure(flat).png.startswith(PNG_MAGIC)
 
 
 @pytest.mark.filterwarnings("error")  # a missing glyph or a layout warning would make the figure unreadable

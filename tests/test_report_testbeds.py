@@ -97,11 +97,26 @@ def test_supervisor_quality_data(records):
     pts = panel.lines[("random", "naive")]
     assert [p.rate for p in pts] == [0.3, 0.2, 0.1]  # by supervisor accuracy
     assert [p.x for p in pts] == pytest.approx([0.705, 0.805, 0.905])
-    assert all(p.pgr[0] == pytest.approx(0.5) and p.pgr[3] == 2 for p in pts)
+    # the pooled PGR of both seeds: the student recovers the same share of each seed's gap, so 0.5 pooled too
+    assert all(p.pgr.value == pytest.approx(0.5) and p.pgr.resolved and p.pgr.n == 2 for p in pts)
     region = panel.lines[("region", "confidence")][0]
-    assert region.pgr[0] == pytest.approx(0.4)
+    assert region.pgr.shown == pytest.approx(0.4)
     assert region.student[0] == pytest.approx(0.705 + 0.4 * (0.95 - 0.705))
     assert panel.ceiling == pytest.approx(0.95)
+
+
+def test_supervisor_quality_pools_every_seed(records):
+    """A third seed whose supervisor beats the ceiling (gap −0.05) joins the pooled PGR; it is not dropped."""
+    recs = [r for r in records if r["supervisor_errors"] == "random" and r["supervisor_error_rate"] == 0.2
+            and r["method"] == "naive"]
+    extra = dict(recs[0], seed=2, weak_acc=1.0, student_acc=1.0, gap_acc=-0.05, pgr_acc=None, unstable=True)
+    (point,) = supervisor_quality_data([*recs, extra]).panels[0].lines[("random", "naive")]
+    w = (0.8 + 0.81 + 1.0) / 3
+    s = (0.875 + 0.88 + 1.0) / 3
+    assert point.pgr.value == pytest.approx((s - w) / (0.95 - w))  # 0.604, not 0.5 from the two defined seeds
+    assert point.pgr.value == pytest.approx(0.60417, abs=1e-4)
+    assert (point.pgr.n, point.pgr.n_undefined) == (3, 1) and point.x == pytest.approx(w)
+    assert not point.pgr.resolved and point.pgr.shown is None  # three seeds, one gap negative: CI reaches 0
 
 
 def test_region_and_locked_data(records):

@@ -88,8 +88,9 @@ def test_figure_aggregations_keep_task_versions_apart():
     keys = [p.key for p in data.panels]
     assert keys == [("t@aaaaaa", "frozen"), ("t@bbbbbb", "frozen")]
     a, b = (p.stats[(("w", "s"), "naive")] for p in data.panels)
-    assert (a.n, a.total, b.n, b.total) == (2, 2, 1, 1)
-    assert a.mean == pytest.approx(0.3) and b.mean == pytest.approx(0.9)
+    assert (a.n, b.n) == (2, 1)
+    # pooled over each version's own seeds: (mean student − 0.7) / 0.2 = mean PGR 0.3 here, 0.9 there
+    assert a.value == pytest.approx(0.3) and b.value == pytest.approx(0.9)
     heat = pgr_heatmap_data(records)
     assert heat.panels == keys
     assert [g.cells[(0, 0)].n for row in heat.grids for g in row] == [2, 1]
@@ -113,9 +114,9 @@ def test_the_same_record_twice_is_one_seed():
     (row,) = summarize([r, dict(r)])
     assert row["seeds"] == [0] and row["n_seeds"] == 1 and row["student_acc_n"] == 1
     stat = methods_compared_data([r, dict(r)]).panels[0].stats[(("w", "s"), "naive")]
-    assert (stat.n, stat.total) == (1, 1)
+    assert (stat.n, stat.n_undefined) == (1, 0) and stat.value == pytest.approx(0.4)
     cell = pgr_heatmap_data([r, dict(r)]).grids[0][0].cells[(0, 0)]
-    assert (cell.n, cell.n_def) == (1, 1)
+    assert (cell.n, cell.n_undefined) == (1, 0) and cell.value == pytest.approx(0.4)
     # records without a hash (hand-built) are never merged
     no_hash = [{k: v for k, v in rec(s).items() if k != "hash"} for s in (0, 1)]
     assert summarize(no_hash)[0]["seeds"] == [0, 1]
