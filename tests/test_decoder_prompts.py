@@ -202,10 +202,28 @@ def test_pipeline_records_what_each_model_read(tmp_path, tiny_encoder, tiny_deco
     rec = pipe.run(spec)
     assert (rec["prompt_strong"], rec["layer_strong"]) == ("statement", 1)
     assert (rec["prompt_weak"], rec["layer_weak"]) == ("none", 2)  # an encoder: the bare text, its last layer
-    assert 0.0 <= rec["student_acc"] <= 1.0
     # the strong model's features were read at the prompted middle layer, not the plain ones
     f = pipe.res.featurizer(str(tiny_decoder), spec.train)
     assert f.n_computed > 0 and f.key != pipe.res.featurizer(str(tiny_decoder), TrainSpec()).key
+    # ... and the ceiling is the head on exactly those features: refitted here (same l2, B's ground truth), it
+    # predicts T as the cached ceiling does, and the record scores those predictions; on plain features it would not
+    from w2sg.metrics import accuracy
+    from w2sg.train.frozen import FrozenLearner
+    from w2sg.train.losses import SoftXent
+
+    rows = pipe.res.splits(spec)
+    test_items, test_y = [r.text for r in rows.test], np.array([r.label for r in rows.test])
+
+    def ceiling_on(train_spec):
+        head = FrozenLearner(pipe.res.featurizer(str(tiny_decoder), train_spec), train_spec, l2=rec["l2_ceiling"])
+        head.fit([r.text for r in rows.transfer], np.array([r.label for r in rows.transfer], dtype=float),
+                 SoftXent(), seed=spec.seed)
+        return head.predict(test_items)
+
+    cached = pipe.cache.load("ceiling", pipe.keys(spec)["ceiling"])[0]["test"]
+    np.testing.assert_allclose(ceiling_on(spec.train), cached, atol=1e-5)
+    assert rec["ceiling_acc"] == pytest.approx(accuracy(cached, test_y, balanced=True), abs=1e-12)
+    assert np.abs(ceiling_on(TrainSpec()) - cached).max() > 1e-3
     plain = pipe.run(spec.model_copy(update={"train": TrainSpec()}))
     assert (plain["prompt_strong"], plain["layer_strong"], plain["prompt_weak"]) == ("none", 2, "none")
 
