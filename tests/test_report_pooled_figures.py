@@ -151,3 +151,15 @@ def test_html_report_takes_outcomes(tmp_path):
 
     assert pooled_cell(page_seeds) != pooled_cell(page_groups) == pooled_cell(loaded)
     assert "gap not resolved" in page_seeds and "pooled over all seeds" in page_seeds
+
+
+def test_budgets_are_not_pooled_as_seeds():
+    """A method run at two student budgets: each budget is its own bar and cell, pooling its own five seeds."""
+    recs = cell(budget="steps=16") + [dict(r, hash=r["hash"] + "c", student_acc=r["weak_acc"]) for r in cell()]
+    stats = methods_compared_data(recs).panels[0].stats
+    assert set(stats) == {(("w", "s"), "naive · steps=16"), (("w", "s"), "naive · converged")}
+    check(stats[(("w", "s"), "naive · steps=16")])
+    assert stats[(("w", "s"), "naive · converged")].value == pytest.approx(0.0)  # student = weak in every seed
+    heat = pgr_heatmap_data(recs)
+    assert heat.methods == ["naive · converged", "naive · steps=16"]
+    assert [g.cells[(0, 0)].n for g in heat.grids[0]] == [5, 5]

@@ -117,6 +117,16 @@ def results_of(records: Records) -> list[ExperimentResult]:
             for r in results]
 
 
+def per_budget(results: Sequence[ExperimentResult]) -> list[ExperimentResult]:
+    """`results` with the method named `method · budget` for every method run at several student budgets, so that
+    a figure pooling seeds never pools a method's budgets as if they were seeds (one budget: unchanged)."""
+    budgets: dict[str, set[str]] = defaultdict(set)
+    for r in results:
+        budgets[str(r.method)].add(str(r.training.budget))
+    return [dataclasses.replace(r, method=f"{r.method} · {r.training.budget}") if len(budgets[str(r.method)]) > 1
+            else r for r in results]
+
+
 def group(results: Iterable[ExperimentResult], key: Callable[[ExperimentResult], tuple]) -> dict[tuple, list]:
     """Results by `key` (a tuple of strings), sorted by key, each list in input order."""
     out: dict[tuple, list[ExperimentResult]] = defaultdict(list)
@@ -238,9 +248,10 @@ def heat_cell(results: Sequence[ExperimentResult]) -> HeatCell:
 
 
 def pgr_heatmap_data(records: Records) -> Heatmap:
-    """The pooled PGR (accuracy) over all seeds per weak × strong cell, per panel and method; the colour scale
-    spans the values drawn as numbers (cells whose mean gap is resolved)."""
-    rows = [r for r in results_of(records) if r.weak is not None and r.strong is not None]
+    """The pooled PGR (accuracy) over all seeds per weak × strong cell, per panel and method (`method · budget`
+    for a method run at several budgets: `per_budget`); the colour scale spans the values drawn as numbers
+    (cells whose mean gap is resolved)."""
+    rows = per_budget([r for r in results_of(records) if r.weak is not None and r.strong is not None])
     meths = methods(rows)
     keys, grids = [], []
     for pk, prs in panels(rows).items():
@@ -313,9 +324,9 @@ def method_stat(results: Sequence[ExperimentResult]) -> MethodStat:
 
 
 def methods_compared_data(records: Records) -> MethodsCompared:
-    """Per panel, weak → strong pair and method: the pooled PGR (accuracy) over all seeds (records with a
-    method)."""
-    rows = [r for r in results_of(records) if r.method is not None]
+    """Per panel, weak → strong pair and method (`method · budget` for a method run at several budgets): the
+    pooled PGR (accuracy) over all seeds (records with a method)."""
+    rows = per_budget([r for r in results_of(records) if r.method is not None])
     meths = methods(rows)
     out = []
     for key, prs in panels(rows).items():
