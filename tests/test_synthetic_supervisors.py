@@ -364,6 +364,12 @@ def test_a_nearest_cluster_rule_is_a_ball_holding_the_error_rate(tmp_path, plant
     rnd = synthetic(SyntheticConfig(errors="random", region=region, error_rate=0.15), ctx)
     assert sum(rnd.meta["n_wrong"].values()) == sum(round(0.15 * len(truth[r])) for r in ROLES)
     np.testing.assert_array_equal(rnd.p["region_test"], rule.p["region_test"])  # the same ball marked
+    # match_region: on every split as many random errors as the ball has rows there: the rule's accuracy exactly
+    matched = synthetic(SyntheticConfig(errors="random", region=region, error_rate=0.15, match_region=True), ctx)
+    assert matched.meta["n_wrong"] == rule.meta["n_wrong"] == rule.meta["region_size"]
+    for role in ROLES:
+        wrong = _wrong(matched, truth)[role]
+        assert not np.array_equal(wrong, _wrong(rule, truth)[role])  # at random, not on the ball
 
 
 def test_new_options_at_their_defaults_keep_the_supervisor_keys():

@@ -82,7 +82,7 @@ def _run(layout: str, cfg: SyntheticConfig, seed: int = 0) -> dict:
 
 
 RULE = SyntheticConfig(errors="region", region=REGION, error_rate=0.2, region_flip="all")
-RANDOM = SyntheticConfig(errors="random", region=REGION, error_rate=0.2)  # the same region, only marked
+RANDOM = SyntheticConfig(errors="random", region=REGION, error_rate=0.2, match_region=True)  # the region marked
 
 
 def test_the_rule_supervisor_is_wrong_on_exactly_the_small_cluster_with_the_random_supervisors_accuracy():
@@ -136,7 +136,10 @@ def test_rule_options_are_checked():
            ({"errors": "random", "region_flip": "all"}, "does not use region_flip"),
            ({"errors": "random", "error_rate": "midpoint"}, "midpoint needs `model`"),
            ({"errors": "random", "error_rate": 0.2, "model": "minilm"}, "only with error_rate: midpoint"),
-           ({"errors": "random", "error_rate": 1.5}, r"\[0, 1\]")]
+           ({"errors": "random", "error_rate": 1.5}, r"\[0, 1\]"),
+           ({"errors": "random", "match_region": True}, "match_region: true needs `region`"),
+           ({"errors": "region", "region": {"keyword": "x"}, "region_error_rate": 1.0, "match_region": True},
+            "does not use match_region")]
     for opts, match in bad:
         with pytest.raises(ValueError, match=match):
             SyntheticConfig(**opts)

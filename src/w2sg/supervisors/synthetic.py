@@ -9,10 +9,12 @@ Systematic errors that a student can imitate: `errors: region, region_flip: all`
 every row of its region, on every split, T included: its labels are a deterministic function of the input
 (truth flipped where the rule holds), so its labels on T are the same rule applied to T and a student's
 agreement with them there is imitation of the rule. With a `nearest` cluster region the region is sized by
-`error_rate` (the ball around a cluster's centre holding that share of all rows), so the supervisor's accuracy
-matches `errors: random` at the same error_rate (exactly over B, V, T and extra together; per split up to
-sampling). `errors: random` may name the same `region` to mark it (region_test / region_transfer) without
-placing errors there: the control that a student trained on random errors is measured on the same rows.
+`error_rate` (the ball around a cluster's centre holding that share of all rows of B, V, T and extra
+together). The ball's share of each split varies with the split's distribution (e.g. SST-2's test sentences are
+longer than its training phrases). `errors: random` may name the same `region` to mark it (region_test /
+region_transfer) without placing errors there: the control that a student trained on random errors is measured
+on the same rows; with `match_region: true` it gets, in every split, as many wrong labels (at random) as the
+region has rows there, so its accuracy equals the rule supervisor's exactly on every split, T included.
 
 Supervisor quality relative to the task: `error_rate: midpoint` (with `model`, the weak model) sets the error
 rate to 1 - (weak accuracy + ceiling accuracy) / 2, both measured on the held-out rows V and extra (the weak
@@ -34,7 +36,7 @@ from w2sg.supervisors.regions import Region, region_masks, split_rows
 from w2sg.supervisors.registry import register_supervisor
 
 Errors = Literal["random", "class_conditional", "region", "degrade"]
-USES = {"random": ("error_rate", "confidence", "region", "model"),
+USES = {"random": ("error_rate", "confidence", "region", "match_region", "model"),
         "class_conditional": ("flip_pos", "flip_neg", "confidence"),
         "region": ("region", "error_rate", "region_error_rate", "region_flip", "confidence", "model"),
         "degrade": ("model", "accuracy")}
@@ -56,6 +58,8 @@ class SyntheticConfig(SupervisorConfig):
     region_flip: Literal["random", "all"] = Field("random", description="region: 'random' -- the wrong rows are "
                                                   "drawn inside the region; 'all' -- every row of a nearest-cluster "
                                                   "region (sized by error_rate) is wrong: a deterministic rule")
+    match_region: bool = Field(False, description="random with a region: as many wrong labels per split as the "
+                               "region has rows there (the rule supervisor's count), placed at random")
     model: str | None = Field(None, min_length=1, description="degrade, error_rate midpoint: the weak model "
                               "(alias or path), trained on A")
     accuracy: float | None = Field(None, ge=0, le=1, description="degrade: the target (plain) accuracy per split")
@@ -63,8 +67,11 @@ class SyntheticConfig(SupervisorConfig):
     @model_serializer(mode="wrap")
     def _drop_new_defaults(self, handler):
         d = handler(self)
-        if isinstance(d, dict) and d.get("region_flip") == "random":
-            del d["region_flip"]  # supervisors from before region_flip existed keep their keys
+        if isinstance(d, dict):  # supervisors from before these options existed keep their keys
+            if d.get("region_flip") == "random":
+                del d["region_flip"]
+            if d.get("match_region") is False:
+                del d["match_region"]
         return d
 
     @model_validator(mode="after")
@@ -90,6 +97,9 @@ class SyntheticConfig(SupervisorConfig):
                              "error_rate, so the accuracy matches errors: random); to flip every row of a keyword, "
                              "length, field or weak_wrong region give region_error_rate: 1.0 (its size is the rule's "
                              "own)")
+        if self.match_region and self.region is None:
+            raise ValueError("match_region: true needs `region` (the rows whose count per split the random errors "
+                             "match)")
         if self.errors == "region" and nearest and self.region_flip != "all":
             raise ValueError("a nearest-cluster region holds exactly error_rate of all rows, i.e. the wrong ones: "
                              "set region_flip: all (every row of it wrong)")
@@ -221,12 +231,13 @@ features of B, V, T, extra, seeded; index 0 = the largest cluster; `nearest: tru
 holding error_rate of all rows), {weak_wrong: MODEL} (rows that MODEL, trained on A, gets wrong); with
 `error_rate` (a share of the split placed inside the region: the same accuracy as random errors; a region too
 small is an error) or `region_error_rate` (a share of the region's rows); `region_flip: all` with a nearest
-cluster: every row of the region wrong (a deterministic rule, the same on T); region_test/region_transfer
-mark the region; degrade -- `model` trained on A, a random subset of the rows it gets right turned to 1 - P so
-that its plain accuracy on each split is `accuracy` (splits already at or below it are left, noted in the
-meta). `error_rate: midpoint` with `model` (the weak model): 1 - (weak acc + ceiling acc) / 2 on V and the
-extra rows, a supervisor halfway between the weak model and the ceiling. `confidence` (1.0): P given to the
-supervisor's label (not for degrade).""", SyntheticConfig, key=_key, models=_models)
+cluster: every row of the region wrong (a deterministic rule, the same on T); random with `match_region`:
+as many random errors per split as the region has rows there; region_test/region_transfer mark the region;
+degrade -- `model` trained on A, a random subset of the rows it gets right turned to 1 - P so that its plain
+accuracy on each split is `accuracy` (splits already at or below it are left, noted in the meta).
+`error_rate: midpoint` with `model` (the weak model): 1 - (weak acc + ceiling acc) / 2 on V and the extra rows,
+a supervisor halfway between the weak model and the ceiling. `confidence` (1.0): P given to the supervisor's
+label (not for degrade).""", SyntheticConfig, key=_key, models=_models)
 def synthetic(cfg: SyntheticConfig, ctx: SupervisionContext) -> Supervision:
     rows = split_rows(ctx)
     y = {role: np.array([r.label for r in rows[role]], dtype=bool) for role in ROLES}
@@ -246,7 +257,8 @@ def synthetic(cfg: SyntheticConfig, ctx: SupervisionContext) -> Supervision:
         meta.update(region=cfg.region.describe(), region_size={r: int(masks[r].sum()) for r in ROLES}, **info)
     wrong: dict[str, np.ndarray] = {}
     if cfg.errors == "random":
-        wrong = {r: _pick(_rng(ctx, r), np.ones(n[r], bool), round(rate * n[r])) for r in ROLES}
+        count = {r: int(masks[r].sum()) if cfg.match_region else round(rate * n[r]) for r in ROLES}
+        wrong = {r: _pick(_rng(ctx, r), np.ones(n[r], bool), count[r]) for r in ROLES}
     elif cfg.errors == "class_conditional":
         fp, fn = cfg.flip_pos or 0.0, cfg.flip_neg or 0.0
         for r in ROLES:
