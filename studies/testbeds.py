@@ -342,9 +342,11 @@ def page(root: Path, out: Path) -> Path:
              "means over all seeds with 95% t-intervals; differences paired by seed over every seed with both rows.",
              "", "Synthetic supervisors (testbeds_matched.yaml): error rate `midpoint` = 1 − (minilm's accuracy + "
              "the ceiling's) / 2 on V and the extra rows, so each supervisor sits halfway between the weak model "
-             "and the ceiling. `rule`: wrong on every row of the ball around the centre of the larger of two k-means "
-             "clusters of MPNet's features that holds that share of all rows, on every split (T included). "
-             "`random`: the same number of wrong labels at random (exact per split), with the same ball marked. "
+             "and the ceiling. `rule`: wrong on every row of the ball around the centre of the largest of five k-means "
+             "clusters of MPNet's features that holds that share of all rows (B, V, T and extra together), on "
+             "every split (T included); the ball's share of a split follows that split's distribution. `random`: "
+             "in every split as many wrong labels as the ball has rows there, at random, with the same ball "
+             "marked: the same accuracy as the rule on every split. "
              "For random errors, agreement with the supervisor's labels on T is not imitation (its T labels are "
              "fresh draws, independent of the input): the table gives the student's error on the ball's rows "
              "instead, and its agreement with the errors it was trained on (on B).", "",
