@@ -62,7 +62,7 @@ PAIRWISE_METHODS = ["naive", "naive_hard", "confidence", "early_stop", "filter_c
 @pytest.mark.parametrize("method", PAIRWISE_METHODS, ids=lambda m: m if isinstance(m, str) else m["name"])
 def test_every_method_trains_reward_models_on_weak_preferences(method, tmp_path, tiny_encoder):
     """The method zoo on a pairwise task: soft Bradley-Terry (naive), hard preferences, the confidence loss
-    (the student's own preference hardened at the batch prior), early stopping on V's weak preferences,
+    (the student's own preference hardened at 0.5, each pair), early stopping on V's weak preferences,
     confident-pair filtering, relabelling, generative finetuning on the prompts and responses first."""
     from w2sg.config import ExperimentSpec, SplitSpec
     from w2sg.pipeline import Pipeline

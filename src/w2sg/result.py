@@ -225,6 +225,7 @@ class Evaluation:
     majority_acc: float | None = None
     n_questions: int | None = None
     q_coverage: float | None = None
+    n_test_groups: int | None = None  # units of the cluster bootstrap (questions, prompts; rows when ungrouped)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from w2sg.items import kind_of
 from w2sg.methods.base import MethodConfig, StudentContext, WeakLabelled
 from w2sg.methods.registry import register_method
 from w2sg.train.losses import ConfidenceLoss, HardXent, Loss, ProductLoss, SoftXent
@@ -40,7 +41,9 @@ hard_t thresholds the student's own prediction so that the share of positives eq
 positive rate in the logical batch, and a ramps linearly from 0 to a_max (0.5) over the first
 warmup_frac (0.2) of training. Options: a_max, warmup_frac.""", ConfidenceConfig)
 def confidence(ctx, transfer, val, cfg: ConfidenceConfig):
-    return _fit(ctx, transfer, ConfidenceLoss(a_max=cfg.a_max, warmup_frac=cfg.warmup_frac))
+    # on comparisons each pair hardens at 0.5: invariant to which response is written first
+    pairwise = kind_of(transfer.items) == "comparison"
+    return _fit(ctx, transfer, ConfidenceLoss(a_max=cfg.a_max, warmup_frac=cfg.warmup_frac, pairwise=pairwise))
 
 
 class ProductConfig(MethodConfig):
