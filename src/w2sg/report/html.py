@@ -47,8 +47,10 @@ LEGEND = [
     ("unstable", "one experiment whose gap (ceiling − weak) CI includes 0, so the denominator of its own PGR may "
                  "be noise; hollow grey in the PGR-vs-gap figure. A flag on the experiment, never a reason to "
                  "leave it out of an aggregate."),
-    ("undefined", "ceiling ≤ weak on the test set: there is no gap to recover and PGR is not a number; written "
-                  "'undefined (reason)' in the tables and 'undef.' in the figures, never dropped."),
+    ("undefined", "one experiment with ceiling ≤ weak on the test set: there is no gap to recover and its own PGR "
+                  "is not a number; written 'undefined (reason)' in the tables, × in the PGR-vs-gap figure and "
+                  "counted as 'undef.' beside the seeds of a heatmap cell. Its accuracies still enter the pooled "
+                  "PGR: never dropped."),
     ("budget", "the student's training budget: converged (frozen heads solved to convergence), epochs=N (the whole "
                "finetuning run), steps=N (exactly N optimiser steps), early_stop (checkpoint chosen on V's weak "
                "labels), early_stop_oracle (chosen on V's ground truth: an ORACLE bound, not a method). The weak "
