@@ -22,12 +22,13 @@ import os
 import sys
 from collections import defaultdict
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-import method_zoo as zoo  # noqa: E402  (the sibling study: gap stability, median over tasks, loading)
+import method_zoo as zoo  # noqa: E402  (the sibling study: running by task, a t-interval helper)
 
 WORKDIR = "scaling"
 GPU_WORKDIR = "scaling_gpu"
@@ -68,203 +69,317 @@ def run(root: Path, data_dir: str | None, parts: list[str], only: list[str] | No
 
 # ---- rows ---------------------------------------------------------------------------------------------
 def study_records(root: Path, part: str = "main", layer: str | None = "last") -> list[dict]:
-    """Plain rows of the study: a model (or tfidf) as weak supervisor, a zoo strong model, a full budget, the
-    part's splits and the strong model read at `layer` (None: any layer); other probes in the same workdir are
-    left out."""
+    """Plain rows of the study, with their stored test outcomes: a model (or tfidf) as weak supervisor, a zoo
+    strong model, a full budget, the part's splits and the strong model read at `layer` (None: any layer); other
+    probes in the same workdir are left out."""
     splits = load_splits(part)
-    return [r for r in zoo._load(root, GPU_WORKDIR if part == "gpu" else WORKDIR)
+    return [r for r in load(root, GPU_WORKDIR if part == "gpu" else WORKDIR)
             if isinstance(r.get("weak"), str) and r["weak"] in WEAK and r["strong"] in STRONG
             and r.get("budget_kind", "full") == "full" and not r.get("locked") and r["spec"]["splits"] == splits
             and (layer is None or read_at(r) == layer)]
 
 
+def load(root: Path, workdir: str) -> list[dict]:
+    """The workdir's records with their stored test outcomes (CIs resample seeds, then test groups)."""
+    from w2sg.store import ResultsStore
+
+    path = root / workdir / "results.sqlite"
+    return ResultsStore(path).records(outcomes=True) if path.exists() else []
+
+
 def read_at(record: dict) -> str:
     """The layer the strong model's features were read at ("last" unless the grid chose another)."""
-    return record.get("spec", {}).get("train", {}).get("layer", "last")
+    return (record.get("spec") or {}).get("train", {}).get("layer", "last")
 
 
-def pair_rows(records: list[dict]) -> dict[tuple[str, str, str], list[dict]]:
-    """(task, weak, strong) -> rows of the PGR methods."""
-    out: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
-    for r in records:
-        if r["method"] in METHODS:
-            out[(r["task"], r["weak"], r["strong"])].append(r)
-    return out
+Key = tuple[str, str, str]  # (task, weak, strong)
 
 
-# what each accuracy key of a row becomes when the study is read by AUROC (threshold-free)
-AUROC_KEYS = {"weak_acc": "weak_auroc", "ceiling_acc": "ceiling_auroc", "student_acc": "student_auroc",
-              "gap_acc": "gap_auroc", "pgr_acc": "pgr_auroc", "unstable": "unstable_auroc"}
+def pair_summaries(records: list[dict]) -> dict[Key, dict[str, dict]]:
+    """(task, weak, strong) -> method -> its `summarize` row over ALL seeds (seed means; pooled PGR, gap and their
+    hierarchical CIs on accuracy and AUROC), for the PGR methods."""
+    from w2sg.report.summary import summarize
+
+    out: dict[Key, dict[str, dict]] = defaultdict(dict)
+    for row in summarize([r for r in records if r["method"] in METHODS]):
+        key = (row["task"], row["weak"], row["strong"])
+        if row["method"] in out[key]:
+            raise ValueError(f"{key} {row['method']}: rows of two grids (variant {row['variant']!r}); the page "
+                             "expects one grid per task")
+        out[key][row["method"]] = row
+    return dict(out)
 
 
-def by_auroc(records: list[dict]) -> list[dict]:
-    """The rows with AUROC in place of balanced accuracy (gap, PGR and the unstable flag too), so every table and
-    statement of the page can be read on the ranking; rows without an AUROC gap are left out."""
-    return [{**r, **{a: r.get(b) for a, b in AUROC_KEYS.items()}} for r in records if r.get("gap_auroc") is not None]
+class Gap(NamedTuple):
+    """A pair's weak and ceiling seed means and its mean gap over all seeds, with the gap's hierarchical CI."""
+
+    weak: float | None
+    ceiling: float | None
+    gap: float | None
+    lo: float | None
+    hi: float | None
+    resolved: bool  # the rule that admits a pair (or a task) everywhere on the page: the gap's CI is above 0
+    n_seeds: int
 
 
-def pair_stability(pairs: dict) -> dict[tuple[str, str, str], dict]:
-    """Per (task, weak, strong): weak and ceiling accuracy, the gap over seeds, and whether it is clear (zoo rule:
-    most seeds' paired-bootstrap gap CI excludes 0 and the seed-mean gap is positive)."""
-    return {k: zoo.task_stability(rows)[k[0]] for k, rows in pairs.items()}
+def gap_of(rows: dict[str, dict], metric: str = "acc") -> Gap:
+    """From any method's row: weak and ceiling are shared by the methods of a seed."""
+    row = next(iter(rows.values()))
+    return Gap(row.get(f"weak_{metric}_mean"), row.get(f"ceiling_{metric}_mean"), row.get(f"gap_{metric}_pooled"),
+               row.get(f"gap_{metric}_pooled_ci_low"), row.get(f"gap_{metric}_pooled_ci_high"),
+               bool(row.get(f"pgr_{metric}_resolved")), row["n_seeds"])
 
 
-def pgr_cells(pairs: dict, stab: dict, method: str, metric: str = "pgr_acc") -> dict[tuple, list[float]]:
-    """(task, weak, strong) with a clear gap -> the method's per-seed PGR (seeds whose own gap is clear)."""
-    from w2sg.report.summary import stable as stable_row
-
-    out = {}
-    for k, rows in pairs.items():
-        if stab[k]["unstable"]:
-            continue
-        vals = [r[metric] for r in rows if r["method"] == method and stable_row(r, metric)]
-        if vals:
-            out[k] = vals
-    return out
+def gaps(pairs: dict[Key, dict[str, dict]], metric: str = "acc") -> dict[Key, Gap]:
+    return {k: gap_of(rows, metric) for k, rows in pairs.items()}
 
 
-def _fmt(m, lo=None, hi=None, digits=2) -> str:
-    if m is None:
+def _task(label: str) -> str:
+    return label.split(" · ")[0]
+
+
+class Cells:
+    """Seed means (weak, ceiling, student; hierarchical replicates) of each (weak, strong, method, metric) per task,
+    from `report.compare.method_cells`, computed once."""
+
+    def __init__(self, records: list[dict]):
+        self.records = records
+        self._cache: dict[tuple, dict] = {}
+
+    def get(self, weak: str, strong: str, method: str, metric: str = "acc") -> dict:
+        from w2sg.report.compare import method_cells
+
+        key = (weak, strong, method, metric)
+        if key not in self._cache:
+            sub = [r for r in self.records if r["weak"] == weak and r["strong"] == strong]
+            self._cache[key] = {_task(t): m for t, m in method_cells(sub, method, metric).items()}
+        return self._cache[key]
+
+    def median(self, weak: str, strong: str, method: str, metric: str = "acc"):
+        """The median over tasks admitted by the gap rule of the pooled PGR, CI over tasks, seeds, test groups."""
+        from w2sg.metrics.across_tasks import across_tasks
+
+        return across_tasks(self.get(weak, strong, method, metric), "median")
+
+
+def _f(x, d: int = 2, sign: bool = False) -> str:
+    if x is None or x != x:
         return "–"
-    ci = f" [{lo:.{digits}f}, {hi:.{digits}f}]" if lo is not None and np.isfinite(lo) else ""
-    return f"{m:.{digits}f}{ci}"
+    return f"{x:+.{d}f}" if sign else f"{x:.{d}f}"
+
+
+def _ci(v, lo, hi, d: int = 2, sign: bool = False) -> str:
+    """'v [lo, hi]'; a missing CI end is unbounded."""
+    if v is None or v != v:
+        return "–"
+    low = "-inf" if lo is None else _f(lo, d, sign)
+    high = "+inf" if hi is None else _f(hi, d, sign)
+    return f"{_f(v, d, sign)} [{low}, {high}]"
+
+
+def pooled(row: dict | None, metric: str = "acc") -> str:
+    """A cell's pooled PGR ('0.41 [0.20, 0.63]', or 'gap not resolved (gap …)'); '–' when not run."""
+    from w2sg.report.summary import fmt_pooled
+
+    return "–" if row is None else fmt_pooled(row, metric)
 
 
 # ---- statements ---------------------------------------------------------------------------------------
-def size_slopes(cells: dict[tuple, list[float]], weak: str) -> list[float]:
-    """Per task: least-squares slope of seed-mean PGR against log10(strong params), over the strong models with a
-    clear gap from `weak` on that task (tasks with at least two such models)."""
-    by_task: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    for (task, w, strong), vals in cells.items():
-        if w == weak:
-            by_task[task].append((np.log10(params(strong)), float(np.mean(vals))))
-    out = []
-    for pts in by_task.values():
-        xs, ys = np.array(pts).T
-        if len(set(xs)) >= 2:
-            out.append(float(np.polyfit(xs, ys, 1)[0]))
-    return out
+MIN_TASKS = 5  # a bootstrap over k tasks has C(2k-1, k) distinct resamples (10 for 3 tasks, 126 for 5): below 5
+# tasks a task-level CI is too coarse to carry a verdict
 
 
-def confidence_vs_gap(pairs: dict, stab: dict) -> tuple[list[float], list[float], list[str]]:
-    """Over (task, weak, strong) with a clear gap: the gap, confidence − naive PGR (seed-paired means), the task."""
-    gaps, gains, tasks = [], [], []
-    for k, rows in pairs.items():
-        if stab[k]["unstable"]:
+def _slope(xs: np.ndarray, ys: np.ndarray) -> float:
+    return float(np.polyfit(xs, ys, 1)[0])
+
+
+def size_slopes(cells: Cells, gap: dict[Key, Gap], weak: str, method: str, metric: str = "acc",
+                seed: int = 0, n_boot: int = 1000) -> tuple[dict[str, float], tuple]:
+    """Per task: the least-squares slope of the pooled PGR against log10(strong params), over the strong models
+    whose mean gap from `weak` is resolved (tasks with at least two); and their mean over tasks with a CI that
+    resamples tasks, then each task's seeds and test groups (a task's strong models share its seeds and T, and
+    `seed_means` draws them alike for every strong model, so a replicate's slope is paired across models).
+    Returns ({task: slope}, (mean, lo, hi)); a replicate whose gap is not positive for some model counts as
+    unbounded (-inf for the low end, +inf for the high end)."""
+    from w2sg.metrics.pooled import pooled_pgr
+
+    per_task: dict[str, float] = {}
+    reps: list[np.ndarray] = []
+    for task in sorted({k[0] for k in gap if k[1] == weak}):
+        strongs = [s for s in STRONG if (k := (task, weak, s)) in gap and gap[k].resolved
+                   and task in cells.get(weak, s, method, metric)]
+        if len(strongs) < 2:
             continue
-        by_seed: dict[int, dict[str, float]] = defaultdict(dict)
-        for r in rows:
-            if r.get("pgr_acc") is not None and np.isfinite(r["pgr_acc"]):
-                by_seed[r["seed"]][r["method"]] = r["pgr_acc"]
-        d = [s["confidence"] - s["naive"] for s in by_seed.values() if len(s) == 2]
-        if d:
-            gaps.append(stab[k]["gap"])
-            gains.append(float(np.mean(d)))
-            tasks.append(k[0])
-    return gaps, gains, tasks
-
-
-def spearman_ci(x: list[float], y: list[float], groups: list[str] | None = None, n_boot: int = 2000,
-                seed: int = 0):
-    """Spearman's rho with a bootstrap 95% CI: over cells, or with `groups` over groups (a drawn group brings all
-    its cells: cells of one task are not independent); (None, None, None) under 4 cells or 3 groups."""
-    from scipy.stats import spearmanr
-
-    x, y = np.asarray(x), np.asarray(y)
-    if len(x) < 4 or len(set(x)) < 2 or len(set(y)) < 2:  # too few cells, or a constant input: rho undefined
-        return None, None, None
-    rho = float(spearmanr(x, y).statistic)
-    members = [np.flatnonzero(np.asarray(groups) == g) for g in dict.fromkeys(groups)] if groups else None
-    if members is not None and len(members) < 3:
-        return rho, None, None
+        xs = np.log10([params(s) for s in strongs])
+        means = [cells.get(weak, s, method, metric)[task] for s in strongs]
+        points = [pooled_pgr(m, metric).value for m in means]
+        if any(p is None for p in points):
+            continue
+        per_task[task] = _slope(xs, np.array(points))
+        boot = []
+        for m in means:
+            _, bw = m.role("weak")
+            _, bc = m.role("ceiling")
+            _, bs = m.role("student")
+            with np.errstate(invalid="ignore", divide="ignore"):
+                boot.append(np.where(bc - bw > 0, (bs - bw) / np.where(bc - bw > 0, bc - bw, 1.0), np.nan))
+        boot = np.stack(boot)  # (strong models, replicates)
+        ok = np.isfinite(boot).all(axis=0)
+        slopes = np.full(boot.shape[1], np.nan)
+        if ok.any():
+            centred = xs - xs.mean()
+            slopes[ok] = centred @ (boot[:, ok] - boot[:, ok].mean(axis=0)) / (centred @ centred)
+        reps.append(slopes)
+    if not per_task:
+        return per_task, (None, None, None)
+    mean = float(np.mean(list(per_task.values())))
+    if len(per_task) < 2:
+        return per_task, (mean, None, None)
     rng = np.random.default_rng(seed)
-    boots = []
-    for _ in range(n_boot):
-        i = (rng.choice(len(x), len(x)) if members is None
-             else np.concatenate([members[j] for j in rng.choice(len(members), len(members))]))
-        if len(set(x[i])) > 1 and len(set(y[i])) > 1:
-            boots.append(spearmanr(x[i], y[i]).statistic)
-    if len(boots) < n_boot // 2:
-        return rho, None, None
-    lo, hi = np.percentile(boots, [2.5, 97.5])
-    return rho, float(lo), float(hi)
+    r = np.stack(reps)
+    k = len(per_task)
+    vals = r[rng.integers(0, k, (n_boot, k)), rng.integers(0, r.shape[1], (n_boot, k))]
+    lo_v = np.where(np.isnan(vals), -np.inf, vals).mean(axis=1)
+    hi_v = np.where(np.isnan(vals), np.inf, vals).mean(axis=1)
+    lo = float(np.percentile(lo_v, 2.5, method="lower"))
+    hi = float(np.percentile(hi_v, 97.5, method="higher"))
+    return per_task, (mean, lo if np.isfinite(lo) else None, hi if np.isfinite(hi) else None)
 
 
-def verdict(lo, hi, yes: str, no: str, open_: str) -> str:
-    if lo is None or not np.isfinite(lo):
-        return open_ + " (too few cells to say)"
+def confidence_vs_gap(pairs: dict[Key, dict[str, dict]], gap: dict[Key, Gap],
+                      metric: str = "acc") -> tuple[list[float], list[float], list[str]]:
+    """Over (task, weak, strong) whose mean gap is resolved: the gap, the pooled PGR of confidence minus that of
+    naive (same seeds, same denominator: the difference of the mean students over the mean gap), the task."""
+    xs, ys, tasks = [], [], []
+    for k, rows in pairs.items():
+        if not gap[k].resolved or not all(m in rows for m in METHODS):
+            continue
+        a, b = rows["confidence"].get(f"pgr_{metric}_pooled"), rows["naive"].get(f"pgr_{metric}_pooled")
+        if a is None or b is None:
+            continue
+        xs.append(gap[k].gap)
+        ys.append(a - b)
+        tasks.append(k[0])
+    return xs, ys, tasks
+
+
+def spearman_by_task(x: list[float], y: list[float], tasks: list[str]) -> tuple:
+    """`across_tasks.spearman_ci` with a bootstrap over tasks (each drawn task brings all its pairs); no CI under
+    MIN_TASKS tasks (with one task that bootstrap returns rho itself as both ends)."""
+    from w2sg.metrics.across_tasks import spearman_ci
+
+    if len(x) < 3 or len(set(x)) < 2 or len(set(y)) < 2:
+        return None, None, None
+    rho, lo, hi = spearman_ci(x, y, groups=tasks)
+    return (rho, None, None) if len(set(tasks)) < MIN_TASKS else (rho, lo, hi)
+
+
+def verdict(lo, hi, yes: str, no: str, open_: str, n_tasks: int | None = None) -> str:
+    if n_tasks is not None and n_tasks < MIN_TASKS:
+        return f"no verdict: {n_tasks} task(s), fewer than {MIN_TASKS} for a task-level CI"
+    if lo is None or hi is None:
+        return open_ + " (CI unbounded or undefined)"
     return yes if lo > 0 else no if hi < 0 else open_
 
 
+def method_comparison(records: list[dict], weak: str, strong: str, metric: str = "acc"):
+    """confidence vs naive on one weak → strong pair, paired by seed, per task and over the admitted tasks."""
+    from w2sg.report.compare import compare_records
+
+    sub = [r for r in records if r["weak"] == weak and r["strong"] == strong]
+    return compare_records(sub, "confidence", "naive", metric)[0]
+
+
 # ---- tables -------------------------------------------------------------------------------------------
-def ladder_table(pairs: dict, stab: dict) -> tuple[list[str], list[str]]:
-    """Per task: each model's probe accuracy on T (weak models as weak, strong models as ceiling; seed means),
-    and the pairs with a clear gap. Returns the table and the tasks where some pair has a clear gap."""
+def ladder_table(gap: dict[Key, Gap]) -> tuple[list[str], list[str]]:
+    """Per task: each model's probe score on T (weak models as weak, strong models as ceiling; seed means), and the
+    pairs whose mean gap is resolved. Returns the table and the tasks where some pair has one."""
     acc: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     clear: dict[str, list[str]] = defaultdict(list)
-    ceil = {(t, st) for t, _, st in pairs}  # a rung that is somewhere a strong model shows its ceiling (on B)
-    for task, weak, strong in pairs:
-        if (task, weak) not in ceil:
-            acc[task][weak].append(stab[(task, weak, strong)]["weak"])
-        acc[task][strong].append(stab[(task, weak, strong)]["ceiling"])
-        if not stab[(task, weak, strong)]["unstable"]:
+    ceil = {(t, st) for t, _, st in gap}  # a rung that is somewhere a strong model shows its ceiling (on B)
+    for (task, weak, strong), g in gap.items():
+        if (task, weak) not in ceil and g.weak is not None:
+            acc[task][weak].append(g.weak)
+        if g.ceiling is not None:
+            acc[task][strong].append(g.ceiling)
+        if g.resolved:
             clear[task].append(f"{_short(weak)}→{_short(strong)}")
     models = [m for m in ("tfidf", "minilm", *STRONG) if any(m in a for a in acc.values())]
-    lines = ["| task | " + " | ".join(_short(m) for m in models) + " | pairs with a clear gap |",
+    lines = ["| task | " + " | ".join(_short(m) for m in models) + " | pairs whose mean gap is resolved |",
              "|---|" + "---|" * (len(models) + 1)]
     for task in sorted(acc, key=_task_order):
         cells = [f"{np.mean(acc[task][m]):.3f}" if acc[task].get(m) else "–" for m in models]
-        lines.append(f"| {task} | " + " | ".join(cells) + f" | {', '.join(clear[task]) or 'none'} |")
+        lines.append(f"| {task} | " + " | ".join(cells) + f" | {', '.join(sorted(clear[task])) or 'none'} |")
     return lines, [t for t in acc if clear[t]]
 
 
-def pgr_table(pairs: dict, stab: dict) -> list[str]:
-    """Per (weak, strong): tasks with a clear gap, median over them of the seed-mean gap, PGR (naive, confidence)
-    with the two-level bootstrap CI (tasks, then seeds), mean student accuracy."""
-    lines = ["| weak → strong | strong params | tasks with a clear gap | median gap | PGR naive [95% CI] | "
+def pgr_table(gap: dict[Key, Gap], cells: Cells, metric: str = "acc") -> list[str]:
+    """Per (weak, strong): the tasks admitted (mean gap resolved), the median of their mean gaps, and the median
+    over them of the pooled PGR (naive, confidence) with its CI over tasks, seeds and test groups."""
+    lines = ["| weak → strong | strong params | tasks admitted | median gap | PGR naive [95% CI] | "
              "PGR confidence [95% CI] |", "|---|---|---|---|---|---|"]
-    cells = {m: pgr_cells(pairs, stab, m) for m in METHODS}
     for weak in WEAK:
         for strong in STRONG:
-            keys = [k for k in pairs if k[1] == weak and k[2] == strong]
+            keys = [k for k in gap if k[1] == weak and k[2] == strong]
             if not keys:
                 continue
-            clear = [k for k in keys if not stab[k]["unstable"]]
-            gap = np.median([stab[k]["gap"] for k in clear]) if clear else None
-            pg = {m: zoo.median_ci({k[0]: cells[m][k] for k in clear if k in cells[m]}) for m in METHODS}
-            lines.append(f"| {_short(weak)} → {_short(strong)} | {params(strong) / 1e6:.0f}M | {len(clear)}/"
-                         f"{len(keys)} | {_fmt(gap, digits=3)} | {_fmt(*pg['naive'])} | {_fmt(*pg['confidence'])} |")
+            admitted = [k for k in keys if gap[k].resolved]
+            med = np.median([gap[k].gap for k in admitted]) if admitted else None
+            pg = {m: cells.median(weak, strong, m, metric) for m in METHODS}
+            lines.append(f"| {_short(weak)} → {_short(strong)} | {params(strong) / 1e6:.0f}M | {len(admitted)}/"
+                         f"{len(keys)} | {_f(med, 3)} | "
+                         + " | ".join(_ci(pg[m].value, pg[m].ci_low, pg[m].ci_high) if pg[m].value is not None
+                                      else "no task admitted" for m in METHODS) + " |")
     return lines
 
 
-def zero_shot_table(records: list[dict], pairs: dict, stab: dict) -> list[str]:
+def comparison_table(records: list[dict], gap: dict[Key, Gap], metric: str = "acc") -> list[str]:
+    """Per (weak, strong) with an admitted task: confidence − naive, paired by seed: the mean over admitted tasks of
+    the PGR difference with its CI (tasks, seeds, test groups), Wilcoxon over tasks, and the verdict."""
+    lines = ["| weak → strong | tasks admitted | confidence − naive PGR, mean over admitted tasks [95% CI] | "
+             "Wilcoxon p | tasks where a student-accuracy CI excludes 0 | verdict |", "|---|---|---|---|---|---|"]
+    for weak in WEAK:
+        for strong in STRONG:
+            if not any(gap[k].resolved for k in gap if k[1] == weak and k[2] == strong):
+                continue
+            c = method_comparison(records, weak, strong, metric)
+            if not c.admitted:
+                continue
+            sided = [f"{t.task} ({t.verdict})" for t in c.tasks if t.verdict != "not resolved"]
+            lines.append(f"| {_short(weak)} → {_short(strong)} | {len(c.admitted)} | "
+                         f"{_ci(c.diff_pgr_mean, *c.diff_pgr_ci, sign=True)} | {_f(c.wilcoxon_p)} | "
+                         f"{', '.join(sided) or 'none'} | {c.verdict} |")
+    return lines
+
+
+def zero_shot_table(records: list[dict], pairs: dict[Key, dict[str, dict]], gap: dict[Key, Gap]) -> list[str]:
     """Per task and decoder: zero-shot accuracy and AUROC (no labels), the ceiling's, and the naive student from
-    each weak supervisor. The AUROC asks whether the LM ranks the rows right even where its fixed yes/no threshold
-    answers one class (accuracy 0.5)."""
+    each weak supervisor (seed means). The AUROC asks whether the LM ranks the rows right even where its fixed
+    yes/no threshold answers one class (accuracy 0.5)."""
     zs: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for r in records:
         if r["method"] == "zero_shot":
             zs[(r["task"], r["strong"])].append(r)
     lines = ["| task | strong | zero-shot acc | zero-shot AUROC | ceiling acc | ceiling AUROC | naive student acc "
              "from tfidf / minilm / smollm2 |", "|---|---|---|---|---|---|---|"]
+
     def mean(rows: list[dict], key: str) -> str:
         vals = [r[key] for r in rows if r.get(key) is not None]
-        return _fmt(np.mean(vals) if vals else None, digits=3)
+        return _f(np.mean(vals) if vals else None, 3)
 
     for (task, strong), rows in sorted(zs.items(), key=lambda kv: (_task_order(kv[0][0]), params(kv[0][1]))):
-        ceil = [stab[k]["ceiling"] for k in pairs if k[0] == task and k[2] == strong]
-        stud = []
-        for weak in WEAK:
-            naive = [r for r in pairs.get((task, weak, strong), []) if r["method"] == "naive"]
-            stud.append(mean(naive, "student_acc"))
+        ceil = [g.ceiling for k, g in gap.items() if k[0] == task and k[2] == strong and g.ceiling is not None]
+        stud = [_f(pairs[k]["naive"]["student_acc_mean"], 3) if "naive" in pairs.get(k := (task, w, strong), {})
+                else "–" for w in WEAK]
         lines.append(f"| {task} | {_short(strong)} | {mean(rows, 'student_acc')} | {mean(rows, 'student_auroc')} | "
-                     f"{_fmt(np.mean(ceil) if ceil else None, digits=3)} | {mean(rows, 'ceiling_auroc')} | "
+                     f"{_f(np.mean(ceil) if ceil else None, 3)} | {mean(rows, 'ceiling_auroc')} | "
                      f"{' / '.join(stud)} |")
     return lines
 
 
-def novel_table(pairs: dict, stab: dict) -> list[str]:
-    """Represented vs novel (half or fully ciphered) forms of the same texts, per weak and strong model."""
+def novel_table(pairs: dict[Key, dict[str, dict]], gap: dict[Key, Gap]) -> list[str]:
+    """Represented vs novel (half or fully ciphered) forms of the same texts, per weak and strong model: seed means
+    and the pooled PGR over all seeds ('gap not resolved' where the mean gap's CI reaches 0)."""
     lines = ["| task | weak → strong | form | weak acc | ceiling acc | naive student | PGR naive [95% CI] | "
              "PGR confidence [95% CI] |", "|---|---|---|---|---|---|---|---|"]
     for base in dict.fromkeys(b for b, _ in NOVEL.values()):
@@ -277,13 +392,11 @@ def novel_table(pairs: dict, stab: dict) -> list[str]:
                     k = (task, weak, strong)
                     if k not in pairs:
                         continue
-                    rows, st = pairs[k], stab[k]
-                    pg = {m: zoo.mean_ci([r["pgr_acc"] for r in rows if r["method"] == m]) for m in METHODS}
-                    stud = np.mean([r["student_acc"] for r in rows if r["method"] == "naive"])
-                    flag = "" if not st["unstable"] else " (no clear gap)"
-                    lines.append(f"| {base} | {_short(weak)} → {_short(strong)} | {form} | {st['weak']:.3f} | "
-                                 f"{st['ceiling']:.3f} | {stud:.3f} | {_fmt(*pg['naive'][:3])}{flag} | "
-                                 f"{_fmt(*pg['confidence'][:3])} |")
+                    rows, g = pairs[k], gap[k]
+                    stud = rows["naive"]["student_acc_mean"] if "naive" in rows else None
+                    lines.append(f"| {base} | {_short(weak)} → {_short(strong)} | {form} | {_f(g.weak, 3)} | "
+                                 f"{_f(g.ceiling, 3)} | {_f(stud, 3)} | {pooled(rows.get('naive'))} | "
+                                 f"{pooled(rows.get('confidence'))} |")
     return lines
 
 
@@ -306,7 +419,7 @@ def layer_table(records: list[dict]) -> list[str]:
                 mean = np.mean([r[key] for r in rows.values()])
                 diff = ([rows[s][key] - last[s][key] for s in rows if s in last]
                         if not name.startswith("last") else [])
-                cells += [f"{mean:.3f}", _fmt(*zoo.mean_ci(diff)[:3], digits=3) if diff else "–"]
+                cells += [f"{mean:.3f}", _ci(*zoo.mean_ci(diff)[:3], d=3) if diff else "–"]
             lines.append(f"| {task} | {_short(strong)} | {name} | " + " | ".join(cells) + " |")
     return lines
 
@@ -327,40 +440,51 @@ def _task_order(task: str) -> tuple:
 
 
 # ---- figure -------------------------------------------------------------------------------------------
-def scaling_figure(pairs: dict, stab: dict, path: Path, title: str, metric: str = "balanced accuracy") -> None:
-    """PGR (median over tasks with a clear gap, CI) and mean student accuracy against strong-model size."""
+PGR_YLIM = (-1.0, 1.5)  # an unbounded CI end (too many resamples without a positive gap) reaches the panel's edge
+
+
+def scaling_figure(pairs: dict[Key, dict[str, dict]], gap: dict[Key, Gap], cells: Cells, path: Path, title: str,
+                   metric: str = "acc") -> None:
+    """PGR (median over the admitted tasks of the pooled PGR, CI over tasks, seeds and test groups) and the mean
+    student score over tasks against strong-model size."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    cells = {m: pgr_cells(pairs, stab, m) for m in METHODS}
+    name = {"acc": "balanced accuracy", "auroc": "AUROC"}[metric]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
     colors = {"tfidf": "tab:gray", "minilm": "tab:blue", "smollm2-135m": "tab:orange"}
     for weak in WEAK:
         for m, style in (("naive", "-o"), ("confidence", "--s")):
             xs, ys, los, his = [], [], [], []
             for strong in STRONG:
-                per = {k[0]: v for k, v in cells[m].items() if k[1] == weak and k[2] == strong}
-                point, lo, hi = zoo.median_ci(per)
-                if point is not None:
-                    xs.append(params(strong)), ys.append(point), los.append(point - lo), his.append(hi - point)
+                if not any(k[1] == weak and k[2] == strong and gap[k].resolved for k in gap):
+                    continue
+                a = cells.median(weak, strong, m, metric)
+                if a.value is None:
+                    continue
+                lo = PGR_YLIM[0] if a.ci_low is None else a.ci_low
+                hi = PGR_YLIM[1] if a.ci_high is None else a.ci_high
+                xs.append(params(strong)), ys.append(a.value)
+                los.append(max(0.0, a.value - lo)), his.append(max(0.0, hi - a.value))
             if xs:
                 ax1.errorbar(xs, ys, yerr=[los, his], fmt=style, color=colors[weak], capsize=3, alpha=0.85,
                              label=f"{_short(weak)} · {m}")
         xs, ys, err = [], [], []
         for strong in STRONG:
-            vals = [np.mean([r["student_acc"] for r in rows if r["method"] == "naive"])
-                    for k, rows in pairs.items() if k[1] == weak and k[2] == strong and k[0] not in NOVEL]
-            m, lo, hi, n = zoo.mean_ci(vals)
+            vals = [rows["naive"][f"student_{metric}_mean"] for k, rows in pairs.items()
+                    if k[1] == weak and k[2] == strong and k[0] not in NOVEL and "naive" in rows]
+            mean, lo, hi, n = zoo.mean_ci(vals)
             if n:
-                xs.append(params(strong)), ys.append(m), err.append(0.0 if n < 2 else hi - m)
+                xs.append(params(strong)), ys.append(mean), err.append(0.0 if n < 2 else hi - mean)
         if xs:
             ax2.errorbar(xs, ys, yerr=err, fmt="-o", color=colors[weak], capsize=3,
                          label=f"naive student from {_short(weak)} (95% t-CI over tasks)")
     xs, ys = [], []
     for strong in STRONG:
-        vals = [stab[k]["ceiling"] for k in pairs if k[2] == strong and k[1] == "minilm" and k[0] not in NOVEL]
+        vals = [g.ceiling for k, g in gap.items() if k[2] == strong and k[1] == "minilm" and k[0] not in NOVEL
+                and g.ceiling is not None]
         if vals:
             xs.append(params(strong)), ys.append(np.mean(vals))
     ax2.plot(xs, ys, ":k", label="ceiling (strong on ground truth)")
@@ -372,12 +496,13 @@ def scaling_figure(pairs: dict, stab: dict, path: Path, title: str, metric: str 
         ax.minorticks_off()
         ax.set_xlabel("strong model (parameters, log scale)")
         ax.grid(alpha=0.3)
+    ax1.set_ylim(*PGR_YLIM)
     ax2.set_ylim(0.45, 1.0)  # a t-interval over 2-3 tasks can be wider than the scale: bars are clipped
     ax1.axhline(0, color="k", lw=0.6)
-    ax1.set_ylabel("PGR (median over tasks with a clear gap)")
-    ax2.set_ylabel(f"{metric} on T (mean over tasks)")
+    ax1.set_ylabel("pooled PGR: median over tasks with a resolved mean gap")
+    ax2.set_ylabel(f"{name} on T (mean over tasks)")
     for ax in (ax1, ax2):
-        if ax.get_legend_handles_labels()[0]:  # no pair with a clear gap: nothing to name
+        if ax.get_legend_handles_labels()[0]:  # no admitted pair: nothing to name
             ax.legend(fontsize=7)
     fig.suptitle(title)
     fig.tight_layout()
@@ -412,130 +537,262 @@ def cost_lines(root: Path) -> list[str]:
     return lines
 
 
-def _chance_note(pairs: dict, stab: dict, below: float = 0.55, metric: str = "balanced accuracy") -> list[str]:
-    """Name the (task, weak model) cells whose weak accuracy is near chance: their labels are close to noise, so a
+def _chance_note(gap: dict[Key, Gap], below: float = 0.55, metric: str = "acc") -> list[str]:
+    """Name the (task, weak model) cells whose weak score is near chance: their labels are close to noise, so a
     PGR near 0 there is what a student can do, not a failure to generalise."""
-    near = sorted({(t, w, stab[(t, w, st)]["weak"]) for t, w, st in pairs if stab[(t, w, st)]["weak"] < below})
+    near = sorted({(t, w, g.weak) for (t, w, _), g in gap.items() if g.weak is not None and g.weak < below})
     if not near:
         return []
-    return [f"Weak models near chance ({metric} < {below}): "
+    name = {"acc": "balanced accuracy", "auroc": "AUROC"}[metric]
+    return [f"Weak models near chance ({name} < {below}): "
             + ", ".join(f"{_short(w)} on {t} ({a:.3f})" for t, w, a in near)
             + ". Their labels are close to noise, so their students' PGR near 0 is the expected outcome.", ""]
 
 
-def gap_and_pgr_sections(pairs: dict, stab: dict, out: Path, figure: str, title: str,
-                         metric: str = "balanced accuracy") -> list[str]:
-    """The clear-gap count and probe ladder, the PGR-vs-size figure and table, and the two statements."""
-    ladder, gap_tasks = ladder_table(pairs, stab)
+def gap_and_pgr_sections(records: list[dict], pairs: dict[Key, dict[str, dict]], out: Path, figure: str,
+                         title: str, metric: str = "acc", new: dict | None = None) -> list[str]:
+    """The resolved-gap count and probe ladder, the PGR-vs-size figure and table, the method comparison and the two
+    statements. `new` (when given) collects the numbers that the "What changed" section sets against the old
+    page's."""
+    name = {"acc": "balanced accuracy", "auroc": "AUROC"}[metric]
+    gap = gaps(pairs, metric)
+    cells = Cells(records)
+    ladder, gap_tasks = ladder_table(gap)
     main_tasks = {k[0] for k in pairs if k[0] not in NOVEL}
     n_gap = len([t for t in gap_tasks if t in main_tasks])
-    n_above = len({k[0] for k in pairs if k[0] in main_tasks and not stab[k]["unstable"] and stab[k]["weak"] >= 0.55})
-    cells = {m: pgr_cells(pairs, stab, m) for m in METHODS}
-    scaling_figure(pairs, stab, out / figure, title, metric)
-    lines = [f"### Which tasks have a clear gap: {n_gap} of {len(main_tasks)} tasks run ({n_above} from a weak "
-             f"model above chance, {metric} ≥ 0.55)", "",
-             f"Probe {metric} of every rung on T (the ceiling, trained on B's ground truth, for every model that is a "
-             "strong model somewhere; tfidf and minilm as weak models trained on A; means over seeds), and the "
-             "weak → strong pairs whose gap is clear (most seeds' "
-             "paired-bootstrap gap CI excludes 0).", "", *ladder, "",
-             "### PGR against strong-model size", "", f"![scaling]({figure})", "",
-             "Per weak → strong pair: over the tasks with a clear gap, the median of the seed-mean PGR with a "
-             "two-level bootstrap 95% CI (tasks, then seeds).", "", *pgr_table(pairs, stab), "",
-             *_chance_note(pairs, stab, metric=metric),
+    n_above = len({k[0] for k, g in gap.items() if k[0] in main_tasks and g.resolved and g.weak >= 0.55})
+    scaling_figure(pairs, gap, cells, out / figure, title, metric)
+    lines = [f"### Which tasks have a resolved gap: {n_gap} of {len(main_tasks)} tasks run ({n_above} from a weak "
+             f"model above chance, {name} ≥ 0.55)", "",
+             f"Probe {name} of every rung on T (the ceiling, trained on B's ground truth, for every model that is a "
+             "strong model somewhere; tfidf and minilm as weak models trained on A; means over all seeds), and the "
+             "weak → strong pairs whose mean gap over all seeds has a 95% CI above 0 (seeds, then test groups). "
+             "This rule, stated before any PGR is read, admits the pairs and tasks of every statistic below.", "",
+             *ladder, "", "### PGR against strong-model size", "", f"![scaling]({figure})", "",
+             "Per weak → strong pair: over the tasks admitted by the rule, the median of the pooled PGR (mean student "
+             "− mean weak over mean ceiling − mean weak, all seeds) with a 95% CI that resamples tasks, then seeds, "
+             "then test groups (`metrics.across_tasks`). An unbounded CI end means too many resamples had no "
+             "positive gap.", "", *pgr_table(gap, cells, metric), "",
+             *_chance_note(gap, metric=metric),
+             "### Confidence loss against naive, paired by seed", "",
+             "Per pair, `report.compare.compare_records`: confidence − naive on the same seeds (same splits, weak "
+             "model and ceiling), the PGR difference averaged over admitted tasks with a CI over tasks, seeds and test "
+             "groups; the verdict reads that CI.", "", *comparison_table(records, gap, metric), "",
              "### Does PGR grow with the strong model? Does the confidence loss help more with larger gaps?", ""]
     for weak in WEAK:
         for m in METHODS:
-            s = zoo.mean_ci(size_slopes(cells[m], weak))
-            if s[3]:
-                lines.append(f"- {_short(weak)}, {m}: slope of PGR per decade of strong parameters "
-                             f"{_fmt(*s[:3])} over {s[3]} task(s) (t-interval over tasks) — " +
-                             verdict(s[1], s[2], "PGR grows with the strong model",
-                                     "PGR falls as the strong model grows", "not resolved at this scale"))
-    above = {k: v for k, v in pairs.items() if stab[k]["weak"] >= 0.55}
-    for subset, which in ((pairs, "pairs with a clear gap"),
-                          (above, "of them with a weak model above chance (≥ 0.55: large gaps from labels near "
-                                  "noise left out)")):
-        gaps, gains, tasks = confidence_vs_gap(subset, stab)
-        rho = spearman_ci(gaps, gains, tasks)
-        lines.append(f"- confidence − naive PGR against the gap, over {len(gaps)} {which} on {len(set(tasks))} "
-                     f"tasks: Spearman ρ {_fmt(*rho)} (bootstrap over tasks, each drawn task with all its pairs; "
-                     "pairs also share weak models, so even this CI is somewhat optimistic) — " +
-                     verdict(rho[1], rho[2], "the confidence loss helps more with larger gaps",
-                             "the confidence loss helps less with larger gaps", "not resolved at this scale"))
+            per_task, (mean, lo, hi) = size_slopes(cells, gap, weak, m, metric)
+            if per_task:
+                lines.append(f"- {_short(weak)}, {m}: slope of the pooled PGR per decade of strong parameters, mean "
+                             f"over {len(per_task)} task(s) {_ci(mean, lo, hi)} (CI over tasks, seeds, test groups) "
+                             "— " + verdict(lo, hi, "PGR grows with the strong model",
+                                            "PGR falls as the strong model grows", "not resolved at this scale",
+                                            len(per_task)))
+    above = {k: v for k, v in pairs.items() if gap[k].weak is not None and gap[k].weak >= 0.55}
+    for subset, which, tag in ((pairs, "pairs with a resolved mean gap", "all"),
+                               (above, "of them with a weak model above chance (≥ 0.55: large gaps from labels "
+                                       "near noise left out)", "above")):
+        xs, ys, tasks = confidence_vs_gap(subset, gap, metric)
+        rho, lo, hi = spearman_by_task(xs, ys, tasks)
+        n_tasks = len(set(tasks))
+        if new is not None:
+            new[("spearman", metric, tag)] = (rho, lo, hi, len(xs), n_tasks)
+        lines.append(f"- confidence − naive pooled PGR against the mean gap, over {len(xs)} {which} on {n_tasks} "
+                     f"tasks: Spearman ρ {_ci(rho, lo, hi) if lo is not None else _f(rho)} (`spearman_ci` with a "
+                     "bootstrap over tasks, each drawn task with all its pairs; pairs also share weak models, so "
+                     "even this CI is somewhat optimistic) — "
+                     + verdict(lo, hi, "the confidence loss helps more with larger gaps",
+                               "the confidence loss helps less with larger gaps", "not resolved at this scale",
+                               n_tasks))
+    if new is not None:
+        new[("clear", metric)] = (n_gap, len(main_tasks))
+        for (weak, strong, m) in OLD_PAIR_MEDIANS.get(metric, {}):
+            if any(k[1] == weak and k[2] == strong for k in pairs):
+                new[("median", metric, weak, strong, m)] = cells.median(weak, strong, m, metric)
     return lines
+
+
+# ---- what changed since the page before issue 22 ------------------------------------------------------
+OLD_COMMIT = "723b496"  # `git show 723b496:studies/results/scaling.md`: 13 tasks (main), 3 seeds
+# the confidence-vs-gap statement: (metric, subset) -> (rho, lo, hi, pairs, tasks, what the old page concluded)
+OLD_SPEARMAN = {("acc", "all"): (0.63, 0.27, 0.93, 32, 4, "the confidence loss helps more with larger gaps"),
+                ("acc", "above"): (0.50, 0.45, 0.79, 17, 3, "the confidence loss helps more with larger gaps"),
+                ("auroc", "all"): (0.13, -0.41, 0.51, 38, 8, "not resolved"),
+                ("auroc", "above"): (-0.08, -0.60, 0.28, 25, 4, "not resolved")}
+OLD_CLEAR = {"acc": (4, 13), "auroc": (8, 13)}  # tasks with a "clear gap" (most seeds' gap CI above 0)
+# pair medians whose old CI excluded 0 (medians over clear-gap tasks of the mean PGR over stable seeds):
+# metric -> (weak, strong, method) -> (median, lo, hi, tasks)
+OLD_PAIR_MEDIANS = {
+    "acc": {("minilm", "smollm2-135m", "confidence"): (0.26, 0.13, 0.44, 1),
+            ("minilm", "gemma3-270m", "naive"): (-0.46, -0.58, -0.38, 1),
+            ("minilm", "gemma3-270m", "confidence"): (-0.52, -0.79, -0.25, 1),
+            ("smollm2-135m", "qwen2.5-coder-0.5b", "naive"): (0.25, 0.09, 0.55, 1),
+            ("smollm2-135m", "qwen2.5-coder-1.5b", "naive"): (0.55, 0.16, 0.75, 3),
+            ("smollm2-135m", "qwen2.5-coder-1.5b", "confidence"): (0.62, 0.35, 0.84, 3)},
+    "auroc": {("minilm", "qwen2.5-coder-0.5b", "naive"): (0.79, 0.61, 0.98, 1),
+              ("minilm", "qwen2.5-coder-0.5b", "confidence"): (0.66, 0.55, 0.73, 1),
+              ("smollm2-135m", "qwen2.5-coder-0.5b", "confidence"): (0.14, 0.03, 0.26, 2),
+              ("smollm2-135m", "qwen2.5-coder-1.5b", "naive"): (0.56, 0.21, 0.89, 3),
+              ("smollm2-135m", "qwen2.5-coder-1.5b", "confidence"): (0.68, 0.22, 0.93, 3)}}
+# bare PGRs the old novel table printed where the mean gap (ceiling − weak, mean over seeds) was negative
+OLD_NEGATIVE_GAP = [
+    ("sst2", "tfidf → mpnet", "ciphered", 0.555, 0.517, "naive 0.00 (flagged), confidence −13.78 (not flagged)"),
+    ("sst2", "tfidf → smollm2", "half ciphered", 0.542, 0.531,
+     "naive −18.25 [−250.14, 213.64] (flagged), confidence −26.73 [−275.11, 221.65] (not flagged)"),
+    ("sst2", "tfidf → qwen-0.5b", "ciphered", 0.555, 0.477, "naive 0.00 (flagged), confidence −2.48 (not flagged)"),
+    ("sciq", "tfidf → qwen-0.5b", "half ciphered", 0.498, 0.494, "naive −0.67 (flagged), confidence 1.67 "
+     "(not flagged)"),
+    ("sciq", "tfidf → qwen-0.5b", "ciphered", 0.497, 0.489, "naive 1.67 (flagged), confidence −1.00 (not flagged)"),
+]
+RERUN = ("`python studies/scaling.py run --root w2sg-study --data-dir /work/shared/data` (parts main, zero_shot, "
+         "novel; `--part xl` and `--part layers` for the qwen-1.5b and layer rows; about 8 h on 2 CPU cores), then "
+         "`python studies/scaling.py page --root w2sg-study`")
+
+
+def what_changed(new: dict | None, tasks_run: list[str] | None = None) -> list[str]:
+    """The old page's statements that lost their support under issue 22, with the numbers it printed, and the new
+    numbers where this store has them (`new` from `gap_and_pgr_sections`; None: nothing rerun yet)."""
+    new = new or {}
+    lines = ["## What changed (issue 22)", "",
+             f"The page before issue 22 (`git show {OLD_COMMIT}:studies/results/scaling.md`) averaged each pair's PGR "
+             "over the seeds whose own gap CI excluded 0 and took the median over the tasks where most seeds had "
+             "such a gap (a selection on PGR's denominator), resampled T's rows i.i.d. (sciq's answers come in "
+             "questions), and gave the student the ceiling's l2 (chosen by CV on B's ground truth). Now every PGR "
+             "is the pooled PGR of the means over all seeds with a CI over seeds then test groups, printed only "
+             "where the mean gap is resolved; tasks enter a cross-task statistic by the rule \"mean gap over all "
+             "seeds resolved\"; the student's l2 comes from CV on B's weak labels.", ""]
+    if tasks_run is not None:
+        lines += [f"This store holds the main grid on {len(tasks_run)} task(s) ({', '.join(tasks_run)}) of the old "
+                  f"page's 13; the rest awaits a rerun: {RERUN}.", ""]
+    else:
+        lines += [f"The numbers below this section are the old page's and await a rerun: {RERUN}.", ""]
+
+    def rho_text(v):
+        rho, lo, hi = v[:3]
+        return "ρ undefined" if rho is None else f"ρ {rho:.2f}" + (f" [{lo:.2f}, {hi:.2f}]" if lo is not None
+                                                                     else " (no CI)")
+
+    old = OLD_SPEARMAN
+    lines += ["1. **\"The confidence loss helps more with larger gaps\": lost its support.** The old page stated it "
+              f"from balanced accuracy, ρ {old[('acc', 'all')][0]:.2f} [{old[('acc', 'all')][1]:.2f}, "
+              f"{old[('acc', 'all')][2]:.2f}] over {old[('acc', 'all')][3]} pairs on {old[('acc', 'all')][4]} tasks "
+              f"and ρ {old[('acc', 'above')][0]:.2f} [{old[('acc', 'above')][1]:.2f}, {old[('acc', 'above')][2]:.2f}]"
+              f" over {old[('acc', 'above')][3]} pairs on {old[('acc', 'above')][4]} tasks above chance; the same "
+              f"experiments read by AUROC gave ρ {old[('auroc', 'all')][0]:.2f} [{old[('auroc', 'all')][1]:.2f}, "
+              f"{old[('auroc', 'all')][2]:.2f}] and {old[('auroc', 'above')][0]:.2f} "
+              f"[{old[('auroc', 'above')][1]:.2f}, {old[('auroc', 'above')][2]:.2f}]. Its gains were means over "
+              "stable seeds, its pairs chosen by the seeds' own gaps, and a bootstrap over 3-4 tasks has 10-35 "
+              f"distinct resamples: this page gives no verdict under {MIN_TASKS} tasks. New: "
+              + ("; ".join(f"{'accuracy' if m == 'acc' else 'AUROC'} ({'all pairs' if t == 'all' else 'above chance'}"
+                           f"): {rho_text(v)} over {v[3]} pairs on {v[4]} task(s)"
+                           for (_, m, t), v in sorted(((k, v) for k, v in new.items() if k[0] == "spearman"),
+                                                      key=lambda kv: (kv[0][1] != "acc", kv[0][2] != "all")))
+                 or "awaits the rerun") + ".", ""]
+    clear = [f"{'accuracy' if m == 'acc' else 'AUROC'} {n}/{of} (new: "
+             + (f"{new[('clear', m)][0]}/{new[('clear', m)][1]} tasks run" if ("clear", m) in new
+                else "awaits the rerun")
+             + ")" for m, (n, of) in OLD_CLEAR.items()]
+    lines += ["2. **Which tasks have a gap.** The old rule (most seeds' gap CI above 0, i.i.d. over T's rows) found "
+              + ", ".join(clear) + "; the new rule is the mean gap over all seeds with a CI over seeds and test "
+              "groups.", ""]
+    lines += ["3. **Pair medians whose CI excluded 0 on the old page** (medians of stable-seed means, mostly over 1-3 "
+              "tasks): none keeps its support until recomputed over all seeds:", ""]
+    for metric, entries in OLD_PAIR_MEDIANS.items():
+        for (weak, strong, m), (v, lo, hi, n) in entries.items():
+            a = new.get(("median", metric, weak, strong, m))
+            now = ("awaits the rerun" if a is None else "no task admitted" if a.value is None
+                   else f"{_ci(a.value, a.ci_low, a.ci_high)} over {len(a.tasks)} task(s)")
+            lines.append(f"   - {'accuracy' if metric == 'acc' else 'AUROC'}, {_short(weak)} → {_short(strong)}, {m}: "
+                         f"old {v:.2f} [{lo:.2f}, {hi:.2f}] over {n} task(s) → new {now}")
+    lines += ["", "4. **Bare PGRs where the mean gap was negative** (represented-vs-novel table; only the naive column "
+              "was flagged). They are now printed as \"gap not resolved (gap …)\":", ""]
+    for base, pair, form, w, c, printed in OLD_NEGATIVE_GAP:
+        lines.append(f"   - {base} {pair}, {form}: weak {w:.3f}, ceiling {c:.3f} (mean gap {c - w:+.3f}); the old page "
+                     f"printed {printed}")
+    lines += ["", "5. **Readings that carried no claim**: every slope of PGR against strong-model size was \"not "
+              "resolved\" on the old page, so no statement rested on one (the slopes are now of pooled PGRs, CI over "
+              "tasks, seeds and test groups); the zero-shot and layer tables hold accuracies (seed means and "
+              "seed-paired differences), not PGRs: the aggregation leaves them as they were (their student "
+              "columns move with the student's l2 when rerun).", ""]
+    return lines
+
+
+INTRO = ("Generated by `python studies/scaling.py page` from the store that `python studies/scaling.py run` fills "
+         "(grids `studies/scaling*.yaml`). Frozen features: a linear probe (L-BFGS to convergence; the weak model's "
+         "and the ceiling's l2 by 5-fold CV on their own ground truth, the student's by CV on B's weak labels) on "
+         "each model's features; decoders read each text inside the task's prompt template (`train.prompt: auto`) "
+         "at the last layer's last token; TF-IDF is word 1-2-gram TF-IDF + logistic regression. Sizes: A 300, B "
+         "300, V 50, T 300 rows, max 128 tokens; the 3 seeds re-split one fixed 650-row subset of each task and "
+         "share one fixed T (`splits.n_pool`), so seeds vary the training rows, not the texts. Accuracies are "
+         "class-balanced on T (0.5 = chance). Every PGR is pooled over all seeds of its cell, (mean student − mean "
+         "weak) / (mean ceiling − mean weak), with a 95% CI that resamples seeds, then whole test groups (seeds "
+         "that share T share the resample); it is printed only where the mean gap's CI excludes 0, otherwise the "
+         "cell reads \"gap not resolved\" with the gap. No seed, pair or task is left out by its own gap.")
 
 
 def page(root: Path, out: Path) -> Path:
     any_layer = study_records(root, layer=None)  # one read of the store; the layer section uses every layer
     records = [r for r in any_layer if read_at(r) == "last"]
-    pairs = pair_rows(records)
-    stab = pair_stability(pairs)
+    pairs = pair_summaries(records)
     out.mkdir(parents=True, exist_ok=True)
-    lines = ["# Scaling: PGR against the strong model's size, zero-shot elicitation, represented vs novel tasks", "",
-             "Generated by `python studies/scaling.py page` from the store that `python studies/scaling.py run` "
-             "fills (grids `studies/scaling*.yaml`). Frozen features: a linear probe (L-BFGS to convergence, l2 by "
-             "5-fold CV on ground truth) on each model's features; decoders read each text inside the task's "
-             "prompt template (`train.prompt: auto`) at the last layer's last token; TF-IDF is word 1-2-gram "
-             "TF-IDF + logistic regression. Sizes: A 300, B 300, V 50, T 300 rows, max 128 tokens; the 3 seeds "
-             "re-split one fixed 650-row subset of each task and share one fixed T (`splits.n_pool`), so seeds "
-             "vary the training rows, not the texts: seed CIs measure training variability, the per-experiment "
-             "bootstrap CI on T the test sample. Accuracies are class-balanced on T (0.5 = chance).", ""]
+    body: list[str] = []
+    new: dict = {}
+    main_records = [r for r in records if r["task"] not in NOVEL]  # the cipher forms: their own table
+    main = {k: v for k, v in pairs.items() if k[0] not in NOVEL}
     if not pairs:
-        lines.append("No results yet: run `python studies/scaling.py run`.")
+        body.append("No results yet: run `python studies/scaling.py run`.")
     else:
-        main = {k: v for k, v in pairs.items() if k[0] not in NOVEL}  # the cipher forms: their own table
-        lines += ["## Frozen features (2-core CPU)", "",
-                  *gap_and_pgr_sections(main, stab, out, "scaling_pgr_vs_size.png",
-                                        "Weak-to-strong scaling, frozen features (2-core CPU)")]
-        auroc = pair_rows([r for r in by_auroc(records) if r["task"] not in NOVEL])
-        if auroc:
-            lines += ["", "## The same rows read by AUROC (threshold-free)", "",
-                      "Balanced accuracy reads each probe at its 0.5 threshold. Where the classes are unequal (the "
-                      "multiple-choice tasks: cosmos_qa and quail have one correct answer in 4 rows, ethics_virtue one "
-                      "fitting trait in 5) a probe "
-                      "with little signal puts every row on one side of it and scores exactly 0.5, whatever its "
-                      "ranking knows. AUROC reads the ranking: the same experiments, with weak, ceiling, student, gap, "
-                      "PGR and the clear-gap rule (the gap's paired-bootstrap CI on T) all on AUROC.", "",
-                      *gap_and_pgr_sections(auroc, pair_stability(auroc), out, "scaling_auroc_pgr_vs_size.png",
-                                            "Weak-to-strong scaling by AUROC, frozen features (2-core CPU)",
-                                            metric="AUROC")]
-        zs = zero_shot_table(records, pairs, stab)
-        lines += ["", "## Zero-shot elicitation beside PGR", "",
-                  "The decoder's own answer to the task's question (P(\" Yes\") vs P(\" No\") after \"Answer:\", "
-                  "method `zero_shot`: no labels, no training), the ceiling, and the naive student from each weak "
-                  "supervisor (balanced accuracy and AUROC on T, mean over seeds). Accuracy reads the LM's yes/no at "
-                  "its own threshold (P(yes) > 0.5), which a small LM often puts on one side of every row: then the "
-                  "accuracy is 0.5 and the AUROC says whether its ranking still knows the answer.", "",
-                  *(zs if len(zs) > 2 else ["Not run yet: `python studies/scaling.py run --part zero_shot`."]),
-                  "", "## Represented vs novel: the same texts with a word cipher", "",
-                  "Each word type replaced by an invented token, one map for all splits (`tasks/*_cipher.yaml`, "
-                  "`transform: {cipher: ...}`); the half-ciphered form replaces a random half of the word types and "
-                  "keeps the rest (`cipher: {fraction: 0.5}`), a graded novelty. The prompt template is the "
-                  "represented task's. TF-IDF sees nearly the same features in every form (a word bijection; only "
-                  "one-letter words, which its tokenizer drops, become kept invented tokens), so its weak labels "
-                  "barely change and a change comes from the strong side; MiniLM, like the strong models, loses what "
-                  "pretraining taught it about the ciphered words. A novel row without a clear gap means the strong "
-                  "model learned too little from 300 ciphered rows: its accuracy came from what pretraining knows "
-                  "about the words.", ""]
-        nov = novel_table(pairs, stab)
-        lines += nov if len(nov) > 2 else ["Not run yet: `python studies/scaling.py run --part novel`."]
+        body += ["## Frozen features (2-core CPU)", "",
+                 *gap_and_pgr_sections(main_records, main, out, "scaling_pgr_vs_size.png",
+                                       "Weak-to-strong scaling, frozen features (2-core CPU)", "acc", new)]
+        body += ["", "## The same rows read by AUROC (threshold-free)", "",
+                 "Balanced accuracy reads each probe at its 0.5 threshold. Where the classes are unequal (the "
+                 "multiple-choice tasks: cosmos_qa and quail have one correct answer in 4 rows, ethics_virtue one "
+                 "fitting trait in 5) a probe with little signal puts every row on one side of it and scores exactly "
+                 "0.5, whatever its ranking knows. AUROC reads the ranking: the same experiments, with weak, ceiling, "
+                 "student, gap, PGR and the admission rule (the mean gap's CI) all on AUROC.", "",
+                 *gap_and_pgr_sections(main_records, main, out, "scaling_auroc_pgr_vs_size.png",
+                                       "Weak-to-strong scaling by AUROC, frozen features (2-core CPU)", "auroc", new)]
+        gap = gaps(pairs)
+        zs = zero_shot_table(records, pairs, gap)
+        body += ["", "## Zero-shot elicitation beside PGR", "",
+                 "The decoder's own answer to the task's question (P(\" Yes\") vs P(\" No\") after \"Answer:\", "
+                 "method `zero_shot`: no labels, no training), the ceiling, and the naive student from each weak "
+                 "supervisor (balanced accuracy and AUROC on T, mean over seeds). Accuracy reads the LM's yes/no at "
+                 "its own threshold (P(yes) > 0.5), which a small LM often puts on one side of every row: then the "
+                 "accuracy is 0.5 and the AUROC says whether its ranking still knows the answer.", "",
+                 *(zs if len(zs) > 2 else ["Not in this store: `python studies/scaling.py run --part zero_shot`."]),
+                 "", "## Represented vs novel: the same texts with a word cipher", "",
+                 "Each word type replaced by an invented token, one map for all splits (`tasks/*_cipher.yaml`, "
+                 "`transform: {cipher: ...}`); the half-ciphered form replaces a random half of the word types and "
+                 "keeps the rest (`cipher: {fraction: 0.5}`), a graded novelty. The prompt template is the "
+                 "represented task's. TF-IDF sees nearly the same features in every form (a word bijection; only "
+                 "one-letter words, which its tokenizer drops, become kept invented tokens), so its weak labels "
+                 "barely change and a change comes from the strong side; MiniLM, like the strong models, loses what "
+                 "pretraining taught it about the ciphered words. A novel row whose gap is not resolved means the "
+                 "strong model learned too little from 300 ciphered rows: its accuracy came from what pretraining "
+                 "knows about the words.", ""]
+        nov = novel_table(pairs, gap)
+        body += nov if len(nov) > 2 else ["Not in this store: `python studies/scaling.py run --part novel`."]
         lay = layer_table(any_layer)
-        lines += ["", "## Which layer to read", "",
-                  "Each decoder's features read at its middle layer beside the last layer (the study's choice), "
-                  "minilm as the weak model, the same splits and seeds (`--part layers`, grid "
-                  "`studies/scaling_layers.yaml`). Δ is middle − last, paired by seed.", "",
-                  *(lay if len(lay) > 2 else ["Not run yet: `python studies/scaling.py run --part layers`."])]
-        lines += ["", "## Cost", "", *cost_lines(root)]
+        body += ["", "## Which layer to read", "",
+                 "Each decoder's features read at its middle layer beside the last layer (the study's choice), "
+                 "minilm as the weak model, the same splits and seeds (`--part layers`, grid "
+                 "`studies/scaling_layers.yaml`). Δ is middle − last, paired by seed (t-interval over seeds).", "",
+                 *(lay if len(lay) > 2 else ["Not in this store: `python studies/scaling.py run --part layers`."])]
+        body += ["", "## Cost", "", *cost_lines(root)]
     gpu = study_records(root, "gpu")
-    lines += ["", "## Finetuned (LoRA) on a GPU", ""]
+    body += ["", "## Finetuned (LoRA) on a GPU", ""]
     if gpu:
-        gpairs = pair_rows(gpu)
-        lines += gap_and_pgr_sections(gpairs, pair_stability(gpairs), out, "scaling_gpu_pgr_vs_size.png",
-                                      "Weak-to-strong scaling, LoRA finetuning (GPU)")
+        body += gap_and_pgr_sections(gpu, pair_summaries(gpu), out, "scaling_gpu_pgr_vs_size.png",
+                                     "Weak-to-strong scaling, LoRA finetuning (GPU)")
     else:
-        lines.append("Not run yet (no accelerator was lent to the sessions that built this page): on a GPU machine, "
-                     "`python studies/scaling.py run --part gpu` then `python studies/scaling.py page` "
-                     "(grid `studies/scaling_gpu.yaml`; README, \"On a GPU\").")
+        body.append("Not run yet (no accelerator was lent to the sessions that built this page): on a GPU machine, "
+                    "`python studies/scaling.py run --part gpu` then `python studies/scaling.py page` "
+                    "(grid `studies/scaling_gpu.yaml`; README, \"On a GPU\").")
+    tasks_run = sorted({k[0] for k in main}, key=_task_order)
+    lines = ["# Scaling: PGR against the strong model's size, zero-shot elicitation, represented vs novel tasks", "",
+             INTRO, "", *what_changed(new if pairs else None, tasks_run if pairs else None), *body]
     path = out / "scaling.md"
     path.write_text("\n".join(lines) + "\n")
     return path

@@ -1,5 +1,6 @@
-"""The scaling study's statistics on hand-made records: which pairs have a clear gap, the per-task slope of PGR
-against strong-model size, and confidence-minus-naive against the gap."""
+"""The scaling study's statistics on hand-made records (issue 22): pairs admitted by the mean gap over all seeds,
+pooled PGRs (never stable seeds only), the median over admitted tasks, the per-task slope against strong-model
+size, confidence-minus-naive against the gap with a bootstrap over tasks, and the "What changed" section."""
 
 import importlib.util
 import json
@@ -20,79 +21,139 @@ def sc():
     return mod
 
 
-def _row(task, weak, strong, seed, method="naive", weak_acc=0.6, ceiling_acc=0.8, pgr=0.5, unstable=False):
-    student = weak_acc + pgr * (ceiling_acc - weak_acc)
-    return {"task": task, "weak": weak, "strong": strong, "seed": seed, "method": method, "weak_acc": weak_acc,
-            "ceiling_acc": ceiling_acc, "student_acc": student, "gap_acc": ceiling_acc - weak_acc,
-            "pgr_acc": pgr, "unstable": unstable}
+def _row(task, weak, strong, seed, method="naive", weak_acc=0.6, ceiling_acc=0.8, pgr=0.5, student=None):
+    student = weak_acc + pgr * (ceiling_acc - weak_acc) if student is None else student
+    gap = ceiling_acc - weak_acc
+    return {"task": task, "weak": weak, "strong": strong, "seed": seed, "method": method, "mode": "frozen",
+            "budget": "converged", "budget_kind": "full", "hash": f"{task}/{weak}/{strong}/{method}/{seed}",
+            "weak_acc": weak_acc, "ceiling_acc": ceiling_acc, "student_acc": student, "gap_acc": gap,
+            "pgr_acc": (student - weak_acc) / gap if gap > 0 else None, "unstable": gap < 0.05}
 
 
-def test_clear_gap_and_pgr_cells_per_pair(sc):
-    rows = [_row("sst2", "tfidf", "mpnet", s, pgr=0.4 + 0.1 * s) for s in range(3)]
-    rows += [_row("wic", "tfidf", "mpnet", s, weak_acc=0.55, ceiling_acc=0.56, unstable=True) for s in range(3)]
-    pairs = sc.pair_rows(rows)
-    stab = sc.pair_stability(pairs)
-    assert not stab[("sst2", "tfidf", "mpnet")]["unstable"] and stab[("wic", "tfidf", "mpnet")]["unstable"]
-    assert stab[("sst2", "tfidf", "mpnet")]["gap"] == pytest.approx(0.2)
-    cells = sc.pgr_cells(pairs, stab, "naive")
-    assert list(cells) == [("sst2", "tfidf", "mpnet")] and cells[("sst2", "tfidf", "mpnet")] == pytest.approx(
-        [0.4, 0.5, 0.6])
-    table, gap_tasks = sc.ladder_table(pairs, stab)
-    assert gap_tasks == ["sst2"] and any(line.startswith("| wic |") and "none" in line for line in table)
+def _both(task, weak, strong, seed, weak_acc, ceiling_acc, pgr_naive, pgr_conf):
+    return [_row(task, weak, strong, seed, "naive", weak_acc, ceiling_acc, pgr_naive),
+            _row(task, weak, strong, seed, "confidence", weak_acc, ceiling_acc, pgr_conf)]
 
 
-def test_size_slope_is_per_decade_of_parameters(sc):
-    # PGR rises by exactly 0.1 per decade of strong parameters on both tasks
-    cells = {}
-    for task in ("sst2", "sciq"):
+def test_a_pair_is_admitted_by_its_mean_gap_over_all_seeds_not_by_most_seeds(sc):
+    rows = []
+    # sst2: every seed has a gap of about 0.2 -> resolved
+    for s, c in enumerate((0.80, 0.78, 0.82)):
+        rows += _both("sst2", "tfidf", "mpnet", s, 0.6, c, 0.4 + 0.1 * s, 0.5)
+    # wic: two seeds with a clear gap (0.2) and one with -0.45: "most seeds clear" under the old rule, but the mean
+    # gap over all seeds (-0.017) is not resolved
+    for s, c in enumerate((0.80, 0.80, 0.15)):
+        rows += _both("wic", "tfidf", "mpnet", s, 0.6, c, 0.5, 0.5)
+    pairs = sc.pair_summaries(rows)
+    gap = sc.gaps(pairs)
+    assert gap[("sst2", "tfidf", "mpnet")].resolved and not gap[("wic", "tfidf", "mpnet")].resolved
+    assert gap[("wic", "tfidf", "mpnet")].gap == pytest.approx((0.2 + 0.2 - 0.45) / 3)
+    # the pooled PGR is over all seeds: (mean student - mean weak) / mean gap
+    sst2 = pairs[("sst2", "tfidf", "mpnet")]["naive"]
+    students = [0.6 + (0.4 + 0.1 * s) * (c - 0.6) for s, c in enumerate((0.80, 0.78, 0.82))]
+    assert sst2["pgr_acc_pooled"] == pytest.approx((np.mean(students) - 0.6) / 0.2)
+    assert sc.pooled(pairs[("wic", "tfidf", "mpnet")]["naive"]).startswith("gap not resolved (gap -0.017 [")
+    table, gap_tasks = sc.ladder_table(gap)
+    assert gap_tasks == ["sst2"] and any(line.startswith("| wic |") and line.endswith("| none |") for line in table)
+
+
+def _grid(tasks, gap_of_task=lambda i: 0.2, pgr=lambda task, strong: 0.3, gain=lambda i: 0.1, seeds=3):
+    rows = []
+    for i, task in enumerate(tasks):
         for strong in ("mpnet", "qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"):
-            pgr = 0.1 * np.log10(sc.params(strong))
-            cells[(task, "minilm", strong)] = [pgr, pgr]
-    slopes = sc.size_slopes(cells, "minilm")
-    assert slopes == pytest.approx([0.1, 0.1])
-    assert sc.size_slopes(cells, "tfidf") == []
+            for s in range(seeds):
+                p = pgr(task, strong)
+                rows += _both(task, "minilm", strong, s, 0.6, 0.6 + gap_of_task(i), p, p + gain(i))
+    return rows
 
 
-def test_confidence_gain_against_gap_is_seed_paired(sc):
+def test_pgr_table_is_the_median_over_admitted_tasks_of_the_pooled_pgr(sc):
+    tasks = ["a", "b", "c", "d"]
+    values = {"a": 0.1, "b": 0.3, "c": 0.9, "d": 0.5}
+    rows = _grid(tasks, pgr=lambda t, s: values[t])
+    # a fifth task without a gap is left out of the median
+    rows += [r for s in range(3) for r in _both("e", "minilm", "mpnet", s, 0.6, 0.6, 0.0, 0.0)]
+    pairs = sc.pair_summaries(rows)
+    gap = sc.gaps(pairs)
+    table = sc.pgr_table(gap, sc.Cells(rows))
+    line = next(x for x in table if x.startswith("| minilm → mpnet |"))
+    # median of 0.1, 0.3, 0.5, 0.9 = 0.40 (naive), +0.1 for confidence; every seed alike: the CI is over tasks
+    assert line.startswith("| minilm → mpnet | 109M | 4/5 | 0.200 | 0.40 [0.10, 0.90] | 0.50 [0.20, 1.00] |")
+
+
+def test_size_slope_is_per_decade_of_parameters_with_a_verdict_only_from_enough_tasks(sc):
+    slope = 0.1
+    rows = _grid(["a", "b"], pgr=lambda t, s: slope * np.log10(sc.params(s)))
+    pairs = sc.pair_summaries(rows)
+    per_task, (mean, lo, hi) = sc.size_slopes(sc.Cells(rows), sc.gaps(pairs), "minilm", "naive")
+    assert per_task == pytest.approx({"a": slope, "b": slope}) and mean == pytest.approx(slope)
+    assert lo == pytest.approx(slope) and hi == pytest.approx(slope)  # no noise anywhere
+    assert sc.verdict(lo, hi, "grows", "falls", "open", len(per_task)).startswith("no verdict: 2 task(s)")
+    assert sc.verdict(lo, hi, "grows", "falls", "open", 5) == "grows"
+    assert sc.size_slopes(sc.Cells(rows), sc.gaps(pairs), "tfidf", "naive")[0] == {}
+
+
+def test_confidence_gain_against_gap_uses_pooled_pgrs_and_a_bootstrap_over_tasks(sc):
+    tasks = ["a", "b", "c", "d", "e"]
+    rows = _grid(tasks, gap_of_task=lambda i: 0.05 * (i + 2), gain=lambda i: 0.05 * (i + 2))
+    pairs = sc.pair_summaries(rows)
+    gap = sc.gaps(pairs)
+    xs, ys, groups = sc.confidence_vs_gap(pairs, gap)
+    assert ys == pytest.approx(xs) and sorted(set(groups)) == tasks and len(xs) == 15
+    rho, lo, hi = sc.spearman_by_task(xs, ys, groups)
+    assert rho == pytest.approx(1.0) and lo == pytest.approx(1.0)
+    assert sc.verdict(lo, hi, "more", "less", "open", 5) == "more"
+    # three tasks: rho, but no CI and no verdict (a bootstrap over 3 tasks has 10 distinct resamples; with one task
+    # the library's bootstrap would return rho as both ends)
+    keep = [i for i, g in enumerate(groups) if g in ("a", "b", "c")]
+    rho3 = sc.spearman_by_task([xs[i] for i in keep], [ys[i] for i in keep], [groups[i] for i in keep])
+    assert rho3 == (pytest.approx(1.0), None, None)
+
+
+def test_confidence_against_naive_is_paired_by_seed(sc):
+    rows = _grid(["a", "b", "c"], gain=lambda i: 0.1)
+    pairs = sc.pair_summaries(rows)
+    table = sc.comparison_table(rows, sc.gaps(pairs))
+    line = next(x for x in table if x.startswith("| minilm → mpnet |"))
+    assert line.startswith("| minilm → mpnet | 3 | +0.10 [+0.10, +0.10] |") and line.endswith("confidence better |")
+
+
+def test_page_flags_negative_gaps_and_says_what_lost_support(sc, tmp_path, monkeypatch):
     rows = []
-    for i, task in enumerate(["a", "b", "c", "d", "e"]):
-        gap = 0.05 * (i + 1)
-        for s in range(2):
-            rows.append(_row(task, "minilm", "mpnet", s, weak_acc=0.6, ceiling_acc=0.6 + gap, pgr=0.3))
-            rows.append(_row(task, "minilm", "mpnet", s, "confidence", 0.6, 0.6 + gap, pgr=0.3 + gap))
-    pairs = sc.pair_rows(rows)
-    gaps, gains, tasks = sc.confidence_vs_gap(pairs, sc.pair_stability(pairs))
-    assert gains == pytest.approx(gaps) and tasks == ["a", "b", "c", "d", "e"]
-    rho, lo, hi = sc.spearman_ci(gaps, gains)
-    assert rho == pytest.approx(1.0)
-    # over groups: two tasks cannot give a CI; a task's cells are drawn together
-    assert sc.spearman_ci(gaps, gains, ["a", "a", "a", "b", "b"])[1:] == (None, None)
-    noisy = [g + e for g, e in zip(gaps + gaps, [0.06, -0.07, 0.05, -0.02, 0.08, -0.05, 0.03, 0.07, -0.06, 0.0],
-                                   strict=True)]
-    rho_g, lo_g, hi_g = sc.spearman_ci(gaps + gaps, noisy, tasks + tasks)
-    assert 0 < rho_g < 1 and lo_g < rho_g <= hi_g
-    assert sc.verdict(lo, hi, "yes", "no", "open") in ("yes", "open")
-    assert sc.verdict(None, None, "yes", "no", "open").startswith("open")
-
-
-def test_page_renders_every_section_from_rows(sc, tmp_path, monkeypatch):
-    rows = []
-    for task in ("sst2", "sciq", "tasks/sst2_cipher.yaml"):
+    for task in ("sst2", "sciq"):
         for strong, pgr in (("mpnet", 0.3), ("smollm2-135m", 0.4), ("qwen2.5-coder-0.5b", 0.6)):
             for s in range(3):
-                for m in ("naive", "confidence"):
-                    rows.append(_row(task, "tfidf", strong, s, m, pgr=pgr + (0.1 if m == "confidence" else 0)))
-        rows.append({**_row(task, "minilm", "qwen2.5-coder-0.5b", 0, "zero_shot"), "student_acc": 0.7,
-                     "student_auroc": 0.75, "ceiling_auroc": 0.9})
+                rows += _both(task, "tfidf", strong, s, 0.6, 0.8 + 0.01 * s, pgr, pgr + 0.1)
+    # the ciphered form: ceiling below the weak model in every seed (mean gap -0.038)
+    for s in range(3):
+        rows += [_row("tasks/sst2_cipher.yaml", "tfidf", "mpnet", s, m, 0.555, 0.517, student=0.5)
+                 for m in ("naive", "confidence")]
+    rows.append({**_row("sst2", "minilm", "qwen2.5-coder-0.5b", 0, "zero_shot"), "student_acc": 0.7,
+                 "student_auroc": 0.75, "ceiling_auroc": 0.9})
     monkeypatch.setattr(sc, "study_records", lambda root, part="main", layer="last": rows if part == "main" else [])
     text = sc.page(tmp_path, tmp_path).read_text()
     assert (tmp_path / "scaling_pgr_vs_size.png").stat().st_size > 10_000
-    assert "Which tasks have a clear gap: 2 of 2 tasks run (2 from a weak model above" in text  # cipher not counted
+    assert text.index("## What changed (issue 22)") < text.index("## Frozen features")
+    assert "This store holds the main grid on 2 task(s) (sst2, sciq) of the old page's 13" in text
+    assert "\"The confidence loss helps more with larger gaps\": lost its support" in text
+    assert "ρ 0.63 [0.27, 0.93] over 32 pairs on 4 tasks" in text and "and -0.08 [-0.60, 0.28]" in text
+    assert "no verdict: 2 task(s), fewer than 5" in text
+    assert "Which tasks have a resolved gap: 2 of 2 tasks run" in text  # the cipher form is not counted
     assert "| tfidf → qwen-0.5b | 494M | 2/2 |" in text
-    assert "| sst2 | tfidf → qwen-0.5b | ciphered |" in text
-    assert "| sst2 | qwen-0.5b | 0.700 | 0.750 | 0.800 | 0.900 |" in text  # zero-shot acc, AUROC; the ceiling's
-    assert "PGR grows with the strong model" in text  # 0.3 -> 0.6 on both tasks
+    cipher = next(x for x in text.splitlines() if x.startswith("| sst2 | tfidf → mpnet | ciphered |"))
+    assert cipher.count("gap not resolved (gap -0.038 [") == 2  # both methods flagged, no bare number
+    assert "| sst2 | qwen-0.5b | 0.700 | 0.750 | 0.810 | 0.900 |" in text  # zero-shot acc, AUROC; the ceiling's
     assert "python studies/scaling.py run --part gpu" in text and str(tmp_path) not in text
+
+
+def test_what_changed_without_a_rerun_keeps_the_old_numbers_and_says_so(sc):
+    text = "\n".join(sc.what_changed(None))
+    assert "The numbers below this section are the old page's and await a rerun" in text
+    assert "python studies/scaling.py run --root w2sg-study --data-dir /work/shared/data" in text
+    assert "New: awaits the rerun." in text
+    assert "smollm2 → qwen-1.5b, naive: old 0.55 [0.16, 0.75] over 3 task(s) → new awaits the rerun" in text
+    assert "sst2 tfidf → mpnet, ciphered: weak 0.555, ceiling 0.517 (mean gap -0.038); the old page printed naive " \
+           "0.00 (flagged), confidence −13.78 (not flagged)" in text
 
 
 def test_layer_table_pairs_middle_with_last_by_seed(sc, monkeypatch):
@@ -107,12 +168,12 @@ def test_layer_table_pairs_middle_with_last_by_seed(sc, monkeypatch):
     rows.append({**_row("sst2", "minilm", "smollm2-135m", 0), "layer_strong": 15,
                  "spec": {"splits": {**splits, "n_test": 10}, "train": {"layer": "middle"}}})
     rows.append({**_row("sst2", "minilm", "mpnet", 0), "layer_strong": 12, "spec": {"splits": splits, "train": {}}})
-    monkeypatch.setattr(sc.zoo, "_load", lambda root, workdir: rows)
+    monkeypatch.setattr(sc, "load", lambda root, workdir: rows)
     table = sc.layer_table(sc.study_records(None, layer=None))
     assert len(table) == 4
     assert table[2].startswith("| sst2 | smollm2 | last (30) | 0.800 | – |")
-    # middle - last per seed: -0.10, -0.09, -0.08 -> mean -0.090
-    assert table[3].startswith("| sst2 | smollm2 | middle (15) | 0.710 | -0.090 [")
+    # middle - last per seed: -0.10, -0.09, -0.08 -> mean -0.090, t-interval over 3 seeds
+    assert table[3].startswith("| sst2 | smollm2 | middle (15) | 0.710 | -0.090 [-0.115, -0.065] |")
 
 
 def test_cost_projects_each_grid_from_the_tasks_it_computed(sc, tmp_path):
@@ -136,20 +197,19 @@ def test_auroc_reading_finds_a_gap_that_a_one_sided_probe_hides(sc, tmp_path, mo
     rows = []
     for s in range(3):
         for m in ("naive", "confidence"):
-            r = _row("cosmos_qa", "tfidf", "mpnet", s, m, weak_acc=0.5, ceiling_acc=0.5, unstable=True)
-            r.update(pgr_acc=None, weak_auroc=0.55, ceiling_auroc=0.70, student_auroc=0.61 + 0.01 * s,
-                     gap_auroc=0.15, pgr_auroc=(0.06 + 0.01 * s) / 0.15, unstable_auroc=False)
+            r = _row("cosmos_qa", "tfidf", "mpnet", s, m, weak_acc=0.5, ceiling_acc=0.5, student=0.5)
+            r.update(weak_auroc=0.55, ceiling_auroc=0.70 + 0.01 * s, student_auroc=0.61 + 0.01 * s)
             rows.append(r)
-    auroc = sc.pair_rows(sc.by_auroc(rows))
-    stab = sc.pair_stability(auroc)
-    assert not stab[("cosmos_qa", "tfidf", "mpnet")]["unstable"]
-    assert sc.pair_stability(sc.pair_rows(rows))[("cosmos_qa", "tfidf", "mpnet")]["unstable"]
-    assert sc.pgr_cells(auroc, stab, "naive")[("cosmos_qa", "tfidf", "mpnet")] == pytest.approx([0.4, 0.4667, 0.5333],
-                                                                                               abs=1e-3)
+    pairs = sc.pair_summaries(rows)
+    assert sc.gaps(pairs, "auroc")[("cosmos_qa", "tfidf", "mpnet")].resolved
+    assert not sc.gaps(pairs, "acc")[("cosmos_qa", "tfidf", "mpnet")].resolved
+    # pooled AUROC PGR: (0.62 - 0.55) / (0.71 - 0.55)
+    assert pairs[("cosmos_qa", "tfidf", "mpnet")]["naive"]["pgr_auroc_pooled"] == pytest.approx(0.07 / 0.16)
     monkeypatch.setattr(sc, "study_records", lambda root, part="main", layer="last": rows if part == "main" else [])
     text = sc.page(tmp_path, tmp_path).read_text()
     by_acc, by_rank = text.split("## The same rows read by AUROC")[0], text.split("## The same rows read by AUROC")[1]
-    assert "clear gap: 0 of 1 tasks run" in by_acc
-    assert "clear gap: 1 of 1 tasks run (1 from a weak model above chance, AUROC ≥ 0.55)" in by_rank
-    assert "| cosmos_qa | 0.550 | 0.700 | tfidf→mpnet |" in by_rank
+    assert "resolved gap: 0 of 1 tasks run" in by_acc
+    assert "resolved gap: 1 of 1 tasks run (1 from a weak model above chance, AUROC ≥ 0.55)" in by_rank
+    assert "| cosmos_qa | 0.550 | 0.710 | tfidf→mpnet |" in by_rank
+    assert f"| tfidf → mpnet | 109M | 1/1 | 0.160 | {0.07 / 0.16:.2f} [" in by_rank
     assert (tmp_path / "scaling_auroc_pgr_vs_size.png").stat().st_size > 10_000
