@@ -165,3 +165,17 @@ def test_spearman_and_two_level_cis_resample_tasks():
     assert rho == pytest.approx(1 - 6 * 6 / (8 * 63)) and lo <= rho <= hi  # 6 = sum of squared rank gaps
     point, lo, hi = two_level_ci({"t1": [0.1, 0.12, 0.08], "t2": [0.2, 0.22, 0.18]}, n_boot=300)
     assert point == pytest.approx(0.15) and 0.08 <= lo < 0.15 < hi <= 0.22
+
+
+@pytest.mark.parametrize("balanced", [True, False])
+def test_group_count_accuracy_equals_the_row_level_bootstrap(balanced):
+    from w2sg.metrics.bootstrap import accuracy_boot, resample_counts
+    from w2sg.metrics.pooled import _scores
+
+    o = _seed_outcomes(3)
+    o = Outcomes(o.labels, o.groups, o.probs, o.test_key, balanced)
+    g = resample_counts(o.n_groups, 200, 7)
+    fast = _scores(o, g, "acc", ("weak", "ceiling", "student"))
+    rows = np.stack([accuracy_boot(o.probs[r], o.labels, g[:, o.groups], balanced)
+                     for r in ("weak", "ceiling", "student")])
+    np.testing.assert_allclose(fast, rows, atol=1e-12)

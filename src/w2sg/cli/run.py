@@ -394,7 +394,7 @@ def sweep(
         if report:
             from w2sg.store import ResultsStore
 
-            _write_html(ResultsStore(Path(workdir) / "results.sqlite").records(), Path(workdir) / "report",
+            _write_html(ResultsStore(Path(workdir) / "results.sqlite").records(outcomes=True), Path(workdir) / "report",
                         f"w2sg sweep: {spec.name}")
         if rep.failed:
             raise typer.Exit(1)

@@ -23,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from w2sg.metrics.bootstrap import _ci, accuracy_boot, auroc_boot, resample_counts
+from w2sg.metrics._inputs import THRESHOLD
+from w2sg.metrics.bootstrap import _ci, auroc_boot, resample_counts
 
 ROLES = ("weak", "ceiling", "student")
 METRICS = {"acc": "accuracy", "auroc": "auroc"}
@@ -76,9 +77,26 @@ def _rng(seed: int, *parts: str) -> np.random.Generator:
 
 def _scores(o: Outcomes, gcounts: np.ndarray, metric: str, roles: Sequence[str]) -> np.ndarray:
     """(len(roles), n_boot) scores of each role on T resampled by whole groups (`gcounts`: (n_boot, G))."""
+    if METRICS[metric] == "accuracy":  # per-group hit and class counts, then one product: no row-level matrix
+        y = o.labels == 1
+        cols = [y, ~y] + [((np.asarray(o.probs[r]) > THRESHOLD) == y) & side for r in roles for side in (y, ~y)]
+        stats = np.stack([np.bincount(o.groups, weights=c.astype(np.float64), minlength=o.n_groups)
+                          for c in cols], axis=1)
+        c = gcounts.astype(np.float64) @ stats  # (n_boot, 2 + 2 * roles)
+        n_pos, n_neg = c[:, 0], c[:, 1]
+        out = []
+        with np.errstate(invalid="ignore", divide="ignore"):
+            for i in range(len(roles)):
+                hit_pos, hit_neg = c[:, 2 + 2 * i], c[:, 3 + 2 * i]
+                if o.balanced:
+                    rp, rn = hit_pos / n_pos, hit_neg / n_neg
+                    acc = np.where(n_pos > 0, np.where(n_neg > 0, 0.5 * (rp + rn), rp),
+                                   np.where(n_neg > 0, rn, math.nan))
+                else:
+                    acc = (hit_pos + hit_neg) / (n_pos + n_neg)
+                out.append(acc)
+        return np.stack(out)
     counts = gcounts[:, o.groups]
-    if METRICS[metric] == "accuracy":
-        return np.stack([accuracy_boot(o.probs[r], o.labels, counts, o.balanced) for r in roles])
     return np.stack([auroc_boot(o.probs[r], o.labels, counts) for r in roles])
 
 
