@@ -349,7 +349,8 @@ def what_changed(pw: dict, cl: dict, comparisons: list[tuple[str, str, str]], fi
               "pooled:", ""]
     for (task, m), (_, q) in OLD_CLASSIFIER.items():
         row = cl.get((task, m))
-        new = "not in this store yet" if row is None else pooled_cell(row, "q_acc")
+        new = ("not in this store yet" if row is None else pooled_cell(row, "q_acc")
+               if row.get("gap_q_acc_pooled") is not None else "no per-question accuracy in this store")
         lines.append(f"- {task} {m}: old {q[0]:.2f} [{q[1]:.2f}, {q[2]:.2f}] → new {new}.")
     naive = [c for c in comparisons if c[0] == "sciq_pairs"]
     lines += ["", f"Conclusion \"reward model vs classifier\": old — {OLD_STATEMENT} New — "
