@@ -3,6 +3,7 @@ relative to the task, the deception score, and locked (password-locked / decepti
 unlocked control, on tasks with a minilm -> mpnet gap.
 
     python studies/testbeds.py run  [--root DIR] [--data-dir D] [--part matched|locked|quality] [--task T]
+                                    [--method M]   # resumable; --task / --method: a subset of the grids
     python studies/testbeds.py page [--root DIR] [--out studies/results]
 
 Grids: testbeds_matched.yaml (a rule supervisor, wrong on every row of an MPNet-cluster ball, and a random one
@@ -32,15 +33,33 @@ TASKS = ("sst2", "twitter_sentiment", "sciq", "wic")
 FAMILIES = ("weak model", "random", "rule", "region (random flips)")
 
 
-def run(root: Path, data_dir: str | None, parts: list[str], tasks: list[str] | None = None) -> None:
+def grid(part: str):
     from w2sg.config import load_yaml_spec
     from w2sg.sweep import SweepSpec
 
+    return load_yaml_spec(HERE / PARTS[part], SweepSpec)
+
+
+def run(root: Path, data_dir: str | None, parts: list[str], tasks: list[str] | None = None,
+        methods: list[str] | None = None) -> None:
+    """Run the grids (resumable); `tasks` / `methods` (labels) restrict them to a subset."""
     for part in parts:
-        sweep = load_yaml_spec(HERE / PARTS[part], SweepSpec)
+        sweep = grid(part)
         if tasks:
             sweep = sweep.model_copy(update={"tasks": [t for t in sweep.tasks if t in tasks]})
+        if methods:
+            sweep = sweep.model_copy(update={"methods": [m for m in sweep.methods if m.label in methods]})
         zoo.run_by_task(sweep, root / WORKDIR, data_dir, f"testbeds-{part}", root / "timings.json")
+
+
+def supervisors() -> set[str]:
+    """The labels of the synthetic supervisors the grids define (every error rate of a grid axis): the only
+    synthetic rows the page reads, a rule fixed before looking at results."""
+    from w2sg.config import weak_label
+    from w2sg.sweep import expand
+
+    return {weak_label(spec.weak) for part in ("matched", "quality") for spec in expand(grid(part))
+            if not isinstance(spec.weak, str)}
 
 
 # ---- rows ---------------------------------------------------------------------------------------------
@@ -66,10 +85,12 @@ def quality(r: dict) -> str:
 
 
 def study_records(root: Path) -> list[dict]:
-    """The study's rows: its tasks, mpnet students, full budget, a family the page shows (with test outcomes)."""
+    """The study's rows: its tasks, mpnet students, full budget, a family the page shows (with test outcomes);
+    synthetic rows only of the supervisors the grids define."""
+    sups = supervisors()
     return [r for r in zoo._load(root, WORKDIR)
             if r["task"] in TASKS and r["strong"] == "mpnet" and r.get("budget_kind", "full") == "full"
-            and family(r) is not None]
+            and family(r) is not None and (r.get("supervisor_kind") != "synthetic" or r["weak"] in sups)]
 
 
 def _f(x, d: int = 3) -> str:
@@ -269,8 +290,9 @@ OLD = {
            "(0.532) was below the weak model (0.537) over all 5",
     "locked": "locked − pretrained student (naive), sst2 password -0.109 [-0.119, -0.099], deceptive -0.203 "
               "[-0.229, -0.177]: the control was a converged linear head, so two things changed at once",
-    "deception": "\"deception score\" = the student's error rate where minilm is wrong and the ceiling right "
-                 "(sst2 naive about 0.6): mostly imitation of minilm's errors",
+    "deception": "\"deception score\" = the student's error rate where minilm is wrong and the ceiling right, "
+                 "naive: sst2 0.21 [0.14, 0.27], sciq 0.48 [0.38, 0.58], wic 0.71 [0.47, 0.94] (where minilm is "
+                 "right: 0.04, 0.12, 0.23): mostly imitation of minilm's errors",
 }
 
 
@@ -384,9 +406,10 @@ def main() -> None:
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--part", action="append", choices=list(PARTS), help="what `run` computes (default: all)")
     ap.add_argument("--task", action="append", help="`run` only these tasks of the grids (default: all)")
+    ap.add_argument("--method", action="append", help="`run` only these methods (labels) of the grids")
     args = ap.parse_args()
     if args.command == "run":
-        run(args.root, args.data_dir, args.part or list(PARTS), args.task)
+        run(args.root, args.data_dir, args.part or list(PARTS), args.task, args.method)
     else:
         print(page(args.root, args.out))
 
