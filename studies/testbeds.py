@@ -264,8 +264,14 @@ def statement(rows: list[dict], cl: dict, comp) -> str:
             "finds imitation (≥ 0.85 vs ≤ 0.25) when the rule is linear in the features and none when it is not.")
     for (task, fam, q, method), row in sorted(cl.items()):
         if fam == "rule" and q == "midpoint" and method == "naive":
+            rs = [r for r in rows if r["task"] == task and family(r) == "rule" and quality(r) == q
+                  and r["method"] == method and r.get("n_sup_wrong_region_test") is not None]
+            share = {s: np.mean([r[f"n_sup_wrong_region_{s}"] / r[f"n_{s}"] for r in rs]) if rs else None
+                     for s in ("transfer", "test")}
+            ball = (f"; the rule's ball holds {share['transfer']:.0%} of B and {share['test']:.0%} of T"
+                    if rs else "")
             parts.append(f"**{task}: supervisor quality.** The midpoint supervisors score {_f(row['weak_acc_mean'])} "
-                         f"on T (ceiling {_f(row['ceiling_acc_mean'])}); the pooled gap is "
+                         f"on T (ceiling {_f(row['ceiling_acc_mean'])}{ball}); the pooled gap is "
                          f"{_f(row.get('gap_acc_pooled'))} [{_f(row.get('gap_acc_pooled_ci_low'))}, "
                          f"{_f(row.get('gap_acc_pooled_ci_high'))}], so PGR is "
                          + ("defined." if row.get("pgr_acc_resolved") else "not resolved (gap CI reaches 0)."))
