@@ -260,8 +260,12 @@ def statement(rows: list[dict], cl: dict, comp) -> str:
             f"on the same rows, paired by seed over all seeds: {desc}. \"A strong student imitates systematic errors "
             "more than random ones\" "
             + (f"holds on {', '.join(more)}" if more else "is not shown on any task (no CI above 0)")
-            + " for a student that can represent the rule; tests/test_testbed_claim.py shows the same measurement "
-            "finds imitation (≥ 0.85 vs ≤ 0.25) when the rule is linear in the features and none when it is not.")
+            + ". What the measurement can show: tests/test_testbed_claim.py runs the same supervisors, student and "
+            "keys on hand-made features and finds imitation (≥ 0.85 vs ≤ 0.25 for random errors) when the flipped "
+            "region's labels are linear in the features, and none when the flip is an XOR with region membership. "
+            "Flipping every label inside a ball is such an XOR for a linear head on MPNet's features unless MPNet "
+            "represents the ball's label direction separately, so a null here says the linear student does not "
+            "copy this rule, not that strong students never copy systematic errors.")
     for (task, fam, q, method), row in sorted(cl.items()):
         if fam == "rule" and q == "midpoint" and method == "naive":
             rs = [r for r in rows if r["task"] == task and family(r) == "rule" and quality(r) == q
