@@ -384,3 +384,27 @@ def test_new_options_at_their_defaults_keep_the_supervisor_keys():
     rule = SyntheticConfig(errors="region", region={"cluster": {"model": "mpnet", "k": 2, "nearest": True}},
                            error_rate=0.2, region_flip="all")
     assert '"nearest":true' in canonical_json(rule) and '"region_flip":"all"' in canonical_json(rule)
+
+
+def test_a_ball_sized_on_t_holds_the_rate_of_t_and_applies_its_radius_everywhere(tmp_path, planted_task,
+                                                                                  tiny_encoder):
+    from sklearn.cluster import KMeans
+
+    _, ctx, truth = _setup(tmp_path, planted_task, seed=2)
+    region = {"cluster": {"model": str(tiny_encoder), "k": 3, "index": 0, "nearest": True, "size_on": "test"}}
+    rule = synthetic(SyntheticConfig(errors="region", region=region, error_rate=0.15, region_flip="all"), ctx)
+    rows = [r for role in ROLES for r in _rows(ctx, role)]
+    x = ctx.features(str(tiny_encoder), [r.item for r in rows]).astype(np.float64)
+    km = KMeans(n_clusters=3, random_state=2, n_init=10).fit(x)
+    dist = np.linalg.norm(x - km.cluster_centers_[np.bincount(km.labels_).argmax()], axis=1)
+    start = len(ctx.splits.transfer) + len(ctx.splits.val)
+    d_test = np.sort(dist[start:start + len(ctx.splits.test)])
+    radius = d_test[round(0.15 * len(d_test)) - 1]
+    assert rule.meta["n_wrong"]["test"] == round(0.15 * len(ctx.splits.test))  # the rate of T exactly
+    start = 0
+    for role in ROLES:  # one radius for every split: the same rule on B, V, T and extra
+        n = len(truth[role])
+        np.testing.assert_array_equal(_wrong(rule, truth)[role], dist[start:start + n] <= radius)
+        start += n
+    with pytest.raises(ValueError, match="nearest: true"):
+        SyntheticConfig(errors="random", region={"cluster": {"model": "m", "k": 2, "size_on": "test"}})

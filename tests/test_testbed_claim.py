@@ -173,6 +173,21 @@ def test_midpoint_sets_the_supervisor_halfway_between_the_weak_model_and_the_cei
     # the supervisor's key names both fits it read
     from w2sg.supervisors.synthetic import _key
     assert _key(cfg, ctx) != _key(SyntheticConfig(errors="random", error_rate=0.2), ctx)
+    # midpoint_on: test reads the two models' accuracy on T instead (here 0.6 and 0.8: 30% wrong labels)
+    def fit_t(model, rows, seed, key):
+        p, meta = fit(model, rows, seed, key)
+        right = 0.8 if model == ctx0.spec.strong else 0.6
+        y = truth["test"]
+        p["test"] = np.where(np.arange(len(y)) < round(right * len(y)), y, 1 - y).astype(np.float32)
+        return p, meta
+
+    on_t = synthetic(SyntheticConfig(errors="random", error_rate="midpoint", model="minilm", midpoint_on="test"),
+                     SupervisionContext(ctx.spec, ctx.splits, ctx.split_key, fit_t, fit_t, ctx.identity,
+                                        ctx.features))
+    assert on_t.meta["midpoint"] == {"weak_acc": 0.6, "ceiling_acc": 0.8, "n_rows": 400, "rows": "test"}
+    assert on_t.meta["n_wrong"]["test"] == round(0.3 * 400) and on_t.meta["n_wrong"]["transfer"] == round(0.3 * 400)
+    with pytest.raises(ValueError, match="only with error_rate: midpoint"):
+        SyntheticConfig(errors="random", error_rate=0.2, midpoint_on="test")
     no_held = Splits(ctx.splits.weak_train, ctx.splits.transfer, [], ctx.splits.test, [])
     with pytest.raises(ValueError, match="n_val.*n_extra"):
         synthetic(cfg, SupervisionContext(ctx.spec, no_held, "x", fit, fit, ctx.identity, ctx.features))

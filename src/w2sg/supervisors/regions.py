@@ -10,8 +10,9 @@ A region is ONE of:
   features of the rows of every supervised split (B, V, T and the extra rows); clusters are numbered by size,
   largest first (ties: the cluster holding the earlier row first), and the region is cluster `index`. With
   `nearest: true` the region is instead the ball around that cluster's centre that holds a given share of all
-  those rows (the supervisor's error rate: `share`), i.e. every row within distance r of the centre: a
-  deterministic rule on a row's features, applied alike to B, V, T and the extra rows;
+  those rows (the supervisor's error rate: `share`; with `size_on: test`, that share of T's rows), i.e. every
+  row within distance r of the centre: a deterministic rule on a row's features, applied alike to B, V, T and
+  the extra rows;
 - `weak_wrong`: a model alias: the rows where that model, trained on A with ground truth (the same cached fit
   as the `model` supervisor), predicts the wrong label at threshold 0.5.
 """
@@ -19,7 +20,7 @@ A region is ONE of:
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer, model_validator
@@ -39,18 +40,26 @@ class ClusterRegion(BaseModel):
     index: int = Field(0, ge=0, description="the region's cluster, by size (0 = the largest)")
     nearest: bool = Field(False, description="the region is the ball around the cluster's centre holding the "
                           "supervisor's error rate of all rows (the rows nearest the centre), not the cluster")
+    size_on: Literal["all", "test"] = Field("all", description="nearest: the rows whose share the ball holds: all "
+                                            "of B, V, T and extra together, or T alone (its radius then applies "
+                                            "to every split alike)")
 
     @model_serializer(mode="wrap")
-    def _drop_default_nearest(self, handler):
+    def _drop_new_defaults(self, handler):
         d = handler(self)
-        if isinstance(d, dict) and d.get("nearest") is False:
-            del d["nearest"]  # regions from before `nearest` existed keep their keys
+        if isinstance(d, dict):  # regions from before these options existed keep their keys
+            if d.get("nearest") is False:
+                del d["nearest"]
+            if d.get("size_on") == "all":
+                del d["size_on"]
         return d
 
     @model_validator(mode="after")
     def _index_below_k(self) -> ClusterRegion:
         if self.index >= self.k:
             raise ValueError(f"cluster index {self.index} is out of range for k={self.k} clusters (0..{self.k - 1})")
+        if self.size_on != "all" and not self.nearest:
+            raise ValueError("cluster size_on sizes a nearest-centre ball: give nearest: true")
         return self
 
 
@@ -172,9 +181,17 @@ def _cluster_mask(c: ClusterRegion, ctx: SupervisionContext, rows: dict[str, lis
             raise ValueError("region cluster with nearest: true needs the supervisor's error_rate (the share of "
                              "all rows the ball around the centre holds)")
         dist = np.linalg.norm(x - km.cluster_centers_[order[c.index]], axis=1)
-        m = round(share * len(everything))
-        ball = np.zeros(len(everything), dtype=bool)
-        ball[np.argsort(dist, kind="stable")[:m]] = True  # the m rows nearest the centre: dist <= radius
+        if c.size_on == "test":  # the radius that holds `share` of T, applied to every row alike
+            start = sum(len(rows[role]) for role in ROLES[:ROLES.index("test")])
+            d_test = np.sort(dist[start:start + len(rows["test"])])
+            m_test = round(share * len(d_test))
+            radius = d_test[m_test - 1] if m_test else -np.inf
+            ball = dist <= radius
+        else:  # the m rows nearest the centre of all rows: dist <= the m-th distance
+            m = round(share * len(everything))
+            ball = np.zeros(len(everything), dtype=bool)
+            ball[np.argsort(dist, kind="stable")[:m]] = True
+        m = int(ball.sum())
         info |= {"region_radius": float(dist[ball].max()) if m else 0.0, "region_rows": m,
                  "region_share_in_cluster": round(float(inside[ball].mean()), 4) if m else None}
         inside = ball

@@ -36,9 +36,9 @@ from w2sg.supervisors.regions import Region, region_masks, split_rows
 from w2sg.supervisors.registry import register_supervisor
 
 Errors = Literal["random", "class_conditional", "region", "degrade"]
-USES = {"random": ("error_rate", "confidence", "region", "match_region", "model"),
+USES = {"random": ("error_rate", "confidence", "region", "match_region", "model", "midpoint_on"),
         "class_conditional": ("flip_pos", "flip_neg", "confidence"),
-        "region": ("region", "error_rate", "region_error_rate", "region_flip", "confidence", "model"),
+        "region": ("region", "error_rate", "region_error_rate", "region_flip", "confidence", "model", "midpoint_on"),
         "degrade": ("model", "accuracy")}
 
 
@@ -58,6 +58,10 @@ class SyntheticConfig(SupervisorConfig):
     region_flip: Literal["random", "all"] = Field("random", description="region: 'random' -- the wrong rows are "
                                                   "drawn inside the region; 'all' -- every row of a nearest-cluster "
                                                   "region (sized by error_rate) is wrong: a deterministic rule")
+    midpoint_on: Literal["held_out", "test"] = Field(
+        "held_out", description="error_rate midpoint: where the weak model's and the ceiling's accuracies are "
+        "measured: held_out (V and the extra rows) or test (T: the supervisor's T accuracy, its PGR floor, is "
+        "then halfway between theirs)")
     match_region: bool = Field(False, description="random with a region: as many wrong labels per split as the "
                                "region has rows there (the rule supervisor's count), placed at random")
     model: str | None = Field(None, min_length=1, description="degrade, error_rate midpoint: the weak model "
@@ -72,6 +76,8 @@ class SyntheticConfig(SupervisorConfig):
                 del d["region_flip"]
             if d.get("match_region") is False:
                 del d["match_region"]
+            if d.get("midpoint_on") == "held_out":
+                del d["midpoint_on"]
         return d
 
     @model_validator(mode="after")
@@ -84,6 +90,8 @@ class SyntheticConfig(SupervisorConfig):
         if isinstance(self.error_rate, float | int) and not 0 <= self.error_rate <= 1:
             raise ValueError(f"error_rate must be in [0, 1] or 'midpoint', got {self.error_rate}")
         midpoint = self.error_rate == "midpoint"
+        if "midpoint_on" in given and not midpoint:
+            raise ValueError("midpoint_on is used only with error_rate: midpoint")
         if self.errors != "degrade" and midpoint != (self.model is not None):
             raise ValueError("error_rate: midpoint needs `model` (the weak model, trained on A: the supervisor's "
                              "accuracy is halfway between its accuracy and the ceiling's), and `model` is used only "
@@ -143,9 +151,10 @@ def _key(cfg: SyntheticConfig, ctx: SupervisionContext) -> str:
 
 
 def _midpoint_rate(cfg: SyntheticConfig, ctx: SupervisionContext, y: dict[str, np.ndarray]) -> tuple[float, dict]:
-    """1 - (weak accuracy + ceiling accuracy) / 2 on V and the extra rows (rows neither model trained on): the
-    weak model `cfg.model` trained on A and the experiment's strong model trained on B, both with ground truth."""
-    held = [r for r in ("val", "extra") if len(y[r])]
+    """1 - (weak accuracy + ceiling accuracy) / 2 on V and the extra rows (rows neither model trained on), or on
+    T (`midpoint_on: test`): the weak model `cfg.model` trained on A and the experiment's strong model trained
+    on B, both with ground truth (plain accuracy)."""
+    held = ["test"] if cfg.midpoint_on == "test" else [r for r in ("val", "extra") if len(y[r])]
     if not held:
         raise ValueError("error_rate: midpoint measures the weak model and the ceiling on rows neither trained on "
                          "(V and the extra rows); set splits.n_val (--n-val) or splits.n_extra (--n-extra) > 0")
