@@ -253,7 +253,7 @@ def statement(rows: list[dict], cl: dict, comp) -> str:
         more = sorted({t for t, _, (m, lo, hi, n), _, _ in comp if lo is not None and np.isfinite(lo) and lo > 0})
         parts.append(
             "**Systematic (rule) vs random errors at matched accuracy.** Supervisors halfway between minilm and the "
-            "ceiling; the rule supervisor is wrong on every row of an MPNet-cluster ball (its labels are a function "
+            "ceiling on T; the rule supervisor is wrong on every row of an MPNet-cluster ball (its labels are a function "
             "of the input, so its labels on T are the rule applied to T), the random one on the same number of rows "
             "at random. Imitation = the share of the ball's rows of T on which the student trained on the rule "
             "gives the rule's (wrong) label, minus the share on which the student trained on random errors is wrong "
@@ -373,12 +373,12 @@ def page(root: Path, out: Path) -> Path:
              "CI over seeds then test groups, printed only when the mean gap's CI excludes 0. Other quantities: "
              "means over all seeds with 95% t-intervals; differences paired by seed over every seed with both rows.",
              "", "Synthetic supervisors (testbeds_matched.yaml): error rate `midpoint` = 1 − (minilm's accuracy + "
-             "the ceiling's) / 2 on V and the extra rows, so each supervisor sits halfway between the weak model "
-             "and the ceiling. `rule`: wrong on every row of the ball around the centre of the largest of five k-means "
-             "clusters of MPNet's features that holds that share of all rows (B, V, T and extra together), on "
-             "every split (T included); the ball's share of a split follows that split's distribution. `random`: "
-             "in every split as many wrong labels as the ball has rows there, at random, with the same ball "
-             "marked: the same accuracy as the rule on every split. "
+             "the ceiling's) / 2 on T, so each supervisor's T accuracy (its PGR floor) sits halfway between the weak "
+             "model and the ceiling. `rule`: wrong on every row of the ball around the centre of the largest of "
+             "five k-means clusters of MPNet's features whose radius holds that share of T, on every split (one "
+             "radius: the same rule on B, V, T and extra); the ball's share of B follows B's distribution. "
+             "`random`: in every split as many wrong labels as the ball has rows there, at random, with the same "
+             "ball marked: the same accuracy as the rule on every split. "
              "For random errors, agreement with the supervisor's labels on T is not imitation (its T labels are "
              "fresh draws, independent of the input): the table gives the student's error on the ball's rows "
              "instead, and its agreement with the errors it was trained on (on B).", "",
