@@ -253,9 +253,9 @@ def statement(rows: list[dict], cl: dict, comp) -> str:
         more = sorted({t for t, _, (m, lo, hi, n), _, _ in comp if lo is not None and np.isfinite(lo) and lo > 0})
         parts.append(
             "**Systematic (rule) vs random errors at matched accuracy.** Supervisors halfway between minilm and the "
-            "ceiling on T; the rule supervisor is wrong on every row of an MPNet-cluster ball (its labels are a function "
-            "of the input, so its labels on T are the rule applied to T), the random one on the same number of rows "
-            "at random. Imitation = the share of the ball's rows of T on which the student trained on the rule "
+            "ceiling on T; the rule supervisor is wrong on every row of an MPNet-cluster ball (its labels are a "
+            "function of the input, so its labels on T are the rule applied to T), the random one on as many rows "
+            "at random (per split). Imitation = the share of the ball's rows of T on which the student trained on the rule "
             "gives the rule's (wrong) label, minus the share on which the student trained on random errors is wrong "
             f"on the same rows, paired by seed over all seeds: {desc}. \"A strong student imitates systematic errors "
             "more than random ones\" "
