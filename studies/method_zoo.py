@@ -90,6 +90,13 @@ def zoo_method(record: dict) -> str | None:
     return None
 
 
+def zoo_tasks() -> set[str]:
+    """The tasks of the zoo's grids (the frozen and finetuning parts)."""
+    from w2sg.config import read_yaml_mapping
+
+    return {t for grid, _ in PARTS.values() for t in read_yaml_mapping(HERE / grid).get("tasks", [])}
+
+
 def zoo_records(records: list[dict]) -> list[dict]:
     """The rows of the page, as copies whose `method` is `zoo_method`'s name."""
     return [dict(r, method=name) for r in records if (name := zoo_method(r)) is not None]
@@ -405,6 +412,83 @@ def _supervisor_notes(records: list[dict], plain: list[dict]) -> list[str]:
     return lines
 
 
+# The page before issue 22 (stable-seed means, student L2 = the ceiling's, i.i.d. test bootstrap), quoted so that
+# "What changed" can set old and new side by side: headline medians over its 3 "stable" tasks (sciq, sst2, wic)
+# and the per-task seed means of naive and confidence (k/5 seeds kept).
+OLD_HEADLINE = {"naive": ("0.20 [-0.05, 0.83]", "0/3"), "naive_hard": ("0.19 [-0.06, 0.79]", "1/3"),
+                "confidence": ("0.47 [0.09, 0.89]", "3/3"), "product": ("0.03 [-0.17, 0.92]", "2/3"),
+                "early_stop": ("0.33 [-0.02, 0.93]", "3/3"), "early_stop_oracle": ("0.29 [0.02, 0.94]", "3/3"),
+                "filter_confident": ("0.14 [-0.05, 0.89]", "1/3"), "s2s_relabel": ("0.13 [-0.11, 0.84]", "2/3"),
+                "probe_relabel(probe=knn)": ("-0.04 [-0.92, 0.60]", "0/3"),
+                "probe_relabel(probe=logreg)": ("0.22 [-0.08, 0.75]", "1/3")}
+OLD_TASKS = {("sst2", "naive"): "0.80 ± 0.09 (5/5)", ("sst2", "confidence"): "0.85 ± 0.15 (5/5)",
+             ("sciq", "naive"): "0.01 ± 0.16 (5/5)", ("sciq", "confidence"): "0.14 ± 0.17 (5/5)",
+             ("wic", "naive"): "0.20 ± 0.48 (3/5)", ("wic", "confidence"): "0.47 ± 0.19 (3/5)",
+             ("twitter_sentiment", "naive"): "0.01 (1/5)", ("twitter_sentiment", "confidence"): "-0.27 (1/5)",
+             ("ethics_justice", "naive"): "-0.18 ± 0.25 (2/5)", ("ethics_justice", "confidence"): "0.26 ± 0.08 (2/5)"}
+OLD_ADMITTED = ["sciq", "sst2", "wic"]
+
+
+def what_changed(records: list[dict], rows_acc: list[dict], stability: dict[str, dict]) -> list[str]:
+    """Old (pre-issue-22) and new numbers side by side, and the conclusions that flipped or lost support."""
+    from w2sg.report.summary import fmt_pooled, summarize
+
+    cells = {(r["task"], r["method"]): r for r in summarize(records)}
+    admitted = sorted(t for t, s in stability.items() if not s["unstable"])
+    lines = ["## What changed (issue 22: aggregates that select nothing)", "",
+             "Before: per task, PGR was the mean over the seeds whose own gap CI excluded 0 (selection on PGR's "
+             "denominator), the student's L2 was the ceiling's (tuned on B's ground truth), test CIs resampled rows "
+             "i.i.d. (sciq's 4 answers per question as independent), and a task entered the headline when most of "
+             "its seeds were 'stable'. Now: the pooled PGR over all seeds with a CI over seeds and test groups, the "
+             "student's L2 by CV on B's weak labels, and tasks admitted by their mean gap over all seeds. "
+             f"Admitted tasks: before {', '.join(OLD_ADMITTED)}; now {', '.join(admitted) or 'none'}.", "",
+             "| task | method | before (mean over kept seeds) | now (pooled over all seeds) | student acc (all seeds) |"
+             " weak acc |", "|---|---|---|---|---|---|"]
+    for (task, method), old in OLD_TASKS.items():
+        row = cells.get((task, method))
+        if row is None:
+            lines.append(f"| {task} | {method} | {old} | not rerun | – | – |")
+            continue
+        lines.append(f"| {task} | {method} | {old} | {fmt_pooled(row)} | {_f(row['student_acc_mean'], 3)} | "
+                     f"{_f(row['weak_acc_mean'], 3)} |")
+    lines += ["", "| method | headline before (3 tasks) | beat naive before | headline now "
+              f"({len(admitted)} tasks) | vs naive now: better / n.r. / worse |", "|---|---|---|---|---|"]
+    for r in rows_acc:
+        old = OLD_HEADLINE.get(r["method"])
+        if old is None:
+            continue
+        now = (f"{_f(r['median'])} [{'-inf' if r['ci_low'] is None else _f(r['ci_low'])}, "
+               f"{'+inf' if r['ci_high'] is None else _f(r['ci_high'])}]") if r["median"] is not None else "–"
+        vs = r["vs_naive"]
+        lines.append(f"| {r['method']} | {old[0]} | {old[1]} | {now} | "
+                     + (f"{vs['better']} / {vs['not resolved']} / {vs['worse']}" if vs else "–") + " |")
+    wic = cells.get(("wic", "naive"))
+    if wic is not None:
+        lines += ["", f"- **wic, naive**: before, +0.20 over 3 of 5 seeds, read as \"students beat their "
+                  f"supervisors on wic\"; over all 5 seeds the student ({_f(wic['student_acc_mean'], 3)}) "
+                  f"against the weak model ({_f(wic['weak_acc_mean'], 3)}) gives {fmt_pooled(wic)}."]
+    conf = next((r for r in rows_acc if r["method"] == "confidence"), None)
+    if conf and conf["vs_naive"]:
+        v = conf["vs_naive"]
+        lines += [f"- **Confidence vs naive**: before \"beats naive on 3/3 stable tasks\" (seed means, no paired "
+                  f"test); now, paired by seed on the {len(admitted)} admitted tasks: better on {v['better']}, not "
+                  f"resolved on {v['not resolved']}, worse on {v['worse']}"
+                  + (f"; mean Δ PGR {_f(conf['vs_naive_overall'][0])} [{_f(conf['vs_naive_overall'][1])}, "
+                     f"{_f(conf['vs_naive_overall'][2])}] ({conf['vs_naive_overall'][3]})"
+                     if conf["vs_naive_overall"] and conf["vs_naive_overall"][0] is not None else "") + "."]
+    grid = ["sst2", "twitter_sentiment", "sciq", "mc_taco", "ethics_deontology", "ethics_justice", "ethics_virtue",
+            "ethics_utilitarianism", "wic", "boolq"]
+    missing = [t for t in grid if t not in stability]
+    if missing:
+        lines += [f"- **Not rerun in this version** (the 2-core session ran out of time): {', '.join(missing)}, and "
+                  "the `long` (ethics_commonsense, cosmos_qa, quail), ensemble, budget, bootstrap, generative and "
+                  "finetune parts; their old numbers are not carried over. Rerun: `python studies/method_zoo.py run "
+                  "--root w2sg-study --parts frozen,long,ensemble,budget`."]
+    lines += ["- The hand-written comparison at the end of this page (`studies/comparison.md`) quotes the numbers "
+              "from before this change; where they differ, the tables above hold.", ""]
+    return lines
+
+
 def headline_figure(rows_acc, rows_auroc, path: Path, title: str) -> None:
     import matplotlib
 
@@ -444,10 +528,13 @@ def page(root: Path, out: Path) -> Path:
               "computed from the results stores under the study root.", ""]
     spent = defaultdict(float)
     for t in timings:
-        spent[t["part"]] += t["seconds"]
+        if t["part"] in PARTS:  # the other studies that share the workdir log their own parts
+            spent[t["part"]] += t["seconds"]
     if spent:
         lines += ["Wall time (sum of the invocations that computed it, 2-core CPU): "
                   + ", ".join(f"{p} {s / 60:.1f} min" for p, s in spent.items()), ""]
+    lines += ["__WHAT_CHANGED__"]
+    changed: list[str] = []  # filled from the frozen part's rows
     lines += ["**How to read the numbers.** Frozen heads are the converged optimum of their convex problem "
               "(L-BFGS). The L2 strength of the weak model and of the ceiling is chosen by 5-fold CV on their own "
               "ground-truth rows; the student's by the same CV on B's *weak* labels (no ground truth of B or V "
@@ -462,7 +549,8 @@ def page(root: Path, out: Path) -> Path:
               "weak model and ceiling). By construction naive, naive_hard and product coincide when the weak labels "
               "are hard (0/1); here the weak labels are soft (minilm's probabilities), so they differ.", ""]
     for workdir, title in (("frozen", "Frozen-feature mode (linear probes)"), ("finetune", "Full finetuning (CPU)")):
-        every = zoo_records(_load(root, workdir))  # minilm (or a supervisor built on it) -> mpnet
+        # minilm (or a supervisor built on it) -> mpnet, on the zoo's own tasks (other studies share the workdir)
+        every = [r for r in zoo_records(_load(root, workdir)) if r["task"] in zoo_tasks()]
         records = [r for r in every if r.get("budget_kind", "full") == "full"]  # the default budget
         if not records:
             continue
@@ -474,6 +562,8 @@ def page(root: Path, out: Path) -> Path:
         rows_acc = headline(records, stability, "acc")
         rows_auroc = headline(records, task_stability(naive_rows, "auroc"), "auroc")
         stable_tasks = sorted(t for t, s in stability.items() if not s["unstable"])
+        if workdir == "frozen":
+            changed = what_changed(records, rows_acc, stability)
         seeds = sorted({r["seed"] for r in records})
         spec = plain[0]["spec"]
         budget = plain[0].get("budget", "?")
@@ -538,6 +628,8 @@ def page(root: Path, out: Path) -> Path:
     comparison = HERE / "comparison.md"
     if comparison.exists():
         lines += [comparison.read_text()]
+    at = lines.index("__WHAT_CHANGED__")
+    lines[at:at + 1] = changed
     md = out / "README.md"
     md.write_text("\n".join(lines) + "\n")
     return md

@@ -32,10 +32,12 @@ def _units(records: list[dict], method: str) -> dict[tuple, dict[int, dict]]:
 
 
 def unit_label(key: tuple, keys: list[tuple]) -> str:
-    """The task, plus what tells units apart when the store holds several pairs, budgets or supervisors."""
+    """The task, plus what tells apart the units of the same task (pair, budget, supervisor, variant) when the
+    records hold several of them."""
     parts = dict(zip(UNIT_KEYS, key, strict=True))
+    same_task = [k for k in keys if k[0] == key[0]]
     varying = [k for i, k in enumerate(UNIT_KEYS) if k not in ("task", "task_fingerprint")
-               and len({kk[i] for kk in keys}) > 1]
+               and len({kk[i] for kk in same_task}) > 1]
     extra = [f"{parts['weak']}→{parts['strong']}" if k in ("weak", "strong") else str(parts[k]) for k in varying]
     return " · ".join([str(parts["task"]), *dict.fromkeys(extra)])
 
