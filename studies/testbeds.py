@@ -378,7 +378,8 @@ def page(root: Path, out: Path) -> Path:
              "five k-means clusters of MPNet's features whose radius holds that share of T, on every split (one "
              "radius: the same rule on B, V, T and extra); the ball's share of B follows B's distribution. "
              "`random`: in every split as many wrong labels as the ball has rows there, at random, with the same "
-             "ball marked: the same accuracy as the rule on every split. "
+             "ball marked: the same number of wrong labels as the rule in every split (the same plain accuracy; "
+             "the class-balanced accuracies in the tables can differ a little, as the ball need not be balanced). "
              "For random errors, agreement with the supervisor's labels on T is not imitation (its T labels are "
              "fresh draws, independent of the input): the table gives the student's error on the ball's rows "
              "instead, and its agreement with the errors it was trained on (on B).", "",
