@@ -274,9 +274,10 @@ def side_by_side(pw: dict, cl: dict) -> list[str]:
     return lines
 
 
-def rm_vs_classifier(pw: dict, cl: dict, method: str = BASELINE) -> list[tuple[str, str, str]]:
+def rm_vs_classifier(pw: dict, cl: dict, method: str = BASELINE) -> list[tuple[str, str, str, float]]:
     """For each task pair where both forms have a resolved mean gap (the classifier judged per question where it
-    has that, else by row): (task, text, reading), reading 'lower' / 'higher' / 'overlap' from the two CIs."""
+    has that, else by row): (task, text, reading, classifier PGR), reading 'lower' / 'higher' / 'overlap' from the
+    two CIs."""
     out = []
     for task, counterpart in COUNTERPART.items():
         a, b = pw.get((task, method)), cl.get((counterpart, method)) if counterpart else None
@@ -293,11 +294,11 @@ def rm_vs_classifier(pw: dict, cl: dict, method: str = BASELINE) -> list[tuple[s
         else:
             reading = "overlap"
         out.append((task, f"{task}: reward model {_ci(va, la, ha)} vs classifier "
-                    f"{'per question ' if metric == 'q_acc' else ''}{_ci(vb, lb, hb)}", reading))
+                    f"{'per question ' if metric == 'q_acc' else ''}{_ci(vb, lb, hb)}", reading, vb))
     return out
 
 
-def what_changed(pw: dict, cl: dict, comparisons: list[tuple[str, str, str]], finetune: bool,
+def what_changed(pw: dict, cl: dict, comparisons: list[tuple], finetune: bool,
                  generative: bool) -> list[str]:
     """Each number and conclusion of the page before issue 22 (commit OLD_COMMIT) against this page's."""
     def old_cell(v):
@@ -317,13 +318,14 @@ def what_changed(pw: dict, cl: dict, comparisons: list[tuple[str, str, str]], fi
                     if mean is not None else "still no resolved gap")
         if mean is None:
             return "new: the mean gap over all seeds is resolved"
+        moved = f"; point estimate {new - mean:+.2f}"
         if (mean > 0) != (new > 0):
-            return "flipped sign"
+            return "flipped sign" + moved
         if lo is not None and lo > 0 and (nlo is None or nlo <= 0):
-            return "lost support: its CI now reaches 0"
+            return "lost support: its CI now reaches 0" + moved
         if (lo is None or lo <= 0) and nlo is not None and nlo > 0:
-            return "gained support: its CI now excludes 0"
-        return "same reading (CI on the same side of 0)"
+            return "gained support: its CI now excludes 0" + moved
+        return "same reading (CI on the same side of 0)" + moved
 
     lines = ["## What changed (issue 22)", "",
              f"The page before issue 22 (`git show {OLD_COMMIT}:studies/results/reward_modelling.md`) averaged each "
@@ -345,21 +347,32 @@ def what_changed(pw: dict, cl: dict, comparisons: list[tuple[str, str, str]], fi
                f"{_f(row['ceiling_acc_mean'], 3)}, gap {gap_cell(row)} "
                f"({'resolved' if resolved(row) else 'not resolved'})")
         lines.append(f"- {task}: old weak {w:.3f}, ceiling {c:.3f}, gap {g:.3f} ({k}/{n} seeds clear) → new {new}.")
-    lines += ["", "Classifier counterparts (method-zoo rows, 5 seeds), old per-question PGR over stable seeds vs new "
-              "pooled:", ""]
-    for (task, m), (_, q) in OLD_CLASSIFIER.items():
+    lines += ["", "Classifier counterparts (method-zoo rows, 5 seeds), old PGR over stable seeds (row accuracy; per "
+              "question) vs new pooled over all seeds:", ""]
+    for (task, m), (acc, q) in OLD_CLASSIFIER.items():
         row = cl.get((task, m))
-        new = ("not in this store yet" if row is None else pooled_cell(row, "q_acc")
-               if row.get("gap_q_acc_pooled") is not None else "no per-question accuracy in this store")
-        lines.append(f"- {task} {m}: old {q[0]:.2f} [{q[1]:.2f}, {q[2]:.2f}] → new {new}.")
+        if row is None:
+            new = "not in this store yet"
+        else:
+            new = f"{pooled_cell(row)}; " + (pooled_cell(row, "q_acc") if row.get("gap_q_acc_pooled") is not None
+                                             else "no per-question accuracy in this store")
+        lines.append(f"- {task} {m}: old {acc[0]:.2f} [{acc[1]:.2f}, {acc[2]:.2f}]; {q[0]:.2f} [{q[1]:.2f}, "
+                     f"{q[2]:.2f}] → new {new}.")
     naive = [c for c in comparisons if c[0] == "sciq_pairs"]
-    lines += ["", f"Conclusion \"reward model vs classifier\": old — {OLD_STATEMENT} New — "
-              + (f"{naive[0][1]}: the CIs " + {"overlap": "overlap, so the old reading (neither supported nor "
-                                               "refuted) stands", "lower": "do not overlap: the reward model "
-                                               "recovers less (the old reading changed)", "higher": "do not overlap: "
-                                               "the reward model recovers more (the old reading flipped)"}[naive[0][2]]
-                 + "." if naive else "not testable: a form has no resolved mean gap or the classifier rows are not "
-                                     "in this store, so the old statement has lost its support.")]
+    if naive:
+        rm_v, cl_v = pw[("sciq_pairs", BASELINE)]["pgr_acc_pooled"], naive[0][3]
+        point = (f" The point estimates moved: classification − reward-modelling PGR was +0.07 (0.62 vs 0.56), now "
+                 f"{cl_v - rm_v:+.2f} ({cl_v:.2f} vs {rm_v:.2f})"
+                 + (", so the direction the old sentence described (the reward model recovering less) has flipped "
+                    "in the point estimates, though neither direction is resolved." if cl_v < rm_v else "."))
+        now = (f"{naive[0][1]}: the CIs " + {"overlap": "overlap, so the old reading (neither supported nor refuted) "
+                                             "stands.", "lower": "do not overlap: the reward model recovers less "
+                                             "(the old reading changed).", "higher": "do not overlap: the reward "
+                                             "model recovers more (the old reading flipped)."}[naive[0][2]] + point)
+    else:
+        now = ("not testable: a form has no resolved mean gap or the classifier rows are not in this store, so the "
+               "old statement has lost its support.")
+    lines += ["", f"Conclusion \"reward model vs classifier\": old — {OLD_STATEMENT} New — {now}"]
     for part, old in OLD_SINGLE_SEED.items():
         if not (finetune if part == "finetune" else generative):
             lines += ["", f"{part.capitalize()} part: not rerun since issue 22 (`python studies/reward_modelling.py "
@@ -445,7 +458,7 @@ def finetune_section(root: Path) -> list[str]:
     return lines + [""]
 
 
-def statement(pw: dict, admitted: list[str], left: dict[str, str], comparisons: list[tuple[str, str, str]]) -> str:
+def statement(pw: dict, admitted: list[str], left: dict[str, str], comparisons: list[tuple]) -> str:
     parts = [f"Rule, fixed before any PGR is read: a task enters the cross-task statistics when its mean gap "
              f"(ceiling − weak) over all seeds has a 95% CI above 0. Admitted: {', '.join(admitted) or 'none'}."]
     if left:
