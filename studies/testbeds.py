@@ -247,6 +247,8 @@ COINCIDE = (
 
 
 def statement(rows: list[dict], cl: dict, comp) -> str:
+    from w2sg.report.summary import fmt_pooled
+
     parts = []
     if comp:
         desc = "; ".join(f"{t} {m} {_ci(*imit)}" for t, m, imit, _, _ in comp)
@@ -278,7 +280,11 @@ def statement(rows: list[dict], cl: dict, comp) -> str:
                          f"on T (ceiling {_f(row['ceiling_acc_mean'])}{ball}); the pooled gap is "
                          f"{_f(row.get('gap_acc_pooled'))} [{_f(row.get('gap_acc_pooled_ci_low'))}, "
                          f"{_f(row.get('gap_acc_pooled_ci_high'))}], so PGR is "
-                         + ("defined." if row.get("pgr_acc_resolved") else "not resolved (gap CI reaches 0)."))
+                         + ("defined" if row.get("pgr_acc_resolved") else "not resolved (gap CI reaches 0)")
+                         + f". Naive students: {_f(row['student_acc_mean'])} on the rule's labels (PGR "
+                         f"{fmt_pooled(row, 'acc')})"
+                         + (f", {_f(rnd['student_acc_mean'])} on the random ones (PGR {fmt_pooled(rnd, 'acc')})"
+                            if (rnd := cl.get((task, "random", q, method))) else "") + ".")
     parts.append(COINCIDE)
     lr = [x for x in locked_rows(rows) if x[1] != "unlocked" and x[5][3]]
     if lr:
@@ -322,8 +328,12 @@ def what_changed(rows: list[dict], cl: dict, comp) -> list[str]:
     lines.append(f"- **Supervisor quality.** Old: {OLD['undefined']}. New (midpoint between minilm and the "
                  f"ceiling, naive, rule supervisor): {quality_new}.")
     wic = cl.get(("wic", "weak model", "", "naive"))
-    wic_new = (f"student {_f(wic['student_acc_mean'])}, weak {_f(wic['weak_acc_mean'])} over all {wic['n_seeds']} "
-               f"seeds; PGR {fmt_pooled(wic, 'acc')}") if wic else "wic not rerun yet in this store"
+    n_grid = len(grid("matched").seeds)
+    wic_new = ("wic not rerun yet in this store" if not wic else
+               f"student {_f(wic['student_acc_mean'])}, weak {_f(wic['weak_acc_mean'])} over all {wic['n_seeds']} "
+               f"seeds; PGR {fmt_pooled(wic, 'acc')}"
+               + (f" (only {wic['n_seeds']} of {n_grid} seeds in the store so far)" if wic["n_seeds"] < n_grid
+                  else ""))
     lines.append(f"- **wic naive row.** Old: {OLD['wic']}. New: {wic_new}.")
     lr = [x for x in locked_rows(rows) if x[1] != "unlocked" and x[2] == "naive" and x[5][3]]
     locked_new = "; ".join(f"{t} {v} {_ci(*d)}" for t, v, _, _, _, d in lr) or "not rerun yet"
