@@ -110,6 +110,11 @@ def compare(
     metric: Annotated[str, typer.Option(help="acc | auroc")] = "acc",
     format: Annotated[str, typer.Option("--format", "-f", help="table | json | csv")] = "table",
     n_boot: Annotated[int, typer.Option(min=100, help="bootstrap replicates")] = 1000,
+    weak: Annotated[str | None, typer.Option(help="only rows of this supervisor (the store's weak column, e.g. "
+                                             "minilm)")] = None,
+    strong: Annotated[str | None, typer.Option(help="only rows of this strong model")] = None,
+    task: Annotated[list[str] | None, typer.Option("--task", "-t", help="only these tasks (repeatable; default "
+                                                   "every task where both methods ran)")] = None,
 ):
     """Method A vs method B, paired by seed, per task and across tasks: the difference in student score and in
     PGR with 95% CIs (tasks → seeds → test groups), Wilcoxon and paired-t p over tasks, and a verdict."""
@@ -124,7 +129,10 @@ def compare(
             raise ValueError(f"--metric '{metric}': use acc or auroc")
         if not (workdir / "results.sqlite").exists():
             _fail(f"no results store at {workdir / 'results.sqlite'}; run `w2sg run` first or pass --workdir")
-        recs = ResultsStore(workdir / "results.sqlite").records(outcomes=True)
+        recs = ResultsStore(workdir / "results.sqlite").records(outcomes=True, weak=weak, strong=strong)
+        if task:
+            tasks = {t for arg in task for t in arg.split(",") if t}
+            recs = [r for r in recs if r["task"] in tasks]
         known = sorted({str(r["method"]) for r in recs})
         for m in (method_a, method_b):
             if m not in known:
