@@ -214,7 +214,10 @@ def evaluate(spec: ExperimentSpec, res: Resources, weak: dict, ceil: dict, stud:
                                            else None)
     overall = metrics["supervisor_errors"] == "random" or (
         metrics["supervisor_errors"] == "region" and getattr(cfg, "region_error_rate", None) is None)
-    metrics["supervisor_error_rate"] = getattr(cfg, "error_rate", None) if overall else None
+    rate = getattr(cfg, "error_rate", None)
+    if rate == "midpoint":  # resolved by the supervisor from the weak model's and the ceiling's accuracies
+        rate = steps.meta.get("weak", {}).get("error_rate")
+    metrics["supervisor_error_rate"] = rate if overall else None
     metrics.update(lock_metrics(spec, labels["test"], stud))
     metrics.update(training_record(spec, steps.meta))
     if "labeller_test" in weak:  # the labels came from a model other than the PGR floor (a chain's last rung)
