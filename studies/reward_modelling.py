@@ -298,9 +298,11 @@ def rm_vs_classifier(pw: dict, cl: dict, method: str = BASELINE) -> list[tuple[s
     return out
 
 
-def what_changed(pw: dict, cl: dict, comparisons: list[tuple], finetune: bool,
-                 generative: bool) -> list[str]:
-    """Each number and conclusion of the page before issue 22 (commit OLD_COMMIT) against this page's."""
+def what_changed(pw: dict, cl: dict, comparisons: list[tuple], finetune: bool, generative: bool,
+                 l2_notes: dict[str, str] | None = None) -> list[str]:
+    """Each number and conclusion of the page before issue 22 (commit OLD_COMMIT) against this page's; `l2_notes`:
+    task -> the students' and ceilings' l2 (`l2_notes`)."""
+    l2_notes = l2_notes or {}
     def old_cell(v):
         mean, lo, hi, k, n = v
         if mean is None:
@@ -339,6 +341,15 @@ def what_changed(pw: dict, cl: dict, comparisons: list[tuple], finetune: bool,
     for (task, m), old in sorted(OLD_PAIRWISE.items(), key=lambda kv: (kv[0][0], zoo._method_order(kv[0][1]))):
         row = pw.get((task, m))
         lines.append(f"| {task} | {m} | {old_cell(old)} | {pooled_cell(row)} | {status(old, row)} |")
+    full = sorted({t for (t, _), v in OLD_PAIRWISE.items()
+                   if v[3] == v[4] and v[0] is not None and (t, BASELINE) in pw})
+    for task in full:
+        row = pw[(task, BASELINE)]
+        lines += ["", f"{task}: the old page kept all {OLD_PAIRWISE[(task, BASELINE)][4]} seeds too, so its moves are "
+                  "not the aggregation's (naive's mean of per-seed PGRs is "
+                  f"{_f(row.get('pgr_acc_seed_mean'))} beside the pooled {_f(row.get('pgr_acc_pooled'))}), and weak "
+                  "and ceiling are unchanged: they come from the student's side, its l2 (which also sets its step and "
+                  "early-stop budgets)" + (f": {l2_notes[task]}" if task in l2_notes else "") + "."]
     lines += ["", "Gaps (pairwise accuracy), old (mean over seeds; seeds with a clear gap) vs new (mean over all "
               "seeds with its hierarchical CI):", ""]
     for task, (w, c, g, k, n) in OLD_GAPS.items():
@@ -379,6 +390,21 @@ def what_changed(pw: dict, cl: dict, comparisons: list[tuple], finetune: bool,
                       f"run --part {part}`); the old page printed {old}. Those students used the ceiling's l2 (an "
                       "oracle choice) and single seeds, so they support no conclusion here."]
     return lines + [""]
+
+
+def l2_notes(pairwise: list[dict]) -> dict[str, str]:
+    """Per task: the student's l2 (and where it came from) beside the ceiling's, which the old students used."""
+    out = {}
+    for task in sorted({r["task"] for r in pairwise}):
+        rows = [r for r in pairwise if r["task"] == task and r.get("l2_student") is not None]
+        if not rows:
+            continue
+        src = sorted({str(r.get("student_l2_source")) for r in rows})
+        stud = sorted({float(r["l2_student"]) for r in rows})
+        ceil = sorted({float(r["l2_ceiling"]) for r in rows if r.get("l2_ceiling") is not None})
+        out[task] = (f"now {'/'.join(src)}: {', '.join(f'{x:.3g}' for x in stud)}; the ceiling's, which the old "
+                     f"students took: {', '.join(f'{x:.3g}' for x in ceil)}")
+    return out
 
 
 def generative_rows(records: list[dict]) -> list[dict]:
@@ -559,7 +585,7 @@ def page(root: Path, out: Path) -> Path:
     comparisons = rm_vs_classifier(pw, cl)
     lines += finetune + gen
     lines += ["## Statement", "", statement(pw, admitted, left, comparisons), ""]
-    lines += what_changed(pw, cl, comparisons, bool(finetune), bool(gen))
+    lines += what_changed(pw, cl, comparisons, bool(finetune), bool(gen), l2_notes(pairwise))
     out.mkdir(parents=True, exist_ok=True)
     path = out / "reward_modelling.md"
     path.write_text("\n".join(lines))
