@@ -666,7 +666,8 @@ def what_changed(new: dict | None, tasks_run: list[str] | None = None) -> list[s
         lines += [f"This store holds the main grid on {len(tasks_run)} task(s) ({', '.join(tasks_run)}) of the old "
                   f"page's 13; the rest awaits a rerun: {RERUN}.", ""]
     else:
-        lines += [f"The numbers below this section are the old page's and await a rerun: {RERUN}.", ""]
+        lines += ["The numbers and figures below this section are the old page's (old aggregates) and await a rerun: "
+                  f"{RERUN}.", ""]
 
     def rho_text(v):
         rho, lo, hi = v[:3]
