@@ -359,6 +359,11 @@ def _budget_order(b: str) -> tuple:
     return (1 if b == "converged" else 2 if b.startswith("early_stop(") else 3, 0)
 
 
+def _ci_text(lo, hi) -> str:
+    """'[lo, hi]' with an unbounded end (None: too many resamples without a positive gap) as -inf / +inf."""
+    return f"[{'-inf' if lo is None else _f(lo)}, {'+inf' if hi is None else _f(hi)}]"
+
+
 def _headline_table(rows_acc, rows_auroc) -> list[str]:
     auroc = {r["method"]: r for r in rows_auroc}
 
@@ -374,7 +379,7 @@ def _headline_table(rows_acc, rows_auroc) -> list[str]:
         vs, ov = r["vs_naive"], r["vs_naive_overall"]
         lines.append(f"| {name} | {ci(r)} | {r['n_tasks']} | "
                      + (f"{vs['better']} / {vs['not resolved']} / {vs['worse']}" if vs else "–") + " | "
-                     + (f"{_f(ov[0])} [{_f(ov[1])}, {_f(ov[2])}] ({ov[3]})" if ov and ov[0] is not None else "–")
+                     + (f"{_f(ov[0])} {_ci_text(ov[1], ov[2])} ({ov[3]})" if ov and ov[0] is not None else "–")
                      + f" | {ci(a)} |")
     return lines
 
@@ -438,7 +443,7 @@ def what_changed(records: list[dict], rows_acc: list[dict], stability: dict[str,
     lines = ["## What changed (issue 22: aggregates that select nothing)", "",
              "Before: per task, PGR was the mean over the seeds whose own gap CI excluded 0 (selection on PGR's "
              "denominator), the student's L2 was the ceiling's (tuned on B's ground truth), test CIs resampled rows "
-             "i.i.d. (sciq's 4 answers per question as independent), and a task entered the headline when most of "
+             "i.i.d. (the answers of one sciq question as independent rows), and a task entered the headline when most of "
              "its seeds were 'stable'. Now: the pooled PGR over all seeds with a CI over seeds and test groups, the "
              "student's L2 by CV on B's weak labels, and tasks admitted by their mean gap over all seeds. "
              f"Admitted tasks: before {', '.join(OLD_ADMITTED)}; now {', '.join(admitted) or 'none'}.", "",
@@ -473,8 +478,8 @@ def what_changed(records: list[dict], rows_acc: list[dict], stability: dict[str,
         lines += [f"- **Confidence vs naive**: before \"beats naive on 3/3 stable tasks\" (seed means, no paired "
                   f"test); now, paired by seed on the {len(admitted)} admitted tasks: better on {v['better']}, not "
                   f"resolved on {v['not resolved']}, worse on {v['worse']}"
-                  + (f"; mean Δ PGR {_f(conf['vs_naive_overall'][0])} [{_f(conf['vs_naive_overall'][1])}, "
-                     f"{_f(conf['vs_naive_overall'][2])}] ({conf['vs_naive_overall'][3]})"
+                  + (f"; mean Δ PGR {_f(conf['vs_naive_overall'][0])} {_ci_text(*conf['vs_naive_overall'][1:3])} "
+                     f"({conf['vs_naive_overall'][3]})"
                      if conf["vs_naive_overall"] and conf["vs_naive_overall"][0] is not None else "") + "."]
     grid = ["sst2", "twitter_sentiment", "sciq", "mc_taco", "ethics_deontology", "ethics_justice", "ethics_virtue",
             "ethics_utilitarianism", "wic", "boolq"]

@@ -645,7 +645,7 @@ OLD_NEGATIVE_GAP = [
     ("sciq", "tfidf → qwen-0.5b", "ciphered", 0.497, 0.489, "naive 1.67 (flagged), confidence −1.00 (not flagged)"),
 ]
 RERUN = ("`w2sg models pull smollm2-135m gemma3-270m qwen2.5-coder-0.5b qwen2.5-coder-1.5b` (the decoders), then "
-         "`python studies/scaling.py run --root w2sg-study --data-dir /work/shared/data` (parts main, zero_shot, "
+         "`python studies/scaling.py run --root w2sg-study --data-dir ../shared/data` (parts main, zero_shot, "
          "novel; `--part xl` and `--part layers` for the qwen-1.5b and layer rows; about 8 h on 2 CPU cores), then "
          "`python studies/scaling.py page --root w2sg-study`")
 
