@@ -18,7 +18,7 @@ import tempfile
 import time
 from collections import defaultdict
 
-from w2sg.config import load_yaml_spec
+from w2sg.config_io import load_yaml_spec
 from w2sg.pipeline import Pipeline
 from w2sg.sweep import SweepSpec, expand, plan, run_job
 from w2sg.sweep.jobs import texts_for

@@ -92,7 +92,7 @@ def zoo_method(record: dict) -> str | None:
 
 def zoo_tasks() -> set[str]:
     """The tasks of the zoo's grids (the frozen and finetuning parts)."""
-    from w2sg.config import read_yaml_mapping
+    from w2sg.config_io import read_yaml_mapping
 
     return {t for grid, _ in PARTS.values() for t in read_yaml_mapping(HERE / grid).get("tasks", [])}
 
@@ -123,7 +123,7 @@ def run_by_task(sweep, workdir: Path, data_dir: str | None, label: str, timings:
 
 
 def run(root: Path, parts: list[str], data_dir: str | None) -> None:
-    from w2sg.config import load_yaml_spec
+    from w2sg.config_io import load_yaml_spec
     from w2sg.sweep import SweepSpec
 
     root.mkdir(parents=True, exist_ok=True)
@@ -139,7 +139,8 @@ LADDER_GRIDS = ("frozen.yaml", "frozen_long.yaml")
 def ladder(root: Path, data_dir: str | None, rungs: tuple[str, ...] = LADDER_RUNGS, seed: int = 0) -> Path:
     """Each rung's converged probe (ground truth of B, l2 by CV) on every task's T (seed 0 splits of the grids):
     balanced accuracy, AUROC and per-question accuracy against the majority baseline. Resumes per (task, rung)."""
-    from w2sg.config import ExperimentSpec, load_yaml_spec
+    from w2sg.config import ExperimentSpec
+    from w2sg.config_io import load_yaml_spec
     from w2sg.metrics import accuracy, auroc, majority_accuracy, per_question_correct, question_coverage
     from w2sg.models.zoo import is_present
     from w2sg.pipeline import Pipeline
@@ -443,9 +444,9 @@ def what_changed(records: list[dict], rows_acc: list[dict], stability: dict[str,
     lines = ["## What changed (issue 22: aggregates that select nothing)", "",
              "Before: per task, PGR was the mean over the seeds whose own gap CI excluded 0 (selection on PGR's "
              "denominator), the student's L2 was the ceiling's (tuned on B's ground truth), test CIs resampled rows "
-             "i.i.d. (the answers of one sciq question as independent rows), and a task entered the headline when most of "
-             "its seeds were 'stable'. Now: the pooled PGR over all seeds with a CI over seeds and test groups, the "
-             "student's L2 by CV on B's weak labels, and tasks admitted by their mean gap over all seeds. "
+             "i.i.d. (the answers of one sciq question as independent rows), and a task entered the headline when "
+             "most of its seeds were 'stable'. Now: the pooled PGR over all seeds with a CI over seeds and test "
+             "groups, the student's L2 by CV on B's weak labels, and tasks admitted by their mean gap over all seeds. "
              f"Admitted tasks: before {', '.join(OLD_ADMITTED)}; now {', '.join(admitted) or 'none'}.", "",
              "| task | method | before (mean over kept seeds) | now (pooled over all seeds) | student acc (all seeds) |"
              " weak acc |", "|---|---|---|---|---|---|"]

@@ -91,7 +91,8 @@ OLD_SINGLE_SEED = {
 
 # ---- running ------------------------------------------------------------------------------------------
 def run(root: Path, data_dir: str | None, parts: list[str]) -> None:
-    from w2sg.config import MethodSpec, load_yaml_spec
+    from w2sg.config import MethodSpec
+    from w2sg.config_io import load_yaml_spec
     from w2sg.sweep import SweepSpec
 
     for part in parts:

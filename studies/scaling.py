@@ -50,7 +50,7 @@ def params(alias: str) -> int:
 
 def grid(part: str):
     """The part's sweep spec (its YAML grid under studies/)."""
-    from w2sg.config import load_yaml_spec
+    from w2sg.config_io import load_yaml_spec
     from w2sg.sweep import SweepSpec
 
     return load_yaml_spec(HERE / PARTS[part], SweepSpec)

@@ -34,7 +34,7 @@ FAMILIES = ("weak model", "random", "rule", "region (random flips)")
 
 
 def grid(part: str):
-    from w2sg.config import load_yaml_spec
+    from w2sg.config_io import load_yaml_spec
     from w2sg.sweep import SweepSpec
 
     return load_yaml_spec(HERE / PARTS[part], SweepSpec)

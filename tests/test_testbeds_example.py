@@ -5,7 +5,8 @@ random one marks no region, and its report draws PGR and student accuracy agains
 
 import pytest
 
-from w2sg.config import SplitSpec, load_yaml_spec
+from w2sg.config import SplitSpec
+from w2sg.config_io import load_yaml_spec
 from w2sg.models.zoo import is_present
 from w2sg.report.html import write_html_report
 from w2sg.store import ResultsStore

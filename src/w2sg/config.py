@@ -1,19 +1,14 @@
-"""Typed experiment specs, YAML in/out, and a stable content hash of everything that affects results."""
+"""Typed experiment specs (YAML in/out: `w2sg.config_io`; content hashes: `w2sg.hashing`)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import re
-from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer, model_validator
 
-# Bump when a change in w2sg's own code changes what an artifact contains: old cache entries then miss.
-ARTIFACT_VERSION = 2
+from w2sg.hashing import ARTIFACT_VERSION, canonical_json, content_hash  # noqa: F401  (re-exported)
 
 Mode = Literal["frozen", "full", "lora"]
 MAX_SEED = 2**31 - 1  # seeds are 0..2**31-1 (numpy, torch and Python's random all take them)
@@ -431,47 +426,3 @@ def coerce_budgets(v: Any) -> Any:
     if isinstance(v, (dict, BudgetSpec)):
         v = [v]
     return [BudgetSpec.parse(b).model_dump() if isinstance(b, str) else b for b in v]
-
-
-def canonical_json(obj: Any) -> str:
-    """Deterministic JSON (sorted keys, no whitespace) of a spec, dict or list."""
-    if isinstance(obj, BaseModel):
-        obj = obj.model_dump(mode="json")
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
-
-
-def content_hash(*parts: Any, length: int = 16) -> str:
-    """Stable hex digest of any mix of specs, dicts, lists and scalars (plus ARTIFACT_VERSION)."""
-    h = hashlib.sha256()
-    h.update(f"w2sg-artifact-v{ARTIFACT_VERSION}".encode())
-    for p in parts:
-        h.update(b"\x1f")
-        h.update(canonical_json(p).encode())
-    return h.hexdigest()[:length]
-
-
-def read_yaml_mapping(path: str | Path) -> dict:
-    """A config file's YAML mapping (empty file: {}); errors name the file."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"config file '{path}' does not exist")
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as e:
-        raise ValueError(f"config file '{path}' is not valid YAML: {e}") from e
-    if not isinstance(data, dict):
-        raise ValueError(f"config file '{path}' must hold a mapping of spec fields")
-    return data
-
-
-def load_yaml_spec(path: str | Path, cls: type[Spec]) -> Spec:
-    """Read a YAML file into a spec; errors name the file and the offending field."""
-    data = read_yaml_mapping(path)
-    try:
-        return cls.model_validate(data)
-    except Exception as e:  # pydantic.ValidationError: re-raise with the file name
-        raise ValueError(f"config file '{path}': {e}") from e
-
-
-def dump_yaml_spec(spec: Spec) -> str:
-    return yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False)

@@ -104,7 +104,7 @@ def fit_default_splits(spec, data):
 def run_dict(config: Path | None, flags: dict[str, Any], sets: list[str]) -> dict[str, Any]:
     """The sweep `w2sg run` runs, as a dict: defaults (methods naive and confidence), then the YAML, then the
     flags, then every --set (later wins). `"splits" in` it says whether the user gave any split size."""
-    from w2sg.config import read_yaml_mapping
+    from w2sg.config_io import read_yaml_mapping
 
     d: dict[str, Any] = {"name": "run", "methods": ["naive", "confidence"]}
     if config:
@@ -339,7 +339,7 @@ def sweep(
     """Run a grid of experiments; completed cells are skipped, failed cells are recorded and the sweep goes on."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from w2sg.config import load_yaml_spec
+    from w2sg.config_io import load_yaml_spec
     from w2sg.loggers import make_loggers
     from w2sg.sweep import SweepSpec, run_sweep
     from w2sg.sweep import dry_run as plan_dry_run

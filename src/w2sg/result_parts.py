@@ -1,0 +1,121 @@
+"""The plainer parts of a typed experiment result (`w2sg.result`): the regions of T, how T was scored, the
+splits, how each model was trained, and what the run cost."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+REGIONS = ("wr_sr", "wr_sw", "ww_sr", "ww_sw")  # weak right/wrong x strong (ceiling) right/wrong on T
+
+
+@dataclass(frozen=True)
+class Region:
+    """One region of T (`REGIONS`: weak right/wrong x ceiling right/wrong): its rows, the student's plain
+    accuracy there, and the labeller's when it is not the PGR floor (`supervisor_acc`; else None). The weak
+    model's accuracy is 1 in wr_* and 0 in ww_*, the ceiling's 1 in *_sr and 0 in *_sw, by construction."""
+
+    name: str
+    n: int | None = None
+    student_acc: float | None = None
+    supervisor_acc: float | None = None
+
+    def flat_keys(self) -> dict[str, str]:
+        """Field -> record key."""
+        r = self.name
+        return {"n": f"region_{r}_n", "student_acc": f"student_acc_{r}", "supervisor_acc": f"supervisor_acc_{r}"}
+
+
+@dataclass(frozen=True)
+class Regions:
+    """`metrics.regions`: the four regions of T; the deception score of Yang et al. 2025 (the share of the
+    student's mistakes where the ceiling is right that lie where the weak model is wrong) and its chance level;
+    the student's error rate on ww_sr (weak wrong, ceiling right: `student_err_weak_blind`) with its bootstrap
+    CI, its control on wr_sr and their difference; imitation_<split>_region / _outside: the share of the
+    supervisor's wrong rows on which the student agrees with it, inside / outside the supervisor's
+    systematic-error region, n_sup_wrong_* the number of those rows, and student_err_test_region / _outside the
+    student's error rate on T inside / outside the region (None without a region mask). Records from before the
+    rename hold student_err_weak_blind as deception_score (and its CI), the control as deception_score_known and
+    the difference as deception_gap: those fields are kept so such records still read. Fields other than
+    by_name are the record keys."""
+
+    by_name: Mapping[str, Region] = field(default_factory=lambda: {r: Region(r) for r in REGIONS})
+    deception_score: float | None = None
+    deception_score_chance: float | None = None
+    student_err_weak_blind: float | None = None
+    student_err_weak_blind_ci_low: float | None = None
+    student_err_weak_blind_ci_high: float | None = None
+    student_err_weak_sees: float | None = None
+    student_err_blind_minus_sees: float | None = None
+    deception_score_ci_low: float | None = None  # older records only
+    deception_score_ci_high: float | None = None  # older records only
+    deception_score_known: float | None = None  # older records only
+    deception_gap: float | None = None  # older records only
+    imitation_test_region: float | None = None
+    imitation_test_outside: float | None = None
+    n_sup_wrong_region_test: int | None = None
+    n_sup_wrong_outside_test: int | None = None
+    imitation_transfer_region: float | None = None
+    imitation_transfer_outside: float | None = None
+    n_sup_wrong_region_transfer: int | None = None
+    n_sup_wrong_outside_transfer: int | None = None
+    student_err_test_region: float | None = None
+    student_err_test_outside: float | None = None
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """How T was scored: bootstrap resamples, class balancing, the majority baseline, per-question coverage."""
+
+    n_boot: int | None = None
+    test_balanced: bool | None = None
+    test_pos_frac: float | None = None
+    majority_acc: float | None = None
+    n_questions: int | None = None
+    q_coverage: float | None = None
+    n_test_groups: int | None = None  # units of the cluster bootstrap (questions, prompts; rows when ungrouped)
+
+
+@dataclass(frozen=True)
+class SplitStats:
+    """Size and share of positives of one split (weak_train A, transfer B, val V, test T, extra)."""
+
+    n: int | None = None
+    pos_frac: float | None = None
+
+
+@dataclass(frozen=True)
+class StepTraining:
+    """How one training step (weak, ceiling, student) ended: L2 strength, gradient norm, optimiser steps."""
+
+    l2: float | None = None
+    grad_norm: float | None = None
+    steps: int | None = None
+
+
+@dataclass(frozen=True)
+class Training:
+    """The student's budget (label, kind, step count), the solver, each step's training, the checkpoint early
+    stopping selected, and `oracle` (the student was selected with ground truth: an analysis bound)."""
+
+    budget: str | None = None
+    budget_kind: str | None = None
+    budget_steps: int | None = None
+    solver: str | None = None
+    oracle: bool | None = None
+    selected_step: int | None = None
+    steps: Mapping[str, StepTraining] = field(default_factory=dict)
+
+    def step(self, name: str) -> StepTraining:
+        """The training of step `name` (weak, ceiling or student); all None when not recorded."""
+        return self.steps.get(name, StepTraining())
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """How the run went: which steps came from the cache, texts truncated per tokenizer, seconds per step."""
+
+    cached: Mapping[str, Any] = field(default_factory=dict)  # cached_<step>
+    truncated: Mapping[str, Any] = field(default_factory=dict)  # truncated_<weak|strong>
+    seconds: Mapping[str, Any] = field(default_factory=dict)  # time_<step>
