@@ -386,7 +386,11 @@ def what_changed(pw: dict, cl: dict, comparisons: list[tuple], finetune: bool, g
                "old statement has lost its support.")
     lines += ["", f"Conclusion \"reward model vs classifier\": old — {OLD_STATEMENT} New — {now}"]
     for part, old in OLD_SINGLE_SEED.items():
-        if not (finetune if part == "finetune" else generative):
+        if finetune if part == "finetune" else generative:
+            lines += ["", f"{part.capitalize()} part: rerun only as far as its section above shows (the rest: "
+                      f"`python studies/reward_modelling.py run --part {part}`); the old page printed {old}, with "
+                      "the ceiling's l2 for its students."]
+        else:
             lines += ["", f"{part.capitalize()} part: not rerun since issue 22 (`python studies/reward_modelling.py "
                       f"run --part {part}`); the old page printed {old}. Those students used the ceiling's l2 (an "
                       "oracle choice) and single seeds, so they support no conclusion here."]
@@ -432,7 +436,10 @@ def generative_section(records: list[dict]) -> list[str]:
              "MPNet adapted with its masked-LM objective (1 epoch, lr 5e-5) on the unlabelled student-side texts (B "
              "and V: prompts + responses, or question + answer rows), then a linear head trained naively on the weak "
              "labels; the ceiling stays the unadapted model (Burns et al. sec. 5.2.2 adapted theirs too). Paired "
-             "with the plain naive student of the same seed and splits; PGRs pooled over all paired seeds.", "",
+             "with the plain naive student of the same seed and splits; PGRs pooled over the paired seeds only (so "
+             "the naive column can differ from the table above). Note: the mpnet checkpoint in the model cache has "
+             "no masked-LM head (transformers' load report lists every `lm_head.*` weight as newly initialised), so "
+             "the adaptation trains a random LM head along with the encoder.", "",
              "| task | kind | seeds | weak | ceiling | naive student | generative student | PGR naive [95% CI] | "
              "PGR generative [95% CI] | generative − naive: Δ student acc [95% CI] | Δ PGR [95% CI] | verdict |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
