@@ -149,7 +149,7 @@ def test_page_flags_negative_gaps_and_says_what_lost_support(sc, tmp_path, monke
 def test_what_changed_without_a_rerun_keeps_the_old_numbers_and_says_so(sc):
     text = "\n".join(sc.what_changed(None))
     assert "The numbers and figures below this section are the old page's (old aggregates) and await a rerun" in text
-    assert "python studies/scaling.py run --root w2sg-study --data-dir /work/shared/data" in text
+    assert "python studies/scaling.py run --root w2sg-study --data-dir ../shared/data" in text
     assert "New: awaits the rerun." in text
     assert "smollm2 → qwen-1.5b, naive: old 0.55 [0.16, 0.75] over 3 task(s) → new awaits the rerun" in text
     assert "sst2 tfidf → mpnet, ciphered: weak 0.555, ceiling 0.517 (mean gap -0.038); the old page printed naive " \
