@@ -163,6 +163,7 @@ def test_spearman_and_two_level_cis_resample_tasks():
     x = [1, 2, 3, 4, 5, 6, 7, 8]
     rho, lo, hi = spearman_ci(x, [1, 3, 2, 4, 6, 5, 8, 7], groups=list("aabbccdd"), n_boot=300)
     assert rho == pytest.approx(1 - 6 * 6 / (8 * 63)) and lo <= rho <= hi  # 6 = sum of squared rank gaps
+    assert spearman_ci(x, [1, 3, 2, 4, 6, 5, 8, 7], groups=["a"] * 8)[1:] == (None, None)  # one task: no CI
     point, lo, hi = two_level_ci({"t1": [0.1, 0.12, 0.08], "t2": [0.2, 0.22, 0.18]}, n_boot=300)
     assert point == pytest.approx(0.15) and 0.08 <= lo < 0.15 < hi <= 0.22
 

@@ -75,6 +75,6 @@ def test_budget_axis_is_recorded_per_row(tmp_path):
          "--budget", "full", "--budget", "early_stop_oracle")
     recs = {r["budget"]: r for r in _records(tmp_path)}
     assert set(recs) == {"steps=8", "converged", "early_stop_oracle(auroc,epochs=20)"}
-    assert recs["steps=8"]["steps_student"] == 8 and recs["converged"]["l2_student"] == recs["converged"]["l2_ceiling"]
+    assert recs["steps=8"]["steps_student"] == 8 and recs["converged"]["student_l2_source"] == "cv_weak_labels"
     assert recs["early_stop_oracle(auroc,epochs=20)"]["oracle"] is True and recs["converged"]["oracle"] is False
     assert recs["converged"]["test_balanced"] is True and recs["converged"]["majority_acc"] == 0.5

@@ -245,6 +245,8 @@ def spearman_ci(x: Sequence[float], y: Sequence[float], groups: Sequence[str] | 
     rng = np.random.default_rng(seed)
     units = np.asarray(groups) if groups is not None else np.arange(len(x))
     names = np.unique(units)
+    if len(names) < 2:  # one task: nothing to resample between
+        return rho, None, None
     members = [np.flatnonzero(units == g) for g in names]
     reps = []
     for _ in range(n_boot):
