@@ -180,3 +180,17 @@ def test_group_count_accuracy_equals_the_row_level_bootstrap(balanced):
     rows = np.stack([accuracy_boot(o.probs[r], o.labels, g[:, o.groups], balanced)
                      for r in ("weak", "ceiling", "student")])
     np.testing.assert_allclose(fast, rows, atol=1e-12)
+
+
+def test_the_deception_region_ci_resamples_whole_test_groups():
+    from w2sg.metrics.regions import region_metrics
+
+    y, (w, c, s) = _duplicated(m=200, seed=4)
+    dup = np.repeat(np.arange(len(y)), 2)  # every question written twice: its two rows are one unit
+    args = (y[dup], w[dup], c[dup], s[dup])
+    rows = region_metrics(*args, n_boot=400)
+    groups = region_metrics(*args, n_boot=400, test_groups=[f"q{g}" for g in dup])
+    assert rows["student_err_weak_blind"] == groups["student_err_weak_blind"]  # the point estimate is the same
+    width = {k: r["student_err_weak_blind_ci_high"] - r["student_err_weak_blind_ci_low"]
+             for k, r in (("rows", rows), ("groups", groups))}
+    assert width["groups"] > 1.2 * width["rows"]  # duplicates counted as independent rows: too narrow

@@ -132,7 +132,7 @@ def evaluate(test_labels: Any, weak_test: Any, ceiling_test: Any, student_test: 
     out |= misfit_record(ty, wt, st, ct)  # the bound's terms on B, model first (KL(model || truth))
     out |= region_metrics(y, w, c, s, labeller_test=labeller_test, region_test=region_test, transfer_labels=ty,
                           weak_transfer=wt, student_transfer=st, region_transfer=region_transfer, n_boot=n_boot,
-                          seed=seed)
+                          seed=seed, test_groups=test_groups)
     return {k: _json_safe(v) for k, v in out.items()}
 
 
