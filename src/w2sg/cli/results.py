@@ -94,7 +94,7 @@ def _summary(store, format: str, output: Path | None, task: str | None, method: 
     if format == "table":
         print_summary(recs)
         return
-    rows = [{k: v for k, v in r.items()} for r in summarize(recs)]
+    rows = summarize(recs)
     text = export(rows, format, output)
     if text is not None:
         sys.stdout.write(text + ("" if text.endswith("\n") else "\n"))
