@@ -27,6 +27,7 @@ from w2sg.report.aggregate import (
     pair_label,
     panel_title,
 )
+from w2sg.report.escape import plain_text
 
 DPI = 110
 COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
@@ -89,6 +90,7 @@ def colors(names: list[str]) -> dict[str, str]:
 # ---------------------------------------------------------------- (a) student vs ceiling
 
 
+@plain_text
 def draw_student_vs_ceiling(data: StudentVsCeiling) -> bytes:
     """Student accuracy (y) against ceiling accuracy (x): one colour per weak model, one line style per method,
     the weak model's accuracy dashed in its colour, and the diagonal y = x (PGR 1)."""
@@ -141,6 +143,7 @@ def draw_student_vs_ceiling(data: StudentVsCeiling) -> bytes:
 # ---------------------------------------------------------------- (b) PGR heatmap
 
 
+@plain_text
 def draw_pgr_heatmap(data: Heatmap) -> bytes:
     """Weak × strong grids of the pooled PGR over all seeds with its 95% CI, one row of panels per (task, mode),
     one column per method; a cell whose mean gap is not resolved is hatched grey with no number."""
@@ -210,6 +213,7 @@ def draw_pgr_heatmap(data: Heatmap) -> bytes:
 # ---------------------------------------------------------------- (c) PGR vs gap
 
 
+@plain_text
 def draw_pgr_vs_gap(data: PgrVsGap) -> bytes:
     """PGR against the gap with CIs on both axes; colour = method; unstable hollow grey; undefined × at the
     bottom edge."""
@@ -271,6 +275,7 @@ def draw_pgr_vs_gap(data: PgrVsGap) -> bytes:
 # ---------------------------------------------------------------- (d) methods compared
 
 
+@plain_text
 def draw_methods_compared(data: MethodsCompared) -> bytes:
     """Bars of the pooled PGR over all seeds per weak → strong pair and method with 95% CIs (seeds, then test
     groups), the number of seeds above each; a (pair, method) whose mean gap is not resolved is an empty hatched
@@ -338,6 +343,7 @@ def draw_methods_compared(data: MethodsCompared) -> bytes:
 # ---------------------------------------------------------------- (e) agreement
 
 
+@plain_text
 def draw_agreement(data: AgreementData) -> bytes:
     """Bars of agreement with the weak model where it was right (left) and wrong (right) per pair and method,
     with the ceiling control hatched grey."""

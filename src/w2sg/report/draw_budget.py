@@ -12,6 +12,7 @@ import numpy as np
 from w2sg.report.aggregate import NOT_RESOLVED, POOLED_NOTE, panel_title
 from w2sg.report.budget import BUDGET_METRICS, SLOT_ORDER, BudgetPoint
 from w2sg.report.draw import COLORS, err, figure, grid, hide_unused, legend_below, png
+from w2sg.report.escape import plain_text
 
 
 def _slot_label(label: str, kind: str, several: bool) -> str:
@@ -28,6 +29,7 @@ def _step_tick(s: int) -> str:
     return f"{s // 1024}k" if s >= 4096 and s % 1024 == 0 else str(s)
 
 
+@plain_text
 def draw_pgr_vs_budget(points: list[BudgetPoint]) -> bytes:
     """PGR (accuracy solid, AUROC dashed) against the student's training budget (at least one point)."""
     from matplotlib.lines import Line2D

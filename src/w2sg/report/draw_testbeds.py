@@ -22,6 +22,7 @@ from w2sg.report.draw import (
     legend_below,
     png,
 )
+from w2sg.report.escape import plain_text
 from w2sg.report.testbeds import LOCKED_REFS, REGION_LABELS, REGIONS, LockedPanel, RegionPanel, SupervisorQuality
 
 ERROR_COLORS = {"random": "#1f77b4", "region": "#d62728", "class_conditional": "#2ca02c", "degrade": "#9467bd"}
@@ -38,6 +39,7 @@ def _limits(values: list[float], lo: float = 0.0, hi: float = 1.0) -> tuple[floa
 # ---------------------------------------------------------------- 1. supervisor quality
 
 
+@plain_text
 def draw_supervisor_quality(data: SupervisorQuality) -> bytes:
     """Two panels per task: the pooled PGR (95% CI) and student accuracy against the supervisor's accuracy on T,
     one line per (error kind, method): colour = error kind, line style and marker = method; y = x and the ceiling
@@ -124,6 +126,7 @@ def draw_supervisor_quality(data: SupervisorQuality) -> bytes:
 # ---------------------------------------------------------------- 2. region heatmap
 
 
+@plain_text
 def draw_region_heatmap(panels: list[RegionPanel]) -> bytes:
     """Methods × regions grids of the student's mean accuracy, annotated, one panel per (task, family)."""
     import matplotlib
@@ -164,6 +167,7 @@ def draw_region_heatmap(panels: list[RegionPanel]) -> bytes:
 # ---------------------------------------------------------------- 3. locked-model elicitation
 
 
+@plain_text
 def draw_locked(panels: list[LockedPanel]) -> bytes:
     """Per method, bars of the student's accuracy without / with the trigger (95% CI); horizontal lines for
     the weak supervisor, the ceiling and the locked model without / with the trigger; one panel per variant."""

@@ -16,6 +16,7 @@ import html
 from pathlib import Path
 from typing import NamedTuple
 
+from w2sg.report.escape import md_text
 from w2sg.report.figures import (
     OPTIONAL_FIGURES,
     TESTBED_FIGURES,
@@ -25,6 +26,7 @@ from w2sg.report.figures import (
     render_all,
     render_testbeds,
 )
+from w2sg.report.scope import covers, short_hash
 from w2sg.report.summary import fmt, fmt_mean_sd, fmt_pgr, fmt_pooled, summarize
 from w2sg.report.testbeds import has_testbeds, testbed_tables
 from w2sg.store import distinct, with_task_versions, with_variant_labels
@@ -200,7 +202,7 @@ def experiment_table(records: list[dict]) -> tuple[list[str], list[list[str]]]:
     header = ["task", "weak → strong", "mode", "method", "budget", "seed", "majority", "weak acc", "ceiling acc",
               "student acc", "gap acc [95% CI]", "PGR acc [95% CI]", "PGR AUROC [95% CI]",
               *(["PGR per-question [95% CI]"] if per_q else []), "agree (weak right)", "agree (weak wrong)",
-              "ceiling agree (weak wrong)"]
+              "ceiling agree (weak wrong)", "experiment hash"]
     keyed = sorted(records, key=lambda r: (tuple(str(r.get(k)) for k in ("task", "weak", "strong", "mode", "method")),
                                            budget_sort_key(r.get("budget")),
                                            r.get("seed") if isinstance(r.get("seed"), int) else 0))
@@ -208,7 +210,7 @@ def experiment_table(records: list[dict]) -> tuple[list[str], list[list[str]]]:
              _budget(r.get("budget")), str(r.get("seed")), fmt(r.get("majority_acc")), _acc(r, "weak"),
              _acc(r, "ceiling"), fmt(r.get("student_acc")), _ci_text(r, "gap_acc"), fmt_pgr(r, "acc"),
              fmt_pgr(r, "auroc"), *([fmt_pgr(r, "q_acc")] if per_q else []), fmt(r.get("agree_transfer_weak_right")),
-             fmt(r.get("agree_transfer_weak_wrong")), fmt(r.get("ceiling_agree_transfer_weak_wrong"))]
+             fmt(r.get("agree_transfer_weak_wrong")), fmt(r.get("ceiling_agree_transfer_weak_wrong")), short_hash(r)]
             for r in keyed]
     return header, rows
 
@@ -240,7 +242,7 @@ def _html_table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return md_text(text)
 
 
 def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -339,7 +341,7 @@ def write_html_report(records: list[dict], out_dir: str | Path, title: str = "w2
     intro = (f"Generated {stamp} from {len(records)} experiment(s): {n_unstable} unstable, "
              f"{n_undefined} with an undefined PGR (accuracy)"
              + (f", {n_oracle} ORACLE (selected or supervised with ground truth: bounds, not methods)" if n_oracle
-                else "") + f". {balance_note(records)}")
+                else "") + f". {balance_note(records)} {covers(records)}")
 
     legend_html = "<dl class=\"legend\">" + "".join(
         f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in LEGEND) + "</dl>"
@@ -377,7 +379,8 @@ Self-check did not run (JavaScript disabled?).</div>
     html_path = out_dir / HTML_NAME
     html_path.write_text(page, encoding="utf-8")
 
-    lines = [f"# {title}", "", intro, "", *[line for w in version_warnings for line in (f"> **Warning**: {w}", "")],
+    lines = [f"# {md_text(title)}", "", md_text(intro), "",
+             *[line for w in version_warnings for line in (f"> **Warning**: {md_text(w)}", "")],
              "## How to read this report", ""]
     lines += [f"- **{k}**: {v}" for k, v in LEGEND]
     lines += ["", "## Summary over seeds", "", TABLE_NOTE, "", *_md_table(summary_header, summary), "", "## Figures",

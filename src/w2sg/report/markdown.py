@@ -9,7 +9,9 @@ import math
 from collections import defaultdict
 from pathlib import Path
 
+from w2sg.report.escape import md_text, plain_text
 from w2sg.report.figures import budget_sort_key
+from w2sg.report.scope import covers
 from w2sg.report.summary import fmt, summarize
 
 
@@ -31,6 +33,7 @@ def _short_budget(budget) -> str:
     return "early stop" if b.startswith("early_stop") else b
 
 
+@plain_text
 def accuracy_figure(records: list[dict], path: Path) -> Path:
     """Bars of weak, ceiling and each method's student accuracy (mean over seeds, 95% CI), one panel per
     (task, weak, strong, mode)."""
@@ -113,9 +116,10 @@ def write_report(records: list[dict], out_dir: str | Path, title: str = "w2sg re
     except Exception as e:  # the figure must not cost the whole report
         drawn, budget_error = None, f"{type(e).__name__}: {e}"
     n_oracle = sum(bool(r.get("oracle")) for r in records)
-    lines = [f"# {title}", "", f"Generated {dt.datetime.now().isoformat(timespec='seconds')} from "
+    lines = [f"# {md_text(title)}", "", f"Generated {dt.datetime.now().isoformat(timespec='seconds')} from "
              f"{len(records)} experiments." + (f" {n_oracle} are ORACLE (selected or supervised with ground "
                                                "truth: bounds, not methods)." if n_oracle else ""), "",
+             md_text(covers(records)), "",
              "PGR = (student − weak) / (ceiling − weak), on test accuracy and AUROC (and per question for "
              "multiple-choice tasks). Per-experiment CIs are 95% paired bootstrap intervals over test groups "
              "(a question's answers resampled together); over seeds, accuracies are mean ± sd and PGR is pooled "
@@ -123,13 +127,13 @@ def write_report(records: list[dict], out_dir: str | Path, title: str = "w2sg re
              "seeds and then test groups, printed only when the mean gap's CI excludes 0. `unstable` marks an "
              "experiment whose gap (ceiling − weak) CI includes 0; PGR is undefined when ceiling ≤ weak. "
              + balance_note(records), "",
-             *[line for w in version_warnings for line in (f"> **Warning**: {w}", "")],
+             *[line for w in version_warnings for line in (f"> **Warning**: {md_text(w)}", "")],
              f"![accuracy per method]({png.name})", ""]
     if drawn is not None:
         lines += ["## PGR vs the student's training budget", "", f"![{BUDGET_FIGURE.title}]({drawn.name})", "",
                   BUDGET_FIGURE.caption, ""]
     elif budget_error:
-        lines += [f"_PGR vs budget figure not drawn: {budget_error}._", ""]
+        lines += [f"_PGR vs budget figure not drawn: {md_text(budget_error)}._", ""]
     lines += testbeds_markdown(testbed_section(records), out_dir)
     summary_header, summary = summary_table(records)
     experiment_header, experiments = experiment_table(records)
