@@ -8,6 +8,7 @@ import io
 import json
 import os
 import platform
+import shutil
 import sqlite3
 import subprocess
 import time
@@ -19,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from w2sg.config import weak_label
+from w2sg.outputs import SQLITE_MAGIC, export  # noqa: F401 (export: `w2sg.store.export` as before)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS experiments (
@@ -60,11 +62,14 @@ def versions() -> dict[str, str]:
     return out
 
 
+KEPT = ("what finished is kept: the computed steps are in the cache, so rerunning the same command stores the "
+        "rows without recomputing them")
+FULL_BELOW = 64 * 2**20  # bytes free under which an I/O error of sqlite is taken for a full disk
+
+
 class StoreError(ValueError):
     """The results store cannot be read or written: the message names the file, what is wrong and the fix."""
 
-
-SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 class ResultsStore:
@@ -165,7 +170,25 @@ class ResultsStore:
                 why = "it is read-only" if writing or "readonly" in msg else msg
                 raise StoreError(f"cannot {'write' if writing else 'open'} the results store {self.path}: {why}. "
                                  "Make it and its directory writable, or use another --workdir.") from e
+            if self._disk_full(e):
+                raise StoreError(f"disk full writing the results store {self.path} (sqlite: {msg}): free space or "
+                                 f"use --workdir elsewhere; {KEPT}") from e
+            if "disk I/O error" in msg:
+                raise StoreError(f"disk I/O error on the results store {self.path}: check the disk and its free "
+                                 f"space, or use --workdir elsewhere; {KEPT}") from e
             raise StoreError(f"results store {self.path}: {msg}") from e
+
+    def _disk_full(self, e: sqlite3.Error) -> bool:
+        """sqlite says SQLITE_FULL ("database or disk is full"), or an I/O error on a disk with (almost) no room:
+        a write that fails on a full disk is often reported as "disk I/O error"."""
+        if getattr(e, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "disk is full" in str(e):
+            return True
+        if "disk I/O error" not in str(e):
+            return False
+        try:
+            return shutil.disk_usage(self.path.parent).free < FULL_BELOW
+        except OSError:
+            return False
 
     def _has_table(self) -> bool:
         with self._errors(), contextlib.closing(self._connect()) as con:
@@ -388,31 +411,3 @@ def with_task_versions(records: list[dict]) -> tuple[list[dict], list[str]]:
         label = labels[version_key(r)]
         out.append(r if label == r.get("task") else dict(r, task=label))
     return out, warnings
-
-
-def export(records: list[dict], fmt: str, path: str | Path | None = None) -> str | None:
-    """Write records as json (list of records), csv or parquet; returns the text for json/csv without path."""
-    import pandas as pd
-
-    if fmt == "json":
-        text = json.dumps(records, indent=2, default=str)
-        if path is None:
-            return text
-        Path(path).write_text(text)
-        return None
-    flat = [{k: (json.dumps(v) if isinstance(v, dict | list) else v) for k, v in r.items()} for r in records]
-    df = pd.DataFrame(flat)
-    if fmt == "csv":
-        if path is None:
-            return df.to_csv(index=False)
-        df.to_csv(path, index=False)
-        return None
-    if fmt == "parquet":
-        if path is None:
-            raise ValueError("parquet export needs an output file: --output results.parquet")
-        try:
-            df.to_parquet(path, index=False)
-        except ImportError as e:
-            raise ImportError("parquet export needs pyarrow: pip install 'w2sg[parquet]'") from e
-        return None
-    raise ValueError(f"unknown format '{fmt}'; use json, csv or parquet")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from contextlib import contextmanager
@@ -43,15 +44,17 @@ def quiet_progress_bars() -> None:
 
 
 def _one_line_cache_warnings() -> None:
-    """A damaged cache entry is reported as one line (file, damage, where it went), not Python's two-line form."""
+    """A damaged cache entry (file, damage, where it went) and a logger that failed mid-sweep are reported as one
+    line, not Python's two-line form."""
     import warnings
 
     from w2sg.cache import CacheDamageWarning
+    from w2sg.loggers import LoggerWarning
 
     default = warnings.showwarning
 
     def show(message, category, filename, lineno, file=None, line=None):
-        if issubclass(category, CacheDamageWarning):
+        if issubclass(category, CacheDamageWarning | LoggerWarning):
             from rich.markup import escape
 
             console.print(f"[yellow]warning[/]: {escape(str(message))}", highlight=False)
@@ -73,18 +76,56 @@ def _fail(msg: str, code: int = 2):
     raise typer.Exit(code)
 
 
+def _os_path(e: OSError) -> str | None:
+    """The path an OS error is about: its filename, else the innermost frame's `path` (a write that fails on a
+    full disk names no file: `f.write` in `cache.atomic_write_bytes` does not know it)."""
+    if e.filename is not None:
+        return os.fsdecode(e.filename)
+    found, tb = None, e.__traceback__
+    while tb is not None:
+        value = tb.tb_frame.f_locals.get("path")
+        if isinstance(value, str | os.PathLike):
+            found = value
+        tb = tb.tb_next
+    return None if found is None else os.fsdecode(found)
+
+
+OUTPUT_FLAGS = "(--workdir, --report, --out, --output)"
+
+
 def _os_message(e: OSError) -> str:
-    """One line for an OS error on an output path (a file where a folder must be, a folder where a file must
-    be, no permission), naming the path and the fix."""
-    where = f"'{e.filename}'" if e.filename else "an output path"
-    if isinstance(e, FileExistsError | NotADirectoryError):
-        why = "a file is in the way where a directory is needed"
-    elif isinstance(e, IsADirectoryError):
-        why = "it is a directory, but a file is needed there"
-    else:
-        why = e.strerror or str(e)
-    return (f"cannot write {where}: {why} ({e.strerror or type(e).__name__}); choose another output path "
-            "(--workdir, --report, --out, --output) or move what is in the way")
+    """One line for an OS error, by errno, naming the path and the fix: disk full, no such folder, a file or a
+    folder in the way, no permission, a read-only file system, a name too long. An error raised with a message of
+    its own (no errno) is that message."""
+    if e.errno is None and e.strerror is None:
+        return str(e)
+    path = _os_path(e)
+    where = f"'{path}'" if path else "an output path"
+    code, why = e.errno, e.strerror or type(e).__name__
+    if code in (errno.ENOSPC, errno.EDQUOT):
+        resume = ("; the steps that finished are cached: rerun the same command to resume"
+                  if path and "cache" in Path(path).parts else "")
+        return f"disk full writing {where} ({why}): free space or use --workdir elsewhere{resume}"
+    if code == errno.ENOENT:
+        parent = os.path.dirname(path.rstrip(os.sep)) if path else ""
+        if parent and not os.path.isdir(parent):
+            return f"no such folder: '{parent}' (for '{path}'): create it, or give a path in an existing folder"
+        return f"no such file or folder: {where}: check the path"
+    if code in (errno.EEXIST, errno.ENOTDIR):
+        return (f"cannot write {where}: a file is in the way where a directory is needed ({why}); choose another "
+                f"output path {OUTPUT_FLAGS} or move what is in the way")
+    if code == errno.EISDIR:
+        return (f"cannot write {where}: it is a directory, but a file is needed there ({why}); choose another "
+                f"output path {OUTPUT_FLAGS} or move what is in the way")
+    if code in (errno.EACCES, errno.EPERM):
+        return (f"cannot write {where}: {why}; make it writable, or choose another output path {OUTPUT_FLAGS} "
+                "or move what is in the way")
+    if code == errno.EROFS:
+        return f"cannot write {where}: it is on a read-only file system; use --workdir (or --out, --output) elsewhere"
+    if code == errno.ENAMETOOLONG:
+        return f"cannot use {where}: the name is too long for this file system ({why}); choose a shorter path"
+    name = errno.errorcode.get(code, str(code)) if code is not None else type(e).__name__
+    return f"{where}: {why} ({name}); check the path and the disk, or use --workdir elsewhere"
 
 
 @contextmanager
@@ -98,9 +139,9 @@ def _user_errors():
     try:
         yield
     except (UnknownTaskError, UnknownModelError, ModelNotPresentError, DataNotFoundError, MalformedRowError,
-            NonFiniteLossError, ValueError, FileNotFoundError, MissingPackageError) as e:
+            NonFiniteLossError, ValueError, MissingPackageError) as e:
         _fail(str(e))
-    except (FileExistsError, IsADirectoryError, NotADirectoryError, PermissionError) as e:
+    except OSError as e:  # every OS error by its errno: disk full, no such folder, in the way, no permission
         _fail(_os_message(e))
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]: finished steps are cached; rerun the same command to resume.")
@@ -157,6 +198,10 @@ def _check_dir_option(path: Path | None, flag: str) -> None:
     """An output directory option must not be (or lie under) a file; checked before any work."""
     if path is None:
         return
+    if flag != "--workdir":  # a report folder: never the results store, never inside a workdir's cache
+        from w2sg.outputs import refuse_protected
+
+        refuse_protected(path, None, flag, "report")
     for p in [path, *path.parents]:
         if p.exists():
             if not p.is_dir():

@@ -35,10 +35,10 @@ def tasks(data_dir: DataDir = None):
         def f(x, pct=False):
             return "-" if x is None else (f"{x:.2f}" if pct else str(x))
 
-        t.add_row(name, str(s.get("kind", "-")), "yes" if s.get("present") else "[red]no[/]", f(s.get("n_pool")),
-                  f(s.get("n_groups")),
+        t.add_row(escape(name), str(s.get("kind", "-")), "yes" if s.get("present") else "[red]no[/]",
+                  f(s.get("n_pool")), f(s.get("n_groups")),
                   f(s.get("pos_frac_pool"), True), f(s.get("n_test")), f(s.get("pos_frac_test"), True),
-                  str(s.get("hub_id") or "-"), str(s.get("description") or ""))
+                  escape(str(s.get("hub_id") or "-")), escape(str(s.get("description") or "")))
     out.print(t)
     for line in notes:
         out.print(line, highlight=False)
@@ -49,15 +49,18 @@ def models_list(ctx: typer.Context):
     """List model aliases, parameter counts and whether they are pulled (classic rungs such as tfidf are built in)."""
     if ctx.invoked_subcommand:
         return
+    from rich.markup import escape
+
     from w2sg.models.zoo import list_models
 
     t = Table(title="models")
     for c in ["alias", "params", "kind", "present", "hub id", "path"]:
         t.add_column(c, overflow="fold", no_wrap=c == "alias")
     for m in list_models(classic=True):
-        t.add_row(m["alias"], f"{m['params'] / 1e6:.0f}M" if m.get("params") else "-", m.get("kind") or m["arch"],
+        t.add_row(escape(m["alias"]), f"{m['params'] / 1e6:.0f}M" if m.get("params") else "-",
+                  escape(str(m.get("kind") or m["arch"])),
                   "built in" if m["arch"] == "classic" else "yes" if m.get("present") else "[red]no[/]",
-                  m.get("hub_id") or "-", str(m.get("path") or "-"))
+                  escape(str(m.get("hub_id") or "-")), escape(str(m.get("path") or "-")))
     out.print(t)
     out.print("Any local checkpoint directory or Hub id (org/name) also works as a model.")
 

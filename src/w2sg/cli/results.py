@@ -29,14 +29,15 @@ def _first_line(text: str | None) -> str:
 def _print_failed(records: list[dict]) -> None:
     """The failed cells: what they were and the first line of their error (the full traceback is in the store:
     `w2sg results --status failed -f json`)."""
+    from rich.markup import escape
     from rich.table import Table
 
     t = Table(title=f"failed cells ({len(records)})")
     for c in ["task", "weak→strong", "mode", "method", "seed", "error"]:
         t.add_column(c)
     for r in records:
-        t.add_row(str(r["task"]), f"{r['weak']}→{r['strong']}", str(r["mode"]), str(r["method"]), str(r["seed"]),
-                  _first_line(r.get("error")))
+        t.add_row(*(escape(str(c)) for c in (r["task"], f"{r['weak']}→{r['strong']}", r["mode"], r["method"],
+                                              r["seed"], _first_line(r.get("error")))))
     out.print(t)
 
 
@@ -55,16 +56,19 @@ def results(
                                           "n_seeds, n_undefined)")] = False,
 ):
     """Print the results store as a table, or export it (json: a list of records)."""
+    from w2sg.outputs import refuse_protected
     from w2sg.store import ResultsStore, export, with_task_versions
 
     with _user_errors():
         if status not in STATUSES:
             raise ValueError(f"--status '{status}': use ok, failed or all")
+        if output is not None:  # before any work: never over the store, never into the cache
+            refuse_protected(output, workdir, "--output", f"results.{format}")
         if not (workdir / "results.sqlite").exists():
             _fail(f"no results store at {workdir / 'results.sqlite'}; run `w2sg run` first or pass --workdir")
         store = ResultsStore(workdir / "results.sqlite")
         if summary:
-            return _summary(store, format, output, task, method)
+            return _summary(store, format, output, task, method, workdir)
         recs = store.records(status=None if status == "all" else status, task=task, method=method)
         ok = [r for r in recs if r.get("status") == "ok"]
         failed = [r for r in recs if r.get("status") != "ok"]
@@ -78,14 +82,15 @@ def results(
             elif status == "failed":
                 console.print("no failed cells")
             return
-        text = export(recs, format, output)
+        text = export(recs, format, output, workdir)
         if text is not None:
             sys.stdout.write(text + ("" if text.endswith("\n") else "\n"))
         else:
             console.print(f"wrote {len(recs)} records to {output}")
 
 
-def _summary(store, format: str, output: Path | None, task: str | None, method: str | None) -> None:
+def _summary(store, format: str, output: Path | None, task: str | None, method: str | None,
+             workdir: Path | None = None) -> None:
     from w2sg.cli.run import print_summary
     from w2sg.report.summary import summarize
     from w2sg.store import export
@@ -95,7 +100,7 @@ def _summary(store, format: str, output: Path | None, task: str | None, method: 
         print_summary(recs)
         return
     rows = summarize(recs)
-    text = export(rows, format, output)
+    text = export(rows, format, output, workdir)
     if text is not None:
         sys.stdout.write(text + ("" if text.endswith("\n") else "\n"))
     else:
@@ -171,6 +176,7 @@ def report_cmd(workdir: WorkDir = Path("w2sg-runs"),
                task: Annotated[str | None, typer.Option(help="only this task")] = None):
     """From the results store alone: report.md + accuracy.png, and one self-contained report.html with the
     standard W2SG figures (student vs ceiling, PGR heatmap, PGR vs gap, methods, agreement)."""
+    from w2sg.outputs import refuse_protected
     from w2sg.report.markdown import write_report
     from w2sg.store import ResultsStore, with_task_versions
 
@@ -183,5 +189,6 @@ def report_cmd(workdir: WorkDir = Path("w2sg-runs"),
     _warn(with_task_versions(recs)[1])  # the reports label the versions and repeat the warning
     target = out_dir or workdir / "report"
     with _user_errors():  # an output path in the way: one line naming it
+        refuse_protected(target, workdir, "--out", "report")
         console.print(f"report: {write_report(recs, target)}")
         _write_html(recs, target, "w2sg report")

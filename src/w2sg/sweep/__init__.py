@@ -79,9 +79,10 @@ def _record_cell(pipe, job: Job, out: dict, report: SweepReport, loggers: list) 
         return
     pipe.store.put(**out["result"])
     report.computed += 1
-    record = pipe.store.records(hash=out["result"]["hash_"])[0]
-    for lg in loggers:
-        lg.log(record)
+    if loggers:
+        from w2sg.loggers import log_record
+
+        log_record(loggers, pipe.store.records(hash=out["result"]["hash_"])[0])
 
 
 __all__ = ["InProcessExecutor", "Job", "ProcessExecutor", "RayExecutor", "SweepReport", "SweepSpec", "dry_run",
