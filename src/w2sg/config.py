@@ -359,6 +359,14 @@ class ExperimentSpec(Spec):
     def _weak(cls, v: Any) -> Any:
         return canonical_weak(v)
 
+    @field_validator("task")
+    @classmethod
+    def _task_key(cls, v: str) -> str:
+        """A YAML task by its resolved path (t.yaml, ./t.yaml and /abs/t.yaml are one task); names as given."""
+        from w2sg.tasks.keys import task_key
+
+        return task_key(v)
+
     @model_validator(mode="before")
     @classmethod
     def _task_prompt(cls, v: Any) -> Any:

@@ -90,7 +90,7 @@ def read_quail_xml(path: Path) -> Iterator[Record]:
     for doc in root.iter("text"):
         doc_id, body = doc.get("id"), doc.find("text_body")
         if doc_id is None or body is None or body.text is None:
-            raise MalformedRowError(path, None, f"<text id={doc_id!r}> lacks an id or a <text_body>")
+            raise MalformedRowError(path, None, "a <text> element lacks an id or a <text_body>")
         passage = body.text.strip()
         for q in doc.iter("q"):
             qid = f"{doc_id}_{q.get('id')}"
@@ -98,7 +98,8 @@ def read_quail_xml(path: Path) -> Iterator[Record]:
             for k, a in enumerate(q.findall("a")):
                 flag = a.get("correct", "False")
                 if flag not in ("True", "False"):
-                    raise MalformedRowError(path, None, f"question {qid}, answer {k}: correct={flag!r}")
+                    raise MalformedRowError(path, None, f"answer {k} of a question: its 'correct' attribute is "
+                                                        "neither True nor False")
                 flags.append(int(flag == "True"))
             correct: int | list[int] = flags.index(1) if sum(flags) == 1 else flags
             yield qid, {"id": qid, "context": passage, "question": (q.text or "").strip(),
@@ -118,7 +119,7 @@ def read_tweets(text_path: Path) -> Iterator[Record]:
                                 f"{len(labels)} labels for {len(texts)} lines of {text_path.name}")
     for i, (text, lab) in enumerate(zip(texts, labels, strict=True), start=1):
         if lab.strip() not in ("0", "1", "2"):
-            raise MalformedRowError(label_path, i, f"bad label {lab!r} (expected 0, 1 or 2)")
+            raise MalformedRowError(label_path, i, "bad label (expected 0, 1 or 2)")
         yield i, {"text": text, "label": lab.strip()}
 
 
@@ -260,7 +261,8 @@ def text_fields(records: list[Record], ctx: HookContext) -> list[Record]:
             text = str(field(r, "text", ctx.where, _line(key)))
             m = pattern.fullmatch(text)
             if m is None:
-                raise MalformedRowError(ctx.where, _line(key), f"text does not match {ctx.template!r}: {text[:80]!r}")
+                raise MalformedRowError(ctx.where, _line(key),
+                                        f"field 'text' does not match the template {ctx.template!r}")
             r = {**r, **m.groupdict()}
         out.append((key, r))
     return out

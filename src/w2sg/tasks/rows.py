@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from w2sg.items import Comparison
+from w2sg.tasks.checks import describe, float_label_hint, one_class_error
 from w2sg.tasks.schema import Example, TaskData
 
 # Long Reddit posts (ETHICS commonsense) can exceed csv's default 128 KiB field limit.
@@ -220,11 +221,13 @@ def iter_records(
 
 
 def field(row: dict, key: str, path: Path | str, line: int | None) -> Any:
-    """row[key], or a MalformedRowError naming the file, line and missing field."""
+    """row[key], or a MalformedRowError naming the file, line and missing field (never the row's own keys: a
+    header row is data)."""
     try:
         value = row[key]
     except KeyError:
-        raise MalformedRowError(path, line, f"missing field '{key}' (fields: {sorted(row)})") from None
+        raise MalformedRowError(path, line, f"missing field '{key}' (the row has {len(row)} fields; check "
+                                            "the spec's field names against the file's header or keys)") from None
     if value is None:
         raise MalformedRowError(path, line, f"field '{key}' is empty (null)")
     return value
@@ -235,17 +238,21 @@ _FALSE = {"0", "false", "no", "n", "off"}
 
 
 def parse_label(
-    value: Any, path: Path | str, line: int | None, label_map: dict[str, int | None] | None = None
+    value: Any, path: Path | str, line: int | None, label_map: dict[str, int | None] | None = None,
+    name: str = "label",
 ) -> int | None:
     """A 0/1 label from 0/1, true/false (or yes/no), or through `label_map` (keys compared as strings).
 
-    None when `label_map` maps the value to None: the row is to be dropped (e.g. a neutral class).
+    None when `label_map` maps the value to None: the row is to be dropped (e.g. a neutral class). Errors name
+    the field (`name`), not the value (a float 0.0/1.0 excepted: the error gives the label_map that reads it).
     """
     if label_map is not None:
         key = str(value).strip().lower()
         if key in label_map:
             return label_map[key]
-        raise MalformedRowError(path, line, f"label {value!r} is not in label_map {sorted(label_map)}")
+        hint = float_label_hint(value, name)
+        raise MalformedRowError(path, line, hint or f"the value of field '{name}' ({describe(value)}) is not a key "
+                                                    f"of label_map {sorted(label_map)}")
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, int) and value in (0, 1):
@@ -256,7 +263,9 @@ def parse_label(
             return 1
         if v in _FALSE:
             return 0
-    raise MalformedRowError(path, line, f"bad label {value!r} (expected 0/1 or true/false)")
+    hint = float_label_hint(value, name)
+    raise MalformedRowError(path, line, hint or f"bad label in field '{name}': {describe(value)}, expected 0/1 or "
+                                                "true/false (map other values with label_map)")
 
 
 def parse_index(value: Any, n: int, path: Path | str, line: int | None) -> int:
@@ -266,7 +275,7 @@ def parse_index(value: Any, n: int, path: Path | str, line: int | None) -> int:
             raise ValueError
         idx = int(str(value).strip())
     except ValueError:
-        raise MalformedRowError(path, line, f"bad answer index {value!r} (expected 0..{n - 1})") from None
+        raise MalformedRowError(path, line, f"bad answer index: {describe(value)}, expected 0..{n - 1}") from None
     if not 0 <= idx < n:
         raise MalformedRowError(path, line, f"answer index {idx} out of range 0..{n - 1}")
     return idx
@@ -349,7 +358,8 @@ def fingerprint(pool: list[Example], test: list[Example] | None) -> str:
 def finalize(
     name: str, pool: list[Example], test: list[Example] | None, source: str, notes: list[str] | None = None
 ) -> TaskData:
-    """Dedup each pool, remove from the main pool every text (and group) that the test pool holds, hash."""
+    """Dedup each pool, remove from the main pool every text (and group) that the test pool holds, hash; a pool
+    or test set of text rows all of one class is an error."""
     notes = list(notes or [])
     pool = _dedup(pool, "pool", notes)
     if test is not None:
@@ -363,5 +373,9 @@ def finalize(
         pool = kept
     if not pool:
         raise ValueError(f"task '{name}': no rows left in the pool (source: {source})")
+    for part, rows in (("pool", pool), ("test set", test or [])):
+        error = one_class_error(name, part, rows, source)
+        if error is not None:
+            raise error
     return TaskData(name=name, pool=pool, test=test, fingerprint=fingerprint(pool, test), source=source,
                     notes=notes)

@@ -3,14 +3,16 @@
 A spec names its rows' source(s) and maps each record to rows with ONE text template, whatever the source:
 
 - `files`: data files, relative to the YAML file (`root: spec`, the default) or to the offline data directory
-  (`root: data_dir`: --data-dir, $W2SG_DATA_DIR or ../shared/data); `csv` options for headerless or unquoted
-  CSV/TSV, `reader` (a hook name) for other formats, `also` for extra files a reader needs;
+  (`root: data_dir`: --data-dir, $W2SG_DATA_DIR or ../shared/data), and inside that folder (a `..` that leaves
+  it is refused; an absolute path is read as given); `csv` options for headerless or unquoted CSV/TSV, `reader`
+  (a hook name) for other formats, `also` for extra files a reader needs;
 - `hub`: a Hugging Face dataset (`id`, `config`, `splits`) used when no data directory is found;
 - `hook`: a named row hook (tasks/hooks.py) for what a mapping cannot say.
 
 Kinds: `binary` (`text` + `label`); `multiple_choice` (`text` with {answer}, `answers` + `correct`; or one
 row per candidate with `label` and a `group` per question); `pairwise` (`prompt`, `chosen`, `rejected`).
-`group`, `prompt`, `chosen` and `rejected` name a field, or are a template when they contain "{". `meta` lists
+`group`, `prompt`, `chosen` and `rejected` name a field, or are a template when they contain "{". A template's
+placeholders are plain field names, `{body}`: no attribute or index lookups, format specs or conversions. `meta` lists
 raw fields copied (as strings) into each row's `Example.meta`, e.g. `meta: [category]` (rows can then be
 selected by them, as by a synthetic supervisor's `region: {field: {category: ...}}`).
 
@@ -26,9 +28,10 @@ task by an arbitrary rule on the text, e.g. `{name: sst2_cipher, derive: {from: 
 
 from __future__ import annotations
 
+import os
 import re
 import string
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar, Literal
 
 import yaml
@@ -71,6 +74,21 @@ class TaskFiles(Spec):
         if v is not None and v not in READERS:
             raise ValueError(f"unknown reader {v!r}; known: {', '.join(sorted(READERS))}")
         return v
+
+    @model_validator(mode="after")
+    def _inside_root(self) -> TaskFiles:
+        """A relative path stays inside its root (the spec's folder or the data directory)."""
+        folder = "the spec's folder (root: spec)" if self.root == "spec" else "the data directory (root: data_dir)"
+        named = [("pool", self.pool), ("test", self.test), *((f"also[{i}]", p) for i, p in enumerate(self.also))]
+        for key, p in named:
+            if p is not None and not p.strip():
+                raise ValueError(f"files.{key} is empty: name a data file")
+            if p is None or Path(p).is_absolute() or PurePosixPath(p).is_absolute():
+                continue
+            norm = os.path.normpath(p.replace("\\", "/"))
+            if norm == ".." or norm.startswith("../"):
+                raise ValueError(f"files.{key} '{p}' leaves {folder}: give a path inside it, or an absolute path")
+        return self
 
 
 class HubSplits(Spec):
@@ -229,10 +247,7 @@ class YamlTaskSpec(Spec):
     @classmethod
     def _template_parses(cls, v: str | None) -> str | None:
         if v is not None:
-            try:
-                list(string.Formatter().parse(v))
-            except ValueError as e:
-                raise ValueError(f"bad template {v!r}: {e}") from e
+            check_template(v)
         return v
 
     @field_validator("meta")
@@ -306,6 +321,26 @@ class YamlTaskSpec(Spec):
     def multiple_choice(self) -> bool:
         """True when each record expands into one row per candidate answer (answers + correct)."""
         return self.answers is not None
+
+
+def check_template(template: str) -> None:
+    """ValueError unless every placeholder of `template` is a plain field name: `{body}`, not `{0}`, `{}`,
+    `{body.attr}`, `{body[0]}`, `{body:>9}` or `{body!r}` (lookups, widths and conversions read or write more
+    than a field's text)."""
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError as e:
+        raise ValueError(f"bad template {template!r}: {e}") from e
+    for _, name, spec, conversion in parts:
+        if name is None:
+            continue
+        bad = ("a positional placeholder" if not name.strip() or name.strip().isdigit()
+               else "an attribute or index lookup" if any(c in name for c in ".[]")
+               else "a format spec" if spec else "a conversion" if conversion else None)
+        if bad is not None:
+            shown = "{" + name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+            raise ValueError(f"bad template {template!r}: {shown} is {bad}; a placeholder is a plain field name "
+                             "such as {body}")
 
 
 def template_fields(template: str) -> list[str]:

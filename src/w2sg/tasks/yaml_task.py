@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+from w2sg.tasks.checks import choice_note, describe, identical_pairs
 from w2sg.tasks.derive import derived_pairwise_task
 from w2sg.tasks.hooks import READERS, ROW_HOOKS, HookContext, Record
 from w2sg.tasks.registry import Rows, TaskDef, registered
@@ -33,8 +34,8 @@ def _render(template: str, row: dict, path: Path | str, line: int | None, what: 
     try:
         return template.format(**{**row, **extra})
     except KeyError as e:
-        raise MalformedRowError(path, line, f"missing field {e} used in the {what} "
-                                            f"(fields: {sorted(row)})") from None
+        raise MalformedRowError(path, line, f"missing field {e} used in the {what} (the row has {len(row)} fields; "
+                                            "check the template's names against the file's header or keys)") from None
     except (IndexError, ValueError, AttributeError) as e:
         raise MalformedRowError(path, line, f"cannot fill the {what}: {e}") from None
 
@@ -65,12 +66,13 @@ def _answers(spec: YamlTaskSpec, row: dict, path: Path | str, line: int | None) 
     return value
 
 
-def _labels(value: Any, n: int, path: Path | str, line: int | None) -> list[int]:
+def _labels(value: Any, n: int, path: Path | str, line: int | None, name: str) -> list[int]:
     """0/1 per answer from the index of the correct one, or from a list of per-answer 0/1 flags."""
     value = _json_list(value)
     if isinstance(value, list):
         if len(value) != n or any(v not in (0, 1) for v in value):
-            raise MalformedRowError(path, line, f"correct flags {value!r}: expected {n} values of 0/1")
+            raise MalformedRowError(path, line, f"field '{name}' holds {describe(value)}: expected {n} flags of 0/1 "
+                                                "(one per answer) or the index of the correct answer")
         return [int(v) for v in value]
     correct = parse_index(value, n, path, line)
     return [int(k == correct) for k in range(n)]
@@ -93,9 +95,11 @@ def _meta(spec: YamlTaskSpec, row: dict, path: Path | str, line: int | None) -> 
 
 
 def records_to_rows(spec: YamlTaskSpec, records: list[Record], prefix: str, path: Path | str,
-                    skip_unlabelled: bool = False) -> list[Example]:
-    """Rows of one file or split. A record keyed `key` yields ids `{prefix}/{key}/{k}` (k: its k-th row)."""
+                    skip_unlabelled: bool = False, notes: list[str] | None = None) -> list[Example]:
+    """Rows of one file or split. A record keyed `key` yields ids `{prefix}/{key}/{k}` (k: its k-th row).
+    What the data checks find (tasks/checks.py) is appended to `notes`."""
     out: list[Example] = []
+    lines: list[int | None] = []  # the line (Hub: row index) of each row of `out`
     for key, row in records:
         if skip_unlabelled and _unlabelled(spec, row):
             continue
@@ -111,13 +115,13 @@ def records_to_rows(spec: YamlTaskSpec, records: list[Record], prefix: str, path
         elif spec.multiple_choice:
             assert spec.text and spec.correct
             answers = _answers(spec, row, path, line)
-            labels = _labels(field(row, spec.correct, path, line), len(answers), path, line)
+            labels = _labels(field(row, spec.correct, path, line), len(answers), path, line, spec.correct)
             for k, (a, lab) in enumerate(zip(answers, labels, strict=True)):
                 text = _render(spec.text, row, path, line, answer=a)
                 out.append(Example(f"{base}/{k}", group or base, text.strip(), lab))
         else:
             assert spec.text and spec.label
-            label = parse_label(field(row, spec.label, path, line), path, line, spec.label_map)
+            label = parse_label(field(row, spec.label, path, line), path, line, spec.label_map, spec.label)
             if label is None:  # label_map drops this value
                 continue
             text = _render(spec.text, row, path, line)
@@ -125,7 +129,22 @@ def records_to_rows(spec: YamlTaskSpec, records: list[Record], prefix: str, path
         meta = _meta(spec, row, path, line)
         if meta is not None:
             out[n_before:] = [dataclasses.replace(r, meta=meta) for r in out[n_before:]]
+        lines += [line] * (len(out) - n_before)
+    _check(spec, out, lines, path, notes)
     return out
+
+
+def _check(spec: YamlTaskSpec, rows: list[Example], lines: list[int | None], path: Path | str,
+           notes: list[str] | None) -> None:
+    """The data checks of one file or split's rows: a note appended to `notes`, or an error."""
+    unit = "lines" if isinstance(path, Path) else "rows"
+    if spec.kind == "pairwise":
+        assert spec.chosen and spec.rejected
+        note = identical_pairs(rows, lines, str(path), unit, (spec.chosen, spec.rejected))
+    else:
+        note = choice_note(rows, lines, str(path), unit) if spec.kind == "multiple_choice" else None
+    if note is not None and notes is not None:
+        notes.append(note)
 
 
 def _hooked(spec: YamlTaskSpec, records: list[Record], source: Literal["files", "hub"], where: str,
@@ -151,7 +170,7 @@ def read_yaml_task_file(spec: YamlTaskSpec, path: Path, notes: list[str] | None 
             quoting=csv.QUOTE_NONE if opts.quoting == "none" else csv.QUOTE_MINIMAL,
         ))
     return records_to_rows(spec, _hooked(spec, records, "files", str(path), notes), f"{spec.name}/{path.name}",
-                           path)
+                           path, notes=notes)
 
 
 def read_hub_split(spec: YamlTaskSpec, ds: Any, split: str, notes: list[str] | None = None) -> list[Example]:
@@ -160,7 +179,7 @@ def read_hub_split(spec: YamlTaskSpec, ds: Any, split: str, notes: list[str] | N
     where = f"hf://{spec.hub.id}" + "".join(f"/{p}" for p in (spec.hub.config, spec.hub.data_dir) if p) + f":{split}"
     records = [(i, dict(r)) for i, r in enumerate(ds[split])]
     return records_to_rows(spec, _hooked(spec, records, "hub", where, notes), f"{spec.name}/hub:{split}", where,
-                           skip_unlabelled=True)
+                           skip_unlabelled=True, notes=notes)
 
 
 Lookup = Callable[[str], TaskDef]  # a task by name (or a YAML spec by path)
