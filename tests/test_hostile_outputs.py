@@ -110,6 +110,24 @@ def test_an_export_that_fails_midway_leaves_the_old_file_whole(stored, monkeypat
     assert sorted(p.name for p in out.parent.iterdir()) == ["export.json", "wd"]
 
 
+def test_a_report_that_fails_midway_leaves_the_old_report_whole(stored, monkeypatch):
+    report = stored / "report"
+    report.mkdir()
+    (report / "report.md").write_text("old report\n")
+    real = Path.write_text
+
+    def half_then_full(self, data, *a, **kw):
+        real(self, data[: len(data) // 2], *a, **kw)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", half_then_full)
+    msg = _clean_exit(runner.invoke(app, ["report", "-w", str(stored)]))
+    monkeypatch.undo()
+    assert f"disk full writing '{report / 'report.md'}'" in msg
+    assert (report / "report.md").read_text() == "old report\n"
+    assert not [p.name for p in report.iterdir() if p.name.endswith(".tmp")]
+
+
 @pytest.mark.parametrize("fmt", ["parquet", "csv", "json"])
 def test_an_export_into_a_missing_folder_names_it(stored, fmt):
     out = stored.parent / "nodir" / f"x.{fmt}"

@@ -79,6 +79,16 @@ def write_atomic(path: str | Path, write: Callable[[Path], object]) -> None:
         raise
 
 
+def write_text(path: str | Path, text: str) -> None:
+    """`path.write_text(text)` in UTF-8, atomically (`write_atomic`)."""
+    write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def write_bytes(path: str | Path, data: bytes) -> None:
+    """`path.write_bytes(data)`, atomically (`write_atomic`)."""
+    write_atomic(path, lambda tmp: tmp.write_bytes(data))
+
+
 def _named(e: OSError, path: Path) -> OSError:
     return OSError(e.errno, e.strerror or os.strerror(e.errno), str(path))  # the errno's subclass
 
@@ -99,7 +109,7 @@ def export(records: list[dict], fmt: str, path: str | Path | None = None,
         text = json.dumps(records, indent=2, default=str)
         if path is None:
             return text
-        write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+        write_text(path, text)
         return None
     flat = [{k: (json.dumps(v) if isinstance(v, dict | list) else v) for k, v in r.items()} for r in records]
     df = pd.DataFrame(flat)

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
+from w2sg.outputs import write_bytes
 from w2sg.report.aggregate import (
     agreement_data,
     methods_compared_data,
@@ -174,7 +175,7 @@ def pgr_vs_budget(records: list[dict], path: str | Path) -> Path | None:
         return None
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(res.png)
+    write_bytes(path, res.png)
     return path
 
 

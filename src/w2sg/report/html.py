@@ -16,6 +16,7 @@ import html
 from pathlib import Path
 from typing import NamedTuple
 
+from w2sg.outputs import write_bytes, write_text
 from w2sg.report.escape import md_text
 from w2sg.report.figures import (
     OPTIONAL_FIGURES,
@@ -308,7 +309,7 @@ def testbeds_markdown(section: TestbedSection | None, out_dir: Path, heading: st
             lines += [f"_Not drawn: {res.reason or 'nothing to draw'}._", ""]
             continue
         path = out_dir / f"fig_{spec.name}.png"
-        path.write_bytes(res.png)
+        write_bytes(path, res.png)
         lines += [f"![{spec.title}]({path.name})", "", spec.caption, ""]
     for title, note, header, rows in section.tables:
         lines += [f"{heading}# {title}", "", note, "", *_md_table(header, rows), ""]
@@ -377,7 +378,7 @@ Self-check did not run (JavaScript disabled?).</div>
 </html>
 """
     html_path = out_dir / HTML_NAME
-    html_path.write_text(page, encoding="utf-8")
+    write_text(html_path, page)
 
     lines = [f"# {md_text(title)}", "", md_text(intro), "",
              *[line for w in version_warnings for line in (f"> **Warning**: {md_text(w)}", "")],
@@ -392,7 +393,7 @@ Self-check did not run (JavaScript disabled?).</div>
             png_path.unlink(missing_ok=True)  # never leave a stale figure from an earlier report
             lines += [f"_Not drawn: {res.reason or 'nothing to draw'}._", ""]
             continue
-        png_path.write_bytes(res.png)
+        write_bytes(png_path, res.png)
         lines += [f"![{spec.title}]({png_path.name})", "", spec.caption, ""]
     for spec in OPTIONAL_FIGURES:  # never leave a stale optional figure from an earlier report
         if all(s.name != spec.name for s, _ in figures):
@@ -400,5 +401,5 @@ Self-check did not run (JavaScript disabled?).</div>
     lines += testbeds_markdown(testbeds, out_dir)
     lines += ["## Every experiment", "", *_md_table(experiment_header, experiments), ""]
     md_path = out_dir / MD_NAME
-    md_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_text(md_path, "\n".join(lines) + "\n")
     return html_path, md_path

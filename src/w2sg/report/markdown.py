@@ -9,6 +9,7 @@ import math
 from collections import defaultdict
 from pathlib import Path
 
+from w2sg.outputs import write_atomic, write_text
 from w2sg.report.escape import md_text, plain_text
 from w2sg.report.figures import budget_sort_key
 from w2sg.report.scope import covers
@@ -78,7 +79,7 @@ def accuracy_figure(records: list[dict], path: Path) -> Path:
         ax.set_title(f"{task}: {weak} → {strong} ({mode}, {len(first['seeds'])} seeds)", fontsize=9)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=130)
+    write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=130, format="png"))
     plt.close(fig)
     return path
 
@@ -143,5 +144,5 @@ def write_report(records: list[dict], out_dir: str | Path, title: str = "w2sg re
               "(or, as a control, the ground-truth ceiling) predicts the weak model's label (on wrong ones: "
               "imitation of weak errors)."]
     md = out_dir / "report.md"
-    md.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_text(md, "\n".join(lines) + "\n")
     return md
