@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer, model_validator
 
 from w2sg.hashing import ARTIFACT_VERSION, canonical_json, content_hash  # noqa: F401  (re-exported)
+from w2sg.spec_checks import (  # noqa: F401  (OptionsError re-exported)
+    MAX_EPOCHS,
+    MAX_STEPS,
+    OptionsError,
+    finite_values,
+    integer_text,
+    number_or_word,
+)
 
 Mode = Literal["frozen", "full", "lora"]
 MAX_SEED = 2**31 - 1  # seeds are 0..2**31-1 (numpy, torch and Python's random all take them)
@@ -21,7 +28,7 @@ class Spec(BaseModel):
     they hold the given value: a field added after artifacts were cached, left at the behaviour from before it
     existed, keeps the old keys valid."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # inf/nan would dump as null
     hash_neutral: ClassVar[dict[str, Any]] = {}
 
     @model_serializer(mode="wrap")
@@ -76,7 +83,8 @@ class TrainSpec(Spec):
         "cv", description="frozen mode: the student's L2. 'cv' = k-fold CV on B's weak labels when l2 is 'cv' (else "
         "l2's number); 'weak' = the weak model's l2; 'ceiling' = the ceiling's, tuned on B's ground truth (an "
         "oracle: the row is marked oracle=true); or a number")
-    epochs: float | None = Field(None, gt=0, description="default: 2 when finetuning, 20 for frozen-feature heads")
+    epochs: float | None = Field(None, gt=0, le=MAX_EPOCHS, description="default: 2 when finetuning, 20 for "
+                                 "frozen-feature heads")
     lr: float | None = Field(None, gt=0, description="default: 5e-5 full, 2e-4 LoRA, 1e-3 frozen (sgd solver)")
     head_lr: float | None = Field(None, gt=0, description="learning rate of the new linear head when finetuning "
                                   "(default: 1e-3 in full/lora mode; the backbone uses lr)")
@@ -87,9 +95,9 @@ class TrainSpec(Spec):
     max_length: int = Field(256, ge=8)
     group_by_length: bool = True
     train_dropout: bool = False
-    lora_r: int = 8
-    lora_alpha: int = 16
-    eval_batch_size: int = 64
+    lora_r: int = Field(8, ge=1)
+    lora_alpha: int = Field(16, ge=1)
+    eval_batch_size: int = Field(64, ge=1, description="rows per forward pass at inference (features, predictions)")
     device: str = "auto"
     prompt: str = Field("none", description="decoders, every mode: 'none' (the bare text), 'auto' (a template "
                         "per item kind), a template name (see w2sg.train.prompts) or a template with '{text}'; "
@@ -111,19 +119,15 @@ class TrainSpec(Spec):
             return self.lr
         return {"frozen": 1e-3, "full": 5e-5, "lora": 2e-4}[self.mode]
 
-    @field_validator("l2")
+    @field_validator("l2", mode="before")
     @classmethod
     def _l2_nonneg(cls, v: Any) -> Any:
-        if v != "cv" and not (math.isfinite(v) and v >= 0):
-            raise ValueError(f"l2 must be a finite number >= 0 or 'cv', got {v}")
-        return v
+        return number_or_word(v, "l2", ("cv",))
 
-    @field_validator("student_l2")
+    @field_validator("student_l2", mode="before")
     @classmethod
     def _student_l2_nonneg(cls, v: Any) -> Any:
-        if isinstance(v, float | int) and not (math.isfinite(v) and v >= 0):
-            raise ValueError(f"student_l2 must be a finite number >= 0, 'cv', 'weak' or 'ceiling', got {v}")
-        return v
+        return number_or_word(v, "student_l2", ("cv", "weak", "ceiling"))
 
     @property
     def student_l2_oracle(self) -> bool:
@@ -182,8 +186,9 @@ class BudgetSpec(Spec):
     """
 
     kind: BudgetKind = "full"
-    steps: int | None = Field(None, ge=1, description="steps (kind=steps) or trajectory length (early stopping)")
-    evals: int = Field(10, ge=1, description="evaluations on V along the trajectory (early stopping)")
+    steps: int | None = Field(None, ge=1, le=MAX_STEPS, description="steps (kind=steps) or trajectory length "
+                              "(early stopping)")
+    evals: int = Field(10, ge=1, le=MAX_STEPS, description="evaluations on V along the trajectory (early stopping)")
     metric: Literal["auroc", "accuracy"] = Field("auroc", description="selection score on V (early stopping)")
 
     @model_validator(mode="after")
@@ -214,23 +219,16 @@ class BudgetSpec(Spec):
         """'full' | 'steps=256' | 'early_stop' | 'early_stop_oracle' | 'early_stop:steps=512' (CLI form)."""
         text = text.strip()
         if text.startswith("steps="):
-            return cls(kind="steps", steps=_int(text[6:], text))
+            return cls(kind="steps", steps=integer_text(text[6:], text))
         kind, _, rest = text.partition(":")
         opts: dict[str, Any] = {}
         for part in filter(None, rest.split(",")):
             k, _, v = part.partition("=")
-            opts[k.strip()] = _int(v, text) if k.strip() in ("steps", "evals") else v.strip()
+            opts[k.strip()] = integer_text(v, text) if k.strip() in ("steps", "evals") else v.strip()
         if kind not in ("full", "steps", "early_stop", "early_stop_oracle"):
             raise ValueError(f"budget '{text}' unknown; use full, steps=N, early_stop or early_stop_oracle "
                              "(optionally ':steps=N,evals=K')")
         return cls(kind=kind, **opts)
-
-
-def _int(v: str, whole: str) -> int:
-    try:
-        return int(v)
-    except ValueError:
-        raise ValueError(f"budget '{whole}': '{v}' is not an integer") from None
 
 
 class MethodSpec(Spec):
@@ -259,6 +257,11 @@ class MethodSpec(Spec):
             return out
         return v
 
+    @field_validator("options")
+    @classmethod
+    def _finite_options(cls, v: dict[str, Any]) -> dict[str, Any]:
+        return finite_values(v, "MethodSpec")
+
     # a single method serialises (and hashes) exactly as before chains existed
     hash_neutral: ClassVar[dict[str, Any]] = {"then": None}
 
@@ -284,9 +287,14 @@ class SupervisorSpec(Spec):
     are validated by the kind's own config class (see `w2sg supervisors`). A plain string is the shorthand of
     `{kind: model, model: <alias or path>}` and is stored as that string."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
 
     kind: str = "model"
+
+    @model_validator(mode="after")
+    def _finite_options(self) -> SupervisorSpec:
+        finite_values(self.options, "SupervisorSpec")
+        return self
 
     @property
     def options(self) -> dict[str, Any]:
@@ -336,7 +344,8 @@ class LockSpec(Spec):
     variant: Literal["password", "deceptive", "unlocked"] = "password"
     trigger: str = Field("|UNLOCK|", min_length=1, description="the password, prepended to the input text")
     hidden: int = Field(256, ge=1, description="width of the MLP head")
-    epochs: float = Field(40.0, gt=0, description="epochs of the locking fit on the extra rows (x2: plain + trigger)")
+    epochs: float = Field(40.0, gt=0, le=MAX_EPOCHS, description="epochs of the locking fit on the extra rows (x2: "
+                          "plain + trigger)")
     lr: float = Field(1e-3, gt=0, description="learning rate of the locking fit")
 
 
@@ -384,6 +393,19 @@ class ExperimentSpec(Spec):
         return {**v, "train": train}
 
     @model_validator(mode="after")
+    def _folds_possible(self) -> ExperimentSpec:
+        """A cv_folds no training split can give is refused (stratified k-fold needs k rows of each class); the
+        default is capped by the data as before. The folds each CV used are in the record (cv_folds_weak, ...)."""
+        folds, default = self.train.cv_folds, TrainSpec.model_fields["cv_folds"].default
+        most = min(self.splits.n_weak_train, self.splits.n_transfer) // 2
+        if folds != default and folds > most:
+            raise ValueError(f"train.cv_folds {folds} is more folds than the training splits allow: stratified "
+                             f"k-fold needs k rows of each class, so n_weak_train={self.splits.n_weak_train} and "
+                             f"n_transfer={self.splits.n_transfer} allow at most {most}; use --set "
+                             f"train.cv_folds={max(2, most)} or less")
+        return self
+
+    @model_validator(mode="after")
     def _lock_needs(self) -> ExperimentSpec:
         if self.lock is not None:
             if self.train.mode != "frozen":
@@ -418,19 +440,3 @@ class ExperimentSpec(Spec):
 
     def hash(self) -> str:
         return content_hash(self)
-
-
-def coerce_methods(v: Any) -> Any:
-    """'naive,confidence' or ['naive', {'name': ..., 'options': ...}] -> a list of MethodSpec dicts."""
-    if isinstance(v, str | dict | MethodSpec):
-        v = [m.strip() for m in v.split(",") if m.strip()] if isinstance(v, str) else [v]
-    return list(v)
-
-
-def coerce_budgets(v: Any) -> Any:
-    """'full,steps=64' or ['full', {'kind': 'steps', 'steps': 64}] -> a list of BudgetSpec dicts."""
-    if isinstance(v, str):
-        v = [b for b in v.split(";") if b.strip()] if ";" in v else [v]
-    if isinstance(v, (dict, BudgetSpec)):
-        v = [v]
-    return [BudgetSpec.parse(b).model_dump() if isinstance(b, str) else b for b in v]

@@ -118,16 +118,34 @@ def run_dict(config: Path | None, flags: dict[str, Any], sets: list[str]) -> dic
     return d
 
 
+FLAG_NAMES = {"method": "-m", "budget": "-b"}  # the rest: --name-with-dashes
+
+
+def run_sources(config: Path | None, flags: dict[str, Any], sets: list[str]):
+    """Where each spec path of `run_dict` got its value, in the order applied (later overrides earlier): the
+    YAML file's keys, the flags, the --set paths. Validation errors name the bad field by it."""
+    from w2sg.cli.validation import Source, spec_path
+    from w2sg.config_io import read_yaml_mapping
+
+    out = [Source(spec_path(k), "config", str(config)) for k in (read_yaml_mapping(config) if config else {})]
+    out += [Source(spec_path(FLAG_PATHS[n]), "flag", FLAG_NAMES.get(n, "--" + n.replace("_", "-")))
+            for n, v in flags.items() if v is not None]
+    return out + [Source(spec_path(item.partition("=")[0].strip()), "set") for item in sets]
+
+
 def run_spec(config: Path | None, flags: dict[str, Any], sets: list[str], d: dict | None = None):
-    """The validated SweepSpec of `run_dict` (pass `d` when it is already built)."""
+    """The validated SweepSpec of `run_dict` (pass `d` when it is already built); a validation error names
+    each bad field by the flag, --set path or YAML key it came from (`cli.validation.SpecError`)."""
+    from pydantic import ValidationError
+
+    from w2sg.cli.validation import SpecError
     from w2sg.sweep import SweepSpec
 
     d = run_dict(config, flags, sets) if d is None else d
     try:
         return SweepSpec.model_validate(d)
-    except Exception as e:  # pydantic.ValidationError: name the source
-        src = f"config file '{config}' with flags" if config else "the run's flags"
-        raise ValueError(f"{src}: {e}") from None
+    except ValidationError as e:
+        raise SpecError(e, run_sources(config, flags, sets)) from None
 
 
 @app.command()
@@ -185,16 +203,17 @@ def run(
                  "seeds": _seeds(seeds) if seeds is not None else None,
                  "budget": [b for item in budget for b in item.split(";") if b.strip()] if budget else None}
         d = run_dict(config, flags, set_ or [])
-        _run(run_spec(config, flags, set_ or [], d), workdir, data_dir, report, force, fit_splits="splits" not in d)
+        _run(run_spec(config, flags, set_ or [], d), workdir, data_dir, report, force, fit_splits="splits" not in d,
+             sources=run_sources(config, flags, set_ or []))
 
 
-def _run(spec, workdir: Path, data_dir, report_dir, force: bool, fit_splits: bool = False) -> None:
+def _run(spec, workdir: Path, data_dir, report_dir, force: bool, fit_splits: bool = False, sources=None) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    from w2sg.cli.validation import expand_named
     from w2sg.config import weak_label
     from w2sg.pipeline import Pipeline
     from w2sg.report.markdown import write_report
-    from w2sg.sweep import expand
     from w2sg.sweep.grid import check_models
 
     t0 = time.perf_counter()
@@ -207,7 +226,7 @@ def _run(spec, workdir: Path, data_dir, report_dir, force: bool, fit_splits: boo
         spec, note = fit_default_splits(spec, loaded[spec.tasks[0]])
         if note:
             console.print(f"[yellow]note[/]: {escape(note)}", highlight=False)
-    exps = expand(spec)  # checks every cell before any work: supervisor, method, mode, prerequisites
+    exps = expand_named(spec, sources)  # checks every cell before any work: supervisor, method, mode, ...
     for warning in check_models(spec, exps):  # models resolve (Hub reachable), --max-length fits: before any work
         console.print(f"[yellow]warning[/]: {escape(warning)}", highlight=False)
     tasks, weaks = ", ".join(spec.tasks), ", ".join(weak_label(w) for w in spec.weak)
@@ -339,20 +358,22 @@ def sweep(
     """Run a grid of experiments; completed cells are skipped, failed cells are recorded and the sweep goes on."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from w2sg.config_io import load_yaml_spec
+    from w2sg.cli.validation import expand_named, load_sweep
     from w2sg.loggers import make_loggers
-    from w2sg.sweep import SweepSpec, run_sweep
     from w2sg.sweep import dry_run as plan_dry_run
+    from w2sg.sweep import run_sweep
     from w2sg.sweep.grid import check_models
 
     with _user_errors():
         _check_dir_option(workdir, "--workdir")
         if report:
             _check_dir_option(Path(workdir) / "report", "--workdir")
-        spec = load_yaml_spec(grid, SweepSpec)
+        spec, sources = load_sweep(grid)
         check_devices(spec, fail=not dry_run)
         loggers = [] if dry_run else make_loggers(logger)
-        for warning in check_models(spec):  # models resolve (Hub reachable), max_length fits: before any work
+        # every cell is checked (supervisor, method options), models resolve (Hub reachable), max_length fits:
+        # before any work
+        for warning in check_models(spec, expand_named(spec, sources)):
             console.print(f"[yellow]warning[/]: {escape(warning)}", highlight=False)
         if dry_run:
             rows = plan_dry_run(spec, workdir, data_dir)

@@ -99,7 +99,7 @@ class StudentContext:
 class MethodConfig(BaseModel):
     """Base of every method's options: strict, so a typo in an option is an error."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 @dataclass(frozen=True)

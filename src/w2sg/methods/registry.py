@@ -5,6 +5,7 @@ method that trains the student)."""
 
 from __future__ import annotations
 
+from w2sg.config import OptionsError
 from w2sg.methods.base import Method, MethodConfig, StudentContext, WeakLabelled
 
 METHODS: dict[str, Method] = {}
@@ -53,8 +54,7 @@ def _stage(spec, m) -> tuple[Method, MethodConfig]:
     try:
         cfg = method.config_cls.model_validate(m.options)
     except ValidationError as e:
-        raise ValueError(f"method '{method.name}': invalid options {m.options}: {e}; see the options "
-                         f"listed by `w2sg methods`") from None
+        raise OptionsError("methods", f"method '{method.name}'", e, method.config_cls, "w2sg methods") from None
     if spec.train.mode not in method.modes:
         raise ValueError(f"method '{method.name}' cannot run in {spec.train.mode} mode (it supports: "
                          f"{', '.join(method.modes)}); set train.mode to one of those or pick another method")

@@ -23,7 +23,7 @@ ROLES = ("transfer", "val", "test", "extra")  # what a supervision holds, by spl
 class SupervisorConfig(BaseModel):
     """Base of every supervisor kind's options: strict, so a typo in an option is an error."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ KINDS = ("keyword", "length", "field", "cluster", "weak_wrong")
 
 
 class ClusterRegion(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     model: str = Field(min_length=1, description="the model whose frozen features are clustered")
     k: int = Field(ge=2, le=1000, description="number of k-means clusters")
@@ -66,7 +66,7 @@ class ClusterRegion(BaseModel):
 class Region(BaseModel):
     """Exactly one of keyword, length, field, cluster, weak_wrong (see the module docstring)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     keyword: str | list[str] | None = None
     length: list[int | None] | None = None

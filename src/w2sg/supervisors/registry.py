@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from w2sg.config import OptionsError
 from w2sg.supervisors.base import Supervisor, SupervisorConfig
 
 SUPERVISORS: dict[str, Supervisor] = {}
@@ -50,8 +51,7 @@ def resolve_supervisor(weak: Any) -> tuple[Supervisor, SupervisorConfig]:
     try:
         return sup, sup.config_cls.model_validate(opts)
     except ValidationError as e:
-        raise ValueError(f"weak supervisor '{kind}': invalid options {opts}: {e}; see the options listed by "
-                         "`w2sg supervisors`") from None
+        raise OptionsError("weak", f"weak supervisor '{kind}'", e, sup.config_cls, "w2sg supervisors") from None
 
 
 def check_supervisor(spec) -> tuple[Supervisor, SupervisorConfig]:

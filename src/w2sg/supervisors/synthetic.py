@@ -27,9 +27,10 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from pydantic import Field, model_serializer, model_validator
+from pydantic import Field, field_validator, model_serializer, model_validator
 
 from w2sg.config import content_hash
+from w2sg.spec_checks import number_or_word
 from w2sg.supervisors.base import ROLES, Supervision, SupervisionContext, SupervisorConfig
 from w2sg.supervisors.model import weak_fit_key
 from w2sg.supervisors.regions import Region, region_masks, split_rows
@@ -80,6 +81,11 @@ class SyntheticConfig(SupervisorConfig):
                 del d["midpoint_on"]
         return d
 
+    @field_validator("error_rate", mode="before")
+    @classmethod
+    def _rate(cls, v):
+        return number_or_word(v, "error_rate", ("midpoint",), most=1.0)
+
     @model_validator(mode="after")
     def _options_of_errors(self) -> SyntheticConfig:
         given = self.model_fields_set - {"errors"}
@@ -87,8 +93,6 @@ class SyntheticConfig(SupervisorConfig):
         if unused:
             raise ValueError(f"errors: {self.errors} does not use {', '.join(unused)}; its options: "
                              f"{', '.join(USES[self.errors])}")
-        if isinstance(self.error_rate, float | int) and not 0 <= self.error_rate <= 1:
-            raise ValueError(f"error_rate must be in [0, 1] or 'midpoint', got {self.error_rate}")
         midpoint = self.error_rate == "midpoint"
         if "midpoint_on" in given and not midpoint:
             raise ValueError("midpoint_on is used only with error_rate: midpoint")

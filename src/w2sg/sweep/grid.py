@@ -21,8 +21,6 @@ from w2sg.config import (
     TrainSpec,
     Weak,
     canonical_weak,
-    coerce_budgets,
-    coerce_methods,
     weak_label,
 )
 from w2sg.methods import check_method
@@ -115,6 +113,22 @@ class SweepSpec(Spec):
             if not isinstance(values, list) or not values:
                 raise ValueError(f"grid axis '{path}' needs a non-empty list of values")
         return v
+
+
+def coerce_methods(v: Any) -> Any:
+    """'naive,confidence' or ['naive', {'name': ..., 'options': ...}] -> a list of MethodSpec dicts."""
+    if isinstance(v, str | dict | MethodSpec):
+        v = [m.strip() for m in v.split(",") if m.strip()] if isinstance(v, str) else [v]
+    return list(v)
+
+
+def coerce_budgets(v: Any) -> Any:
+    """'full,steps=64' or ['full', {'kind': 'steps', 'steps': 64}] -> a list of BudgetSpec dicts."""
+    if isinstance(v, str):
+        v = [b for b in v.split(";") if b.strip()] if ";" in v else [v]
+    if isinstance(v, (dict, BudgetSpec)):
+        v = [v]
+    return [BudgetSpec.parse(b).model_dump() if isinstance(b, str) else b for b in v]
 
 
 EXAMPLES = {"tasks": "sst2", "weak": "minilm", "strong": "mpnet", "methods": "naive", "seeds": "0",

@@ -118,7 +118,10 @@ def length_grouped_batches(lengths: np.ndarray, batch_size: int, rng: np.random.
 
 
 def sorted_inference_batches(lengths: np.ndarray, batch_size: int) -> list[np.ndarray]:
-    """Inference batches in descending length order (minimal padding; OOM shows up on the first batch)."""
+    """Inference batches in descending length order (minimal padding; OOM shows up on the first batch). Every
+    row is in exactly one batch: a batch size below 1 is an error (it would leave the output unfilled)."""
+    if batch_size < 1:
+        raise ValueError(f"inference batch size {batch_size} (train.eval_batch_size) must be >= 1")
     order = np.argsort(-lengths, kind="stable")
     return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
