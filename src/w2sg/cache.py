@@ -4,8 +4,11 @@ An artifact's key is a content hash of everything that affects it (see `config.c
 either exists complete or not at all (write to a temp file, fsync, `os.replace`), so after Ctrl-C or
 `kill -9` a rerun loses at most the step that was in flight.
 
-A file that exists but cannot be read back (truncated, emptied or garbled on disk) is damage, not a hit:
-it is moved aside to `<cache>/quarantine/<its path under the cache>.<UTC timestamp>` (never deleted), a
+Nothing incomplete or non-finite is written: features must have one finite row per text, an artifact's
+float arrays must be finite and have the rows the caller expects (`CacheIntegrityError` otherwise, and
+nothing is cached). A file that exists but cannot be read back (truncated, emptied or garbled on disk), or
+whose arrays hold inf or NaN or not the rows it was written with, is damage, not a hit: it is moved aside
+to `<cache>/quarantine/<its path under the cache>.<UTC timestamp>` (never deleted), a
 `CacheDamageWarning` names it and where it went, and the entry is recomputed as if it had been missing. If
 it cannot be moved aside, `CacheDamageError` names it.
 """
@@ -35,6 +38,34 @@ class CacheDamageWarning(UserWarning):
 
 class CacheDamageError(RuntimeError):
     """A cache file could not be read, nor moved aside (the message names it)."""
+
+
+class CacheIntegrityError(ValueError):
+    """Computed arrays that are incomplete or not finite; they are not written to the cache."""
+
+
+def _bad_values(a: np.ndarray) -> int:
+    """How many entries of `a` are inf or NaN (0 for arrays that are not floating point)."""
+    a = np.asarray(a)
+    return int(a.size - np.count_nonzero(np.isfinite(a))) if np.issubdtype(a.dtype, np.floating) else 0
+
+
+def _first_bad_rows(a: np.ndarray, k: int = 5) -> list[int]:
+    bad = ~np.isfinite(a.reshape(len(a), -1)).all(axis=1) if a.ndim else np.zeros(0, dtype=bool)
+    return np.flatnonzero(bad)[:k].tolist()
+
+
+def check_arrays(arrays: dict[str, np.ndarray], rows: dict[str, int] | None = None, what: str = "arrays") -> None:
+    """CacheIntegrityError unless every float array is finite and every array named in `rows` has that many rows."""
+    for name, a in arrays.items():
+        a = np.asarray(a)
+        if rows and name in rows and (a.ndim == 0 or a.shape[0] != rows[name]):
+            raise CacheIntegrityError(f"{what}: '{name}' has {a.shape[0] if a.ndim else 0} rows, expected "
+                                      f"{rows[name]}; not cached")
+        if n := _bad_values(a):
+            raise CacheIntegrityError(f"{what}: '{name}' holds {n} inf or NaN value(s) (rows "
+                                      f"{_first_bad_rows(a)}...); not cached. A model whose outputs are not "
+                                      "finite: try --device cpu (float32), another model, or a smaller lr")
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -113,12 +144,22 @@ def read_or_quarantine(path: Path, root: Path, read: Callable[[Path], T]) -> T |
     return None
 
 
+ROWS = "__rows__"  # meta key: the rows each array was written with (checked on reading, not returned)
+
+
 def _read_artifact(path: Path) -> tuple[dict[str, np.ndarray], dict]:
     with np.load(path, allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.files if k != "__meta__"}
         meta = json.loads(str(z["__meta__"])) if "__meta__" in z.files else {}
     if not isinstance(meta, dict):
         raise ValueError(f"meta is a {type(meta).__name__}, not a mapping")
+    rows = meta.pop(ROWS, None) or {}
+    if missing := sorted(set(rows) - set(arrays)):
+        raise KeyError(f"arrays {missing} are missing")
+    try:
+        check_arrays(arrays, rows, "the file")
+    except CacheIntegrityError as e:  # damage on reading: the caller moves the file aside
+        raise ValueError(str(e).replace("; not cached", "")) from None
     return arrays, meta
 
 
@@ -136,19 +177,24 @@ class Cache:
         """The artifact, or None if it is absent or was damaged (then moved aside, with a warning)."""
         return read_or_quarantine(self.path(kind, key), self.root, _read_artifact)
 
-    def save(self, kind: str, key: str, arrays: dict[str, np.ndarray], meta: dict) -> None:
-        atomic_write_bytes(self.path(kind, key), _npz_bytes(arrays, meta))
+    def save(self, kind: str, key: str, arrays: dict[str, np.ndarray], meta: dict,
+             rows: dict[str, int] | None = None) -> None:
+        """Write an artifact after checking it (`check_arrays`: finite, and the `rows` expected per array)."""
+        check_arrays(arrays, rows, f"cache entry {kind}/{key}")
+        written = {name: int(np.asarray(a).shape[0]) for name, a in arrays.items() if np.ndim(a)}
+        atomic_write_bytes(self.path(kind, key), _npz_bytes(arrays, {**meta, ROWS: written}))
 
     def get_or_compute(
-        self, kind: str, key: str, compute: Callable[[], tuple[dict[str, np.ndarray], dict]], force: bool = False
+        self, kind: str, key: str, compute: Callable[[], tuple[dict[str, np.ndarray], dict]], force: bool = False,
+        rows: dict[str, int] | None = None,
     ) -> tuple[dict[str, np.ndarray], dict, bool]:
         """Return (arrays, meta, was_cached); compute and store on a miss (a damaged file is a miss), or
-        always with `force` (the entry is then replaced atomically)."""
+        always with `force` (the entry is then replaced atomically). `rows`: the rows expected per array name."""
         hit = None if force else self.load(kind, key)
         if hit is not None:
             return hit[0], hit[1], True
         arrays, meta = compute()
-        self.save(kind, key, arrays, meta)
+        self.save(kind, key, arrays, meta, rows)
         return arrays, meta, False
 
 
@@ -171,7 +217,19 @@ def _read_features(shard: Path, n_rows: int) -> np.ndarray:
         feats = z["features"]
     if feats.ndim != 2 or feats.shape[0] != n_rows:  # not the shard the index was built from
         raise ValueError(f"features has shape {feats.shape}, expected {n_rows} rows")
+    if n := _bad_values(feats):
+        raise ValueError(f"features hold {n} inf or NaN value(s) (rows {_first_bad_rows(feats)}...)")
     return feats
+
+
+def _check_features(feats: np.ndarray, n_texts: int, where: Path) -> None:
+    """One finite row of at least one value per text, or CacheIntegrityError (nothing is written)."""
+    if feats.ndim != 2 or feats.shape[0] != n_texts or feats.shape[1] < 1:
+        raise CacheIntegrityError(f"features for {where}: shape {feats.shape} for {n_texts} texts; not cached")
+    if n := _bad_values(feats):
+        raise CacheIntegrityError(f"features for {where}: {n} inf or NaN value(s) in rows "
+                                  f"{_first_bad_rows(feats)}...; not cached. A model whose outputs are not finite: "
+                                  "try --device cpu (float32) or another model")
 
 
 class _ShardLost(Exception):
@@ -254,6 +312,7 @@ class FeatureStore:
             for start in range(0, len(todo), chunk):
                 part = todo[start : start + chunk]
                 feats = np.asarray(embed(part), dtype=np.float32)
+                _check_features(feats, len(part), self.dir)
                 keys = [text_key(t) for t in part]
                 shard = self.dir / f"{hashlib.sha1(''.join(keys).encode()).hexdigest()[:16]}.npz"
                 atomic_write_bytes(shard, _npz_bytes({"text_keys": np.array(keys), "features": feats}, {}))

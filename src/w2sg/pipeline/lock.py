@@ -70,5 +70,6 @@ def locked_model(spec: ExperimentSpec, res: Resources, weak: dict[str, np.ndarra
                                      torch.device("cpu"))}
         return head.to_arrays() | p, info | {"lock_variant": lock.variant}
 
-    arrays = res.cached(steps, "lock", lock_key(spec, res, supervise_key), compute)
+    arrays = res.cached(steps, "lock", lock_key(spec, res, supervise_key), compute,
+                        rows={"test": len(splits.test), "test_trigger": len(splits.test)})
     return MLPHead.from_arrays(arrays).eval(), arrays, steps.meta["lock"]

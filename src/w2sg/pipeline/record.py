@@ -48,6 +48,11 @@ def training_record(spec: ExperimentSpec, meta: dict[str, dict]) -> dict:
     for step in ("weak", "ceiling"):
         out[f"l2_at_edge_{step}"] = meta.get(step, {}).get("l2_at_edge")
     out["l2_at_edge_student"] = (meta.get("student", {}).get("l2_cv_weak_labels") or {}).get("at_edge")
+    # the folds each CV used: the data may allow fewer than train.cv_folds (class counts, question groups);
+    # None where nothing was cross-validated
+    for step in ("weak", "ceiling"):
+        out[f"cv_folds_{step}"] = (meta.get(step, {}).get("cv") or {}).get("folds")
+    out["cv_folds_student"] = (meta.get("student", {}).get("l2_cv_weak_labels") or {}).get("folds")
     out["student_l2_source"] = student_l2(spec, meta)[1] if spec.train.mode == "frozen" and not spec.lock else None
     for step in ("weak", "ceiling", "student"):  # pairwise tasks: how far a model is from order symmetry on T
         if "order_gap" in meta.get(step, {}):

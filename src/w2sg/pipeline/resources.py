@@ -183,20 +183,22 @@ class Resources:
                         **({"order_gap": order_gap} if order_gap is not None else {}), **learner.info}
 
     # ---- the cache ----------------------------------------------------------------------------------
-    def get_or_compute(self, kind: str, key: str, compute, force: bool = False):
+    def get_or_compute(self, kind: str, key: str, compute, force: bool = False, rows: dict[str, int] | None = None):
         """`Cache.get_or_compute`; with `force` an entry is recomputed (and replaced) once per process, so that
-        experiments sharing a step under `--force` (methods, seeds of one run) recompute it only once."""
+        experiments sharing a step under `--force` (methods, seeds of one run) recompute it only once. `rows`:
+        the rows each named array must have before it is written."""
         fresh = force and (kind, key) not in self._recomputed
-        out = self.cache.get_or_compute(kind, key, compute, force=fresh)
+        out = self.cache.get_or_compute(kind, key, compute, force=fresh, rows=rows)
         if force:
             self._recomputed.add((kind, key))
         return out
 
-    def cached(self, steps: StepLog, name: str, key: str, compute, force: bool = False) -> dict[str, np.ndarray]:
+    def cached(self, steps: StepLog, name: str, key: str, compute, force: bool = False,
+               rows: dict[str, int] | None = None) -> dict[str, np.ndarray]:
         """`compute() -> (arrays, meta)` through the cache under (name, key), logged in `steps`; with `force`
-        computed even if cached (once per process), and the entry replaced."""
+        computed even if cached (once per process), and the entry replaced; `rows` as in `get_or_compute`."""
         t0 = time.perf_counter()
-        arrays, meta, cached = self.get_or_compute(name, key, compute, force=force)
+        arrays, meta, cached = self.get_or_compute(name, key, compute, force=force, rows=rows)
         steps.seconds[name] = time.perf_counter() - t0
         steps.cached[name] = cached
         steps.meta[name] = meta

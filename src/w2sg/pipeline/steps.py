@@ -24,6 +24,14 @@ from w2sg.tasks.schema import Example, Splits
 from w2sg.train.learner import Selection
 
 
+def split_rows(splits: Splits) -> dict[str, int]:
+    """The rows each cached array of a step must have, by name (checked before it is written)."""
+    n = {"transfer": len(splits.transfer), "val": len(splits.val), "test": len(splits.test),
+         "extra": len(splits.extra)}
+    return n | dict.fromkeys(("test_trigger", "locked_test", "locked_test_trigger", "labeller_test", "region_test"),
+                             n["test"])
+
+
 # ---- 1. supervise -----------------------------------------------------------------------------------
 def supervision_context(spec: ExperimentSpec, res: Resources, force: bool = False) -> SupervisionContext:
     """What supervisors may use; with `force` their cached fits (`ctx.fit`, e.g. ensemble members) are
@@ -33,7 +41,8 @@ def supervision_context(spec: ExperimentSpec, res: Resources, force: bool = Fals
 
     def fit(model: str, rows: list[Example], seed: int, key: str):
         arrays, meta, _ = res.get_or_compute(
-            "weak", key, lambda: res.fit_ground_truth(model, spec.train, seed, rows, targets), force=force)
+            "weak", key, lambda: res.fit_ground_truth(model, spec.train, seed, rows, targets), force=force,
+            rows=split_rows(splits))
         return arrays, meta
 
     def fit_on(model: str, items: list, targets_: np.ndarray, seed: int):
@@ -66,7 +75,8 @@ def supervise(spec: ExperimentSpec, res: Resources, steps: StepLog | None = None
         out = sup.supervise(cfg, ctx)
         return out.arrays(), {"supervisor": sup.kind, **out.meta}
 
-    return res.cached(steps or StepLog(), "weak", sup.key(cfg, ctx), compute, force=force)
+    return res.cached(steps or StepLog(), "weak", sup.key(cfg, ctx), compute, force=force,
+                      rows=split_rows(res.splits(spec)))
 
 
 # ---- 2. ceiling -------------------------------------------------------------------------------------
@@ -81,7 +91,8 @@ def ceiling(spec: ExperimentSpec, res: Resources, steps: StepLog | None = None,
     recomputed)."""
     s = res.splits(spec)
     return res.cached(steps or StepLog(), "ceiling", ceiling_key(spec, res), lambda: res.fit_ground_truth(
-        spec.strong, spec.train, spec.seed, s.transfer, {"transfer": s.transfer, "test": s.test}), force=force)
+        spec.strong, spec.train, spec.seed, s.transfer, {"transfer": s.transfer, "test": s.test}), force=force,
+        rows=split_rows(s))
 
 
 # ---- 3. student -------------------------------------------------------------------------------------
@@ -114,7 +125,7 @@ def student(spec: ExperimentSpec, res: Resources, weak: dict[str, np.ndarray], l
             steps: StepLog | None = None, force: bool = False) -> dict[str, np.ndarray]:
     """Step 3 (cached; `force`: recomputed): the method chain trains the strong student on weak labels."""
     return res.cached(steps or StepLog(), "student", student_key(spec, res),
-                      lambda: fit_student(spec, res, weak, l2), force=force)
+                      lambda: fit_student(spec, res, weak, l2), force=force, rows=split_rows(res.splits(spec)))
 
 
 def weak_label_l2(spec: ExperimentSpec, res: Resources, transfer: WeakLabelled) -> tuple[float, dict]:

@@ -122,7 +122,7 @@ def choose_c(items: list, t: np.ndarray, w: np.ndarray, kind: str, params: dict,
         t = np.where(flip, 1.0 - t, t)
     counts = np.bincount((t > 0.5).astype(int), minlength=2)
     if counts.min() < 2:
-        return min(grid), {"grid_C": grid, "folds": folds, "cv_loss": None, "at_edge": None, "note": f"class counts "
+        return min(grid), {"grid_C": grid, "folds": None, "cv_loss": None, "at_edge": None, "note": f"class counts "
                            f"{counts.tolist()}: too few of one class to cross-validate; C = {min(grid):g}"}
     data = []
     for tr, te in _folds(t, groups, folds, seed):

@@ -234,7 +234,7 @@ def choose_l2(x: np.ndarray, y: np.ndarray, grid: tuple[float, ...] = L2_GRID, f
     counts = np.bincount((y > 0.5).astype(int), minlength=2)
     if counts.min() < 2:  # (almost) one class: nothing to cross-validate; the bias alone fits it
         l2 = float(max(grid))
-        return l2, {"grid": list(grid), "folds": folds, "cv_loss": None, "at_edge": None,
+        return l2, {"grid": list(grid), "folds": None, "cv_loss": None, "at_edge": None,
                     "note": f"class counts {counts.tolist()}: too few of one class to cross-validate; l2 = {l2:g}"}
     path = _CVPath(x, y, folds, groups, seed, fit_intercept)
     with path.pool() as pool:
