@@ -131,6 +131,10 @@ def _os_message(e: OSError) -> str:
 @contextmanager
 def _user_errors():
     """Known bad-input errors become one clear line and exit code 2, not a traceback."""
+    from pydantic import ValidationError
+
+    from w2sg.cli.validation import SpecError, field_lines
+    from w2sg.config import OptionsError
     from w2sg.loggers import MissingPackageError
     from w2sg.models.zoo import ModelNotPresentError, UnknownModelError
     from w2sg.tasks import DataNotFoundError, MalformedRowError, UnknownTaskError
@@ -138,6 +142,11 @@ def _user_errors():
 
     try:
         yield
+    except (ValidationError, OptionsError, SpecError) as e:  # one line per bad field, named as the user typed it
+        *lines, last = field_lines(e)
+        for line in lines:
+            console.print(f"[bold red]error:[/] {escape(line)}")
+        _fail(last)
     except (UnknownTaskError, UnknownModelError, ModelNotPresentError, DataNotFoundError, MalformedRowError,
             NonFiniteLossError, ValueError, MissingPackageError) as e:
         _fail(str(e))
