@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from w2sg.cli import app
-from w2sg.config import ExperimentSpec
-from w2sg.tasks import MalformedRowError, get_task, load_task
+from w2sg.config import ExperimentSpec, SplitSpec
+from w2sg.tasks import MalformedRowError, get_task, load_task, make_splits
 
 runner = CliRunner()
 SECRET = "TOPSECRET"  # planted in data files: no message may print it
@@ -99,7 +99,7 @@ def test_float_labels_are_refused_with_the_label_map_that_reads_them(tmp_path, f
 def test_a_one_class_task_is_an_error_not_advice_to_change_the_seed(tmp_path, tiny_encoder):
     spec = _binary(tmp_path, [1] * 40)
     with pytest.raises(ValueError, match="all 40 rows of its pool are of class 1"):
-        load_task(spec)
+        make_splits(load_task(spec), SplitSpec(n_weak_train=4, n_transfer=4, n_val=2, n_test=4), seed=0)
     line = _one_line_error(*_run(tmp_path, spec, tiny_encoder))
     assert "both classes" in line and "seed" not in line
 

@@ -15,8 +15,7 @@ from .conftest import REPO, SHARED_DATA
 
 POOL = [("The movie was great , really great", 1), ("a dull , dull plot", 0), ("Great acting and a great story", 1),
         ("the story felt bland", 0), ("it was fine", 1), ("NOT good at all", 0)]
-TEST = [("a great story , the END", 1), ("bland acting", 0),
-        ("dull acting END", 0)]  # both classes under every rule below: a one-class test set is an error
+TEST = [("a great story , the END", 1), ("bland acting", 0)]
 
 
 def _write(path: Path, text: str) -> Path:

@@ -2,7 +2,7 @@
 
 Import graph inside w2sg.tasks (acyclic, no function-level imports; A -> B: A imports B):
 registry -> schema; checks -> schema; rows -> checks, schema; datadir -> rows; hooks -> rows; spec -> hooks;
-splits -> schema;
+splits -> checks, schema;
 derive -> registry, rows, schema; transforms -> registry, rows, schema, spec;
 yaml_task -> checks, derive, transforms, spec, hooks, registry, rows, schema;
 catalog -> yaml_task, registry, datadir, rows, schema; keys imports nothing (w2sg.config uses it).

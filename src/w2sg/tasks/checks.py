@@ -4,8 +4,8 @@
   several are counted in a note (per-question accuracy, `q_acc`, skips them);
 - pairwise: a pair whose chosen and rejected responses are the same text states no preference: counted in a note,
   an error when every pair of a file is such (the task would sit at chance);
-- binary and multiple choice: a pool or test set whose rows are all of one class is an error (no seed or split
-  size can help);
+- binary and multiple choice: a pool or test file whose rows are all of one class cannot be split into splits
+  of two classes: an error when it is split (no seed or split size can help);
 - a float label 0.0 / 1.0: the error says which `label_map` reads it.
 
 Messages name files, line (or Hub row) numbers and fields, never the rows' values.
@@ -100,13 +100,13 @@ def identical_pairs(rows: list[Example], lines: list[int | None], where: str, un
             f"{numbered(same, unit)}; they state no preference")
 
 
-def one_class_error(name: str, part: str, rows: list[Example], source: str) -> ValueError | None:
-    """The error for a pool or test set (`part`) of text rows that are all of one class; None otherwise."""
+def one_class_error(name: str, part: str, rows: list[Example], source: str) -> str | None:
+    """The error message for a pool or test file (`part`) of text rows that are all of one class; else None."""
     if not rows or any(r.pair is not None for r in rows):
         return None
     classes = {r.label for r in rows}
     if len(classes) != 1:
         return None
     (only,) = classes
-    return ValueError(f"task '{name}': all {len(rows)} rows of its {part} are of class {only} (source: {source}): "
-                      "a task needs rows of both classes; check the label field or label_map of the task spec")
+    return (f"task '{name}': all {len(rows)} rows of its {part} are of class {only} (source: {source}): a task "
+            "needs rows of both classes; check its labels (the label field, label_map or transform rule)")

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from w2sg.items import Comparison
-from w2sg.tasks.checks import describe, float_label_hint, one_class_error
+from w2sg.tasks.checks import describe, float_label_hint
 from w2sg.tasks.schema import Example, TaskData
 
 # Long Reddit posts (ETHICS commonsense) can exceed csv's default 128 KiB field limit.
@@ -358,8 +358,7 @@ def fingerprint(pool: list[Example], test: list[Example] | None) -> str:
 def finalize(
     name: str, pool: list[Example], test: list[Example] | None, source: str, notes: list[str] | None = None
 ) -> TaskData:
-    """Dedup each pool, remove from the main pool every text (and group) that the test pool holds, hash; a pool
-    or test set of text rows all of one class is an error."""
+    """Dedup each pool, remove from the main pool every text (and group) that the test pool holds, hash."""
     notes = list(notes or [])
     pool = _dedup(pool, "pool", notes)
     if test is not None:
@@ -373,9 +372,5 @@ def finalize(
         pool = kept
     if not pool:
         raise ValueError(f"task '{name}': no rows left in the pool (source: {source})")
-    for part, rows in (("pool", pool), ("test set", test or [])):
-        error = one_class_error(name, part, rows, source)
-        if error is not None:
-            raise error
     return TaskData(name=name, pool=pool, test=test, fingerprint=fingerprint(pool, test), source=source,
                     notes=notes)

@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 
 from w2sg.config import SplitSpec
+from w2sg.tasks.checks import one_class_error
 from w2sg.tasks.schema import Example, Splits, TaskData
 
 _FLAGS = {"weak_train": "--n-weak-train", "transfer": "--n-transfer", "val": "--n-val", "test": "--n-test",
@@ -94,8 +95,13 @@ def make_splits(data: TaskData, spec: SplitSpec, seed: int) -> Splits:
     Deterministic per seed; whole groups only (a split may overshoot its size by less than one group);
     T comes from the task's test pool (capped at n_test) when it has one, else from the main pool first.
     With `n_pool` every seed splits one fixed subset (`_fixed_subset`): the same T, and A/B/V re-drawn from the
-    same n_pool rows, so frozen features are computed once for all seeds.
+    same n_pool rows, so frozen features are computed once for all seeds. A pool or test file of one class is an
+    error that says so (no seed or split size can help).
     """
+    for part, rows in (("pool", data.pool), ("test file (split 'test')", data.test or [])):
+        error = one_class_error(data.name, part, rows, data.source)
+        if error is not None:
+            raise SingleClassSplitError(error)
     if spec.n_pool is not None:
         data = _fixed_subset(data, spec)
     sizes = {"weak_train": spec.n_weak_train, "transfer": spec.n_transfer, "val": spec.n_val, "extra": spec.n_extra}
