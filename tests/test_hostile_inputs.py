@@ -58,7 +58,47 @@ CASES = [
     ("tasks_missing_data_dir", ["tasks", "--data-dir", "{tmp}/nowhere"], {}, ["nowhere"]),
     ("results_bad_status", ["results", "--status", "broken"], {}, ["--status"]),
     ("results_no_store", ["results", "--workdir", "{tmp}/empty"], {}, ["results.sqlite"]),
+    # issue 28: every numeric field has its range, every float is finite, and a bad field is one line named by
+    # the flag, --set path or YAML key the user typed, with the allowed range (never pydantic's dump)
+    ("ensemble_members_empty", ["run", "--set", "weak={kind: ensemble, model: '{enc}', members: []}"], {},
+     ["--set weak.members", "integer", "[1, 32]"]),
+    ("ensemble_members_zero", ["run", "--set", "weak={kind: ensemble, model: '{enc}', members: 0}"], {},
+     ["--set weak.members", "[1, 32]", "got 0"]),
+    ("synthetic_error_rate_over_one", ["run", "--set", "weak={kind: synthetic, error_rate: 1.5}"], {},
+     ["--set weak.error_rate", "[0, 1]", "1.5"]),
+    ("synthetic_error_rate_nan", ["run", "--set", "weak={kind: synthetic, error_rate: .nan}"], {},
+     ["--set weak.error_rate", "finite"]),
+    ("set_error_rate_path", ["run", "--set", "weak={kind: synthetic}", "--set", "weak.error_rate=2"], {},
+     ["--set weak.error_rate", "[0, 1]"]),
+    ("chain_rungs_empty", ["run", "--set", "weak={kind: chain, model: '{enc}', rungs: []}"], {},
+     ["--set weak.rungs", "empty"]),
+    ("lock_in_full_mode", ["run", "--set", "lock.variant=password", "--mode", "full"], {}, ["lock", "frozen"]),
+    ("budget_steps_zero", ["run", "-b", "steps=0"], {}, ["-b", "budgets.steps", "[1, 10000000]", "got 0"]),
+    ("budget_steps_negative", ["run", "-b", "steps=-1"], {}, ["-b", "budgets.steps", "got -1"]),
+    ("budget_steps_absurd", ["run", "-b", "steps=1e12"], {}, ["-b", "budgets.steps", "10000000"]),
+    ("n_val_negative", ["run", "--n-val", "-5"], {}, ["--n-val", ">= 0", "got -5"]),
+    ("set_section_to_a_number", ["run", "--set", "train=5"], {}, ["--set train", "mapping"]),
+    ("set_tasks_empty", ["run", "--set", "tasks=[]"], {}, ["--set tasks", "empty"]),
+    ("unknown_method_option", ["run", "--set", "methods=[{name: confidence, options: {foo: 1}}]"], {},
+     ["--set methods", "confidence", "unknown option 'foo'", "a_max"]),
+    ("method_option_inf", ["run", "--set", "methods=[{name: product, options: {a: .inf}}]"], {},
+     ["--set methods", "finite"]),
+    ("l2_nan", ["run", "--l2", "nan"], {}, ["--l2", "finite", "nan"]),
+    ("l2_inf", ["run", "--l2", "inf"], {}, ["--l2", "finite"]),
+    ("lr_inf", ["run", "--lr", "inf"], {}, ["--lr", "finite", "got inf"]),
+    ("epochs_inf", ["run", "--epochs", "inf"], {}, ["--epochs", "finite", "got inf"]),
+    ("batch_size_zero", ["run", "--batch-size", "0"], {}, ["--batch-size", ">= 1"]),
+    ("eval_batch_size_negative", ["run", "--set", "train.eval_batch_size=-1"], {},
+     ["--set train.eval_batch_size", ">= 1", "got -1"]),
+    ("eval_batch_size_zero", ["run", "--set", "train.eval_batch_size=0"], {}, ["--set train.eval_batch_size", ">= 1"]),
+    ("cv_folds_impossible", ["run", "--set", "train.cv_folds=1000"], {}, ["cv_folds", "at most 75"]),
+    ("config_two_bad_fields", ["run", "--config", "{tmp}/c.yaml"],
+     {"c.yaml": "train: {lr: .inf, eval_batch_size: 0}\n"},
+     ["c.yaml: train.lr", "c.yaml: train.eval_batch_size", "finite", ">= 1"]),
+    ("sweep_grid_value_inf", ["sweep", "{tmp}/g.yaml"], {"g.yaml": GRID + "grid: {train.lr: [.inf]}\n"},
+     ["g.yaml: train.lr", "finite"]),
 ]
+PYDANTIC_DUMP = ["validation error for", "errors.pydantic.dev", "input_value=", "[type="]
 NEEDS_WORKDIR = {"workdir_is_a_file", "results_no_store"}  # they name their own workdir
 
 
@@ -105,8 +145,12 @@ def test_bad_input_is_named_without_traceback_and_the_store_is_untouched(case, s
     assert "Traceback" not in text, text
     for frag in fragments:
         assert frag.lower() in text.lower(), f"{name}: message does not name {frag!r}:\n{text}"
+    for dump in PYDANTIC_DUMP:  # one line per bad field, not pydantic's multi-line dump
+        assert dump not in text, f"{name}: pydantic's dump ({dump!r}):\n{text}"
     assert ResultsStore(stored / "results.sqlite").records() == before
     assert not (stored / "cache" / "weak").exists() or name not in ("early_stop_without_val",), "work was done"
+    assert not (stored / "cache").exists() or not name.startswith(("eval_batch_size", "l2_", "lr_", "epochs_")), \
+        "features or steps were cached before the bad value was refused"
     assert seconds < 60, f"{name}: took {seconds:.0f}s to fail"
 
 
