@@ -399,10 +399,9 @@ class ExperimentSpec(Spec):
         folds, default = self.train.cv_folds, TrainSpec.model_fields["cv_folds"].default
         most = min(self.splits.n_weak_train, self.splits.n_transfer) // 2
         if folds != default and folds > most:
-            raise ValueError(f"train.cv_folds {folds} is more folds than the training splits allow: stratified "
-                             f"k-fold needs k rows of each class, so n_weak_train={self.splits.n_weak_train} and "
-                             f"n_transfer={self.splits.n_transfer} allow at most {most}; use --set "
-                             f"train.cv_folds={max(2, most)} or less")
+            raise ValueError(f"train.cv_folds {folds}: stratified k-fold needs k rows of each class, so "
+                             f"n_weak_train={self.splits.n_weak_train} and n_transfer={self.splits.n_transfer} "
+                             f"allow at most {most} folds; use --set train.cv_folds={max(2, most)} or less")
         return self
 
     @model_validator(mode="after")

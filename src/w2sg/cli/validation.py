@@ -54,7 +54,7 @@ def load_sweep(path):
     from w2sg.sweep import SweepSpec
 
     data = read_yaml_mapping(path)
-    sources = [Source(spec_path(k), "config", str(path)) for k in data]
+    sources = [Source((), "config", str(path)), *(Source(spec_path(k), "config", str(path)) for k in data)]
     try:
         return SweepSpec.model_validate(data), sources
     except ValidationError as e:
