@@ -385,3 +385,27 @@ def test_a_report_names_the_experiments_it_covers(tmp_path):
     text = figures_md.read_text() + (tmp_path / "all" / "report.html").read_text()
     assert all(r["hash"][:12] in text for r in recs) and "covers 3 experiment(s)" in text
     assert "stored " in text
+
+
+def test_rich_markup_in_a_task_path_is_printed_as_typed(tmp_path, tiny_encoder, synthetic_task):
+    """A task folder named `a[/x]b [v2]`: `w2sg run` and `w2sg results` print the path as typed (rich used to
+    crash on the closing tag `[/x]` and drop `[v2]`), and `./task.yaml` beside `task.yaml` is one task."""
+    folder = tmp_path / "a[" / "x]b [v2]"  # the path reads .../a[/x]b [v2]/task.yaml
+    folder.mkdir(parents=True)
+    for f in synthetic_task.parent.iterdir():
+        shutil.copy(f, folder / f.name)
+    wd = tmp_path / "w"
+    res = _tiny(folder / synthetic_task.name, tiny_encoder, wd)
+    assert res.exit_code == 0, res.output
+    assert "[/x]b [v2]" in res.output.replace("\n", "")
+    res = runner.invoke(app, ["results", "--workdir", str(wd)], env={"COLUMNS": "400"})
+    assert res.exit_code == 0, res.output
+    assert "[v2]" in res.output
+
+
+def test_a_task_spelled_two_ways_in_a_sweep_is_one_task(tmp_path, synthetic_task, monkeypatch):
+    from w2sg.sweep import SweepSpec
+
+    monkeypatch.chdir(synthetic_task.parent)
+    spec = SweepSpec(tasks=["task.yaml", "./task.yaml", str(synthetic_task)])
+    assert spec.tasks == ["task.yaml"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
+from pydantic import ValidationError
 
 from w2sg.config import Spec
 
@@ -28,8 +29,9 @@ def load_yaml_spec(path: str | Path, cls: type[Spec]) -> Spec:
     data = read_yaml_mapping(path)
     try:
         return cls.model_validate(data)
-    except Exception as e:  # pydantic.ValidationError: re-raise with the file name
-        raise ValueError(f"config file '{path}': {e}") from e
+    except ValidationError as e:  # one line per bad field, named by the file and its key; no pydantic dump
+        lines = [f"{path}: {'.'.join(map(str, err['loc'])) or '(top level)'}: {err['msg']}" for err in e.errors()]
+        raise ValueError("\n".join(lines)) from None
 
 
 def dump_yaml_spec(spec: Spec) -> str:

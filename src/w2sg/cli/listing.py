@@ -6,6 +6,7 @@ import time
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from w2sg.cli.common import DataDir, _user_errors, app, console, models_app, out
@@ -78,7 +79,7 @@ def models_pull(aliases: Annotated[list[str], typer.Argument(help="aliases to pu
                 continue
             t0 = time.perf_counter()
             path = pull(a, progress=console.print, force=force)
-            console.print(f"[green]{a}[/] ready at {path} ({time.perf_counter() - t0:.0f}s)")
+            console.print(f"[green]{a}[/] ready at {escape(str(path))} ({time.perf_counter() - t0:.0f}s)")
 
 
 @app.command()

@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from w2sg.cli.common import WorkDir, _fail, _user_errors, app, console, out
 from w2sg.cli.run import _print_table, _write_html
+from w2sg.tasks.keys import task_key
 
 STATUSES = ("ok", "failed", "all")
 
@@ -68,8 +70,9 @@ def results(
             _fail(f"no results store at {workdir / 'results.sqlite'}; run `w2sg run` first or pass --workdir")
         store = ResultsStore(workdir / "results.sqlite")
         if summary:
-            return _summary(store, format, output, task, method, workdir)
-        recs = store.records(status=None if status == "all" else status, task=task, method=method)
+            return _summary(store, format, output, task and task_key(task), method, workdir)
+        recs = store.records(status=None if status == "all" else status, task=task and task_key(task),
+                             method=method)
         ok = [r for r in recs if r.get("status") == "ok"]
         failed = [r for r in recs if r.get("status") != "ok"]
         labelled, warnings = with_task_versions(ok)
@@ -86,7 +89,7 @@ def results(
         if text is not None:
             sys.stdout.write(text + ("" if text.endswith("\n") else "\n"))
         else:
-            console.print(f"wrote {len(recs)} records to {output}")
+            console.print(f"wrote {len(recs)} records to {escape(str(output))}")
 
 
 def _summary(store, format: str, output: Path | None, task: str | None, method: str | None,
@@ -104,7 +107,7 @@ def _summary(store, format: str, output: Path | None, task: str | None, method: 
     if text is not None:
         sys.stdout.write(text + ("" if text.endswith("\n") else "\n"))
     else:
-        console.print(f"wrote {len(rows)} summary rows to {output}")
+        console.print(f"wrote {len(rows)} summary rows to {escape(str(output))}")
 
 
 @app.command()
@@ -136,7 +139,7 @@ def compare(
             _fail(f"no results store at {workdir / 'results.sqlite'}; run `w2sg run` first or pass --workdir")
         recs = ResultsStore(workdir / "results.sqlite").records(outcomes=True, weak=weak, strong=strong)
         if task:
-            tasks = {t for arg in task for t in arg.split(",") if t}
+            tasks = {task_key(t) for arg in task for t in arg.split(",") if t}
             recs = [r for r in recs if r["task"] in tasks]
         known = sorted({str(r["method"]) for r in recs})
         for m in (method_a, method_b):
@@ -158,7 +161,7 @@ def compare(
         t.add_column(c)
     for r in result.tasks:
         dp = (f"{fmt(r.diff_pgr, 2)} {ci(*r.diff_pgr_ci, d=2)}" if r.gap_resolved else "gap not resolved")
-        t.add_row(r.task, str(r.n_seeds), f"{fmt(r.diff_student)} {ci(*r.diff_student_ci)}", dp, r.verdict)
+        t.add_row(escape(r.task), str(r.n_seeds), f"{fmt(r.diff_student)} {ci(*r.diff_student_ci)}", dp, r.verdict)
     p = (f"Wilcoxon p {fmt(result.wilcoxon_p)}, paired t p {fmt(result.ttest_p)}" if result.wilcoxon_p is not None
          else "")
     t.add_row("overall", f"{len(result.admitted)}/{len(result.tasks)} tasks",
@@ -190,5 +193,5 @@ def report_cmd(workdir: WorkDir = Path("w2sg-runs"),
     target = out_dir or workdir / "report"
     with _user_errors():  # an output path in the way: one line naming it
         refuse_protected(target, workdir, "--out", "report")
-        console.print(f"report: {write_report(recs, target)}")
+        console.print(f"report: {escape(str(write_report(recs, target)))}")
         _write_html(recs, target, "w2sg report")

@@ -230,9 +230,9 @@ def _run(spec, workdir: Path, data_dir, report_dir, force: bool, fit_splits: boo
     for warning in check_models(spec, exps):  # models resolve (Hub reachable), --max-length fits: before any work
         console.print(f"[yellow]warning[/]: {escape(warning)}", highlight=False)
     tasks, weaks = ", ".join(spec.tasks), ", ".join(weak_label(w) for w in spec.weak)
-    console.print(f"[bold]w2sg run[/]: {tasks}, {weaks} → {', '.join(spec.strong)}, {spec.train.mode} mode, "
-                  f"methods {', '.join(m.label for m in spec.methods)}, seeds {spec.seeds} "
-                  f"({len(exps)} experiments)")
+    console.print("[bold]w2sg run[/]: " + escape(f"{tasks}, {weaks} → {', '.join(spec.strong)}, {spec.train.mode} "
+                  f"mode, methods {', '.join(m.label for m in spec.methods)}, seeds {spec.seeds} "
+                  f"({len(exps)} experiments)"))
     records = []
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=console, transient=True) as bars:
@@ -245,7 +245,7 @@ def _run(spec, workdir: Path, data_dir, report_dir, force: bool, fit_splits: boo
                 console.print(f"[yellow]note[/]: {escape(data.name)}: {escape(note)}", highlight=False)
         overall = bars.add_task("experiments", total=len(exps))
         for e in exps:
-            console.print(f"[cyan]{e.task} {e.weak_label}→{e.strong} {e.method.label} seed={e.seed}[/]")
+            console.print(f"[cyan]{escape(f'{e.task} {e.weak_label}→{e.strong} {e.method.label}')} seed={e.seed}[/]")
             records.append(pipe.run(e, force=force))
             bars.advance(overall)
     elapsed = time.perf_counter() - t0
@@ -253,8 +253,8 @@ def _run(spec, workdir: Path, data_dir, report_dir, force: bool, fit_splits: boo
     _print_table(records, outcomes)
     md = write_report(records, report_dir or workdir / "report", outcomes=outcomes,
                       title=f"w2sg: {tasks}, {weaks} → {', '.join(spec.strong)} ({spec.train.mode})")
-    console.print(f"report: {md}  (figure: {md.parent / 'accuracy.png'})")
-    console.print(f"results store: {workdir / 'results.sqlite'}  ·  wall time {elapsed:.1f}s")
+    console.print(escape(f"report: {md}  (figure: {md.parent / 'accuracy.png'})"))
+    console.print(escape(f"results store: {workdir / 'results.sqlite'}  ·  wall time {elapsed:.1f}s"))
 
 
 def check_devices(spec, fail: bool = True) -> None:
@@ -300,7 +300,7 @@ def _print_table(records: list[dict], outcomes: dict | None = None) -> None:
 
     records, warnings = with_task_versions(records)  # a changed task's rows are shown apart, never pooled
     for note in [*warnings, *retired_notes(records)]:
-        console.print(f"[yellow]note[/]: {note}", highlight=False)
+        console.print(f"[yellow]note[/]: {escape(note)}", highlight=False)
     records = with_variant_labels(records)
 
     balanced = all(r.get("test_balanced") for r in records)
@@ -313,7 +313,8 @@ def _print_table(records: list[dict], outcomes: dict | None = None) -> None:
         t.add_column(c)
     for r in records:
         flags = "".join(f" ({w} < majority)" for w in ("weak", "ceiling") if r.get(f"{w}_below_majority"))
-        t.add_row(r["task"], f"{r['weak']}→{r['strong']}", _method_cell(r), str(r.get("budget")), str(r["seed"]),
+        t.add_row(escape(r["task"]), escape(f"{r['weak']}→{r['strong']}"), escape(_method_cell(r)),
+                  escape(str(r.get("budget"))), str(r["seed"]),
                   _l2_pair(r), fmt(r.get("majority_acc")), fmt(r.get("weak_acc")), fmt(r.get("ceiling_acc")) + flags,
                   fmt(r.get("student_acc")), fmt_pgr(r, "acc"), fmt_pgr(r, "auroc"),
                   *([fmt_pgr(r, "q_acc")] if per_q else []),
@@ -333,8 +334,9 @@ def print_summary(records: list[dict], outcomes: dict | None = None) -> None:
               "PGR acc (pooled)", "PGR AUROC (pooled)", "seed-mean PGR acc (undefined)"]:
         s.add_column(c)
     for r in summarize(records, outcomes):
-        s.add_row(r["task"], f"{r['weak']}→{r['strong']}", r["mode"], _method_cell(r) + (" [ORACLE]" if r.get(
-                  "oracle") else ""), str(r.get("budget")), str(r["n_seeds"]),
+        s.add_row(escape(r["task"]), escape(f"{r['weak']}→{r['strong']}"), r["mode"],
+                  escape(_method_cell(r) + (" [ORACLE]" if r.get("oracle") else "")), escape(str(r.get("budget"))),
+                  str(r["n_seeds"]),
                   fmt_mean_sd(r, "weak_acc"), fmt_mean_sd(r, "ceiling_acc"), fmt_mean_sd(r, "student_acc"),
                   fmt_pooled(r, "acc"), fmt_pooled(r, "auroc"),
                   f"{fmt(r.get('pgr_acc_seed_mean'), 2)} ({r.get('pgr_acc_n_undefined', 0)})")
@@ -381,7 +383,7 @@ def sweep(
             for c in ["cell", "state", "weak", "ceiling", "student", "new feature texts", "est. s"]:
                 t.add_column(c)
             for r in rows:
-                t.add_row(r["cell"], "done" if r["done"] else "to compute",
+                t.add_row(escape(r["cell"]), "done" if r["done"] else "to compute",
                           *("cached" if r[f"{k}_cached"] else "-" for k in ("weak", "ceiling", "student")),
                           str(r["new_feature_texts"]), f"{r['est_seconds']:.0f}")
             out.print(t)
@@ -406,11 +408,13 @@ def sweep(
                     bars.advance(bar["cells"])
                     bars.update(bar["cells"], description=f"cells (done {counts['done']}, failed {counts['failed']})")
                 if info.get("error"):
-                    console.print(f"[red]failed[/] {info['label']}: {info['error']}", highlight=False)
+                    console.print(f"[red]failed[/] {escape(str(info['label']))}: {escape(str(info['error']))}",
+                                  highlight=False)
 
             rep = run_sweep(spec, workdir, data_dir, executor=executor, workers=workers, address=address,
                             on_event=on_event, loggers=loggers)
-        console.print(f"sweep '{spec.name}': {rep.cells} cells, {rep.skipped} already done, {rep.computed} computed, "
+        console.print(f"sweep '{escape(spec.name)}': {rep.cells} cells, {rep.skipped} already done, "
+                      f"{rep.computed} computed, "
                       f"{rep.failed} failed in {rep.seconds:.1f}s ({executor}, {workers} worker(s))")
         if report:
             from w2sg.store import ResultsStore
@@ -427,7 +431,7 @@ def _write_html(records: list[dict], out_dir: Path, title: str) -> None:
     except ImportError:  # pragma: no cover
         from w2sg.report.markdown import write_report
 
-        console.print(f"report: {write_report(records, out_dir, title)}")
+        console.print(f"report: {escape(str(write_report(records, out_dir, title)))}")
         return
     html, md = write_html_report(records, out_dir, title)
-    console.print(f"report: {html} and {md}")
+    console.print(escape(f"report: {html} and {md}"))

@@ -93,6 +93,14 @@ class SweepSpec(Spec):
                              f"[{EXAMPLES[info.field_name]}]")
         return v
 
+    @field_validator("tasks")
+    @classmethod
+    def _task_keys(cls, v: list[str]) -> list[str]:
+        """`t.yaml`, `./t.yaml` and its absolute path are one task (loaded once, stored under one key)."""
+        from w2sg.tasks.keys import task_key
+
+        return list(dict.fromkeys(task_key(t) for t in v))
+
     @field_validator("seeds")
     @classmethod
     def _seed_range(cls, v: list[int]) -> list[int]:
