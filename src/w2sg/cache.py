@@ -148,7 +148,7 @@ ROWS = "__rows__"  # meta key: the rows each array was written with (checked on 
 
 
 def _read_artifact(path: Path) -> tuple[dict[str, np.ndarray], dict]:
-    with np.load(path, allow_pickle=False) as z:
+    with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as z:  # our handle: closed even if np.load fails
         arrays = {k: z[k] for k in z.files if k != "__meta__"}
         meta = json.loads(str(z["__meta__"])) if "__meta__" in z.files else {}
     if not isinstance(meta, dict):
@@ -203,7 +203,7 @@ def text_key(text: str) -> str:
 
 
 def _read_text_keys(shard: Path) -> list[str]:
-    with np.load(shard, allow_pickle=False) as z:
+    with open(shard, "rb") as fh, np.load(fh, allow_pickle=False) as z:
         keys = z["text_keys"]
         if "features" not in z.files:
             raise KeyError("features")
@@ -213,7 +213,7 @@ def _read_text_keys(shard: Path) -> list[str]:
 
 
 def _read_features(shard: Path, n_rows: int) -> np.ndarray:
-    with np.load(shard, allow_pickle=False) as z:
+    with open(shard, "rb") as fh, np.load(fh, allow_pickle=False) as z:
         feats = z["features"]
     if feats.ndim != 2 or feats.shape[0] != n_rows:  # not the shard the index was built from
         raise ValueError(f"features has shape {feats.shape}, expected {n_rows} rows")
