@@ -533,7 +533,10 @@ def cost_lines(root: Path) -> list[str]:
         lines.append(f"- {part}{' (on the GPU machine)' if part == 'gpu' else ''}: "
                      + ", ".join(f"{t} {v / 60:.0f} min" for t, v in tasks.items())
                      + f" (total {sum(tasks.values()) / 3600:.1f} h{est})")
-    lines.append(f"- every CPU part's whole grid together: about {total / 3600:.1f} h on 2 cores")
+    untimed = [part for part in PARTS if part != "gpu" and part not in per]
+    lines.append(f"- every CPU part's whole grid together: about {total / 3600:.1f} h on 2 cores"
+                 if not untimed else f"- the timed parts' whole grids together: about {total / 3600:.1f} h on 2 "
+                 f"cores; not timed in this store: {', '.join(untimed)}")
     return lines
 
 
