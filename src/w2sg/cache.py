@@ -15,12 +15,10 @@ it cannot be moved aside, `CacheDamageError` names it.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import json
 import os
-import tempfile
 import warnings
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -69,18 +67,18 @@ def check_arrays(arrays: dict[str, np.ndarray], rows: dict[str, int] | None = No
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
+    """`outputs.write_atomic` into a folder made on demand, synced to disk before the move (a kill leaves the
+    old entry or the new one, never half of one)."""
+    from w2sg.outputs import write_atomic
+
+    def write_synced(tmp: Path) -> None:
+        with open(tmp, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, write_synced)
 
 
 def _npz_bytes(arrays: dict[str, np.ndarray], meta: dict) -> bytes:

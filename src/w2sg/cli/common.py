@@ -78,7 +78,7 @@ def _fail(msg: str, code: int = 2):
 
 def _os_path(e: OSError) -> str | None:
     """The path an OS error is about: its filename, else the innermost frame's `path` (a write that fails on a
-    full disk names no file: `f.write` in `cache.atomic_write_bytes` does not know it)."""
+    full disk names no file where a writer other than `outputs.write_atomic`, which names its target, fails)."""
     if e.filename is not None:
         return os.fsdecode(e.filename)
     found, tb = None, e.__traceback__
