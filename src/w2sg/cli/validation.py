@@ -12,8 +12,8 @@ from pydantic import BaseModel, ValidationError
 
 from w2sg.config import OptionsError
 from w2sg.spec_checks import short_repr
+from w2sg.sweep.grid import SINGULAR
 
-SINGULAR = {"task": "tasks", "method": "methods", "seed": "seeds", "budget": "budgets"}
 LISTS = {"tasks", "strong", "methods", "seeds", "budgets"}  # list axes (weak too, but --set weak.X reaches in)
 MISMATCH = {"string_type", "model_type", "model_attributes_type", "dict_type", "int_type", "float_type",
             "bool_type", "list_type", "is_instance_of", "literal_error"}  # a union member that did not fit
