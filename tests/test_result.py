@@ -132,7 +132,8 @@ def test_accessors_read_the_flat_keys(record):
     assert res.agreement("test", "ceiling").all == record["ceiling_agree_test_all"]
     assert res.diagnostics.misfit_transfer == record["misfit_transfer"]
     assert res.evaluation.n_questions == 60 and res.splits["test"].n == 240 == record["n_test"]
-    assert res.training.budget_steps == 256 and res.training.step("ceiling").l2 == 0.1
+    assert res.training.budget.steps == 256 and res.training.budget.kind == "steps"
+    assert res.training.step("ceiling").l2 == 0.1
     assert res.run.cached == {"weak": True, "ceiling": False, "student": False}
     assert res.run.truncated == {"weak": 0, "strong": 3}
     assert res.pair == ("minilm", "mpnet") and res.spec["train"] == {"mode": "frozen"}

@@ -5,7 +5,7 @@ A record has ~125 flat keys: `metrics.evaluate` (scores of the weak model, the s
 on the test set T with bootstrap CIs, PGR per metric with its CI and stability flags, agreement / KL misfit
 diagnostics), `metrics.supervisor_metrics`, `pipeline.training_record` (the student's budget, solver, l2 /
 gradient norm / steps of each training step), split sizes and class balance, cache flags, truncation counts,
-timings (`time_*`), the region / deception / imitation keys of `metrics.regions` and the store's columns (task,
+timings (`time_*`), the region / deception / imitation keys of `metrics.deception` and the store's columns (task,
 weak, strong, method, seed, mode, hash, spec, versions, ...).
 
 `ExperimentResult.from_record(flat)` groups them; `to_record()` flattens them back, so that
@@ -29,7 +29,9 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from w2sg.result_parts import (  # the record's plainer parts (re-exported)
+    BUDGET_KINDS,
     REGIONS,
+    Budget,
     Evaluation,
     Region,
     Regions,
@@ -172,8 +174,8 @@ class Diagnostics:
 
 
 _RUN_PREFIXES = {"cached": "cached_", "truncated": "truncated_", "seconds": "time_"}
-_TRAINING_KEYS = {"budget": "budget", "budget_kind": "budget_kind", "budget_steps": "budget_steps",
-                  "solver": "solver", "oracle": "oracle", "selected_step": "student_selected_step"}
+_TRAINING_KEYS = {"solver": "solver", "oracle": "oracle", "selected_step": "student_selected_step"}
+_BUDGET_KEYS = {"label": "budget", "recorded_kind": "budget_kind", "recorded_steps": "budget_steps"}
 
 
 def _step_keys(step: str) -> dict[str, str]:
@@ -260,7 +262,9 @@ class ExperimentResult:
         evaluation = Evaluation(**pick(_plain_keys(Evaluation)))
         split_keys = {s: {"n": f"n_{s}", "pos_frac": f"pos_frac_{s}"} for s in SPLITS}
         splits = {s: SplitStats(**pick(keys)) for s, keys in split_keys.items() if present(keys)}
-        training = Training(**pick(_TRAINING_KEYS),
+        b = pick(_BUDGET_KEYS)
+        budget = Budget.parse(b["label"], b["recorded_kind"], b["recorded_steps"], flat.get("spec"))
+        training = Training(budget, **pick(_TRAINING_KEYS),
                             steps={s: StepTraining(**pick(_step_keys(s))) for s in TRAINING_STEPS})
         run = {}
         for attr, prefix in _RUN_PREFIXES.items():
@@ -297,6 +301,7 @@ class ExperimentResult:
         put(self.regions, _plain_keys(Regions))
         for s, stats in self.splits.items():
             put(stats, {"n": f"n_{s}", "pos_frac": f"pos_frac_{s}"})
+        put(self.training.budget, _BUDGET_KEYS)
         put(self.training, _TRAINING_KEYS)
         for s, t in self.training.steps.items():
             put(t, _step_keys(s))
@@ -365,6 +370,7 @@ def as_results(records: Iterable[Mapping[str, Any] | ExperimentResult]) -> list[
     return [as_result(r) for r in records]
 
 
-__all__ = ["ExperimentResult", "RoleScores", "PGR", "Agreement", "Diagnostics", "Region", "Regions", "Evaluation",
+__all__ = ["ExperimentResult", "Budget", "BUDGET_KINDS",
+           "RoleScores", "PGR", "Agreement", "Diagnostics", "Region", "Regions", "Evaluation",
            "SplitStats", "StepTraining", "Training", "RunInfo", "as_result", "as_results", "finite", "ROLES",
            "PGR_METRICS", "REGIONS", "SPLITS", "SUPERVISOR"]

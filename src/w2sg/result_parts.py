@@ -29,7 +29,7 @@ class Region:
 
 @dataclass(frozen=True)
 class Regions:
-    """`metrics.regions`: the four regions of T; the deception score of Yang et al. 2025 (the share of the
+    """`metrics.deception`: the four regions of T; the deception score of Yang et al. 2025 (the share of the
     student's mistakes where the ceiling is right that lie where the weak model is wrong) and its chance level;
     the student's error rate on ww_sr (weak wrong, ceiling right: `student_err_weak_blind`) with its bootstrap
     CI, its control on wr_sr and their difference; imitation_<split>_region / _outside: the share of the
@@ -94,14 +94,89 @@ class StepTraining:
     steps: int | None = None
 
 
+BUDGET_KINDS = ("full", "steps", "early_stop", "early_stop_oracle")
+_KIND_ORDER = {"steps": 0, "full": 1, "early_stop": 2, "early_stop_oracle": 3}
+
+
+def _positive_int(v: Any) -> int | None:
+    return v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else None
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The student's training budget of a record, parsed once (`Budget.parse`) from its `budget` label (e.g.
+    'converged', 'epochs=2', 'steps=256', 'early_stop(auroc,steps=1024)', 'early_stop_oracle(accuracy,epochs=2)',
+    as `config.BudgetSpec.label` writes it) and its `budget_kind` / `budget_steps` keys (absent in older records:
+    then inferred from the label). `label`, `recorded_kind` and `recorded_steps` are the record's values as
+    stored (so that the record round-trips); `kind` is one of `BUDGET_KINDS` (None: no budget recorded), `steps`
+    the step budget of kind 'steps' or the trajectory length of early stopping, `metric` early stopping's
+    selection score on V, `evals` its evaluations on V (from the record's spec; None when not recorded)."""
+
+    label: Any = None
+    kind: str | None = None
+    steps: int | None = None
+    metric: str | None = None
+    evals: int | None = None
+    recorded_kind: Any = None
+    recorded_steps: Any = None
+
+    @classmethod
+    def parse(cls, label: Any, kind: Any = None, steps: Any = None, spec: Any = None) -> Budget:
+        """The budget of a record's `budget`, `budget_kind`, `budget_steps` (and `spec`, for evals)."""
+        text = "" if label is None else str(label)
+        if not text:
+            return cls(label, None, _positive_int(steps), None, None, kind, steps)
+        parsed_kind = (str(kind) if kind in BUDGET_KINDS else "steps" if text.startswith("steps=")
+                       else "early_stop_oracle" if text.startswith("early_stop_oracle")
+                       else "early_stop" if text.startswith("early_stop") else "full")
+        n = _positive_int(steps)
+        inner = text.partition("(")[2].rstrip(")").split(",") if "(" in text else []
+        if n is None and text.startswith("steps="):
+            try:
+                n = max(1, int(text[6:]))
+            except ValueError:
+                n = None
+        if n is None:
+            n = next((_positive_int(int(p[6:])) for p in inner if p.startswith("steps=") and p[6:].isdigit()), None)
+        metric = inner[0] if inner and "=" not in inner[0] else None
+        evals = None
+        if parsed_kind.startswith("early_stop") and isinstance(spec, Mapping):
+            b = spec.get("budget")
+            evals = _positive_int(b.get("evals")) if isinstance(b, Mapping) else None
+        return cls(label, parsed_kind, n, metric, evals, kind, steps)
+
+    @property
+    def oracle(self) -> bool:
+        """Early stopping on V's ground truth: an analysis bound, not a method."""
+        return self.kind == "early_stop_oracle"
+
+    def sort_key(self) -> tuple:
+        """Order of budgets in tables: step budgets by N, then converged / epochs=N, early stopping, ORACLE early
+        stopping; a missing budget first."""
+        if self.kind is None:
+            return (-1, 0, "")
+        return (_KIND_ORDER[self.kind], (self.steps or 0) if self.kind == "steps" else 0, str(self.label))
+
+    def table_text(self) -> str:
+        """The label for a table: '-' without a budget; an oracle budget says ORACLE in capitals."""
+        if self.kind is None:
+            return "-"
+        text = str(self.label)
+        return f"{text} (ORACLE)" if "oracle" in text and "ORACLE" not in text else text
+
+    def short_text(self) -> str:
+        """The label for a tick: 'early stop', 'ORACLE early stop', else the label."""
+        if self.kind == "early_stop_oracle":
+            return "ORACLE early stop"
+        return "early stop" if self.kind == "early_stop" else str(self.label)
+
+
 @dataclass(frozen=True)
 class Training:
-    """The student's budget (label, kind, step count), the solver, each step's training, the checkpoint early
-    stopping selected, and `oracle` (the student was selected with ground truth: an analysis bound)."""
+    """The student's budget (`Budget`), the solver, each step's training, the checkpoint early stopping
+    selected, and `oracle` (the student was selected with ground truth: an analysis bound)."""
 
-    budget: str | None = None
-    budget_kind: str | None = None
-    budget_steps: int | None = None
+    budget: Budget = field(default_factory=Budget)
     solver: str | None = None
     oracle: bool | None = None
     selected_step: int | None = None

@@ -122,8 +122,8 @@ def per_budget(results: Sequence[ExperimentResult]) -> list[ExperimentResult]:
     a figure pooling seeds never pools a method's budgets as if they were seeds (one budget: unchanged)."""
     budgets: dict[str, set[str]] = defaultdict(set)
     for r in results:
-        budgets[str(r.method)].add(str(r.training.budget))
-    return [dataclasses.replace(r, method=f"{r.method} · {r.training.budget}") if len(budgets[str(r.method)]) > 1
+        budgets[str(r.method)].add(str(r.training.budget.label))
+    return [dataclasses.replace(r, method=f"{r.method} · {r.training.budget.label}") if len(budgets[str(r.method)]) > 1
             else r for r in results]
 
 

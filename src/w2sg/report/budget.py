@@ -8,9 +8,11 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from w2sg.report.aggregate import PooledStat, Records, group, pair_label, panels, pooled_stat, results_of
-from w2sg.result import ExperimentResult
+from w2sg.result import BUDGET_KINDS, Budget, ExperimentResult, as_result
 
-BUDGET_KINDS = ("full", "steps", "early_stop", "early_stop_oracle")
+__all__ = ["BUDGET_KINDS", "BUDGET_METRICS", "SLOT_ORDER", "BudgetPoint", "budget_kind", "budget_of",
+           "budget_order_key", "budget_points", "budget_sort_key", "budget_steps", "series_name"]
+
 SLOT_ORDER = {"full": 0, "early_stop": 1, "early_stop_oracle": 2}  # categorical slots right of the step axis
 BUDGET_METRICS = ("acc", "auroc")  # solid / dashed
 
@@ -37,51 +39,36 @@ class BudgetPoint(NamedTuple):
         return self.kind == "early_stop_oracle"
 
 
-def _budget_fields(record: Mapping[str, Any] | ExperimentResult) -> tuple[Any, Any, Any]:
-    """(budget label, budget_kind, budget_steps) of a flat record or a result."""
-    if isinstance(record, ExperimentResult):
-        t = record.training
-        return t.budget, t.budget_kind, t.budget_steps
-    return record.get("budget"), record.get("budget_kind"), record.get("budget_steps")
+def budget_of(record: Mapping[str, Any] | ExperimentResult) -> Budget:
+    """The typed budget of a flat record or a result (`ExperimentResult.training.budget`)."""
+    return as_result(record).training.budget
 
 
 def budget_kind(record: Mapping[str, Any] | ExperimentResult) -> str | None:
     """The budget kind of a record (`budget_kind`, else inferred from the `budget` label); None without one."""
-    label, kind, _ = _budget_fields(record)
-    if label is None or str(label) == "":
-        return None
-    if kind in BUDGET_KINDS:
-        return str(kind)
-    label = str(label)
-    if label.startswith("steps="):
-        return "steps"
-    if label.startswith("early_stop_oracle"):
-        return "early_stop_oracle"
-    return "early_stop" if label.startswith("early_stop") else "full"
+    return budget_of(record).kind
 
 
 def budget_steps(record: Mapping[str, Any] | ExperimentResult) -> int | None:
     """The step count of a 'steps' budget (`budget_steps`, else parsed from a 'steps=N' label); else None."""
-    label, _, s = _budget_fields(record)
-    if isinstance(s, int) and not isinstance(s, bool) and s > 0:
-        return s
-    label = str(label)
-    if label.startswith("steps="):
-        try:
-            return max(1, int(label[6:]))
-        except ValueError:
-            return None
-    return None
+    b = budget_of(record)
+    return b.steps if b.kind in ("steps", None) or b.recorded_steps is not None else None
 
 
 def budget_sort_key(label: Any) -> tuple:
     """Order of budget labels in tables: step budgets by N, then converged / epochs=N, early stopping, ORACLE
     early stopping; a missing budget first."""
-    if label is None or str(label) == "":
-        return (-1, 0, "")
-    kind = budget_kind({"budget": label})
-    steps = budget_steps({"budget": label}) or 0
-    return ({"steps": 0, "full": 1, "early_stop": 2, "early_stop_oracle": 3}[kind], steps, str(label))
+    return Budget.parse(label).sort_key()
+
+
+def budget_order_key(result: Mapping[str, Any] | ExperimentResult) -> tuple:
+    """The order of the method-zoo study's budget columns: step budgets by N, then 'converged', then early
+    stopping on weak labels, then everything else (epochs=N, ORACLE early stopping); the same order as
+    `studies/method_zoo._budget_order` on the labels the pipeline writes."""
+    b = budget_of(result)
+    if b.kind == "steps" and b.steps is not None:
+        return (0, b.steps)
+    return (1 if b.label == "converged" else 2 if b.kind == "early_stop" else 3, 0)
 
 
 def series_name(r: ExperimentResult, with_pair: bool) -> str:
@@ -106,7 +93,7 @@ def budget_points(records: Records) -> list[BudgetPoint]:
         for r in prs:
             series[series_name(r, with_pair)].append(r)
         for name, srs in sorted(series.items()):
-            by_budget = group(srs, lambda r: (str(r.training.budget),))
+            by_budget = group(srs, lambda r: (str(r.training.budget.label),))
             if len(by_budget) < 2:
                 continue
             for (label,), brs in by_budget.items():

@@ -30,6 +30,7 @@ from w2sg.report.figures import (
 from w2sg.report.scope import covers, short_hash
 from w2sg.report.summary import fmt, fmt_mean_sd, fmt_pgr, fmt_pooled, summarize
 from w2sg.report.testbeds import has_testbeds, testbed_tables
+from w2sg.result import Budget
 from w2sg.store import distinct, with_task_versions, with_variant_labels
 
 HTML_NAME = "report.html"
@@ -150,11 +151,9 @@ def balance_note(records: list[dict]) -> str:
             "rows with the majority column.")
 
 
-def _budget(v) -> str:
-    """A budget label for a table; an oracle budget says ORACLE in capitals."""
-    if v is None or str(v) == "":
-        return "-"
-    return f"{v} (ORACLE)" if "oracle" in str(v) and "ORACLE" not in str(v) else str(v)
+def _budget(label) -> str:
+    """A budget label for a table; an oracle budget says ORACLE in capitals (`Budget.table_text`)."""
+    return Budget.parse(label).table_text()
 
 
 def _per_question(records: list[dict]) -> bool:

@@ -14,6 +14,7 @@ from w2sg.report.escape import md_text, plain_text
 from w2sg.report.figures import budget_sort_key
 from w2sg.report.scope import covers
 from w2sg.report.summary import fmt, summarize
+from w2sg.result import Budget
 
 
 def _ci(row: dict, metric: str) -> tuple[float, float]:
@@ -25,13 +26,6 @@ def _ci(row: dict, metric: str) -> tuple[float, float]:
 
 
 STUDENT_COLORS = ("#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22")
-
-
-def _short_budget(budget) -> str:
-    b = str(budget)
-    if b.startswith("early_stop_oracle"):
-        return "ORACLE early stop"
-    return "early stop" if b.startswith("early_stop") else b
 
 
 @plain_text
@@ -59,7 +53,8 @@ def accuracy_figure(records: list[dict], path: Path) -> Path:
         first = methods[0]
         budgets = len({str(m.get("budget")) for m in methods}) > 1
         labels = [f"weak\n{weak}", f"ceiling\n{strong}"] + [
-            f"student\n{m['method']}" + (f"\n{_short_budget(m.get('budget'))}" if budgets else "") for m in methods]
+            f"student\n{m['method']}" + (f"\n{Budget.parse(m.get('budget')).short_text()}" if budgets else "")
+            for m in methods]
         means = [first["weak_acc_mean"], first["ceiling_acc_mean"]] + [m["student_acc_mean"] for m in methods]
         means = [v if v is not None and v == v else 0.0 for v in means]  # a missing accuracy draws no bar
         errs = [_ci(first, "weak_acc"), _ci(first, "ceiling_acc")] + [_ci(m, "student_acc") for m in methods]
