@@ -21,6 +21,7 @@ import numpy as np
 
 from w2sg.config import weak_label
 from w2sg.outputs import SQLITE_MAGIC, export  # noqa: F401 (export: `w2sg.store.export` as before)
+from w2sg.tasks.keys import is_task_file, task_key, task_name
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS experiments (
@@ -201,13 +202,16 @@ class ResultsStore:
         """Insert or replace the row of one experiment (`StoreError` when the store is read-only).
 
         outcomes: its test outcomes (`metrics.pooled.Outcomes.to_arrays`), kept beside the row (npz, no pickle)
-        for the aggregates' bootstrap over test groups."""
+        for the aggregates' bootstrap over test groups.
+
+        A YAML task is stored under its `name:` (the task column); its path stays in the spec (so in the hash)
+        and each record shows it as `task_path`. Rows stored before keep their path as their task."""
         if self.read_only is not None:
             raise StoreError(f"cannot write to the results store {self.path}: it is read-only ({self.read_only}). "
                              "Listing works; to add results make it and its directory writable, or use another "
                              "--workdir.")
         row = {
-            "hash": hash_, "task": spec["task"], "weak": weak_label(spec["weak"]), "strong": spec["strong"],
+            "hash": hash_, "task": task_name(spec["task"]), "weak": weak_label(spec["weak"]), "strong": spec["strong"],
             "method": method_label(spec["method"]), "seed": int(spec["seed"]), "mode": spec["train"]["mode"],
             "status": status, "error": error, "created_at": time.time(),
             "spec_json": json.dumps(spec, sort_keys=True),
@@ -242,7 +246,8 @@ class ResultsStore:
 
     def records(self, status: str | None = "ok", outcomes: bool = False, **filters: Any) -> list[dict]:
         """Flat records: key columns, every metric, timings (prefixed `time_`), versions, spec; with `outcomes`
-        also `test_outcomes` (the stored test outcomes' arrays, where kept) for the aggregates."""
+        also `test_outcomes` (the stored test outcomes' arrays, where kept) for the aggregates. `task=` takes a
+        task's name, or a YAML task's name or path (`matches_task`)."""
         if self.read_only is not None and not (self.path.exists() and self._has_table()):
             return []
         where, args = [], []
@@ -250,7 +255,10 @@ class ResultsStore:
             where.append("status=?")
             args.append(status)
         for k, v in filters.items():
-            if v is not None:
+            if k == "task" and v is not None:  # a task's name, or a YAML task's name or path (as any key of it)
+                where.append("(task IN (?, ?) OR json_extract(spec_json, '$.task') = ?)")
+                args += [v, task_key(v), task_key(v)]
+            elif v is not None:
                 where.append(f"{k}=?")
                 args.append(v)
         sql = "SELECT * FROM experiments" + (" WHERE " + " AND ".join(where) if where else "")
@@ -315,7 +323,16 @@ def flatten(row: dict) -> dict:
     out["versions"] = json.loads(row["versions_json"])
     out["spec"] = json.loads(row["spec_json"])
     out["variant"] = variant(out["spec"])
+    if is_task_file(out["spec"].get("task", "")):  # a YAML task: `task` is its name (its path in older rows)
+        out["task_path"] = out["spec"]["task"]
     return out
+
+
+def matches_task(record: Mapping[str, Any], tasks: Iterable[str]) -> bool:
+    """The record is of one of `tasks`: each a task's name, or a YAML task's name or path (any spelling of the
+    path `task_key` resolves)."""
+    keys = {k for t in tasks for k in (t, task_key(t))}
+    return record.get("task") in keys or record.get("task_path") in keys
 
 
 def variant(spec: dict) -> str:

@@ -9,8 +9,9 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from w2sg.cli.common import WorkDir, _fail, _user_errors, app, console, out
-from w2sg.cli.run import _print_table, _write_html
+from w2sg.cli.common import WorkDir, app, console, fail, out, user_errors
+from w2sg.cli.run import print_table, write_html
+from w2sg.result import as_result, as_results
 from w2sg.tasks.keys import task_key
 
 STATUSES = ("ok", "failed", "all")
@@ -28,7 +29,7 @@ def _first_line(text: str | None) -> str:
     return lines[0] if lines else "-"
 
 
-def _print_failed(records: list[dict]) -> None:
+def _print_failed(records: list) -> None:
     """The failed cells: what they were and the first line of their error (the full traceback is in the store:
     `w2sg results --status failed -f json`)."""
     from rich.markup import escape
@@ -37,9 +38,9 @@ def _print_failed(records: list[dict]) -> None:
     t = Table(title=f"failed cells ({len(records)})")
     for c in ["task", "weak→strong", "mode", "method", "seed", "error"]:
         t.add_column(c)
-    for r in records:
-        t.add_row(*(escape(str(c)) for c in (r["task"], f"{r['weak']}→{r['strong']}", r["mode"], r["method"],
-                                              r["seed"], _first_line(r.get("error")))))
+    for r in as_results(records):
+        t.add_row(*(escape(str(c)) for c in (r.task, f"{r.weak}→{r.strong}", r.mode, r.method, r.seed,
+                                              _first_line(r.error))))
     out.print(t)
 
 
@@ -61,25 +62,25 @@ def results(
     from w2sg.outputs import refuse_protected
     from w2sg.store import ResultsStore, export, with_task_versions
 
-    with _user_errors():
+    with user_errors():
         if status not in STATUSES:
             raise ValueError(f"--status '{status}': use ok, failed or all")
         if output is not None:  # before any work: never over the store, never into the cache
             refuse_protected(output, workdir, "--output", f"results.{format}")
         if not (workdir / "results.sqlite").exists():
-            _fail(f"no results store at {workdir / 'results.sqlite'}; run `w2sg run` first or pass --workdir")
+            fail(f"no results store at {workdir / 'results.sqlite'}; run `w2sg run` first or pass --workdir")
         store = ResultsStore(workdir / "results.sqlite")
         if summary:
             return _summary(store, format, output, task and task_key(task), method, workdir)
         recs = store.records(status=None if status == "all" else status, task=task and task_key(task),
                              method=method)
-        ok = [r for r in recs if r.get("status") == "ok"]
-        failed = [r for r in recs if r.get("status") != "ok"]
+        ok = [r for r in recs if as_result(r).status == "ok"]
+        failed = [r for r in recs if as_result(r).status != "ok"]
         labelled, warnings = with_task_versions(ok)
         _warn(warnings)
         if format == "table":
             if ok or status == "ok":
-                _print_table(labelled)
+                print_table(labelled)
             if failed:
                 _print_failed(failed)
             elif status == "failed":
@@ -130,18 +131,17 @@ def compare(
 
     from w2sg.report.compare import compare_records
     from w2sg.report.summary import fmt
-    from w2sg.store import ResultsStore, export
+    from w2sg.store import ResultsStore, export, matches_task
 
-    with _user_errors():
+    with user_errors():
         if metric not in ("acc", "auroc"):
             raise ValueError(f"--metric '{metric}': use acc or auroc")
         if not (workdir / "results.sqlite").exists():
-            _fail(f"no results store at {workdir / 'results.sqlite'}; run `w2sg run` first or pass --workdir")
+            fail(f"no results store at {workdir / 'results.sqlite'}; run `w2sg run` first or pass --workdir")
         recs = ResultsStore(workdir / "results.sqlite").records(outcomes=True, weak=weak, strong=strong)
         if task:
-            tasks = {task_key(t) for arg in task for t in arg.split(",") if t}
-            recs = [r for r in recs if r["task"] in tasks]
-        known = sorted({str(r["method"]) for r in recs})
+            recs = [r for r in recs if matches_task(r, [t for arg in task for t in arg.split(",") if t])]
+        known = sorted({str(r.method) for r in as_results(recs)})
         for m in (method_a, method_b):
             if m not in known:
                 raise ValueError(f"method '{m}' has no results in {workdir / 'results.sqlite'}; known: "
@@ -184,14 +184,14 @@ def report_cmd(workdir: WorkDir = Path("w2sg-runs"),
     from w2sg.store import ResultsStore, with_task_versions
 
     if not (workdir / "results.sqlite").exists():
-        _fail(f"no results store at {workdir / 'results.sqlite'}; run `w2sg run` first or pass --workdir")
-    with _user_errors():  # a damaged store: one line naming it
+        fail(f"no results store at {workdir / 'results.sqlite'}; run `w2sg run` first or pass --workdir")
+    with user_errors():  # a damaged store: one line naming it
         recs = ResultsStore(workdir / "results.sqlite").records(task=task, outcomes=True)
     if not recs:
-        _fail(f"no results in {workdir / 'results.sqlite'}")
+        fail(f"no results in {workdir / 'results.sqlite'}")
     _warn(with_task_versions(recs)[1])  # the reports label the versions and repeat the warning
     target = out_dir or workdir / "report"
-    with _user_errors():  # an output path in the way: one line naming it
+    with user_errors():  # an output path in the way: one line naming it
         refuse_protected(target, workdir, "--out", "report")
         console.print(f"report: {escape(str(write_report(recs, target)))}")
-        _write_html(recs, target, "w2sg report")
+        write_html(recs, target, "w2sg report")
