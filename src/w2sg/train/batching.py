@@ -83,7 +83,9 @@ def tokenize(tokenizer, texts: list[str], max_length: int, truncation_side: str 
 
     Left truncation keeps the end of the text, where question and answer sit in the QA tasks.
     """
-    full = tokenizer(list(texts), add_special_tokens=True, truncation=False)["input_ids"]
+    # verbose=False: transformers' "Token indices sequence length is longer than the specified maximum" warning
+    # is wrong here: the long texts are counted and truncated just below
+    full = tokenizer(list(texts), add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
     n_truncated = sum(len(x) > max_length for x in full)
     if n_truncated:
         old = tokenizer.truncation_side

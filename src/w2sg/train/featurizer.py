@@ -3,12 +3,19 @@
 A decoder may read each text inside a task prompt and from a chosen layer (`train.prompt`, `train.layer`; see
 `w2sg.train.prompts`): its features are then the hidden state of that layer at the last token of the prompted
 text, cached under a key that names the template and the layer. Encoders ignore both options.
+
+A long feature pass prints a progress line (texts done, texts/s, ETA) about every 30 s when stderr is not a
+terminal (a log file, a notebook, a batch job), where no progress bar is drawn (`Heartbeat`).
 """
 
 from __future__ import annotations
 
+import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 import torch
@@ -33,6 +40,54 @@ Progress = Callable[[str, int], Callable[[int], None]]  # (description, total) -
 
 def _no_progress(desc: str, total: int) -> Callable[[int], None]:
     return lambda n=1: None
+
+
+HEARTBEAT_SECONDS = 30.0
+
+
+def _now() -> float:
+    return time.monotonic()
+
+
+def _duration(seconds: float) -> str:
+    s = int(round(seconds))
+    return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"
+
+
+class Heartbeat:
+    """A progress line on `stream` (default stderr) about every `every` seconds of a pass over `total` texts,
+    with the rate and an ETA, and a last line when the pass ends after one was printed; silent when the stream
+    is a terminal (a progress bar may be drawn there) and for passes shorter than `every`."""
+
+    def __init__(self, label: str, total: int, stream: TextIO | None = None, every: float = HEARTBEAT_SECONDS,
+                 clock: Callable[[], float] | None = None):
+        self.label, self.total, self.every = label, total, every
+        self.stream = sys.stderr if stream is None else stream
+        self.clock = clock or _now
+        isatty = getattr(self.stream, "isatty", None)
+        self.on = total > 0 and not (isatty is not None and isatty())
+        self.t0 = self.last = self.clock()
+        self.done, self.printed = 0, False
+
+    def advance(self, n: int) -> None:
+        if not self.on:
+            return
+        self.done += n
+        now = self.clock()
+        if now - self.last < self.every or self.done >= self.total:
+            return
+        self.last, rate = now, self.done / max(now - self.t0, 1e-9)
+        eta = _duration((self.total - self.done) / rate)
+        self._say(f"{self.done}/{self.total} texts, {rate:.1f} texts/s, ETA {eta}")
+
+    def finish(self) -> None:
+        if self.on and self.printed:
+            took = self.clock() - self.t0
+            self._say(f"{self.done} texts in {_duration(took)} ({self.done / max(took, 1e-9):.1f} texts/s)")
+
+    def _say(self, text: str) -> None:
+        self.printed = True
+        print(f"{self.label}: {text}", file=self.stream, flush=True)
 
 
 @dataclass
@@ -65,7 +120,8 @@ class Backbone:
 
     def count_truncated(self, texts: list[str], max_length: int) -> int:
         """How many of `texts` are longer than max_length tokens (they get truncated, never dropped)."""
-        ids = self.tokenizer()(list(texts), add_special_tokens=True, truncation=False)["input_ids"]
+        # verbose=False: no "Token indices sequence length is longer than ..." warning: they are truncated
+        ids = self.tokenizer()(list(texts), add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
         return sum(len(x) > max_length for x in ids)
 
     def config(self):
@@ -117,6 +173,7 @@ class Featurizer:
         self.key = self.key_for("text")
         self.store = self.store_for("text")
         self.n_computed = 0
+        self._beat: Heartbeat | None = None  # the pass in progress (`__call__`), advanced per batch
 
     def _decoder_reading(self, prompt: str, layer: int | str, task: str | None) -> None:
         if self.backbone.pooling() != "last":
@@ -150,7 +207,12 @@ class Featurizer:
         store = self.store_for(kind)
         missing = len(store.missing(texts))
         advance = self.progress("features", missing) if missing else None
-        feats, n_new = store.get(texts, lambda batch: self._embed(batch, kind), on_chunk=advance)
+        self._beat = Heartbeat(f"features of {Path(str(self.backbone.path)).name}", missing)
+        try:
+            feats, n_new = store.get(texts, lambda batch: self._embed(batch, kind), on_chunk=advance)
+            self._beat.finish()
+        finally:
+            self._beat = None
         self.n_computed += n_new
         return torch.from_numpy(np.ascontiguousarray(feats))
 
@@ -171,6 +233,8 @@ class Featurizer:
                 batch = {k: v.to(self.device) for k, v in rows.collate(idx).items()}
                 with autocast_for(self.device):
                     out[idx] = features(**batch).float().cpu().numpy()
+                if self._beat is not None:
+                    self._beat.advance(len(idx))
         return out
 
 
