@@ -63,6 +63,7 @@ def test_run_is_the_cli_run(tmp_path, tiny_encoder, synthetic_task):
         assert row["student_acc"] == rec["student_acc"] and row["weak_acc"] == rec["weak_acc"]
         assert row["pgr_acc_stable"] == (rec["pgr_acc"] is not None and not rec["unstable"])
         assert row["n_transfer"] == 200 and isinstance(row["result"], ExperimentResult)
+        assert (row["budget"], row["budget_kind"]) == (rec["budget"], "full")
     assert "agree_transfer_weak_wrong" in w2sg.results(tmp_path / "api", all_columns=True).columns
     assert len(w2sg.results(tmp_path / "api", method="naive")) == 1
     assert w2sg.results(tmp_path / "api", status="failed").empty

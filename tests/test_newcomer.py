@@ -21,6 +21,8 @@ from w2sg.train import featurizer as featurizer_module
 from w2sg.train.batching import tokenize
 from w2sg.train.featurizer import Backbone, Featurizer, Heartbeat
 
+from .conftest import REPO
+
 runner = CliRunner()
 SIZES = ["--n-weak-train", "150", "--n-transfer", "200", "--n-val", "50", "--n-test", "200"]
 WARNING = "Token indices sequence length is longer than the specified maximum"
@@ -162,3 +164,25 @@ def test_a_feature_pass_prints_progress_lines_when_stderr_is_not_a_terminal(tiny
     assert lines[-1].startswith(f"features of {tiny_encoder.name}: 12 texts in ")
     f(texts)  # cached: no pass, no line
     assert capsys.readouterr().err == ""
+
+
+# ---------------------------------------------------------------- (d) the protocol's picture
+
+
+def test_the_readme_shows_the_protocol_picture_drawn_by_its_script(tmp_path, monkeypatch):
+    import importlib.util
+
+    readme = (REPO / "README.md").read_text()
+    assert "](docs/protocol.svg)" in readme and "docs/protocol.py" in readme
+    svg = (REPO / "docs" / "protocol.svg").read_text()
+    for label in ("weak-train", "transfer set", "(from B's pool)", "① weak model", "A's ground truth",
+                  "labels B and V", "③ student: the strong", "B's weak labels", "④ ceiling: the strong",
+                  "B's ground truth", "V's / B's weak labels", "scored on T:",
+                  "PGR = (student − weak) / (ceiling − weak)"):
+        assert label in svg, label
+    spec = importlib.util.spec_from_file_location("protocol_picture", REPO / "docs" / "protocol.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setattr(module, "OUT", tmp_path / "protocol.svg")
+    module.main()
+    assert (tmp_path / "protocol.svg").read_text() == svg  # the committed picture is the script's

@@ -36,8 +36,9 @@ __all__ = ["Run", "Sweep", "frame", "results", "run", "summary", "sweep"]
 Overrides = Mapping[str, Any] | Sequence[str] | None  # {"train.lr": 1e-4} or ["train.lr=1e-4"] (as --set)
 
 # the columns `frame` puts first, in this order (then, with all_columns, every other key of the record)
-IDENTITY_COLUMNS = ("task", "task_path", "weak", "strong", "method", "budget", "seed", "mode", "variant",
-                    "supervisor", "supervisor_kind", "task_fingerprint", "status", "hash")
+IDENTITY_COLUMNS = ("task", "task_path", "weak", "strong", "method", "budget", "budget_kind", "budget_steps",
+                    "seed", "mode", "variant", "supervisor", "supervisor_kind", "task_fingerprint", "status", "hash")
+_BUDGET = {"budget": "label", "budget_kind": "kind", "budget_steps": "steps"}  # columns from `Budget`'s fields
 SCORE_FIELDS = ("acc", "acc_ci_low", "acc_ci_high", "auroc", "auroc_ci_low", "auroc_ci_high")
 PGR_FIELDS = ("value", "ci_low", "ci_high", "gap")
 
@@ -52,8 +53,8 @@ def _say(quiet: bool) -> Callable[[str], None]:
 def _row(res: ExperimentResult, all_columns: bool) -> dict[str, Any]:
     row: dict[str, Any] = {}
     for c in IDENTITY_COLUMNS:
-        if c == "budget":
-            row[c] = res.training.budget
+        if c in _BUDGET:  # the typed budget (`result_parts.Budget`): its label as stored, kind, steps
+            row[c] = getattr(res.training.budget, _BUDGET[c])
         elif c == "task_path":
             row[c] = res.extra.get("task_path")
         else:
@@ -79,10 +80,11 @@ def _row(res: ExperimentResult, all_columns: bool) -> dict[str, Any]:
 
 
 def frame(records: Iterable[Mapping[str, Any] | ExperimentResult], all_columns: bool = False) -> pd.DataFrame:
-    """One row per experiment: identity (task, its YAML path when it has one, weak, strong, method, budget, seed,
-    mode, variant, supervisor, ...), the majority baseline, each role's accuracy and AUROC on T with their
-    CIs, PGR per metric with its CI, stability and gap, the split sizes, the wall time, and `result` (the
-    `ExperimentResult` itself, for everything else: `df.result.iloc[0].agreement("transfer")`).
+    """One row per experiment: identity (task, its YAML path when it has one, weak, strong, method, the budget's
+    label, kind and steps, seed, mode, variant, supervisor, ...), the majority baseline, each role's accuracy
+    and AUROC on T with their CIs, PGR per metric with its CI, stability and gap, the split sizes, the wall
+    time, and `result` (the `ExperimentResult` itself, for everything else:
+    `df.result.iloc[0].agreement("transfer")`).
     `all_columns`: also every other key of the flat record (spec and versions excepted)."""
     import pandas as pd
 
@@ -193,7 +195,7 @@ def run(task: str | None = None, weak: str | None = None, strong: str | None = N
     the CLI, default split sizes too large for a small task are shrunk (a note says so). `report`: True writes
     WORKDIR/report/report.md, a path writes it there. `quiet`: no notes and no per-experiment line on stderr.
     Returns a `Run` with one `ExperimentResult` per experiment; the store in `workdir` holds them too."""
-    from w2sg.cli.common import _check_dir_option, _seeds
+    from w2sg.cli.common import check_dir_option, parse_seeds
     from w2sg.cli.run import check_devices, fit_default_splits, run_dict, run_sources, run_spec
     from w2sg.cli.validation import expand_named
     from w2sg.pipeline import Pipeline
@@ -202,13 +204,13 @@ def run(task: str | None = None, weak: str | None = None, strong: str | None = N
     say = _say(quiet)
     t0 = time.perf_counter()
     workdir = Path(workdir)
-    _check_dir_option(workdir, "--workdir")
+    check_dir_option(workdir, "--workdir")
     flags = {"task": task, "weak": weak, "strong": strong, "mode": mode, "n_weak_train": n_weak_train,
              "n_transfer": n_transfer, "n_val": n_val, "n_test": n_test, "n_extra": n_extra, "balance": balance,
              "n_pool": n_pool, "epochs": epochs, "lr": lr, "batch_size": batch_size,
              "micro_batch_size": micro_batch_size, "max_length": max_length, "device": device, "solver": solver,
              "l2": l2, "balance_test": balance_test, "method": _listed(method), "budget": _listed(budget, ";"),
-             "seeds": _seeds(seeds) if isinstance(seeds, str) else _listed(seeds)}
+             "seeds": parse_seeds(seeds) if isinstance(seeds, str) else _listed(seeds)}
     sets = _overrides(overrides)
     config = Path(config) if config is not None else None
     d = run_dict(config, flags, sets)
@@ -236,7 +238,7 @@ def run(task: str | None = None, weak: str | None = None, strong: str | None = N
         from w2sg.report.markdown import write_report
 
         out_dir = workdir / "report" if report is True else Path(report)
-        _check_dir_option(out_dir, "report")
+        check_dir_option(out_dir, "report")
         recs = [r.to_record() for r in results]
         md = write_report(recs, out_dir, outcomes=pipe.store.outcomes(r["hash"] for r in recs),
                           title=f"w2sg: {', '.join(spec.tasks)} → {', '.join(spec.strong)} ({spec.train.mode})")
@@ -308,7 +310,7 @@ def sweep(grid: str | Path | Mapping[str, Any] | SweepSpec, *, overrides: Overri
     `overrides` as `w2sg.run`'s (`--set`); `executor` local | processes | ray with `workers`; `logger`
     wandb and/or mlflow; `report`: write WORKDIR/report/report.html. Returns a `Sweep`: counts, errors and the
     typed result of every ok cell of the grid."""
-    from w2sg.cli.common import _check_dir_option
+    from w2sg.cli.common import check_dir_option
     from w2sg.cli.run import check_devices
     from w2sg.cli.validation import expand_named
     from w2sg.loggers import make_loggers
@@ -318,7 +320,7 @@ def sweep(grid: str | Path | Mapping[str, Any] | SweepSpec, *, overrides: Overri
 
     say = _say(quiet)
     workdir = Path(workdir)
-    _check_dir_option(workdir, "--workdir")
+    check_dir_option(workdir, "--workdir")
     spec, sources = _sweep_spec(grid, _overrides(overrides))
     check_devices(spec)
     loggers = make_loggers(list(logger) if logger else None)
