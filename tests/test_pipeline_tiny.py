@@ -205,3 +205,34 @@ def test_a_pairwise_task_runs_through_the_protocol(tmp_path, tiny_encoder):
     weak = pipe.weak_step(spec)
     np.testing.assert_allclose(spy.calls[-1][2], weak["transfer"], rtol=1e-6)  # the student saw weak P(a ≻ b)
     # (both orders of every test pair are scored: tests/test_reward_scoring.py, with a position-biased model)
+
+
+def test_the_spec_is_resolved_once_and_shared_by_every_step(tmp_path, tiny_encoder, synthetic_task, monkeypatch):
+    import w2sg.pipeline.plan as plan
+
+    calls = []
+    check_supervisor, check_method = plan.check_supervisor, plan.check_method
+    monkeypatch.setattr(plan, "check_supervisor", lambda spec: calls.append("supervisor") or check_supervisor(spec))
+    monkeypatch.setattr(plan, "check_method", lambda spec: calls.append("method") or check_method(spec))
+    rec = Pipeline(tmp_path / "runs").run(_spec(synthetic_task, tiny_encoder, tiny_encoder))
+    assert calls == ["supervisor", "method"]  # one resolution for the four steps, their keys and the record
+    assert rec["supervisor_kind"] == "model" and rec["supervisor_errors"] is None and rec["locked"] is None
+
+
+def test_the_record_asks_the_supervisor_kind_what_it_records():
+    from w2sg.pipeline.plan import Plan
+
+    def record(weak, meta=None):
+        return Plan.of(ExperimentSpec(weak=weak)).supervisor_record(meta or {})
+
+    assert record("minilm") == {"supervisor": "minilm", "supervisor_kind": "model", "supervisor_errors": None,
+                                "supervisor_error_rate": None}
+    assert record({"kind": "synthetic", "error_rate": 0.3})["supervisor_error_rate"] == 0.3
+    # 'midpoint' is the rate the supervisor resolved (its step's meta), not the word
+    mid = record({"kind": "synthetic", "error_rate": "midpoint", "model": "minilm"}, {"error_rate": 0.21})
+    assert (mid["supervisor_errors"], mid["supervisor_error_rate"]) == ("random", 0.21)
+    # region errors sized by the region's own rate, and class-conditional errors, have no one overall rate
+    region = record({"kind": "synthetic", "errors": "region", "region": {"keyword": "movie"}, "region_error_rate": 1.0})
+    assert (region["supervisor_errors"], region["supervisor_error_rate"]) == ("region", None)
+    cc = record({"kind": "synthetic", "errors": "class_conditional", "flip_pos": 0.2})
+    assert (cc["supervisor_errors"], cc["supervisor_error_rate"]) == ("class_conditional", None)

@@ -67,7 +67,7 @@ class TrainSpec(Spec):
     model's l2; 'ceiling' takes the ceiling's (chosen on B's ground truth: an oracle, recorded `oracle=true`);
     a number fixes it. `solver: sgd` trains the head with the AdamW loop.
 
-    `prompt` and `layer` say what a decoder reads (`w2sg.train.prompts`): the text inside a task prompt (every
+    `prompt` and `layer` say what a decoder reads (`w2sg.prompts`): the text inside a task prompt (every
     mode), and the hidden state of a chosen layer at its last token (frozen features only). Encoders ignore both
     (mean pooling of the last layer). At their defaults they are left out of the spec's serialisation, so every
     hash from before they existed is unchanged.
@@ -100,7 +100,7 @@ class TrainSpec(Spec):
     eval_batch_size: int = Field(64, ge=1, description="rows per forward pass at inference (features, predictions)")
     device: str = "auto"
     prompt: str = Field("none", description="decoders, every mode: 'none' (the bare text), 'auto' (a template "
-                        "per item kind), a template name (see w2sg.train.prompts) or a template with '{text}'; "
+                        "per item kind), a template name (see w2sg.prompts) or a template with '{text}'; "
                         "encoders ignore it")
     layer: int | Literal["last", "middle"] = Field("last", description="decoders, frozen mode: the hidden state "
                                                    "read (an index into hidden_states, negative from the end); "
@@ -146,7 +146,7 @@ class TrainSpec(Spec):
     @field_validator("prompt")
     @classmethod
     def _prompt(cls, v: str) -> str:
-        from w2sg.train.prompts import check_prompt
+        from w2sg.prompts import check_prompt
 
         return check_prompt(v)
 
@@ -202,6 +202,11 @@ class BudgetSpec(Spec):
     @property
     def oracle(self) -> bool:
         return self.kind == "early_stop_oracle"
+
+    @property
+    def early_stop(self) -> bool:
+        """The student keeps the checkpoint that scores best on V (`w2sg.train.budget`)."""
+        return self.kind.startswith("early_stop")
 
     def label(self, train: TrainSpec) -> str:
         """How the row's student was budgeted, e.g. 'converged', 'epochs=2', 'steps=256', 'early_stop'."""
@@ -382,7 +387,7 @@ class ExperimentSpec(Spec):
         """train.prompt 'auto' becomes the task's template name (a built-in task's or its derived YAML's)."""
         if not isinstance(v, dict) or "train" not in v:
             return v
-        from w2sg.train.prompts import task_template
+        from w2sg.prompts import task_template
 
         train = v["train"]
         prompt = train.get("prompt") if isinstance(train, dict) else getattr(train, "prompt", None)

@@ -2,7 +2,8 @@
 its record in the results store.
 
 `Pipeline` is the thin driver: `keys`, `run` (store-aware) and `compute` (cache only, for remote workers);
-`steps` holds the four steps and their cache keys; `resources` the per-process memos and learner factories.
+`plan` resolves a spec once (supervisor, method chain); `steps` holds the four steps and their cache keys;
+`resources` the per-process memos and learner factories; `lock` the locked model a testbed student starts from.
 """
 
 from __future__ import annotations
@@ -13,12 +14,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from w2sg.config import ExperimentSpec
-from w2sg.methods import check_method
 from w2sg.pipeline import steps as protocol
+from w2sg.pipeline.plan import Plan
 from w2sg.pipeline.record import student_l2, training_record
 from w2sg.pipeline.resources import Resources, StepLog
 from w2sg.store import ResultsStore
-from w2sg.supervisors import check_supervisor
 from w2sg.train.learner import Progress, _no_progress
 
 
@@ -37,9 +37,10 @@ class Pipeline:
 
     def keys(self, spec: ExperimentSpec) -> dict[str, str]:
         """The cache key of every step, and the store's key of the experiment."""
-        return {"split": self.res.split_key(spec), "weak": protocol.supervise_key(spec, self.res),
-                "ceiling": protocol.ceiling_key(spec, self.res), "student": protocol.student_key(spec, self.res),
-                "experiment": protocol.experiment_key(spec, self.res)}
+        plan = Plan.of(spec)
+        return {"split": self.res.split_key(spec), "weak": protocol.supervise_key(plan, self.res),
+                "ceiling": protocol.ceiling_key(spec, self.res), "student": protocol.student_key(plan, self.res),
+                "experiment": protocol.experiment_key(plan, self.res)}
 
     def run(self, spec: ExperimentSpec, force: bool = False) -> dict:
         """Run (or fetch from the store) one experiment and return its flat record.
@@ -49,37 +50,38 @@ class Pipeline:
         replaced; a step shared by several experiments is recomputed once per Pipeline. Frozen features are
         reused: they depend on the model and the text only, never on the experiment (a damaged feature shard
         is moved aside and recomputed without `force`)."""
-        key = protocol.experiment_key(spec, self.res)
+        plan = Plan.of(spec)
+        key = protocol.experiment_key(plan, self.res)
         if not force and self.store.has(key):
             self.log(f"[cached] {spec.task} {spec.weak_label}->{spec.strong} {spec.method.label} seed={spec.seed}")
             return self.store.records(hash=key)[0]
-        result = self.compute(spec, force=force)
+        result = self.compute(plan, force=force)
         self.store.put(**result)
         return self.store.records(hash=key)[0]
 
-    def compute(self, spec: ExperimentSpec, force: bool = False) -> dict:
+    def compute(self, spec: ExperimentSpec | Plan, force: bool = False) -> dict:
         """The four steps through the cache, without touching the store: returns the arguments of
         `ResultsStore.put` (so a remote worker can send them back to the driver's store). `force`: recompute
         the supervisor, ceiling and student even if cached (not the frozen features)."""
-        check_supervisor(spec)
-        check_method(spec)
+        plan = Plan.of(spec)  # checked before any work, then shared by every step
+        spec = plan.spec
         steps = StepLog()
         t0 = time.perf_counter()
         self.res.splits(spec)
         steps.seconds["splits"] = time.perf_counter() - t0
-        weak = protocol.supervise(spec, self.res, steps, force=force)
+        weak = protocol.supervise(plan, self.res, steps, force=force)
         ceiling = protocol.ceiling(spec, self.res, steps, force=force)
-        student = protocol.student(spec, self.res, weak, student_l2(spec, steps.meta)[0], steps,
+        student = protocol.student(plan, self.res, weak, student_l2(spec, steps.meta)[0], steps,
                                    force=force)
         t0 = time.perf_counter()
-        metrics = protocol.evaluate(spec, self.res, weak, ceiling, student, steps)
+        metrics = protocol.evaluate(plan, self.res, weak, ceiling, student, steps)
         steps.seconds["evaluate"] = time.perf_counter() - t0
-        return {"spec": spec.model_dump(mode="json"), "hash_": protocol.experiment_key(spec, self.res),
+        return {"spec": spec.model_dump(mode="json"), "hash_": protocol.experiment_key(plan, self.res),
                 "metrics": metrics, "timings": steps.seconds,
                 "outcomes": protocol.test_outcomes(spec, self.res, weak, ceiling, student).to_arrays()}
 
     # the steps alone (sweeps run them as separate jobs so parallel workers never compute one twice)
-    def weak_step(self, spec: ExperimentSpec, force: bool = False):
+    def weak_step(self, spec: ExperimentSpec | Plan, force: bool = False):
         return protocol.supervise(spec, self.res, force=force)
 
     def ceiling_step(self, spec: ExperimentSpec, force: bool = False):
@@ -89,4 +91,4 @@ class Pipeline:
         return self.res.splits(spec)
 
 
-__all__ = ["Pipeline", "Resources", "StepLog", "student_l2", "training_record"]
+__all__ = ["Pipeline", "Plan", "Resources", "StepLog", "student_l2", "training_record"]

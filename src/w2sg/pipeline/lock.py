@@ -7,15 +7,23 @@ locked model may read ground truth (like a synthetic supervisor, it is part of t
 the W2S method that trains the student from it sees weak labels only. Variant `unlocked` is the control: the
 same MLP head (width, standardisation on the same extra rows' features), freshly initialised from the seed and
 not trained, so a locked and an unlocked student differ only in the lock.
+
+`Lock` is the locked model as the student step sees it: it makes the students (`student`), says what their
+cached arrays add (`student_arrays`) and what every record says about the lock (`Lock.record`; all None for an
+unlocked experiment).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 
-from w2sg.config import ExperimentSpec, content_hash
+from w2sg.config import BudgetSpec, ExperimentSpec, LockSpec, TrainSpec, content_hash
 from w2sg.pipeline.resources import Resources, StepLog
+
+RECORD_KEYS = ("locked", "locked_acc", "locked_acc_trigger", "student_acc_trigger")
 
 
 def lock_key(spec: ExperimentSpec, res: Resources, supervise_key: str) -> str:
@@ -38,7 +46,8 @@ def lock_targets(variant: str, weak_p: np.ndarray, labels: np.ndarray) -> np.nda
 
 def locked_model(spec: ExperimentSpec, res: Resources, weak: dict[str, np.ndarray], supervise_key: str,
                  steps: StepLog):
-    """(the locked head, its arrays: test predictions without and with the trigger), cached as 'lock'."""
+    """(the locked head, its arrays: test predictions without and with the trigger, its meta), cached as
+    'lock'."""
     from w2sg.train.batching import FeatureRows
     from w2sg.train.locked import MLPHead, lock_head, unlocked_head, with_trigger
     from w2sg.train.loop import predict
@@ -73,3 +82,45 @@ def locked_model(spec: ExperimentSpec, res: Resources, weak: dict[str, np.ndarra
     arrays = res.cached(steps, "lock", lock_key(spec, res, supervise_key), compute,
                         rows={"test": len(splits.test), "test_trigger": len(splits.test)})
     return MLPHead.from_arrays(arrays).eval(), arrays, steps.meta["lock"]
+
+
+@dataclass(frozen=True)
+class Lock:
+    """A built locked model: its head, its test predictions without and with the trigger (`arrays`) and what its
+    locking fit recorded (`meta`: lock_steps, lock_fit_plain, lock_fit_trigger, lock_variant)."""
+
+    spec: LockSpec
+    head: object  # train.locked.MLPHead
+    arrays: dict
+    meta: dict
+
+    @classmethod
+    def build(cls, spec: ExperimentSpec, res: Resources, weak: dict[str, np.ndarray], supervise_key: str,
+              steps: StepLog) -> Lock:
+        """The experiment's locked model, made from the extra rows (cached as 'lock')."""
+        head, arrays, meta = locked_model(spec, res, weak, supervise_key, steps)
+        return cls(spec.lock, head, arrays, meta)
+
+    def student(self, featurizer, train: TrainSpec, budget: BudgetSpec, selection):
+        """A fresh student starting from the locked head (the W2S method trains it on weak labels)."""
+        from w2sg.train.locked import LockedLearner
+
+        return LockedLearner(featurizer, self.head, self.spec.trigger, train, budget=budget, selection=selection)
+
+    def student_arrays(self, learner, test_texts: list[str]) -> dict[str, np.ndarray]:
+        """What the student step caches beside the student's predictions: the student's on T with the trigger,
+        and the locked model's on T before W2S training, without and with it."""
+        return {"test_trigger": learner.predict_trigger(test_texts), "locked_test": self.arrays["test"],
+                "locked_test_trigger": self.arrays["test_trigger"]}
+
+    @staticmethod
+    def record(lock: LockSpec | None, y: np.ndarray, stud: dict, balanced: bool) -> dict:
+        """A locked student's record (`RECORD_KEYS`): the variant, the locked model's test accuracy before W2S
+        training and the student's with the trigger (all None for an unlocked experiment)."""
+        from w2sg.metrics import accuracy
+
+        if lock is None or "locked_test" not in stud:
+            return dict.fromkeys(RECORD_KEYS)
+        acc = {k: accuracy(stud[k], y, balanced) for k in ("locked_test", "locked_test_trigger", "test_trigger")}
+        return {"locked": lock.variant, "locked_acc": acc["locked_test"],
+                "locked_acc_trigger": acc["locked_test_trigger"], "student_acc_trigger": acc["test_trigger"]}

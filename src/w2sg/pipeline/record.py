@@ -5,8 +5,8 @@ from __future__ import annotations
 from functools import lru_cache
 
 from w2sg.config import ExperimentSpec, TrainSpec
+from w2sg.prompts import resolve_layer, template_for
 from w2sg.tasks.schema import Splits
-from w2sg.train.prompts import resolve_layer, template_for
 
 STUDENT_L2_SOURCES = {"cv": "cv_weak_labels", "weak": "weak", "ceiling": "ceiling_oracle"}
 

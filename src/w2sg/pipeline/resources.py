@@ -74,6 +74,11 @@ class Resources:
         self._recomputed: set[tuple[str, str]] = set()  # cache entries already recomputed under `force`
 
     # ---- inputs -------------------------------------------------------------------------------------
+    @property
+    def tasks(self) -> dict[str, TaskData]:
+        """The tasks loaded so far, by name: a caller that loaded one already (`w2sg run`) adds it here."""
+        return self._tasks
+
     def task(self, name: str) -> TaskData:
         if name not in self._tasks:
             self._tasks[name] = load_task(name, self.data_dir)

@@ -1,10 +1,14 @@
-"""The protocol of Burns et al. as four steps, each a function of (spec, resources) with its cache key beside it.
+"""The protocol of Burns et al. as four steps, each a function of (plan, resources) with its cache key beside it.
 
 1. supervise = the weak supervisor's P(item positive) on B, V and the extra rows (weak labels) and on T
                (the PGR floor); a weak model trained on A with ground truth, or another supervisor kind
 2. ceiling   = the strong model trained on B with ground truth (the student's rows; trained to its optimum)
 3. student   = the method, on the strong model, with B and V carrying weak labels only (`WeakLabelled`)
 4. evaluate  = supervisor, ceiling and student on T: accuracy, AUROC, PGR with paired-bootstrap CIs
+
+Every step takes the experiment's `Plan` (its spec resolved once: supervisor, method chain) or a spec, which it
+resolves through `Plan.of`; the record asks the supervisor kind (`Supervisor.record`) and the lock
+(`pipeline.lock.Lock`) what they record instead of knowing their kinds.
 """
 
 from __future__ import annotations
@@ -12,16 +16,18 @@ from __future__ import annotations
 import numpy as np
 
 from w2sg.config import ExperimentSpec, content_hash
-from w2sg.methods import StudentContext, WeakLabelled, check_method, is_oracle, run_method
+from w2sg.methods import StudentContext, WeakLabelled, is_oracle, run_method
 from w2sg.metrics import evaluate as score
 from w2sg.metrics import supervisor_metrics
 from w2sg.metrics.pooled import Outcomes
 from w2sg.models.zoo import is_classic
+from w2sg.pipeline.lock import Lock
+from w2sg.pipeline.plan import Plan
 from w2sg.pipeline.record import split_stats, training_record
 from w2sg.pipeline.resources import Resources, StepLog, score_both_orders
-from w2sg.supervisors import SupervisionContext, check_supervisor
+from w2sg.supervisors import SupervisionContext
 from w2sg.tasks.schema import Example, Splits
-from w2sg.train.learner import Selection
+from w2sg.train.budget import Selection
 
 
 def split_rows(splits: Splits) -> dict[str, int]:
@@ -32,10 +38,16 @@ def split_rows(splits: Splits) -> dict[str, int]:
                              n["test"])
 
 
+def spec_of(plan: Plan | ExperimentSpec) -> ExperimentSpec:
+    """The spec of a plan (a spec is its own): for the steps that need no supervisor or method."""
+    return plan.spec if isinstance(plan, Plan) else plan
+
+
 # ---- 1. supervise -----------------------------------------------------------------------------------
-def supervision_context(spec: ExperimentSpec, res: Resources, force: bool = False) -> SupervisionContext:
+def supervision_context(spec: ExperimentSpec | Plan, res: Resources, force: bool = False) -> SupervisionContext:
     """What supervisors may use; with `force` their cached fits (`ctx.fit`, e.g. ensemble members) are
     recomputed and replaced (once per process)."""
+    spec = spec_of(spec)
     splits = res.splits(spec)
     targets = {"transfer": splits.transfer, "val": splits.val, "test": splits.test, "extra": splits.extra}
 
@@ -59,36 +71,39 @@ def supervision_context(spec: ExperimentSpec, res: Resources, force: bool = Fals
                               zero_shot=lambda model: res.zero_shot(model, spec.train, spec.task))
 
 
-def supervise_key(spec: ExperimentSpec, res: Resources) -> str:
-    sup, cfg = check_supervisor(spec)
-    return sup.key(cfg, supervision_context(spec, res))
+def supervise_key(plan: Plan | ExperimentSpec, res: Resources) -> str:
+    plan = Plan.of(plan)
+    return plan.supervisor.key(plan.supervisor_cfg, supervision_context(plan.spec, res))
 
 
-def supervise(spec: ExperimentSpec, res: Resources, steps: StepLog | None = None,
+def supervise(plan: Plan | ExperimentSpec, res: Resources, steps: StepLog | None = None,
               force: bool = False) -> dict[str, np.ndarray]:
     """Step 1 (cached as 'weak'): the supervisor's P(item positive) per split: transfer, val, test, extra.
     `force`: recompute it and the supervisor's own cached fits (not frozen features)."""
-    sup, cfg = check_supervisor(spec)
-    ctx = supervision_context(spec, res, force=force)
+    plan = Plan.of(plan)
+    sup, cfg = plan.supervisor, plan.supervisor_cfg
+    ctx = supervision_context(plan.spec, res, force=force)
 
     def compute():
         out = sup.supervise(cfg, ctx)
         return out.arrays(), {"supervisor": sup.kind, **out.meta}
 
     return res.cached(steps or StepLog(), "weak", sup.key(cfg, ctx), compute, force=force,
-                      rows=split_rows(res.splits(spec)))
+                      rows=split_rows(res.splits(plan.spec)))
 
 
 # ---- 2. ceiling -------------------------------------------------------------------------------------
-def ceiling_key(spec: ExperimentSpec, res: Resources) -> str:
+def ceiling_key(spec: ExperimentSpec | Plan, res: Resources) -> str:
+    spec = spec_of(spec)
     shared = spec.train.model_copy(update={"student_l2": "cv"})  # the student's l2 setting is not the ceiling's
     return content_hash("ceiling", res.split_key(spec), res.identity(spec.strong), shared, spec.seed)
 
 
-def ceiling(spec: ExperimentSpec, res: Resources, steps: StepLog | None = None,
+def ceiling(spec: ExperimentSpec | Plan, res: Resources, steps: StepLog | None = None,
             force: bool = False) -> dict[str, np.ndarray]:
     """Step 2: the strong model trained on B with ground truth (the student's rows; cached; `force`:
     recomputed)."""
+    spec = spec_of(spec)
     s = res.splits(spec)
     return res.cached(steps or StepLog(), "ceiling", ceiling_key(spec, res), lambda: res.fit_ground_truth(
         spec.strong, spec.train, spec.seed, s.transfer, {"transfer": s.transfer, "test": s.test}), force=force,
@@ -96,9 +111,11 @@ def ceiling(spec: ExperimentSpec, res: Resources, steps: StepLog | None = None,
 
 
 # ---- 3. student -------------------------------------------------------------------------------------
-def student_key(spec: ExperimentSpec, res: Resources) -> str:
+def student_key(plan: Plan | ExperimentSpec, res: Resources) -> str:
+    plan = Plan.of(plan)
+    spec = plan.spec
     lock = () if spec.lock is None else (spec.lock,)  # unlocked students keep their keys
-    return content_hash("student", supervise_key(spec, res), res.identity(spec.strong), spec.train, spec.method,
+    return content_hash("student", supervise_key(plan, res), res.identity(spec.strong), spec.train, spec.method,
                         spec.budget, spec.seed, *lock, student_l2_part(spec))
 
 
@@ -121,11 +138,12 @@ def weak_sets(splits: Splits, p: dict[str, np.ndarray]):
             weak_labelled(splits.extra, p["extra"]) if splits.extra else None)
 
 
-def student(spec: ExperimentSpec, res: Resources, weak: dict[str, np.ndarray], l2: float | str | None,
+def student(plan: Plan | ExperimentSpec, res: Resources, weak: dict[str, np.ndarray], l2: float | str | None,
             steps: StepLog | None = None, force: bool = False) -> dict[str, np.ndarray]:
     """Step 3 (cached; `force`: recomputed): the method chain trains the strong student on weak labels."""
-    return res.cached(steps or StepLog(), "student", student_key(spec, res),
-                      lambda: fit_student(spec, res, weak, l2), force=force, rows=split_rows(res.splits(spec)))
+    plan = Plan.of(plan)
+    return res.cached(steps or StepLog(), "student", student_key(plan, res),
+                      lambda: fit_student(plan, res, weak, l2), force=force, rows=split_rows(res.splits(plan.spec)))
 
 
 def weak_label_l2(spec: ExperimentSpec, res: Resources, transfer: WeakLabelled) -> tuple[float, dict]:
@@ -140,67 +158,99 @@ def weak_label_l2(spec: ExperimentSpec, res: Resources, transfer: WeakLabelled) 
                      seed=spec.seed, fit_intercept=kind == "text")
 
 
-def fit_student(spec: ExperimentSpec, res: Resources, weak: dict[str, np.ndarray], l2: float | str | None):
-    """The student sees items and weak labels only: `WeakLabelled` has no ground-truth field. Its l2 is chosen
-    without ground truth (`record.student_l2`; 'cv': CV on B's weak labels, here), and its budget is the
-    experiment's `budget`."""
-    stages = check_method(spec)
-    splits = res.splits(spec)
-    transfer, val, extra = weak_sets(splits, weak)
-    l2_cv = None
-    if l2 == "cv":
-        if is_classic(spec.strong) or spec.lock is not None:
-            l2 = None  # a locked student's MLP head and a classic rung take no l2 from here
-        else:
-            l2, l2_cv = weak_label_l2(spec, res, transfer)
-    selection = None
-    if spec.budget.kind.startswith("early_stop"):
-        # the oracle budget scores V against ground truth (an analysis upper bound, recorded oracle=true)
-        reference = (np.array([r.label for r in splits.val]) if spec.budget.oracle
-                     else (val.weak_p1 > 0.5).astype(int))
-        selection = Selection(list(val.items), reference, spec.budget.metric, spec.budget.evals)
+def student_l2(spec: ExperimentSpec, res: Resources, transfer: WeakLabelled,
+               l2: float | str | None) -> tuple[float | str | None, dict | None]:
+    """(the student's l2, the CV that chose it or None): 'cv' is resolved here by CV on B's weak labels; a locked
+    student's MLP head and a classic rung take no l2 from here (None)."""
+    if l2 != "cv":
+        return l2, None
+    if is_classic(spec.strong) or spec.lock is not None:
+        return None, None
+    return weak_label_l2(spec, res, transfer)
+
+
+def student_selection(spec: ExperimentSpec, splits: Splits, val: WeakLabelled) -> Selection | None:
+    """The early stopping an early-stop budget trains under (`train.budget`): V's items scored against V's hard
+    weak labels; the oracle budget scores them against V's ground truth (an analysis upper bound, recorded
+    oracle=true). None for the other budgets."""
+    if not spec.budget.early_stop:
+        return None
+    reference = (np.array([r.label for r in splits.val]) if spec.budget.oracle
+                 else (val.weak_p1 > 0.5).astype(int))
+    return Selection(list(val.items), reference, spec.budget.metric, spec.budget.evals)
+
+
+def student_context(plan: Plan, res: Resources, extra: WeakLabelled | None, l2: float | None,
+                    selection: Selection | None, lock: Lock | None) -> StudentContext:
+    """What the method chain may use: a factory of fresh students (from the locked model when there is one), the
+    pretrained strong model's features, backbone and zero-shot scorer (none for a locked student or a classic
+    rung), and V's ground truth for an explicitly named oracle method only."""
+    spec = plan.spec
     kw = {"l2": l2, "budget": spec.budget, "selection": selection}
     if spec.train.mode != "frozen":
         kw.pop("l2")
     strong_id = res.identity(spec.strong)
-    new_student, lock_arrays, lock_meta = (lambda: res.new_learner(spec.strong, spec.train, **kw)), None, {}
-    if spec.lock is not None:  # the student starts from a locked strong model (a testbed; see pipeline.lock)
-        from w2sg.pipeline.lock import locked_model
-        from w2sg.train.locked import LockedLearner
-
-        head, lock_arrays, lock_meta = locked_model(spec, res, weak, supervise_key(spec, res), StepLog())
-        new_student = lambda: LockedLearner(res.featurizer(spec.strong, spec.train), head,  # noqa: E731
-                                            spec.lock.trigger, spec.train, budget=spec.budget, selection=selection)
-    ctx = StudentContext(
+    if lock is None:
+        def new_student():
+            return res.new_learner(spec.strong, spec.train, **kw)
+    else:  # the student starts from a locked strong model (a testbed; see pipeline.lock)
+        def new_student():
+            return lock.student(res.featurizer(spec.strong, spec.train), spec.train, spec.budget, selection)
+    pretrained = lock is None and not is_classic(spec.strong)
+    return StudentContext(
         new_student=new_student, seed=spec.seed, train=spec.train,
         extra=extra, strong_features=lambda items: res.item_features(spec.strong, spec.train, list(items)),
-        strong_backbone=None if spec.lock or is_classic(spec.strong) else res.backbone(spec.strong),
-        learner_on=None if spec.lock else (
+        strong_backbone=res.backbone(spec.strong) if pretrained else None,
+        learner_on=None if lock is not None else (
             lambda backbone, tag: res.learner_on(backbone, content_hash(strong_id, tag), spec.train, **kw)),
         # ground truth reaches a method only when it is an explicitly named oracle baseline
-        oracle_val_labels=np.array([r.label for r in splits.val]) if is_oracle(stages) else None,
-        zero_shot=None if spec.lock or is_classic(spec.strong) else res.zero_shot(spec.strong, spec.train, spec.task),
+        oracle_val_labels=(np.array([r.label for r in res.splits(spec).val]) if is_oracle(list(plan.stages))
+                           else None),
+        zero_shot=res.zero_shot(spec.strong, spec.train, spec.task) if pretrained else None,
     )
-    learner = run_method(stages, ctx, transfer, val)
+
+
+def student_output(splits: Splits, transfer: WeakLabelled, learner, lock: Lock | None) -> tuple[dict, dict]:
+    """The trained student's cached arrays (its P(item positive) on T and B, and what the lock adds) and what its
+    learner recorded (without its CV detail), with the checkpoint its early stopping selected."""
     test, order_gap = score_both_orders(learner, [r.item for r in splits.test])
     arrays = {"test": test, "transfer": learner.predict(list(transfer.items))}
-    if lock_arrays is not None:  # the locked model before W2S training, and the student, with the trigger
-        arrays |= {"test_trigger": learner.predict_trigger([r.text for r in splits.test]),
-                   "locked_test": lock_arrays["test"], "locked_test_trigger": lock_arrays["test_trigger"]}
-    info = {k: v for k, v in getattr(learner, "info", {}).items() if k != "cv"} | lock_meta
+    info = {k: v for k, v in getattr(learner, "info", {}).items() if k != "cv"}
+    if lock is not None:
+        arrays |= lock.student_arrays(learner, [r.text for r in splits.test])
+        info |= lock.meta
     if order_gap is not None:
         info["order_gap"] = order_gap
     picked = getattr(learner, "selection_result", None)
     if picked:
         info["selected_step"] = picked["step"]
+    return arrays, info
+
+
+def fit_student(plan: Plan | ExperimentSpec, res: Resources, weak: dict[str, np.ndarray], l2: float | str | None):
+    """The student sees items and weak labels only: `WeakLabelled` has no ground-truth field. Its l2 is chosen
+    without ground truth (`record.student_l2`; 'cv': CV on B's weak labels, here), and its budget is the
+    experiment's `budget`."""
+    plan = Plan.of(plan)
+    spec = plan.spec
+    splits = res.splits(spec)
+    transfer, val, extra = weak_sets(splits, weak)
+    l2, l2_cv = student_l2(spec, res, transfer, l2)
+    selection = student_selection(spec, splits, val)
+    lock = None if spec.lock is None else Lock.build(spec, res, weak, supervise_key(plan, res), StepLog())
+    learner = run_method(list(plan.stages), student_context(plan, res, extra, l2, selection, lock), transfer, val)
+    arrays, info = student_output(splits, transfer, learner, lock)
     if l2_cv is not None:
         info["l2_cv_weak_labels"] = l2_cv
     return arrays, {"method": spec.method.label, **info}
 
 
 # ---- 4. evaluate ------------------------------------------------------------------------------------
-def evaluate(spec: ExperimentSpec, res: Resources, weak: dict, ceil: dict, stud: dict, steps: StepLog) -> dict:
+def evaluate(plan: Plan | ExperimentSpec, res: Resources, weak: dict, ceil: dict, stud: dict,
+             steps: StepLog) -> dict:
     """Step 4: score supervisor (the PGR floor), ceiling and student on T; the flat record's metrics."""
+    plan = Plan.of(plan)
+    spec = plan.spec
     splits = res.splits(spec)
     labels = {name: np.array([r.label for r in rows]) for name, rows in splits.items()}
     metrics = score(
@@ -215,21 +265,11 @@ def evaluate(spec: ExperimentSpec, res: Resources, weak: dict, ceil: dict, stud:
     metrics.update({f"cached_{k}": v for k, v in steps.cached.items()})
     metrics["truncated_weak"] = steps.truncated["weak"]  # A, B, V, T under the weak tokenizer(s)
     metrics["truncated_strong"] = steps.truncated["ceiling"]  # B, T under the strong tokenizer
-    # True: the student was selected with ground truth (analysis only)
-    metrics["oracle"] = is_oracle(check_method(spec)) or spec.budget.oracle or spec.train.student_l2_oracle
+    metrics["oracle"] = plan.oracle  # True: the student was selected with ground truth (analysis only)
     metrics["task_fingerprint"] = res.task(spec.task).fingerprint  # rows of a changed task never pool
-    metrics["supervisor"] = spec.weak_label
-    metrics["supervisor_kind"] = "model" if isinstance(spec.weak, str) else spec.weak.kind
-    _, cfg = check_supervisor(spec)  # a synthetic supervisor's error process, for the supervisor-quality figure
-    metrics["supervisor_errors"] = getattr(cfg, "errors", "random" if metrics["supervisor_kind"] == "synthetic"
-                                           else None)
-    overall = metrics["supervisor_errors"] == "random" or (
-        metrics["supervisor_errors"] == "region" and getattr(cfg, "region_error_rate", None) is None)
-    rate = getattr(cfg, "error_rate", None)
-    if rate == "midpoint":  # resolved by the supervisor from the weak model's and the ceiling's accuracies
-        rate = steps.meta.get("weak", {}).get("error_rate")
-    metrics["supervisor_error_rate"] = rate if overall else None
-    metrics.update(lock_metrics(spec, labels["test"], stud))
+    # what the supervisor kind records (e.g. a synthetic supervisor's error process, for the quality figure)
+    metrics.update(plan.supervisor_record(steps.meta.get("weak", {})))
+    metrics.update(Lock.record(spec.lock, labels["test"], stud, spec.balance_test))
     metrics.update(training_record(spec, steps.meta))
     if "labeller_test" in weak:  # the labels came from a model other than the PGR floor (a chain's last rung)
         metrics.update(supervisor_metrics(labels["test"], weak["labeller_test"], balanced=spec.balance_test,
@@ -237,29 +277,18 @@ def evaluate(spec: ExperimentSpec, res: Resources, weak: dict, ceil: dict, stud:
     return metrics
 
 
-def test_outcomes(spec: ExperimentSpec, res: Resources, weak: dict, ceil: dict, stud: dict) -> Outcomes:
+def test_outcomes(spec: ExperimentSpec | Plan, res: Resources, weak: dict, ceil: dict, stud: dict) -> Outcomes:
     """T's labels, groups and every role's P(y=1), kept beside the record for the aggregates' bootstrap."""
-    t = res.splits(spec).test
+    t = res.splits(spec_of(spec)).test
     return Outcomes.build([r.label for r in t], [r.group for r in t],
                           {"weak": weak["test"], "ceiling": ceil["test"], "student": stud["test"]},
                           [r.id for r in t], balanced=spec.balance_test)
 
 
-def lock_metrics(spec: ExperimentSpec, y: np.ndarray, stud: dict) -> dict:
-    """A locked student's record: the locked model's test accuracy before W2S training and the student's, both
-    without and with the trigger (all None for an unlocked experiment)."""
-    from w2sg.metrics import accuracy
-
-    if spec.lock is None or "locked_test" not in stud:
-        return dict.fromkeys(("locked", "locked_acc", "locked_acc_trigger", "student_acc_trigger"))
-    acc = {k: accuracy(stud[k], y, spec.balance_test) for k in ("locked_test", "locked_test_trigger", "test_trigger")}
-    return {"locked": spec.lock.variant, "locked_acc": acc["locked_test"],
-            "locked_acc_trigger": acc["locked_test_trigger"], "student_acc_trigger": acc["test_trigger"]}
-
-
-def experiment_key(spec: ExperimentSpec, res: Resources) -> str:
+def experiment_key(plan: Plan | ExperimentSpec, res: Resources) -> str:
     """The store's key of one experiment: the spec and the content identities of its data and models."""
-    sup, cfg = check_supervisor(spec)
+    plan = Plan.of(plan)
+    spec, sup, cfg = plan.spec, plan.supervisor, plan.supervisor_cfg
     models = [res.identity(m) for m in [*sup.models(cfg, spec), *sup.reads(cfg, spec)]]
     weak_id = models[0] if isinstance(spec.weak, str) else models
     return content_hash("experiment", spec, res.task(spec.task).fingerprint, weak_id, res.identity(spec.strong),

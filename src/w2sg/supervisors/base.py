@@ -18,6 +18,14 @@ from pydantic import BaseModel, ConfigDict
 from w2sg.tasks.schema import Example, Splits
 
 ROLES = ("transfer", "val", "test", "extra")  # what a supervision holds, by split
+# what every record says about its supervisor's errors: a synthetic supervisor's error process and its overall
+# error rate (None where the kind has no such process, or its errors have no one overall rate)
+RECORD_KEYS = ("supervisor_errors", "supervisor_error_rate")
+
+
+def no_record() -> dict:
+    """The record of a kind whose errors are not set by a process of its own (a weak model, an ensemble, ...)."""
+    return dict.fromkeys(RECORD_KEYS)
 
 
 class SupervisorConfig(BaseModel):
@@ -77,7 +85,8 @@ class Supervisor:
     Supervision`, `models(cfg, spec) -> list[str]` (models whose frozen features it needs on A, B, V, T and
     the extra rows), `precheck(cfg, spec) -> str | None` (why a spec cannot run it, before any work) and
     `reads(cfg, spec) -> list[str]` (further models it reads without frozen features, e.g. a zero-shot LM: their
-    identities enter the experiment key as the feature models' do)."""
+    identities enter the experiment key as the feature models' do) and `record(cfg, meta) -> dict` (what every
+    experiment's record says about this kind's supervision, given what its step recorded: `RECORD_KEYS`)."""
 
     kind: str
     description: str
@@ -87,3 +96,4 @@ class Supervisor:
     models: Callable[[SupervisorConfig, object], list[str]] = lambda cfg, spec: []
     precheck: Callable[[SupervisorConfig, object], str | None] | None = None
     reads: Callable[[SupervisorConfig, object], list[str]] = lambda cfg, spec: []
+    record: Callable[[SupervisorConfig, dict], dict] = lambda cfg, meta: no_record()

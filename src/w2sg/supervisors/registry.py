@@ -5,24 +5,27 @@ from __future__ import annotations
 from typing import Any
 
 from w2sg.config import OptionsError
-from w2sg.supervisors.base import Supervisor, SupervisorConfig
+from w2sg.supervisors.base import Supervisor, SupervisorConfig, no_record
 
 SUPERVISORS: dict[str, Supervisor] = {}
 
 
 def register_supervisor(kind: str, description: str, config_cls: type[SupervisorConfig], key, models=None,
-                        precheck=None, reads=None):
+                        precheck=None, reads=None, record=None):
     """Decorator: register `supervise(cfg, ctx) -> Supervision` as supervisor kind `kind`.
 
     `key(cfg, ctx) -> str` is the cache key of its output (start from ctx.split_key and include everything
     that changes the labels); `models(cfg, spec)` lists models whose frozen features it needs, `reads(cfg, spec)`
-    models it reads otherwise (both enter the experiment key by identity)."""
+    models it reads otherwise (both enter the experiment key by identity); `record(cfg, meta) -> dict` what the
+    experiment's record says about the supervision (`base.RECORD_KEYS`; by default all None), from its options
+    and what its step recorded (`meta`)."""
 
     def deco(fn):
         if kind in SUPERVISORS:
             raise ValueError(f"supervisor kind '{kind}' is registered twice")
         SUPERVISORS[kind] = Supervisor(kind, description.strip(), config_cls, fn, key,
-                                       models or (lambda cfg, spec: []), precheck, reads or (lambda cfg, spec: []))
+                                       models or (lambda cfg, spec: []), precheck, reads or (lambda cfg, spec: []),
+                                       record or (lambda cfg, meta: no_record()))
         return fn
 
     return deco

@@ -1,7 +1,7 @@
 """The `synthetic` supervisor: labels made from ground truth by a controlled error process.
 
 Four processes (`errors`): uniform random errors, class-conditional errors, errors confined to a region of
-rows (supervisors/regions.py) and a real weak model degraded to a target accuracy. Every count is exact
+rows (supervisors/error_regions.py) and a real weak model degraded to a target accuracy. Every count is exact
 (round(rate * n) rows per split, chosen with a seeded generator per split), so two processes given the same
 `error_rate` have the same accuracy on every split (the matched-accuracy comparison of random vs region errors).
 
@@ -32,8 +32,8 @@ from pydantic import Field, field_validator, model_serializer, model_validator
 from w2sg.config import content_hash
 from w2sg.spec_checks import number_or_word
 from w2sg.supervisors.base import ROLES, Supervision, SupervisionContext, SupervisorConfig
+from w2sg.supervisors.error_regions import Region, region_masks, split_rows
 from w2sg.supervisors.model import weak_fit_key
-from w2sg.supervisors.regions import Region, region_masks, split_rows
 from w2sg.supervisors.registry import register_supervisor
 
 Errors = Literal["random", "class_conditional", "region", "degrade"]
@@ -154,6 +154,15 @@ def _key(cfg: SyntheticConfig, ctx: SupervisionContext) -> str:
     return content_hash("synthetic-v2", ctx.split_key, cfg, ctx.seed, deps)
 
 
+def _record(cfg: SyntheticConfig, meta: dict) -> dict:
+    """The record's error process and overall error rate (for the supervisor-quality figure): the rate only
+    where one rate describes every split (random errors, or region errors sized by error_rate); 'midpoint' is
+    the rate the supervisor resolved (its step's meta)."""
+    overall = cfg.errors == "random" or (cfg.errors == "region" and cfg.region_error_rate is None)
+    rate = meta.get("error_rate") if cfg.error_rate == "midpoint" else cfg.error_rate
+    return {"supervisor_errors": cfg.errors, "supervisor_error_rate": rate if overall else None}
+
+
 def _midpoint_rate(cfg: SyntheticConfig, ctx: SupervisionContext, y: dict[str, np.ndarray]) -> tuple[float, dict]:
     """1 - (weak accuracy + ceiling accuracy) / 2 on V and the extra rows (rows neither model trained on), or on
     T (`midpoint_on: test`): the weak model `cfg.model` trained on A and the experiment's strong model trained
@@ -250,7 +259,7 @@ degrade -- `model` trained on A, a random subset of the rows it gets right turne
 accuracy on each split is `accuracy` (splits already at or below it are left, noted in the meta).
 `error_rate: midpoint` with `model` (the weak model): 1 - (weak acc + ceiling acc) / 2 on V and the extra rows,
 a supervisor halfway between the weak model and the ceiling. `confidence` (1.0): P given to the supervisor's
-label (not for degrade).""", SyntheticConfig, key=_key, models=_models)
+label (not for degrade).""", SyntheticConfig, key=_key, models=_models, record=_record)
 def synthetic(cfg: SyntheticConfig, ctx: SupervisionContext) -> Supervision:
     rows = split_rows(ctx)
     y = {role: np.array([r.label for r in rows[role]], dtype=bool) for role in ROLES}
