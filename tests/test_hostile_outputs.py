@@ -388,19 +388,21 @@ def test_a_report_names_the_experiments_it_covers(tmp_path):
 
 
 def test_rich_markup_in_a_task_path_is_printed_as_typed(tmp_path, tiny_encoder, synthetic_task):
-    """A task folder named `a[/x]b [v2]`: `w2sg run` and `w2sg results` print the path as typed (rich used to
-    crash on the closing tag `[/x]` and drop `[v2]`), and `./task.yaml` beside `task.yaml` is one task."""
+    """A task folder named `a[/x]b [v2]`: `w2sg run` prints the path as typed, and `w2sg results` the task's
+    name `r[/x]b [v2]` (rich used to crash on the closing tag `[/x]` and drop `[v2]`)."""
     folder = tmp_path / "a[" / "x]b [v2]"  # the path reads .../a[/x]b [v2]/task.yaml
     folder.mkdir(parents=True)
     for f in synthetic_task.parent.iterdir():
         shutil.copy(f, folder / f.name)
+    spec = folder / synthetic_task.name  # records and tables name a YAML task by its name:
+    spec.write_text(spec.read_text().replace("name: synthetic_reviews", "name: 'r[/x]b [v2]'"))
     wd = tmp_path / "w"
     res = _tiny(folder / synthetic_task.name, tiny_encoder, wd)
     assert res.exit_code == 0, res.output
     assert "[/x]b [v2]" in res.output.replace("\n", "")
     res = runner.invoke(app, ["results", "--workdir", str(wd)], env={"COLUMNS": "400"})
     assert res.exit_code == 0, res.output
-    assert "[v2]" in res.output
+    assert "r[/x]b [v2]" in res.output
 
 
 def test_a_task_spelled_two_ways_in_a_sweep_is_one_task(tmp_path, synthetic_task, monkeypatch):
