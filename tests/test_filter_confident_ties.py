@@ -3,7 +3,7 @@ are kept at random, seeded by the experiment's seed, never the first rows in fil
 
 import numpy as np
 
-from w2sg.methods.selection import confident_rows
+from w2sg.methods.filter_confident import confident_rows
 
 
 def test_hard_labels_keep_a_seeded_random_half_not_the_first_rows():

@@ -6,9 +6,10 @@ import torch
 
 from w2sg.config import MethodSpec, SplitSpec
 from w2sg.methods import get_method, list_methods, register_method
+from w2sg.methods.filter_confident import confident_rows
 from w2sg.methods.relabel import knn_relabel, logreg_relabel
-from w2sg.methods.selection import confident_rows, fit_with_selection
 from w2sg.pipeline import Pipeline
+from w2sg.train.budget import fit_with_selection
 
 from .test_pipeline_tiny import _spec
 

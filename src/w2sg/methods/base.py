@@ -116,3 +116,10 @@ class Method:
     oracle: bool = False  # uses ground truth of V for selection: an analysis baseline, recorded as such
     precheck: Callable[[MethodConfig, Any], str | None] | None = None  # why a spec cannot run it, or None
     adapter: bool = False  # returns a StudentContext for the next stage instead of a student
+
+
+def train_student(ctx: StudentContext, transfer: WeakLabelled, loss: Loss):
+    """A fresh student from `ctx`, fitted on `transfer`'s weak labels with `loss` and the experiment's seed."""
+    student = ctx.new_student()
+    student.fit(list(transfer.items), transfer.weak_p1, loss, seed=ctx.seed)
+    return student

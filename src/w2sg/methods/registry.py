@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from w2sg.config import OptionsError
 from w2sg.methods.base import Method, MethodConfig, StudentContext, WeakLabelled
+from w2sg.train.budget import check_budget
 
 METHODS: dict[str, Method] = {}
 
@@ -77,14 +78,7 @@ def check_method(spec) -> list[tuple[Method, MethodConfig]]:
         if not method.adapter and not last:
             raise ValueError(f"method '{method.name}' trains the student, so it must be the last stage of "
                              f"'{spec.method.label}' (only adapters such as generative_finetune come before)")
-    budget = getattr(spec, "budget", None)
-    if budget is not None and budget.kind.startswith("early_stop"):
-        final = stages[-1][0]
-        if final.name.startswith("early_stop"):
-            raise ValueError(f"method '{final.name}' selects its own checkpoint; use it with budget 'full' (or "
-                             f"'steps=N'), or use method 'naive' with budget '{budget.kind}'")
-        if spec.splits.n_val == 0:
-            raise ValueError(f"budget '{budget.kind}' needs the validation split V: set --n-val > 0")
+    check_budget(getattr(spec, "budget", None), stages[-1][0].name, spec.splits.n_val)
     return stages
 
 

@@ -13,15 +13,15 @@ import torch
 from w2sg.config import BudgetSpec, TrainSpec
 from w2sg.items import item_texts, kind_of
 from w2sg.models.classifier import RewardClassifier, TextClassifier, apply_lora, hidden_size_of
+from w2sg.prompts import apply_template, template_for
 from w2sg.train.batching import PairedTexts, TokenizedTexts, tokenize
-from w2sg.train.budget import Selection, _Budgeted, check_kind
+from w2sg.train.budget import Budgeted, Selection, check_kind
 from w2sg.train.featurizer import Backbone, Progress, _no_progress
 from w2sg.train.loop import TrainResult, predict, resolve_device, train
 from w2sg.train.losses import Loss
-from w2sg.train.prompts import apply_template, template_for
 
 
-class FinetuneLearner(_Budgeted):
+class FinetuneLearner(Budgeted):
     """Full finetuning or LoRA of backbone + head on token ids, for `train.epochs` or the student's budget.
 
     A comparison is one row of the logical batch (`train.batch_size` comparisons, two texts each)."""
@@ -58,8 +58,8 @@ class FinetuneLearner(_Budgeted):
         kind, rows = self._rows(items)
         model_cls = RewardClassifier if kind == "comparison" else TextClassifier
         self.model, self.kind = model_cls(backbone, hidden_size_of(backbone), pooling), kind
-        on_eval, eval_every, finish = self._selecting(on_eval, eval_every, len(rows))
-        steps = self.budget.steps if self.budget.kind == "steps" else self._trajectory(len(rows))
+        on_eval, eval_every, finish = self.selecting(on_eval, eval_every, len(rows))
+        steps = self.trajectory_steps(len(rows))
         advance = self.progress("train", steps)
         self.result = train(self.model, rows, torch.as_tensor(np.asarray(targets)), loss, self.spec, seed,
                             device=self.device, on_step=lambda s, t, lo: advance(1), on_eval=on_eval,

@@ -17,7 +17,7 @@ from w2sg.config import BudgetSpec, TrainSpec
 from w2sg.items import kind_of
 from w2sg.models.classifier import FeatureClassifier
 from w2sg.train.batching import FeatureRows
-from w2sg.train.budget import Selection, _Budgeted, check_kind
+from w2sg.train.budget import Budgeted, Selection, check_kind
 from w2sg.train.convex import _objective, choose_l2, solve_head, standardise
 from w2sg.train.featurizer import Featurizer, item_features
 from w2sg.train.loop import TrainResult, predict, train
@@ -26,7 +26,7 @@ from w2sg.train.losses import Loss
 LBFGS_ROUNDS = 10  # fixed-point rounds for losses whose targets depend on the student's own predictions
 
 
-class FrozenLearner(_Budgeted):
+class FrozenLearner(Budgeted):
     """A linear head on a featurizer's cached features (linear-probe W2S), on texts or comparisons.
 
     Default (solver lbfgs, budget full): the convex problem solved to convergence, with `l2` given or
@@ -66,14 +66,14 @@ class FrozenLearner(_Budgeted):
         self.model = FeatureClassifier(x.shape[1], torch.from_numpy(mean).float(), torch.from_numpy(std).float(),
                                        bias=intercept)
         self.kind = kind
-        on_eval, eval_every, finish = self._selecting(on_eval, eval_every, len(x64))
+        on_eval, eval_every, finish = self.selecting(on_eval, eval_every, len(x64))
         if self.spec.solver == "lbfgs" and self.budget.kind == "full" and on_eval is None:
             self._solve((x64 - mean) / std, targets, loss, float(l2), intercept)
             self.result = TrainResult(steps=self.info["iterations"], seconds=time.perf_counter() - t0,
                                       examples=len(x64))
             return self.result
         torch.manual_seed(seed)
-        total = self.budget.steps if self.budget.kind == "steps" else self._trajectory(len(x64))
+        total = self.trajectory_steps(len(x64))
         self.result = train(self.model, FeatureRows(x), torch.as_tensor(targets), loss, self.spec, seed,
                             device=torch.device("cpu"), on_eval=on_eval, eval_every=eval_every,
                             total_steps=total, l2=float(l2), weight_decay=0.0)

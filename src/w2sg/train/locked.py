@@ -18,7 +18,7 @@ from torch import nn
 from w2sg.config import BudgetSpec, LockSpec, TrainSpec
 from w2sg.items import kind_of
 from w2sg.train.batching import FeatureRows
-from w2sg.train.budget import Selection, _Budgeted, check_kind
+from w2sg.train.budget import Budgeted, Selection, check_kind
 from w2sg.train.loop import TrainResult, predict, train
 from w2sg.train.losses import Loss, SoftXent
 
@@ -75,7 +75,7 @@ def unlocked_head(x_plain: torch.Tensor, x_trigger: torch.Tensor, lock: LockSpec
     return model.eval()
 
 
-class LockedLearner(_Budgeted):
+class LockedLearner(Budgeted):
     """A student that starts from a locked head (or, for the `unlocked` control, a fresh one of the same shape):
     every `fit` copies that head and trains it with AdamW (the experiment's epochs and lr, or the student's step
     budget / early stopping) on the given targets. Texts only (a locked reward model is not implemented)."""
@@ -104,8 +104,8 @@ class LockedLearner(_Budgeted):
             groups=None) -> TrainResult:
         x = self._features(items)
         self.model, self.kind = copy.deepcopy(self.locked), "text"
-        on_eval, eval_every, finish = self._selecting(on_eval, eval_every, len(x))
-        total = self.budget.steps if self.budget.kind == "steps" else self._trajectory(len(x))
+        on_eval, eval_every, finish = self.selecting(on_eval, eval_every, len(x))
+        total = self.trajectory_steps(len(x))
         self.result = train(self.model, FeatureRows(x), torch.as_tensor(np.asarray(targets)), loss, self.spec, seed,
                             device=torch.device("cpu"), on_eval=on_eval, eval_every=eval_every, total_steps=total,
                             weight_decay=0.0)
