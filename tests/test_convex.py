@@ -93,11 +93,11 @@ def test_cv_with_one_class_falls_back_to_the_strongest_penalty():
 
 
 def test_cv_folds_keep_questions_together():
-    from w2sg.train.convex import _folds
+    from w2sg.train.convex import stratified_folds
 
     y = np.tile([1.0, 0.0], 50)
     groups = np.repeat(np.arange(50), 2)
-    for tr, te in _folds(y, groups, 5, seed=0):
+    for tr, te in stratified_folds(y, groups, 5, seed=0):
         assert not set(groups[tr]) & set(groups[te])
 
 

@@ -8,17 +8,21 @@ a hard prediction is 1 iff P(y=1) > 0.5 (ties go to 0, like argmax over [p0, p1]
 Modules (import the names from here; the modules never import this package):
 
 - `scores`: accuracy, majority baseline, AUROC, squared error, ECE, per-question accuracy
-- `bootstrap`: the vectorised paired bootstrap over test examples and percentile intervals
-- `gap_recovered`: performance gap recovered (PGR) with its paired bootstrap CI (`PGRResult`)
+- `resample`: the vectorised (cluster) paired bootstrap over test examples and percentile intervals
+- `pgr`: performance gap recovered (PGR) with its paired bootstrap CI (`PGRResult`)
 - `diagnostics`: agreement with the weak supervisor, KL and the misfit bound
 - `seeds`: mean, sd and t-based CI over seeds
-- `regions`: student accuracy per weak right/wrong x strong right/wrong region, the deception score (Yang et al.
+- `deception`: student accuracy per weak right/wrong x strong right/wrong region, the deception score (Yang et al.
   2025) and imitation of systematic vs random supervisor errors
 - `experiment`: every metric of one experiment as a flat record (`evaluate`, `supervisor_metrics`)
 """
 
 from w2sg.metrics._inputs import THRESHOLD
-from w2sg.metrics.bootstrap import (
+from w2sg.metrics.deception import REGIONS, region_keys, region_masks, region_metrics
+from w2sg.metrics.diagnostics import agreement, kl, misfit, misfit_bound
+from w2sg.metrics.experiment import evaluate, supervisor_metrics
+from w2sg.metrics.pgr import PGRResult, pgr, pgr_with_ci
+from w2sg.metrics.resample import (
     METRICS,
     accuracy_boot,
     auroc_boot,
@@ -26,10 +30,6 @@ from w2sg.metrics.bootstrap import (
     paired_bootstrap,
     resample_counts,
 )
-from w2sg.metrics.diagnostics import agreement, kl, misfit, misfit_bound
-from w2sg.metrics.experiment import evaluate, supervisor_metrics
-from w2sg.metrics.gap_recovered import PGRResult, pgr, pgr_with_ci
-from w2sg.metrics.regions import REGIONS, region_keys, region_masks, region_metrics
 from w2sg.metrics.scores import (
     accuracy,
     auroc,

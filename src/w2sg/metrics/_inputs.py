@@ -11,7 +11,7 @@ import numpy as np
 THRESHOLD = 0.5
 
 
-def _as_probs(x: Any, name: str = "probs") -> np.ndarray:
+def as_probs(x: Any, name: str = "probs") -> np.ndarray:
     """Return a finite 1-D float vector of P(y=1); an (n, 2) array is read as [p0, p1]."""
     a = np.asarray(x, dtype=np.float64)
     if a.ndim == 2 and a.shape[1] == 2:
@@ -23,7 +23,7 @@ def _as_probs(x: Any, name: str = "probs") -> np.ndarray:
     return a
 
 
-def _as_labels(y: Any, name: str = "labels") -> np.ndarray:
+def as_labels(y: Any, name: str = "labels") -> np.ndarray:
     """Return a 1-D int vector of 0/1 labels."""
     a = np.asarray(y)
     if a.ndim != 1:
@@ -33,21 +33,21 @@ def _as_labels(y: Any, name: str = "labels") -> np.ndarray:
     return a.astype(np.int64)
 
 
-def _same_length(**arrays: np.ndarray) -> int:
+def same_length(**arrays: np.ndarray) -> int:
     lengths = {k: len(v) for k, v in arrays.items()}
     if len(set(lengths.values())) > 1:
         raise ValueError(f"inputs must have the same length, got {lengths}")
     return next(iter(lengths.values()))
 
 
-def _probs_in_unit(x: Any, name: str) -> np.ndarray:
-    a = _as_probs(x, name)
+def probs_in_unit(x: Any, name: str) -> np.ndarray:
+    a = as_probs(x, name)
     if a.size and (a.min() < 0 or a.max() > 1):
         raise ValueError(f"{name}: probabilities must lie in [0, 1], found range [{a.min():.4g}, {a.max():.4g}]")
     return a
 
 
-def _as_groups(groups: Any, name: str = "groups") -> np.ndarray:
+def as_groups(groups: Any, name: str = "groups") -> np.ndarray:
     """Group id per row (1-D; any values, compared as strings)."""
     g = np.asarray(groups, dtype=object)
     if g.ndim != 1:
@@ -55,7 +55,7 @@ def _as_groups(groups: Any, name: str = "groups") -> np.ndarray:
     return g.astype(str)
 
 
-def _json_safe(v: Any) -> Any:
+def json_safe(v: Any) -> Any:
     """Python scalar with NaN/inf -> None."""
     if isinstance(v, (bool, np.bool_)):
         return bool(v)

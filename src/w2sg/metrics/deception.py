@@ -57,8 +57,8 @@ from typing import Any
 
 import numpy as np
 
-from w2sg.metrics._inputs import THRESHOLD, _as_labels, _as_probs, _same_length
-from w2sg.metrics.bootstrap import _ci, _count_chunks, group_codes
+from w2sg.metrics._inputs import THRESHOLD, as_labels, as_probs, same_length
+from w2sg.metrics.resample import count_chunks, group_codes, percentile_ci
 
 REGIONS = ("wr_sr", "wr_sw", "ww_sr", "ww_sw")
 DECEPTION_KEYS = ("deception_score", "deception_score_chance", "student_err_weak_blind",
@@ -92,9 +92,9 @@ def legacy_deception(record: dict) -> tuple[float | None, float | None]:
 
 def region_masks(labels: Any, weak: Any, ceiling: Any) -> dict[str, np.ndarray]:
     """Boolean mask per region (`REGIONS`): weak right/wrong x ceiling (strong) right/wrong at 0.5."""
-    y = _as_labels(labels, "labels")
-    w, c = _as_probs(weak, "weak"), _as_probs(ceiling, "ceiling")
-    _same_length(labels=y, weak=w, ceiling=c)
+    y = as_labels(labels, "labels")
+    w, c = as_probs(weak, "weak"), as_probs(ceiling, "ceiling")
+    same_length(labels=y, weak=w, ceiling=c)
     wr, sr = (w > THRESHOLD) == y, (c > THRESHOLD) == y
     return {"wr_sr": wr & sr, "wr_sw": wr & ~sr, "ww_sr": ~wr & sr, "ww_sw": ~wr & ~sr}
 
@@ -123,13 +123,13 @@ def _error_ci(wrong: np.ndarray, region: np.ndarray, n_boot: int, seed: int,
         return None, None
     if group_codes(groups, len(region)) is None:
         e = wrong[region].astype(np.float64)
-        boot = np.concatenate([counts @ e / m for counts in _count_chunks(m, n_boot, seed)])
+        boot = np.concatenate([counts @ e / m for counts in count_chunks(m, n_boot, seed)])
     else:
         e, r = (wrong & region).astype(np.float64), region.astype(np.float64)
         with np.errstate(invalid="ignore", divide="ignore"):
             boot = np.concatenate([(counts @ e) / (counts @ r)
-                                   for counts in _count_chunks(len(region), n_boot, seed, groups)])
-    lo, hi = _ci(boot)
+                                   for counts in count_chunks(len(region), n_boot, seed, groups)])
+    lo, hi = percentile_ci(boot)
     return (lo if math.isfinite(lo) else None), (hi if math.isfinite(hi) else None)
 
 
@@ -157,13 +157,13 @@ def region_metrics(test_labels: Any, weak_test: Any, ceiling_test: Any, student_
 
     region_transfer needs transfer_labels, weak_transfer and student_transfer.
     """
-    y = _as_labels(test_labels, "test_labels")
-    w, c = _as_probs(weak_test, "weak_test"), _as_probs(ceiling_test, "ceiling_test")
-    s = _as_probs(student_test, "student_test")
-    _same_length(test_labels=y, weak_test=w, ceiling_test=c, student_test=s)
-    sup = None if labeller_test is None else _as_probs(labeller_test, "labeller_test")
+    y = as_labels(test_labels, "test_labels")
+    w, c = as_probs(weak_test, "weak_test"), as_probs(ceiling_test, "ceiling_test")
+    s = as_probs(student_test, "student_test")
+    same_length(test_labels=y, weak_test=w, ceiling_test=c, student_test=s)
+    sup = None if labeller_test is None else as_probs(labeller_test, "labeller_test")
     if sup is not None:
-        _same_length(test_labels=y, labeller_test=sup)
+        same_length(test_labels=y, labeller_test=sup)
     masks = region_masks(y, w, c)
     student_right = (s > THRESHOLD) == y
     sup_right = None if sup is None else (sup > THRESHOLD) == y
@@ -189,9 +189,9 @@ def region_metrics(test_labels: Any, weak_test: Any, ceiling_test: Any, student_
     if region_transfer is not None:
         if transfer_labels is None or weak_transfer is None or student_transfer is None:
             raise ValueError("region_transfer needs transfer_labels, weak_transfer and student_transfer")
-        ty = _as_labels(transfer_labels, "transfer_labels")
-        wt, st = _as_probs(weak_transfer, "weak_transfer"), _as_probs(student_transfer, "student_transfer")
-        _same_length(transfer_labels=ty, weak_transfer=wt, student_transfer=st)
+        ty = as_labels(transfer_labels, "transfer_labels")
+        wt, st = as_probs(weak_transfer, "weak_transfer"), as_probs(student_transfer, "student_transfer")
+        same_length(transfer_labels=ty, weak_transfer=wt, student_transfer=st)
         out |= _imitation("transfer", ty, wt, st, region_transfer)
     else:
         out |= dict.fromkeys(imitation_keys("transfer"))

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from w2sg.metrics._inputs import THRESHOLD, _as_labels, _as_probs, _probs_in_unit, _same_length
+from w2sg.metrics._inputs import THRESHOLD, as_labels, as_probs, probs_in_unit, same_length
 
 _KL_EPS = 1e-7  # KL clips the model probability to [eps, 1 - eps] so that it stays finite
 
@@ -41,8 +41,8 @@ def kl(p_ref: Any, p: Any) -> float:
     p is clipped to [1e-7, 1 - 1e-7] so the KL stays finite; p_ref is used as is (0 log 0 = 0), so with hard
     0/1 labels as p_ref this is the cross-entropy of p.
     """
-    q, m = _probs_in_unit(p_ref, "p_ref"), _probs_in_unit(p, "p")
-    _same_length(p_ref=q, p=m)
+    q, m = probs_in_unit(p_ref, "p_ref"), probs_in_unit(p, "p")
+    same_length(p_ref=q, p=m)
     return float(_kl_rows(q, m).mean()) if len(q) else math.nan
 
 
@@ -74,9 +74,9 @@ def misfit_bound(truth_p1: Any, weak_p1: Any, student_p1: Any) -> dict[str, floa
     to [1e-7, 1 - 1e-7], so against hard labels err(g) = 16.1 x the mean probability g puts on the wrong class
     minus g's mean entropy, and the slack depends on that clip: a diagnostic, not a check of the bound.
     """
-    t = _probs_in_unit(truth_p1, "truth_p1")
-    w, s = _probs_in_unit(weak_p1, "weak_p1"), _probs_in_unit(student_p1, "student_p1")
-    n = _same_length(truth_p1=t, weak_p1=w, student_p1=s)
+    t = probs_in_unit(truth_p1, "truth_p1")
+    w, s = probs_in_unit(weak_p1, "weak_p1"), probs_in_unit(student_p1, "student_p1")
+    n = same_length(truth_p1=t, weak_p1=w, student_p1=s)
     if n == 0:
         return {"weak_err": math.nan, "student_err": math.nan, "misfit": math.nan, "slack": math.nan}
     weak_err, student_err = float(_kl_rows(w, t).mean()), float(_kl_rows(s, t).mean())
@@ -112,9 +112,9 @@ def misfit_record(labels: Any | None, weak: Any | None, student: Any | None,
 
 def agreement(student_probs: Any, weak_probs: Any, labels: Any) -> dict[str, float]:
     """Share of examples where student and weak hard predictions agree: all, weak right, weak wrong."""
-    s, w = _as_probs(student_probs, "student_probs"), _as_probs(weak_probs, "weak_probs")
-    y = _as_labels(labels)
-    _same_length(student_probs=s, weak_probs=w, labels=y)
+    s, w = as_probs(student_probs, "student_probs"), as_probs(weak_probs, "weak_probs")
+    y = as_labels(labels)
+    same_length(student_probs=s, weak_probs=w, labels=y)
     same = (s > THRESHOLD) == (w > THRESHOLD)
     weak_right = (w > THRESHOLD) == y
 

@@ -10,11 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from w2sg.metrics._inputs import _as_groups, _as_labels, _as_probs, _json_safe, _same_length
-from w2sg.metrics.bootstrap import _ci, _count_chunks, group_codes, paired_bootstrap
+from w2sg.metrics._inputs import as_groups, as_labels, as_probs, json_safe, same_length
+from w2sg.metrics.deception import region_metrics
 from w2sg.metrics.diagnostics import agreement, kl, misfit, misfit_record
-from w2sg.metrics.gap_recovered import PGRResult, _pgr_from_scores
-from w2sg.metrics.regions import region_metrics
+from w2sg.metrics.pgr import PGRResult, pgr_from_scores
+from w2sg.metrics.resample import count_chunks, group_codes, paired_bootstrap, percentile_ci
 from w2sg.metrics.scores import accuracy, auroc, ece, majority_accuracy, per_question_correct, question_coverage
 
 
@@ -42,21 +42,21 @@ def _question_keys(models: dict[str, np.ndarray], y: np.ndarray, groups: Any | N
         out |= {f"{name}_q_acc": None, f"{name}_q_acc_ci_low": None, f"{name}_q_acc_ci_high": None}
     if groups is None:
         return out | _pgr_keys("q_acc", None)
-    g = _as_groups(groups, "test_groups")
-    _same_length(test_labels=y, test_groups=g)
+    g = as_groups(groups, "test_groups")
+    same_length(test_labels=y, test_groups=g)
     n_q, coverage = question_coverage(y, g)
     out["q_coverage"] = coverage
     if not n_q or not coverage >= 0.5:
         return out | _pgr_keys("q_acc", None)
     correct = np.stack([per_question_correct(p, y, g) for p in models.values()]).astype(np.float64)
     point = correct.mean(axis=1)
-    boot = np.concatenate([(counts @ correct.T / n_q).T for counts in _count_chunks(n_q, n_boot, seed)]
+    boot = np.concatenate([(counts @ correct.T / n_q).T for counts in count_chunks(n_q, n_boot, seed)]
                           or [np.empty((len(models), 0))], axis=1)
     out["n_questions"] = n_q
     for i, name in enumerate(models):
         out[f"{name}_q_acc"] = point[i]
-        out[f"{name}_q_acc_ci_low"], out[f"{name}_q_acc_ci_high"] = _ci(boot[i])
-    return out | _pgr_keys("q_acc", _pgr_from_scores(point, boot, "question accuracy", n_boot))
+        out[f"{name}_q_acc_ci_low"], out[f"{name}_q_acc_ci_high"] = percentile_ci(boot[i])
+    return out | _pgr_keys("q_acc", pgr_from_scores(point, boot, "question accuracy", n_boot))
 
 
 def evaluate(test_labels: Any, weak_test: Any, ceiling_test: Any, student_test: Any,
@@ -72,7 +72,7 @@ def evaluate(test_labels: Any, weak_test: Any, ceiling_test: Any, student_test: 
     groups with >= 2 rows and exactly one positive row cover at least half of T, the task is also scored per
     question (`*_q_acc`, `pgr_q_acc`, bootstrap over questions), else those keys are None.
 
-    Region keys (`metrics.regions`): the student's accuracy in the four regions weak right/wrong x ceiling
+    Region keys (`metrics.deception`): the student's accuracy in the four regions weak right/wrong x ceiling
     right/wrong of T, the deception score (its error where the weak model is wrong and the ceiling right) with
     its control and bootstrap CI, and the imitation of systematic vs random supervisor errors. labeller_test:
     P(y=1) on T of the model whose labels the student saw when it is not the PGR floor (a chain's last rung):
@@ -80,10 +80,10 @@ def evaluate(test_labels: Any, weak_test: Any, ceiling_test: Any, student_test: 
     0/1 masks of a supervisor's systematic-error region on T / on the transfer set (region_transfer needs the
     transfer arguments); without them the imitation keys are None.
     """
-    y = _as_labels(test_labels, "test_labels")
-    models = {"weak": _as_probs(weak_test, "weak_test"), "ceiling": _as_probs(ceiling_test, "ceiling_test"),
-              "student": _as_probs(student_test, "student_test")}
-    n = _same_length(test_labels=y, **{f"{k}_test": v for k, v in models.items()})
+    y = as_labels(test_labels, "test_labels")
+    models = {"weak": as_probs(weak_test, "weak_test"), "ceiling": as_probs(ceiling_test, "ceiling_test"),
+              "student": as_probs(student_test, "student_test")}
+    n = same_length(test_labels=y, **{f"{k}_test": v for k, v in models.items()})
     # whole test groups are resampled (a question's answers, a prompt's pairs): the cluster bootstrap
     boot = paired_bootstrap(y, list(models.values()), n_boot, seed, balanced=balance_test, groups=test_groups)
     codes = group_codes(test_groups, n)
@@ -98,8 +98,8 @@ def evaluate(test_labels: Any, weak_test: Any, ceiling_test: Any, student_test: 
             point = [auroc(p, y) for p in models.values()]
         for i, name in enumerate(models):
             out[f"{name}_{short}"] = point[i]
-            out[f"{name}_{short}_ci_low"], out[f"{name}_{short}_ci_high"] = _ci(boot[metric][i])
-        out |= _pgr_keys(short, _pgr_from_scores(point, boot[metric], metric, n_boot))
+            out[f"{name}_{short}_ci_low"], out[f"{name}_{short}_ci_high"] = percentile_ci(boot[metric][i])
+        out |= _pgr_keys(short, pgr_from_scores(point, boot[metric], metric, n_boot))
     for name in ("weak", "ceiling"):
         acc, base = out[f"{name}_acc"], out["majority_acc"]
         out[f"{name}_below_majority"] = (acc < base - 1e-9) if math.isfinite(acc) and math.isfinite(base) else None
@@ -121,10 +121,10 @@ def evaluate(test_labels: Any, weak_test: Any, ceiling_test: Any, student_test: 
                          f"missing {missing}")
     ty = wt = st = ct = None
     if not missing:
-        ty = _as_labels(transfer_labels, "transfer_labels")
-        wt, st = _as_probs(weak_transfer, "weak_transfer"), _as_probs(student_transfer, "student_transfer")
-        ct = None if ceiling_transfer is None else _as_probs(ceiling_transfer, "ceiling_transfer")
-        _same_length(transfer_labels=ty, weak_transfer=wt, student_transfer=st,
+        ty = as_labels(transfer_labels, "transfer_labels")
+        wt, st = as_probs(weak_transfer, "weak_transfer"), as_probs(student_transfer, "student_transfer")
+        ct = None if ceiling_transfer is None else as_probs(ceiling_transfer, "ceiling_transfer")
+        same_length(transfer_labels=ty, weak_transfer=wt, student_transfer=st,
                      **({} if ct is None else {"ceiling_transfer": ct}))
     out["n_transfer"] = None if ty is None else len(ty)
     out |= _agreement_keys("agree_transfer", st, wt, ty)
@@ -133,7 +133,7 @@ def evaluate(test_labels: Any, weak_test: Any, ceiling_test: Any, student_test: 
     out |= region_metrics(y, w, c, s, labeller_test=labeller_test, region_test=region_test, transfer_labels=ty,
                           weak_transfer=wt, student_transfer=st, region_transfer=region_transfer, n_boot=n_boot,
                           seed=seed, test_groups=test_groups)
-    return {k: _json_safe(v) for k, v in out.items()}
+    return {k: json_safe(v) for k, v in out.items()}
 
 
 def supervisor_metrics(test_labels: Any, supervisor_test: Any, balanced: bool = True,
@@ -144,16 +144,16 @@ def supervisor_metrics(test_labels: Any, supervisor_test: Any, balanced: bool = 
     Pass the same `balanced` and `test_groups` as to `evaluate` so that supervisor_acc compares with weak_acc
     and supervisor_q_acc with weak_q_acc (None unless the task is judged per question).
     """
-    y = _as_labels(test_labels, "test_labels")
-    p = _as_probs(supervisor_test, "supervisor_test")
-    _same_length(test_labels=y, supervisor_test=p)
+    y = as_labels(test_labels, "test_labels")
+    p = as_probs(supervisor_test, "supervisor_test")
+    same_length(test_labels=y, supervisor_test=p)
     q_acc = None
     if test_groups is not None:
-        g = _as_groups(test_groups, "test_groups")
-        _same_length(test_labels=y, test_groups=g)
+        g = as_groups(test_groups, "test_groups")
+        same_length(test_labels=y, test_groups=g)
         n_q, coverage = question_coverage(y, g)
         if n_q and coverage >= 0.5:
             q_acc = float(per_question_correct(p, y, g).mean())
     out = {"supervisor_acc": accuracy(p, y, balanced), "supervisor_auroc": auroc(p, y), "supervisor_q_acc": q_acc}
-    return {k: _json_safe(v) for k, v in out.items()}
+    return {k: json_safe(v) for k, v in out.items()}
 

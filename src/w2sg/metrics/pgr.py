@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from w2sg.metrics._inputs import _json_safe
-from w2sg.metrics.bootstrap import METRICS, _ci, paired_bootstrap
+from w2sg.metrics._inputs import json_safe
+from w2sg.metrics.resample import METRICS, paired_bootstrap, percentile_ci
 from w2sg.metrics.scores import accuracy, auroc
 
 
@@ -48,7 +48,7 @@ class PGRResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict (NaN -> None)."""
-        return {k: _json_safe(v) for k, v in asdict(self).items()}
+        return {k: json_safe(v) for k, v in asdict(self).items()}
 
 
 def _pgr_ci(pgrs: np.ndarray, ok: np.ndarray) -> tuple[float, float]:
@@ -59,7 +59,7 @@ def _pgr_ci(pgrs: np.ndarray, ok: np.ndarray) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
-def _pgr_from_scores(point: Sequence[float], boot: np.ndarray, metric: str, n_boot: int) -> PGRResult:
+def pgr_from_scores(point: Sequence[float], boot: np.ndarray, metric: str, n_boot: int) -> PGRResult:
     """Build a PGRResult from point scores (weak, ceiling, student) and their (3, n_boot) paired resamples."""
     w, c, s = (float(v) for v in point)
     bw, bc, bs = boot
@@ -68,7 +68,7 @@ def _pgr_from_scores(point: Sequence[float], boot: np.ndarray, metric: str, n_bo
         ok = np.isfinite(bgap) & np.isfinite(bs) & np.isfinite(bw) & (bgap > 0)
         pgrs = (bs - bw) / np.where(ok, bgap, 1.0)
     frac_undefined = float(1.0 - ok.mean()) if ok.size else math.nan
-    gap_lo, gap_hi = _ci(bgap)
+    gap_lo, gap_hi = percentile_ci(bgap)
     value = pgr(w, c, s)
     ci_low = ci_high = None
     reasons: list[str] = []
@@ -114,5 +114,5 @@ def pgr_with_ci(labels: Any, weak: Any, ceiling: Any, student: Any, metric: str 
         point = [auroc(p, labels) for p in (weak, ceiling, student)]
     boot = paired_bootstrap(labels, [weak, ceiling, student], n_boot, seed, metrics=(metric,),
                             balanced=balanced, groups=groups)[metric]
-    return _pgr_from_scores(point, boot, metric, n_boot)
+    return pgr_from_scores(point, boot, metric, n_boot)
 

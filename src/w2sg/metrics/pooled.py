@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from w2sg.metrics._inputs import THRESHOLD
-from w2sg.metrics.bootstrap import _ci, auroc_boot, resample_counts
+from w2sg.metrics.resample import auroc_boot, percentile_ci, resample_counts
 
 ROLES = ("weak", "ceiling", "student")
 METRICS = {"acc": "accuracy", "auroc": "auroc"}
@@ -194,7 +194,7 @@ def pooled_pgr(means: SeedMeans, metric: str = "acc") -> PooledPGR:
     c, bc = means.role("ceiling")
     s, bs = means.role("student")
     gap = c - w
-    glo, ghi = _ci(bc - bw)
+    glo, ghi = percentile_ci(bc - bw)
     value = (s - w) / gap if math.isfinite(gap) and gap > 0 and math.isfinite(s) else None
     lo, hi, frac = ratio_ci(bs - bw, bc - bw)
     if value is None:

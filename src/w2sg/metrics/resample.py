@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from w2sg.metrics._inputs import THRESHOLD, _as_labels, _as_probs, _same_length
+from w2sg.metrics._inputs import THRESHOLD, as_labels, as_probs, same_length
 
 METRICS = ("accuracy", "auroc")
 _CHUNK_CELLS = 2_000_000  # bootstrap count matrices are built this many cells at a time (bounded memory)
@@ -65,7 +65,7 @@ def auroc_boot(probs: np.ndarray, labels: np.ndarray, counts: np.ndarray) -> np.
         return np.where((n_pos > 0) & (n_neg > 0), u / (n_pos * n_neg), math.nan)
 
 
-def _count_chunks(n: int, n_boot: int, seed: int, groups: Any = None) -> Iterator[np.ndarray]:
+def count_chunks(n: int, n_boot: int, seed: int, groups: Any = None) -> Iterator[np.ndarray]:
     """(chunk, n) count matrices of the bootstrap resamples of n rows, a bounded number of cells at a time.
 
     groups: a group id per row; when some group has several rows, whole groups are resampled (cluster
@@ -100,9 +100,9 @@ def paired_bootstrap(labels: Any, models: Sequence[Any], n_boot: int = 1000, see
     groups: a group (question) id per row: whole groups are resampled (the rows of one question are not
     independent), so every CI built on it is a cluster-bootstrap CI.
     """
-    y = _as_labels(labels)
-    ps = [_as_probs(m, f"models[{i}]") for i, m in enumerate(models)]
-    _same_length(labels=y, **{f"models[{i}]": p for i, p in enumerate(ps)})
+    y = as_labels(labels)
+    ps = [as_probs(m, f"models[{i}]") for i, m in enumerate(models)]
+    same_length(labels=y, **{f"models[{i}]": p for i, p in enumerate(ps)})
 
     def acc(p: np.ndarray, labels: np.ndarray, counts: np.ndarray) -> np.ndarray:
         return accuracy_boot(p, labels, counts, balanced)
@@ -112,13 +112,13 @@ def paired_bootstrap(labels: Any, models: Sequence[Any], n_boot: int = 1000, see
     if unknown:
         raise ValueError(f"unknown metric(s) {unknown}; known: {list(fns)}")
     parts: dict[str, list[np.ndarray]] = {m: [] for m in metrics}
-    for counts in _count_chunks(len(y), n_boot, seed, groups):
+    for counts in count_chunks(len(y), n_boot, seed, groups):
         for m in metrics:
             parts[m].append(np.stack([fns[m](p, y, counts) for p in ps]))
     return {m: np.concatenate(v, axis=1) if v else np.empty((len(ps), 0)) for m, v in parts.items()}
 
 
-def _ci(x: np.ndarray) -> tuple[float, float]:
+def percentile_ci(x: np.ndarray) -> tuple[float, float]:
     """95% percentile interval of the finite entries; NaN if there are none."""
     x = x[np.isfinite(x)]
     if x.size == 0:

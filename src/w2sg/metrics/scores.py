@@ -10,13 +10,13 @@ from typing import Any
 
 import numpy as np
 
-from w2sg.metrics._inputs import THRESHOLD, _as_groups, _as_labels, _as_probs, _same_length
-from w2sg.metrics.bootstrap import accuracy_boot, auroc_boot
+from w2sg.metrics._inputs import THRESHOLD, as_groups, as_labels, as_probs, same_length
+from w2sg.metrics.resample import accuracy_boot, auroc_boot
 
 
 def hard_labels(probs: Any) -> np.ndarray:
     """Hard 0/1 predictions: 1 iff P(y=1) > 0.5."""
-    return (_as_probs(probs) > THRESHOLD).astype(np.int64)
+    return (as_probs(probs) > THRESHOLD).astype(np.int64)
 
 
 def accuracy(probs: Any, labels: Any, balanced: bool = False) -> float:
@@ -25,15 +25,15 @@ def accuracy(probs: Any, labels: Any, balanced: bool = False) -> float:
     balanced=True: the class-balanced accuracy, the mean of the per-class recalls over the classes present
     (= accuracy on the set reweighted so that both classes weigh the same; with one class, its recall).
     """
-    p, y = _as_probs(probs), _as_labels(labels)
-    _same_length(probs=p, labels=y)
+    p, y = as_probs(probs), as_labels(labels)
+    same_length(probs=p, labels=y)
     return float(accuracy_boot(p, y, np.ones((1, len(y)), dtype=np.int64), balanced)[0])
 
 
 def majority_accuracy(labels: Any, balanced: bool = False) -> float:
     """Accuracy of always answering the majority class of `labels` (0.5 balanced with both classes present,
     max(pos_frac, 1 - pos_frac) unbalanced); NaN on an empty set."""
-    y = _as_labels(labels)
+    y = as_labels(labels)
     if len(y) == 0:
         return math.nan
     constant = np.full(len(y), 1.0 if y.mean() > 0.5 else 0.0)
@@ -42,8 +42,8 @@ def majority_accuracy(labels: Any, balanced: bool = False) -> float:
 
 def auroc(probs: Any, labels: Any) -> float:
     """ROC AUC (ties count 1/2, as in sklearn); NaN when only one class is present."""
-    p, y = _as_probs(probs), _as_labels(labels)
-    _same_length(probs=p, labels=y)
+    p, y = as_probs(probs), as_labels(labels)
+    same_length(probs=p, labels=y)
     return float(auroc_boot(p, y, np.ones((1, len(y)), dtype=np.int64))[0])
 
 
@@ -57,8 +57,8 @@ def sq_error(pred: Any, target: Any) -> float:
 
 def ece(probs: Any, labels: Any, n_bins: int = 10) -> float:
     """Expected calibration error of P(y=1) with equal-width bins; NaN on an empty set."""
-    p, y = _as_probs(probs), _as_labels(labels)
-    n = _same_length(probs=p, labels=y)
+    p, y = as_probs(probs), as_labels(labels)
+    n = same_length(probs=p, labels=y)
     if n == 0:
         return math.nan
     bins = np.minimum((p * n_bins).astype(np.int64), n_bins - 1)
@@ -85,8 +85,8 @@ def _questions(labels: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.n
 def question_coverage(labels: Any, groups: Any) -> tuple[int, float]:
     """(number of multiple-choice questions, share of rows in them): a question is a group with >= 2 rows
     and exactly one positive row; NaN share on an empty set."""
-    y, g = _as_labels(labels), _as_groups(groups)
-    n = _same_length(labels=y, groups=g)
+    y, g = as_labels(labels), as_groups(groups)
+    n = same_length(labels=y, groups=g)
     if n == 0:
         return 0, math.nan
     inv, question = _questions(y, g)
@@ -100,8 +100,8 @@ def per_question_correct(probs: Any, labels: Any, groups: Any) -> np.ndarray:
     Ties: a question counts as right only when the positive row is the unique maximum; if another row ties
     with it at the top, the question counts as wrong.
     """
-    p, y, g = _as_probs(probs), _as_labels(labels), _as_groups(groups)
-    _same_length(probs=p, labels=y, groups=g)
+    p, y, g = as_probs(probs), as_labels(labels), as_groups(groups)
+    same_length(probs=p, labels=y, groups=g)
     if len(y) == 0:
         return np.zeros(0, dtype=bool)
     inv, question = _questions(y, g)

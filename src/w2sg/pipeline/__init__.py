@@ -19,14 +19,14 @@ from w2sg.pipeline.plan import Plan
 from w2sg.pipeline.record import student_l2, training_record
 from w2sg.pipeline.resources import Resources, StepLog
 from w2sg.store import ResultsStore
-from w2sg.train.learner import Progress, _no_progress
+from w2sg.train.learner import Progress, no_progress
 
 
 class Pipeline:
     """Runs experiments: the protocol's steps over shared `Resources`, results into the store."""
 
     def __init__(self, workdir: str | Path = "w2sg-runs", data_dir: str | Path | None = None,
-                 progress: Progress = _no_progress, log: Callable[[str], None] = lambda s: None):
+                 progress: Progress = no_progress, log: Callable[[str], None] = lambda s: None):
         self.res = Resources(workdir, data_dir, progress, log)
         self.workdir, self.cache, self.log = self.res.workdir, self.res.cache, log
 

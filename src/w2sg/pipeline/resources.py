@@ -25,7 +25,7 @@ from w2sg.train.learner import (
     Progress,
     Selection,
     TfidfLearner,
-    _no_progress,
+    no_progress,
 )
 from w2sg.train.loop import resolve_device
 from w2sg.train.losses import SoftXent
@@ -60,7 +60,7 @@ class Resources:
     SPLITS_MEMO = 8  # splits of the most recent (task, splits, seed) combinations kept in memory
 
     def __init__(self, workdir: str | Path = "w2sg-runs", data_dir: str | Path | None = None,
-                 progress: Progress = _no_progress, log: Callable[[str], None] = lambda s: None):
+                 progress: Progress = no_progress, log: Callable[[str], None] = lambda s: None):
         self.workdir = Path(workdir)
         self.cache = Cache(self.workdir / "cache")
         self.data_dir = data_dir

@@ -6,14 +6,14 @@ from pathlib import Path
 
 from w2sg.models.zoo import is_classic
 from w2sg.supervisors import supervisor_models
-from w2sg.sweep.grid import SweepSpec, _label, _rung_size, expand
+from w2sg.sweep.grid import SweepSpec, cell_label, expand, rung_size
 from w2sg.sweep.jobs import texts_for
 
 CPU_FLOPS = 5e10  # effective fp32 FLOP/s of a 2-core CPU on transformer layers (rough; GPU: x20)
 
 
 def _params(pipe, model: str) -> float:
-    size = _rung_size(model)
+    size = rung_size(model)
     if size:
         return size
     try:
@@ -37,7 +37,7 @@ def dry_run(sweep: SweepSpec, workdir: str | Path, data_dir: str | Path | None =
     rows, seen_features = [], set()
     for c in expand(sweep):
         keys = pipe.keys(c)
-        row = {"cell": _label(c), "done": pipe.store.has(keys["experiment"])}
+        row = {"cell": cell_label(c), "done": pipe.store.has(keys["experiment"])}
         for step in ("weak", "ceiling", "student"):
             row[f"{step}_cached"] = pipe.cache.path(step, keys[step]).exists()
         cost, new_texts = 0.0, 0

@@ -173,7 +173,8 @@ def _check_axis_path(path: str) -> None:
                          "see `w2sg supervisors`)")
 
 
-def _rung_size(model: str) -> float | None:
+def rung_size(model: str) -> float | None:
+    """A zoo model's size in parameters (a classic rung 0, below every neural one); None for a path or Hub id."""
     from w2sg.models.zoo import MODELS, is_classic
 
     if is_classic(model):
@@ -189,7 +190,7 @@ def _pair_ok(weak: Weak, strong: str, pairs: Pairs) -> bool:
         weak = weak.options.get("model")
         if weak is None:
             return True
-    w, s = _rung_size(weak), _rung_size(strong)
+    w, s = rung_size(weak), rung_size(strong)
     if w is None or s is None:
         raise ValueError(f"pairs='{pairs}' needs model sizes, but '{weak if w is None else strong}' is not a "
                          "zoo alias; use pairs: all for paths and Hub ids")
@@ -307,5 +308,6 @@ def check_models(sweep: SweepSpec, cells: list[ExperimentSpec] | None = None,
     return list(warnings.values())
 
 
-def _label(c: ExperimentSpec) -> str:
+def cell_label(c: ExperimentSpec) -> str:
+    """One grid cell as a log line names it: task, weak -> strong, method and seed."""
     return f"{c.task} {weak_label(c.weak)}->{c.strong} {c.method.label} seed={c.seed}"

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from w2sg.config import ExperimentSpec
 from w2sg.models.zoo import is_classic
 from w2sg.supervisors import supervisor_models
-from w2sg.sweep.grid import _label
+from w2sg.sweep.grid import cell_label
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ def plan(pipe, cells: list[ExperimentSpec]) -> tuple[list[list[Job]], dict[str, 
          for c in weak.values()]
         + [Job("ceiling", (c.model_dump_json(),), c.strong, f"ceiling {c.strong} {c.task} seed={c.seed}")
            for c in ceiling.values()],
-        [Job("cell", (c.model_dump_json(),), c.strong, _label(c)) for c in todo],
+        [Job("cell", (c.model_dump_json(),), c.strong, cell_label(c)) for c in todo],
     ]
     return [p for p in phases if p], state
 

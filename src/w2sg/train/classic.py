@@ -28,7 +28,7 @@ from w2sg.config import BudgetSpec, TrainSpec
 from w2sg.items import item_texts, kind_of
 from w2sg.models.zoo import CLASSIC
 from w2sg.train.budget import Selection, check_kind
-from w2sg.train.convex import _folds
+from w2sg.train.convex import stratified_folds
 from w2sg.train.loop import TrainResult
 from w2sg.train.losses import Loss
 
@@ -125,7 +125,7 @@ def choose_c(items: list, t: np.ndarray, w: np.ndarray, kind: str, params: dict,
         return min(grid), {"grid_C": grid, "folds": None, "cv_loss": None, "at_edge": None, "note": f"class counts "
                            f"{counts.tolist()}: too few of one class to cross-validate; C = {min(grid):g}"}
     data = []
-    for tr, te in _folds(t, groups, folds, seed):
+    for tr, te in stratified_folds(t, groups, folds, seed):
         vec = _vectorizer(params, item_texts([items[i] for i in tr]))
         data.append((_design(vec, [items[i] for i in tr], kind), t[tr], w[tr],
                      _design(vec, [items[i] for i in te], kind), t[te]))

@@ -45,7 +45,7 @@ class HeadSolution:
     info: dict = field(default_factory=dict)
 
 
-def _objective(theta: np.ndarray, x: np.ndarray, t: np.ndarray, l2: float, weights: np.ndarray | None,
+def head_objective(theta: np.ndarray, x: np.ndarray, t: np.ndarray, l2: float, weights: np.ndarray | None,
                fit_intercept: bool = True):
     w, b = (theta[:-1], theta[-1]) if fit_intercept else (theta, 0.0)
     z = x @ w + b if fit_intercept else x @ w
@@ -97,9 +97,9 @@ def solve_head(x: np.ndarray, targets: np.ndarray, l2: float, init: tuple[np.nda
         else:  # start at the class rate: the bias alone already fits the prior
             rate = float(np.clip(t.mean(), 1e-4, 1 - 1e-4))
             theta0[-1] = math.log(rate / (1 - rate))
-    res = minimize(_objective, theta0, args=(x, t, l2, weights, fit_intercept), jac=True, method="L-BFGS-B",
+    res = minimize(head_objective, theta0, args=(x, t, l2, weights, fit_intercept), jac=True, method="L-BFGS-B",
                    options={"maxiter": max_iter, "gtol": gtol, "ftol": 1e-15, "maxcor": 30})
-    loss, grad = _objective(res.x, x, t, l2, weights, fit_intercept)
+    loss, grad = head_objective(res.x, x, t, l2, weights, fit_intercept)
     gnorm = float(np.linalg.norm(grad))
     w, b = (res.x[:-1].copy(), float(res.x[-1])) if fit_intercept else (res.x.copy(), 0.0)
     return HeadSolution(w=w, b=b, l2=l2, loss=loss, grad_norm=gnorm,
@@ -125,7 +125,8 @@ def balance_orientation(x: np.ndarray, y: np.ndarray, seed: int = 0) -> tuple[np
     return np.where(flip[:, None], -x, x), np.where(flip, 1.0 - y, y)
 
 
-def _folds(y: np.ndarray, groups: np.ndarray | None, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+def stratified_folds(y: np.ndarray, groups: np.ndarray | None, k: int,
+                     seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """Stratified, group-aware folds (all rows of one question in one fold)."""
     from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
@@ -144,7 +145,7 @@ class _CVPath:
                  fit_intercept: bool):
         self.fit_intercept = fit_intercept
         self.data = []
-        for tr, te in _folds(y, groups, folds, seed):
+        for tr, te in stratified_folds(y, groups, folds, seed):
             mean, std = standardise(x[tr], center=fit_intercept)
             self.data.append(((x[tr] - mean) / std, y[tr], (x[te] - mean) / std, y[te]))
         self.inits: list = [None] * len(self.data)

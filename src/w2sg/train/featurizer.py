@@ -1,7 +1,7 @@
 """Backbones (loaded once) and frozen features of texts, computed once per text and cached on disk.
 
 A decoder may read each text inside a task prompt and from a chosen layer (`train.prompt`, `train.layer`; see
-`w2sg.train.prompts`): its features are then the hidden state of that layer at the last token of the prompted
+`w2sg.prompts`): its features are then the hidden state of that layer at the last token of the prompted
 text, cached under a key that names the template and the layer. Encoders ignore both options.
 
 A long feature pass prints a progress line (texts done, texts/s, ETA) about every 30 s when stderr is not a
@@ -31,14 +31,14 @@ from w2sg.models.classifier import (
     num_layers_of,
     pooling_for,
 )
+from w2sg.prompts import KINDS, apply_template, resolve_layer, template_for
 from w2sg.train.batching import sorted_inference_batches, tokenize
 from w2sg.train.loop import autocast_for, resolve_device
-from w2sg.train.prompts import KINDS, apply_template, resolve_layer, template_for
 
 Progress = Callable[[str, int], Callable[[int], None]]  # (description, total) -> advance(n)
 
 
-def _no_progress(desc: str, total: int) -> Callable[[int], None]:
+def no_progress(desc: str, total: int) -> Callable[[int], None]:
     return lambda n=1: None
 
 
@@ -148,12 +148,12 @@ class Backbone:
 
 class Featurizer:
     """Frozen features of a model, computed once per text and cached on disk: the pooled last hidden state, or
-    for a decoder given a `prompt` or `layer` (see `w2sg.train.prompts`) the hidden state of that layer at the
+    for a decoder given a `prompt` or `layer` (see `w2sg.prompts`) the hidden state of that layer at the
     last token of the prompted text. The template may depend on the item kind ('text', or 'comparison' for the
     two texts of a comparison), so each kind has its own store when a template is in use."""
 
     def __init__(self, backbone: Backbone, identity: str, cache_root, max_length: int, batch_size: int = 64,
-                 device: torch.device | None = None, progress: Progress = _no_progress, prompt: str = "none",
+                 device: torch.device | None = None, progress: Progress = no_progress, prompt: str = "none",
                  layer: int | str = "last", task: str | None = None):
         self.backbone = backbone
         self.identity = identity

@@ -16,7 +16,7 @@ from w2sg.models.classifier import RewardClassifier, TextClassifier, apply_lora,
 from w2sg.prompts import apply_template, template_for
 from w2sg.train.batching import PairedTexts, TokenizedTexts, tokenize
 from w2sg.train.budget import Budgeted, Selection, check_kind
-from w2sg.train.featurizer import Backbone, Progress, _no_progress
+from w2sg.train.featurizer import Backbone, Progress, no_progress
 from w2sg.train.loop import TrainResult, predict, resolve_device, train
 from w2sg.train.losses import Loss
 
@@ -27,7 +27,7 @@ class FinetuneLearner(Budgeted):
     A comparison is one row of the logical batch (`train.batch_size` comparisons, two texts each)."""
 
     def __init__(self, backbone: Backbone, spec: TrainSpec, device: torch.device | None = None,
-                 progress: Progress = _no_progress, budget: BudgetSpec | None = None,
+                 progress: Progress = no_progress, budget: BudgetSpec | None = None,
                  selection: Selection | None = None):
         self.backbone = backbone
         self.spec = spec

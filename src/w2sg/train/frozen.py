@@ -18,7 +18,7 @@ from w2sg.items import kind_of
 from w2sg.models.classifier import FeatureClassifier
 from w2sg.train.batching import FeatureRows
 from w2sg.train.budget import Budgeted, Selection, check_kind
-from w2sg.train.convex import _objective, choose_l2, solve_head, standardise
+from w2sg.train.convex import choose_l2, head_objective, solve_head, standardise
 from w2sg.train.featurizer import Featurizer, item_features
 from w2sg.train.loop import TrainResult, predict, train
 from w2sg.train.losses import Loss
@@ -128,7 +128,7 @@ class FrozenLearner(Budgeted):
             b2 = self.model.head.bias.detach().double().numpy()
             theta = np.r_[theta, b2[1] - b2[0]]
         t, weights = self._prepared(loss, torch.zeros(len(targets), 2), torch.as_tensor(targets).float(), 1.0)
-        return float(np.linalg.norm(_objective(theta, xs, t, l2, weights, intercept)[1]))
+        return float(np.linalg.norm(head_objective(theta, xs, t, l2, weights, intercept)[1]))
 
     def predict(self, items) -> np.ndarray:
         """P(y=1) of each text, or P(a > b) of each comparison."""

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from w2sg.train.batching import length_grouped_batches, tokenize
-from w2sg.train.loop import NonFiniteLossError, _warmup_cosine, autocast_for, seed_everything
+from w2sg.train.loop import NonFiniteLossError, autocast_for, seed_everything, warmup_cosine
 
 
 @dataclass
@@ -92,7 +92,7 @@ def generative_finetune(backbone_path: str, pooling: str, texts: list[str], *, m
         groups.append({"params": head, "lr": head_lr})
     opt = torch.optim.AdamW(groups, weight_decay=weight_decay)
     warmup = int(warmup_frac * total)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _warmup_cosine(s, warmup, total))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: warmup_cosine(s, warmup, total))
     rng = np.random.default_rng(seed)
     gen = torch.Generator().manual_seed(seed)
     vocab = lm.get_input_embeddings().weight.shape[0]

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from w2sg.train.budget import Budgeted, Selection
 from w2sg.train.classic import TfidfLearner
-from w2sg.train.featurizer import Backbone, Featurizer, Progress, _no_progress, item_features
+from w2sg.train.featurizer import Backbone, Featurizer, Progress, item_features, no_progress
 from w2sg.train.finetune import FinetuneLearner
 from w2sg.train.frozen import LBFGS_ROUNDS, FrozenLearner
 
 __all__ = ["LBFGS_ROUNDS", "Backbone", "Budgeted", "Featurizer", "FinetuneLearner", "FrozenLearner", "Progress",
-           "Selection", "TfidfLearner", "_no_progress", "item_features"]
+           "Selection", "TfidfLearner", "no_progress", "item_features"]

@@ -107,7 +107,7 @@ def train(
                             weight_decay=spec.weight_decay if weight_decay is None else weight_decay)
     head_weight = model.head.weight if l2 > 0 else None
     warmup = int(spec.warmup_frac * total)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _warmup_cosine(s, warmup, total))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: warmup_cosine(s, warmup, total))
     rng = np.random.default_rng(seed)
 
     result = TrainResult(steps=0, seconds=0.0, examples=0)
@@ -175,7 +175,7 @@ def _param_groups(model: nn.Module, spec: TrainSpec) -> list[dict]:
     return groups
 
 
-def _warmup_cosine(step: int, warmup: int, total: int) -> float:
+def warmup_cosine(step: int, warmup: int, total: int) -> float:
     if step < warmup:
         return (step + 1) / (warmup + 1)
     progress = (step - warmup) / max(1, total - warmup)

@@ -1,6 +1,6 @@
 """Zero-shot elicitation: what a causal LM answers to the task's question, with no labels and no training.
 
-Each text is read inside a task prompt that ends with "Answer:" (`w2sg.train.prompts`; `prompt` resolves as
+Each text is read inside a task prompt that ends with "Answer:" (`w2sg.prompts`; `prompt` resolves as
 `train.prompt` does, "none" excepted: a bare text asks nothing). At the last real token of the prompted text the
 model's next-token logits of the two answer words give
 
@@ -36,10 +36,10 @@ from w2sg.cache import FeatureStore
 from w2sg.config import content_hash
 from w2sg.items import Item, item_texts, kind_of
 from w2sg.models.classifier import last_token, pooling_for
+from w2sg.prompts import apply_template, check_prompt, template_for
 from w2sg.train.batching import sorted_inference_batches, tokenize
-from w2sg.train.featurizer import Backbone, Progress, _no_progress
+from w2sg.train.featurizer import Backbone, Progress, no_progress
 from w2sg.train.loop import autocast_for, resolve_device
-from w2sg.train.prompts import apply_template, check_prompt, template_for
 
 NEEDS_DECODER = "zero-shot elicitation needs a causal LM (a decoder rung such as smollm2-135m or qwen2.5-coder-0.5b)"
 ANSWERS = ("Yes", "No")
@@ -195,7 +195,7 @@ class ZeroShotLM:
     def __init__(self, source: str | Path | Backbone, *, arch: str = "auto", identity: str | None = None,
                  cache_root: str | Path | None = None, max_length: int = 256, batch_size: int = 64,
                  device: torch.device | str | None = None, task: str | None = None, name: str | None = None,
-                 progress: Progress = _no_progress):
+                 progress: Progress = no_progress):
         self.path, self.arch = (source.path, source.arch) if isinstance(source, Backbone) else (str(source), arch)
         self.name = name or self.path
         self._identity = identity
