@@ -3,7 +3,6 @@ only), "gap not resolved" where the mean gap's CI reaches 0, the cross-task rule
 and the "What changed" reading of the old page's numbers."""
 
 import importlib.util
-import sys
 
 import numpy as np
 import pytest
@@ -13,8 +12,8 @@ from .conftest import REPO
 
 @pytest.fixture(scope="module")
 def rm():
-    sys.path.insert(0, str(REPO / "studies"))
-    spec = importlib.util.spec_from_file_location("reward_modelling", REPO / "studies" / "reward_modelling.py")
+    spec = importlib.util.spec_from_file_location("study_reward_modelling",
+                                                  REPO / "studies" / "reward_modelling" / "study.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod

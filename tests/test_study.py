@@ -10,7 +10,7 @@ from .conftest import REPO
 
 @pytest.fixture(scope="module")
 def zoo():
-    spec = importlib.util.spec_from_file_location("method_zoo", REPO / "studies" / "method_zoo.py")
+    spec = importlib.util.spec_from_file_location("study_method_zoo", REPO / "studies" / "method_zoo" / "study.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
@@ -61,29 +61,25 @@ ENSEMBLE = {"kind": "ensemble", "model": "minilm", "members": 5, "bagging": True
 CHAIN = {"kind": "chain", "model": "minilm", "rungs": ["smollm2-135m"]}
 
 
-def _row(method, weak="minilm", kind=None, strong="mpnet", task="sst2", seed=0, weak_acc=0.6, **extra):
-    """A store record of either shape: old rows have no supervisor_kind and a plain model as spec.weak; new ones
-    carry supervisor_kind and spec.weak as the supervisor's mapping (the `weak` column is its label)."""
+def _row(method, weak="minilm", kind="model", strong="mpnet", task="sst2", seed=0, weak_acc=0.6, **extra):
+    """A store record as the pipeline writes it (and `w2sg store migrate` rewrites older rows): supervisor_kind, and
+    spec.weak as the model alias or the supervisor's mapping (the `weak` column is its label)."""
     label = weak if isinstance(weak, str) else weak["kind"] + "(" + ",".join(
         f"{k}={v}" for k, v in sorted(weak.items()) if k != "kind") + ")"
     out = {"task": task, "seed": seed, "weak": label, "strong": strong, "method": method, "weak_acc": weak_acc,
            "ceiling_acc": 0.8, "gap_acc": 0.8 - weak_acc, "unstable": False, "spec": {"weak": weak}, **extra}
-    if kind is not None:
-        out["supervisor_kind"] = kind
+    out["supervisor_kind"] = kind
     return out
 
 
 @pytest.mark.parametrize(("row", "name"), [
-    # old rows (before the supervisor redesign): every supervisor is the plain minilm
+    # the plain minilm supervisor: the method's label (the retired weak_ensemble keeps its own)
     (_row("naive"), "naive"),
     (_row("probe_relabel(probe=knn)"), "probe_relabel(probe=knn)"),
     (_row("weak_ensemble", supervisor_acc=0.62), "weak_ensemble"),
-    (_row("bootstrap(chain=['smollm2-135m'])", supervisor_acc=0.55), "bootstrap(smollm2)"),
-    (_row("generative_finetune"), "generative_finetune"),
-    # new rows: a supervisor kind, the former methods as supervisors / an adapter before naive
-    (_row("naive", kind="model"), "naive"),
-    (_row("generative_finetune+naive", kind="model"), "generative_finetune"),
-    (_row("generative_finetune+confidence", kind="model"), "generative_finetune+confidence"),
+    (_row("generative_finetune+naive"), "generative_finetune+naive"),
+    (_row("generative_finetune+confidence"), "generative_finetune+confidence"),
+    # supervisors built on minilm: named by the supervisor and the method
     (_row("naive", weak=ENSEMBLE, kind="ensemble"), "ensemble→naive"),
     (_row("confidence", weak=ENSEMBLE, kind="ensemble"), "ensemble→confidence"),
     (_row("naive", weak=dict(ENSEMBLE, members=3, bagging=False), kind="ensemble"),
@@ -93,13 +89,13 @@ def _row(method, weak="minilm", kind=None, strong="mpnet", task="sst2", seed=0, 
     # not part of the zoo page
     (_row("naive", strong="gemma3-270m"), None),
     (_row("naive", weak="mpnet"), None),
-    (_row("naive", weak="mpnet", kind="model"), None),
+    (_row("naive", locked="password"), None),
     (_row("naive", weak=dict(ENSEMBLE, model="mpnet"), kind="ensemble"), None),
     (_row("naive", weak=dict(CHAIN, model="mpnet"), kind="chain"), None),
     (_row("naive", weak={"kind": "synthetic", "error_rate": 0.2}, kind="synthetic"), None),
 ])
-def test_zoo_method_names_old_and_new_rows(zoo, row, name):
-    assert zoo.zoo_method(row) == name
+def test_zoo_name_names_each_supervisor_and_method(zoo, row, name):
+    assert zoo.zoo_name(row) == name
 
 
 def test_only_plain_minilm_rows_set_the_floor(zoo):
@@ -129,6 +125,6 @@ def test_only_plain_minilm_rows_set_the_floor(zoo):
 def test_method_order_places_new_names_beside_the_old(zoo):
     names = ["generative_finetune", "bootstrap(smollm2)", "ensemble→naive", "weak_ensemble", "naive",
              "probe_relabel(probe=knn)", "bootstrap(smollm2)→confidence", "confidence"]
-    assert sorted(names, key=zoo._method_order) == [
+    assert sorted(names, key=zoo.method_order) == [
         "naive", "confidence", "probe_relabel(probe=knn)", "weak_ensemble", "ensemble→naive", "bootstrap(smollm2)",
         "bootstrap(smollm2)→confidence", "generative_finetune"]

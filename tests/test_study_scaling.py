@@ -4,7 +4,6 @@ size, confidence-minus-naive against the gap with a bootstrap over tasks, and th
 
 import importlib.util
 import json
-import sys
 
 import numpy as np
 import pytest
@@ -14,8 +13,7 @@ from .conftest import REPO
 
 @pytest.fixture(scope="module")
 def sc():
-    sys.path.insert(0, str(REPO / "studies"))
-    spec = importlib.util.spec_from_file_location("scaling", REPO / "studies" / "scaling.py")
+    spec = importlib.util.spec_from_file_location("study_scaling", REPO / "studies" / "scaling" / "study.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
@@ -143,13 +141,13 @@ def test_page_flags_negative_gaps_and_says_what_lost_support(sc, tmp_path, monke
     cipher = next(x for x in text.splitlines() if x.startswith("| sst2 | tfidf → mpnet | ciphered |"))
     assert cipher.count("gap not resolved (gap -0.038 [") == 2  # both methods flagged, no bare number
     assert "| sst2 | qwen-0.5b | 0.700 | 0.750 | 0.810 | 0.900 |" in text  # zero-shot acc, AUROC; the ceiling's
-    assert "python studies/scaling.py run --part gpu" in text and str(tmp_path) not in text
+    assert "python studies/scaling/study.py run --part gpu" in text and str(tmp_path) not in text
 
 
 def test_what_changed_without_a_rerun_keeps_the_old_numbers_and_says_so(sc):
     text = "\n".join(sc.what_changed(None))
     assert "The numbers and figures below this section are the old page's (old aggregates) and await a rerun" in text
-    assert "python studies/scaling.py run --root w2sg-study --data-dir ../shared/data" in text
+    assert "python studies/scaling/study.py run --root w2sg-study --data-dir ../shared/data" in text
     assert "New: awaits the rerun." in text
     assert "smollm2 → qwen-1.5b, naive: old 0.55 [0.16, 0.75] over 3 task(s) → new awaits the rerun" in text
     assert "sst2 tfidf → mpnet, ciphered: weak 0.555, ceiling 0.517 (mean gap -0.038); the old page printed naive " \

@@ -2,7 +2,6 @@
 comparisons their statements rest on."""
 
 import importlib.util
-import sys
 
 import pytest
 
@@ -10,8 +9,7 @@ from .conftest import REPO
 
 
 def _load(name):
-    sys.path.insert(0, str(REPO / "studies"))
-    spec = importlib.util.spec_from_file_location(name, REPO / "studies" / f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"study_{name}", REPO / "studies" / name / "study.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod

@@ -7,7 +7,9 @@ resamples tasks, then seeds within a task, then test groups within a seed.
   ceiling) and across tasks (hierarchical bootstrap, Wilcoxon signed-rank and paired t over tasks);
 - `spearman_ci`: Spearman's rho with a bootstrap over tasks (a drawn task brings all its points);
 - `two_level_ci`: the mean over tasks of per-seed values (e.g. a seed-paired difference), resampling tasks
-  then seeds.
+  then seeds;
+- `mean_ci`: the mean of finite values with a 95% t-interval (seed means, or task means) and `MIN_TASKS`, the
+  fewest tasks whose bootstrap carries a verdict (`spearman_by_task`, `verdict`).
 """
 
 from __future__ import annotations
@@ -276,3 +278,40 @@ def two_level_ci(values: Mapping[str, Sequence[float]], stat: str = "mean", n_bo
         reps[b] = fn([a[rng.integers(0, a.size, a.size)].mean() for a in picked])
     lo, hi = _ci(reps)
     return point, lo, hi
+
+
+def mean_ci(values: Sequence[float | None]) -> tuple[float | None, float | None, float | None, int]:
+    """Mean over the finite values with a 95% t-interval (`seed_summary`): (mean, low, high, n); Nones and n 0
+    when there is none (low and high are NaN for a single value)."""
+    from w2sg.metrics.seeds import seed_summary
+
+    vals = [v for v in values if v is not None and np.isfinite(v)]
+    if not vals:
+        return None, None, None, 0
+    s = seed_summary(vals)
+    return s["mean"], s["ci_low"], s["ci_high"], len(vals)
+
+
+MIN_TASKS = 5  # a bootstrap over k tasks has C(2k-1, k) distinct resamples (10 for 3 tasks, 126 for 5): below 5
+# tasks a task-level CI is too coarse to carry a verdict
+
+
+def spearman_by_task(x: Sequence[float], y: Sequence[float], tasks: Sequence[str],
+                     min_tasks: int = MIN_TASKS) -> tuple[float | None, float | None, float | None]:
+    """`spearman_ci` with a bootstrap over tasks (each drawn task brings all its points); no CI under `min_tasks`
+    tasks (with one task that bootstrap returns rho itself as both ends); all None without 3 points that vary."""
+    if len(x) < 3 or len(set(x)) < 2 or len(set(y)) < 2:
+        return None, None, None
+    rho, lo, hi = spearman_ci(x, y, groups=tasks)
+    return (rho, None, None) if len(set(tasks)) < min_tasks else (rho, lo, hi)
+
+
+def verdict(lo: float | None, hi: float | None, yes: str, no: str, open_: str, n_tasks: int | None = None,
+            min_tasks: int = MIN_TASKS) -> str:
+    """What a CI over tasks says: `yes` above 0, `no` below, `open_` across it (or unbounded), and no verdict
+    with fewer than `min_tasks` tasks."""
+    if n_tasks is not None and n_tasks < min_tasks:
+        return f"no verdict: {n_tasks} task(s), fewer than {min_tasks} for a task-level CI"
+    if lo is None or hi is None:
+        return open_ + " (CI unbounded or undefined)"
+    return yes if lo > 0 else no if hi < 0 else open_

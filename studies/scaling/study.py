@@ -1,34 +1,36 @@
 """Scaling study: PGR against the strong model's size for weak supervisors of very different strength, zero-shot
 elicitation beside it, and the same texts in represented and novel (ciphered) form.
 
-    python studies/scaling.py run  [--root DIR] [--part main|zero_shot|novel|xl|layers|gpu] [--tasks a,b]  # resumable
-    python studies/scaling.py page [--root DIR] [--out studies/results]
+    python studies/scaling/study.py run  [--root DIR] [--part main|zero_shot|novel|xl|layers|gpu] [--tasks a,b]
+    python studies/scaling/study.py page [--root DIR] [--out studies/scaling]
 
-Grids (all in `<root>/scaling`, one set of splits: every seed re-splits the same fixed rows of a task,
-`splits.n_pool`, so each model's features are computed once for all seeds):
+`run` resumes. Grids (in this folder; all run in `<root>/scaling`, one set of splits: every seed re-splits the
+same fixed rows of a task, `splits.n_pool`, so each model's features are computed once for all seeds):
 scaling.yaml (weak tfidf / minilm / smollm2 x strong mpnet / smollm2 / gemma3 / qwen-0.5b, naive and confidence,
 3 seeds), scaling_zero_shot.yaml (each decoder's zero-shot answers), scaling_novel.yaml (sst2 and sciq beside
-their word-cipher forms, tasks/*_cipher.yaml), scaling_xl.yaml (qwen-1.5b on the tasks with a gap; ~1 text/s),
-scaling_layers.yaml (each decoder read at its middle layer beside the last), scaling_gpu.yaml (LoRA finetuning
-on a GPU, workdir `scaling_gpu`).
-Run it from any directory: task YAMLs are read relative to this folder and recorded by that relative path.
+their word-cipher forms, studies/tasks/*_cipher.yaml), scaling_xl.yaml (qwen-1.5b on the tasks with a gap;
+~1 text/s), scaling_layers.yaml (each decoder read at its middle layer beside the last), scaling_gpu.yaml (LoRA
+finetuning on a GPU, workdir `scaling_gpu`).
+Run it from any directory: task YAMLs are read relative to studies/ (`w2sg.study.run_by_task`'s base_dir) and
+recorded by that relative path (tasks/sst2_cipher.yaml), as before the studies had a folder each.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import sys
 from collections import defaultdict
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
+from w2sg.metrics.across_tasks import MIN_TASKS, mean_ci, spearman_by_task, verdict
+from w2sg.result import as_result, as_results
+from w2sg.study import full_budget, load_grid, load_records, lock_variant, read_timings, run_by_task, unit_task
+
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-import method_zoo as zoo  # noqa: E402  (the sibling study: running by task, a t-interval helper)
+STUDIES = HERE.parent  # task YAMLs are keyed relative to it: tasks/sst2_cipher.yaml
+CMD = "python studies/scaling/study.py"
 
 WORKDIR = "scaling"
 GPU_WORKDIR = "scaling_gpu"
@@ -49,22 +51,16 @@ def params(alias: str) -> int:
 
 
 def grid(part: str):
-    """The part's sweep spec (its YAML grid under studies/)."""
-    from w2sg.config_io import load_yaml_spec
-    from w2sg.sweep import SweepSpec
-
-    return load_yaml_spec(HERE / PARTS[part], SweepSpec)
+    """The part's sweep spec (its YAML grid in this folder; YAML tasks keyed relative to studies/)."""
+    return load_grid(HERE / PARTS[part], STUDIES)
 
 
 def run(root: Path, data_dir: str | None, parts: list[str], only: list[str] | None = None) -> None:
-    root = root.resolve()
-    data_dir = str(Path(data_dir).resolve()) if data_dir else None
-    os.chdir(HERE)  # task YAMLs (tasks/*.yaml) are recorded by their path relative to studies/
     for part in parts:
         sweep = grid(part)
         sweep = sweep.model_copy(update={"tasks": [t for t in sweep.tasks if not only or t in only]})
-        zoo.run_by_task(sweep, root / (GPU_WORKDIR if part == "gpu" else WORKDIR), data_dir, part,
-                        root / WORKDIR / "study_timings.json")
+        run_by_task(sweep, root / (GPU_WORKDIR if part == "gpu" else WORKDIR), data_dir, part,
+                    root / WORKDIR / "study_timings.json", base_dir=STUDIES)
 
 
 # ---- rows ---------------------------------------------------------------------------------------------
@@ -73,23 +69,21 @@ def study_records(root: Path, part: str = "main", layer: str | None = "last") ->
     strong model, a full budget, the part's splits and the strong model read at `layer` (None: any layer); other
     probes in the same workdir are left out."""
     splits = load_splits(part)
-    return [r for r in load(root, GPU_WORKDIR if part == "gpu" else WORKDIR)
-            if isinstance(r.get("weak"), str) and r["weak"] in WEAK and r["strong"] in STRONG
-            and r.get("budget_kind", "full") == "full" and not r.get("locked") and r["spec"]["splits"] == splits
-            and (layer is None or read_at(r) == layer)]
+    records = load(root, GPU_WORKDIR if part == "gpu" else WORKDIR)
+    return [r for r, res in zip(records, as_results(records), strict=True)
+            if isinstance(res.weak, str) and res.weak in WEAK and res.strong in STRONG
+            and full_budget(res) and not lock_variant(res) and res.spec["splits"] == splits
+            and (layer is None or read_at(res) == layer)]
 
 
 def load(root: Path, workdir: str) -> list[dict]:
     """The workdir's records with their stored test outcomes (CIs resample seeds, then test groups)."""
-    from w2sg.store import ResultsStore
-
-    path = root / workdir / "results.sqlite"
-    return ResultsStore(path).records(outcomes=True) if path.exists() else []
+    return load_records(root, workdir)
 
 
 def read_at(record: dict) -> str:
     """The layer the strong model's features were read at ("last" unless the grid chose another)."""
-    return (record.get("spec") or {}).get("train", {}).get("layer", "last")
+    return (as_result(record).spec or {}).get("train", {}).get("layer", "last")
 
 
 Key = tuple[str, str, str]  # (task, weak, strong)
@@ -101,7 +95,7 @@ def pair_summaries(records: list[dict]) -> dict[Key, dict[str, dict]]:
     from w2sg.report.summary import summarize
 
     out: dict[Key, dict[str, dict]] = defaultdict(dict)
-    for row in summarize([r for r in records if r["method"] in METHODS]):
+    for row in summarize([r for r in records if as_result(r).method in METHODS]):
         key = (row["task"], row["weak"], row["strong"])
         if row["method"] in out[key]:
             raise ValueError(f"{key} {row['method']}: rows of two grids (variant {row['variant']!r}); the page "
@@ -134,16 +128,13 @@ def gaps(pairs: dict[Key, dict[str, dict]], metric: str = "acc") -> dict[Key, Ga
     return {k: gap_of(rows, metric) for k, rows in pairs.items()}
 
 
-def _task(label: str) -> str:
-    return label.split(" · ")[0]
-
-
 class Cells:
     """Seed means (weak, ceiling, student; hierarchical replicates) of each (weak, strong, method, metric) per task,
     from `report.compare.method_cells`, computed once."""
 
     def __init__(self, records: list[dict]):
         self.records = records
+        self.results = as_results(records)
         self._cache: dict[tuple, dict] = {}
 
     def get(self, weak: str, strong: str, method: str, metric: str = "acc") -> dict:
@@ -151,8 +142,8 @@ class Cells:
 
         key = (weak, strong, method, metric)
         if key not in self._cache:
-            sub = [r for r in self.records if r["weak"] == weak and r["strong"] == strong]
-            self._cache[key] = {_task(t): m for t, m in method_cells(sub, method, metric).items()}
+            sub = [r for r, res in zip(self.records, self.results, strict=True) if res.pair == (weak, strong)]
+            self._cache[key] = {unit_task(t): m for t, m in method_cells(sub, method, metric).items()}
         return self._cache[key]
 
     def median(self, weak: str, strong: str, method: str, metric: str = "acc"):
@@ -185,10 +176,6 @@ def pooled(row: dict | None, metric: str = "acc") -> str:
 
 
 # ---- statements ---------------------------------------------------------------------------------------
-MIN_TASKS = 5  # a bootstrap over k tasks has C(2k-1, k) distinct resamples (10 for 3 tasks, 126 for 5): below 5
-# tasks a task-level CI is too coarse to carry a verdict
-
-
 def _slope(xs: np.ndarray, ys: np.ndarray) -> float:
     return float(np.polyfit(xs, ys, 1)[0])
 
@@ -263,30 +250,11 @@ def confidence_vs_gap(pairs: dict[Key, dict[str, dict]], gap: dict[Key, Gap],
     return xs, ys, tasks
 
 
-def spearman_by_task(x: list[float], y: list[float], tasks: list[str]) -> tuple:
-    """`across_tasks.spearman_ci` with a bootstrap over tasks (each drawn task brings all its pairs); no CI under
-    MIN_TASKS tasks (with one task that bootstrap returns rho itself as both ends)."""
-    from w2sg.metrics.across_tasks import spearman_ci
-
-    if len(x) < 3 or len(set(x)) < 2 or len(set(y)) < 2:
-        return None, None, None
-    rho, lo, hi = spearman_ci(x, y, groups=tasks)
-    return (rho, None, None) if len(set(tasks)) < MIN_TASKS else (rho, lo, hi)
-
-
-def verdict(lo, hi, yes: str, no: str, open_: str, n_tasks: int | None = None) -> str:
-    if n_tasks is not None and n_tasks < MIN_TASKS:
-        return f"no verdict: {n_tasks} task(s), fewer than {MIN_TASKS} for a task-level CI"
-    if lo is None or hi is None:
-        return open_ + " (CI unbounded or undefined)"
-    return yes if lo > 0 else no if hi < 0 else open_
-
-
 def method_comparison(records: list[dict], weak: str, strong: str, metric: str = "acc"):
     """confidence vs naive on one weak → strong pair, paired by seed, per task and over the admitted tasks."""
     from w2sg.report.compare import compare_records
 
-    sub = [r for r in records if r["weak"] == weak and r["strong"] == strong]
+    sub = [r for r in records if as_result(r).pair == (weak, strong)]
     return compare_records(sub, "confidence", "naive", metric)[0]
 
 
@@ -358,8 +326,9 @@ def zero_shot_table(records: list[dict], pairs: dict[Key, dict[str, dict]], gap:
     yes/no threshold answers one class (accuracy 0.5)."""
     zs: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for r in records:
-        if r["method"] == "zero_shot":
-            zs[(r["task"], r["strong"])].append(r)
+        res = as_result(r)
+        if res.method == "zero_shot":
+            zs[(res.task, res.strong)].append(r)
     lines = ["| task | strong | zero-shot acc | zero-shot AUROC | ceiling acc | ceiling AUROC | naive student acc "
              "from tfidf / minilm / smollm2 |", "|---|---|---|---|---|---|---|"]
 
@@ -405,8 +374,9 @@ def layer_table(records: list[dict]) -> list[str]:
     (the study's rows at any layer), with the seed-paired difference from the last layer (t-interval over seeds)."""
     by: dict[tuple[str, str], dict[str, dict[int, dict]]] = defaultdict(lambda: defaultdict(dict))
     for r in records:
-        if r["weak"] == "minilm" and r["method"] == "naive" and r["strong"] in STRONG[1:]:
-            by[(r["task"], r["strong"])][f"{read_at(r)} ({r['layer_strong']})"][r["seed"]] = r
+        res = as_result(r)
+        if res.weak == "minilm" and res.method == "naive" and res.strong in STRONG[1:]:
+            by[(res.task, res.strong)][f"{read_at(res)} ({r['layer_strong']})"][res.seed] = r
     lines = ["| task | strong | layer (index) | ceiling acc | Δ ceiling vs last [95% CI] | naive student acc | "
              "Δ student vs last [95% CI] |", "|---|---|---|---|---|---|---|"]
     for (task, strong), layers in sorted(by.items(), key=lambda kv: (_task_order(kv[0][0]), params(kv[0][1]))):
@@ -419,7 +389,7 @@ def layer_table(records: list[dict]) -> list[str]:
                 mean = np.mean([r[key] for r in rows.values()])
                 diff = ([rows[s][key] - last[s][key] for s in rows if s in last]
                         if not name.startswith("last") else [])
-                cells += [f"{mean:.3f}", _ci(*zoo.mean_ci(diff)[:3], d=3) if diff else "–"]
+                cells += [f"{mean:.3f}", _ci(*mean_ci(diff)[:3], d=3) if diff else "–"]
             lines.append(f"| {task} | {_short(strong)} | {name} | " + " | ".join(cells) + " |")
     return lines
 
@@ -475,7 +445,7 @@ def scaling_figure(pairs: dict[Key, dict[str, dict]], gap: dict[Key, Gap], cells
         for strong in STRONG:
             vals = [rows["naive"][f"student_{metric}_mean"] for k, rows in pairs.items()
                     if k[1] == weak and k[2] == strong and k[0] not in NOVEL and "naive" in rows]
-            mean, lo, hi, n = zoo.mean_ci(vals)
+            mean, lo, hi, n = mean_ci(vals)
             if n:
                 xs.append(params(strong)), ys.append(mean), err.append(0.0 if n < 2 else hi - mean)
         if xs:
@@ -515,7 +485,7 @@ def cost_lines(root: Path) -> list[str]:
     """Wall time per part and task (features of every model included: the sweep computes them first), and per
     part what its whole grid costs (measured where complete, else the mean per-task time so far x its tasks)."""
     path = root / WORKDIR / "study_timings.json"
-    entries = json.loads(path.read_text()) if path.exists() else []
+    entries = read_timings(path)
     if not entries:
         return ["No timings recorded."]
     per: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
@@ -648,9 +618,9 @@ OLD_NEGATIVE_GAP = [
     ("sciq", "tfidf → qwen-0.5b", "ciphered", 0.497, 0.489, "naive 1.67 (flagged), confidence −1.00 (not flagged)"),
 ]
 RERUN = ("`w2sg models pull smollm2-135m gemma3-270m qwen2.5-coder-0.5b qwen2.5-coder-1.5b` (the decoders), then "
-         "`python studies/scaling.py run --root w2sg-study --data-dir ../shared/data` (parts main, zero_shot, "
+         "`python studies/scaling/study.py run --root w2sg-study --data-dir ../shared/data` (parts main, zero_shot, "
          "novel; `--part xl` and `--part layers` for the qwen-1.5b and layer rows; about 8 h on 2 CPU cores), then "
-         "`python studies/scaling.py page --root w2sg-study`")
+         "`python studies/scaling/study.py page --root w2sg-study`")
 
 
 def what_changed(new: dict | None, tasks_run: list[str] | None = None) -> list[str]:
@@ -722,10 +692,10 @@ def what_changed(new: dict | None, tasks_run: list[str] | None = None) -> list[s
     return lines
 
 
-INTRO = ("Generated by `python studies/scaling.py page` from the store that `python studies/scaling.py run` fills "
-         "(grids `studies/scaling*.yaml`). Frozen features: a linear probe (L-BFGS to convergence; the weak model's "
-         "and the ceiling's l2 by 5-fold CV on their own ground truth, the student's by CV on B's weak labels) on "
-         "each model's features; decoders read each text inside the task's prompt template (`train.prompt: auto`) "
+INTRO = (f"Generated by `{CMD} page` from the store that `{CMD} run` fills "
+         "(grids `studies/scaling/scaling*.yaml`). Frozen features: a linear probe (L-BFGS to convergence; the weak "
+         "model's and the ceiling's l2 by 5-fold CV on their own ground truth, the student's by CV on B's weak labels) "
+         "on each model's features; decoders read each text inside the task's prompt template (`train.prompt: auto`) "
          "at the last layer's last token; TF-IDF is word 1-2-gram TF-IDF + logistic regression. Sizes: A 300, B "
          "300, V 50, T 300 rows, max 128 tokens; the 3 seeds re-split one fixed 650-row subset of each task and "
          "share one fixed T (`splits.n_pool`), so seeds vary the training rows, not the texts. Accuracies are "
@@ -742,10 +712,10 @@ def page(root: Path, out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     body: list[str] = []
     new: dict = {}
-    main_records = [r for r in records if r["task"] not in NOVEL]  # the cipher forms: their own table
+    main_records = [r for r in records if as_result(r).task not in NOVEL]  # the cipher forms: their own table
     main = {k: v for k, v in pairs.items() if k[0] not in NOVEL}
     if not pairs:
-        body.append("No results yet: run `python studies/scaling.py run`.")
+        body.append("No results yet: run `python studies/scaling/study.py run`.")
     else:
         body += ["## Frozen features (2-core CPU)", "",
                  *gap_and_pgr_sections(main_records, main, out, "scaling_pgr_vs_size.png",
@@ -766,7 +736,7 @@ def page(root: Path, out: Path) -> Path:
                  "supervisor (balanced accuracy and AUROC on T, mean over seeds). Accuracy reads the LM's yes/no at "
                  "its own threshold (P(yes) > 0.5), which a small LM often puts on one side of every row: then the "
                  "accuracy is 0.5 and the AUROC says whether its ranking still knows the answer.", "",
-                 *(zs if len(zs) > 2 else ["Not in this store: `python studies/scaling.py run --part zero_shot`."]),
+                 *(zs if len(zs) > 2 else [f"Not in this store: `{CMD} run --part zero_shot`."]),
                  "", "## Represented vs novel: the same texts with a word cipher", "",
                  "Each word type replaced by an invented token, one map for all splits (`tasks/*_cipher.yaml`, "
                  "`transform: {cipher: ...}`); the half-ciphered form replaces a random half of the word types and "
@@ -778,13 +748,14 @@ def page(root: Path, out: Path) -> Path:
                  "strong model learned too little from 300 ciphered rows: its accuracy came from what pretraining "
                  "knows about the words.", ""]
         nov = novel_table(pairs, gap)
-        body += nov if len(nov) > 2 else ["Not in this store: `python studies/scaling.py run --part novel`."]
+        body += nov if len(nov) > 2 else [f"Not in this store: `{CMD} run --part novel`."]
         lay = layer_table(any_layer)
         body += ["", "## Which layer to read", "",
                  "Each decoder's features read at its middle layer beside the last layer (the study's choice), "
                  "minilm as the weak model, the same splits and seeds (`--part layers`, grid "
-                 "`studies/scaling_layers.yaml`). Δ is middle − last, paired by seed (t-interval over seeds).", "",
-                 *(lay if len(lay) > 2 else ["Not in this store: `python studies/scaling.py run --part layers`."])]
+                 "`studies/scaling/scaling_layers.yaml`). Δ is middle − last, paired by seed (t-interval over "
+                 "seeds).", "",
+                 *(lay if len(lay) > 2 else [f"Not in this store: `{CMD} run --part layers`."])]
         body += ["", "## Cost", "", *cost_lines(root)]
     gpu = study_records(root, "gpu")
     body += ["", "## Finetuned (LoRA) on a GPU", ""]
@@ -793,12 +764,12 @@ def page(root: Path, out: Path) -> Path:
                                      "Weak-to-strong scaling, LoRA finetuning (GPU)")
     else:
         body.append("Not run yet (no accelerator was lent to the sessions that built this page): on a GPU machine, "
-                    "`python studies/scaling.py run --part gpu` then `python studies/scaling.py page` "
-                    "(grid `studies/scaling_gpu.yaml`; README, \"On a GPU\").")
+                    "`python studies/scaling/study.py run --part gpu` then `python studies/scaling/study.py page` "
+                    "(grid `studies/scaling/scaling_gpu.yaml`; README, \"On a GPU\").")
     tasks_run = sorted({k[0] for k in main}, key=_task_order)
     lines = ["# Scaling: PGR against the strong model's size, zero-shot elicitation, represented vs novel tasks", "",
              INTRO, "", *what_changed(new if pairs else None, tasks_run if pairs else None), *body]
-    path = out / "scaling.md"
+    path = out / "README.md"
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -807,7 +778,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("what", choices=["run", "page"])
     ap.add_argument("--root", type=Path, default=Path("w2sg-study"))
-    ap.add_argument("--out", type=Path, default=HERE / "results")
+    ap.add_argument("--out", type=Path, default=HERE)
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--tasks", help="comma-separated: run only these tasks of the grids (as the grids name them)")
     ap.add_argument("--part", action="append", choices=sorted(PARTS),

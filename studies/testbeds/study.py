@@ -2,9 +2,9 @@
 relative to the task, the deception score, and locked (password-locked / deceptive) strong students beside an
 unlocked control, on tasks with a minilm -> mpnet gap.
 
-    python studies/testbeds.py run  [--root DIR] [--data-dir D] [--part matched|locked|quality] [--task T]
+    python studies/testbeds/study.py run  [--root DIR] [--data-dir D] [--part matched|locked|quality] [--task T]
                                     [--method M]   # resumable; --task / --method: a subset of the grids
-    python studies/testbeds.py page [--root DIR] [--out studies/results]
+    python studies/testbeds/study.py page [--root DIR] [--out studies/testbeds]
 
 Grids: testbeds_matched.yaml (a rule supervisor, wrong on every row of an MPNet-cluster ball, and a random one
 with the same number of wrong labels, both at the midpoint between minilm and the ceiling), testbeds_quality.yaml
@@ -17,15 +17,17 @@ ceilings and the plain-minilm rows are shared. Every PGR on the page is the pool
 from __future__ import annotations
 
 import argparse
-import sys
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
+from w2sg.metrics.across_tasks import mean_ci
+from w2sg.result import as_result, as_results
+from w2sg.study import full_budget, load_grid, load_records, lock_variant, plain_weak, run_by_task, weak_spec
+
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-import method_zoo as zoo  # noqa: E402  (the sibling study: loading, supervisors, mean_ci)
+STUDIES = HERE.parent  # the studies run from here: YAML tasks are keyed relative to it
 
 WORKDIR = "frozen"
 PARTS = {"matched": "testbeds_matched.yaml", "locked": "testbeds_locked.yaml", "quality": "testbeds_quality.yaml"}
@@ -34,10 +36,7 @@ FAMILIES = ("weak model", "random", "rule", "region (random flips)")
 
 
 def grid(part: str):
-    from w2sg.config_io import load_yaml_spec
-    from w2sg.sweep import SweepSpec
-
-    return load_yaml_spec(HERE / PARTS[part], SweepSpec)
+    return load_grid(HERE / PARTS[part], STUDIES)
 
 
 def run(root: Path, data_dir: str | None, parts: list[str], tasks: list[str] | None = None,
@@ -49,7 +48,7 @@ def run(root: Path, data_dir: str | None, parts: list[str], tasks: list[str] | N
             sweep = sweep.model_copy(update={"tasks": [t for t in sweep.tasks if t in tasks]})
         if methods:
             sweep = sweep.model_copy(update={"methods": [m for m in sweep.methods if m.label in methods]})
-        zoo.run_by_task(sweep, root / WORKDIR, data_dir, f"testbeds-{part}", root / "timings.json")
+        run_by_task(sweep, root / WORKDIR, data_dir, f"testbeds-{part}", root / "timings.json", base_dir=STUDIES)
 
 
 def supervisors() -> set[str]:
@@ -66,21 +65,22 @@ def supervisors() -> set[str]:
 def family(r: dict) -> str | None:
     """'weak model' (plain minilm), 'random', 'rule' (every row of a region wrong), 'region (random flips)' (the
     old design: errors drawn inside a region), 'locked <variant>'; None for rows the page does not show."""
-    if r.get("locked"):
-        return f"locked {r['locked']}"
-    sup = zoo._supervisor(r)
-    if r.get("supervisor_kind") == "synthetic" and isinstance(sup, dict):
+    res = as_result(r)
+    if lock_variant(res):
+        return f"locked {lock_variant(res)}"
+    sup = weak_spec(res)
+    if res.supervisor_kind == "synthetic" and isinstance(sup, dict):
         if sup.get("errors", "random") == "random":
             return "random"
         if sup.get("errors") == "region":
             return "rule" if sup.get("region_flip") == "all" else "region (random flips)"
         return None
-    return "weak model" if zoo.plain_weak(r) else None
+    return "weak model" if plain_weak(res, "minilm") else None
 
 
 def quality(r: dict) -> str:
     """A synthetic supervisor's error rate as given: 'midpoint' or the number; '' otherwise."""
-    sup = zoo._supervisor(r)
+    sup = weak_spec(r)
     return str(sup.get("error_rate", 0.2)) if isinstance(sup, dict) and sup.get("kind") == "synthetic" else ""
 
 
@@ -88,9 +88,10 @@ def study_records(root: Path) -> list[dict]:
     """The study's rows: its tasks, mpnet students, full budget, a family the page shows (with test outcomes);
     synthetic rows only of the supervisors the grids define."""
     sups = supervisors()
-    return [r for r in zoo._load(root, WORKDIR)
-            if r["task"] in TASKS and r["strong"] == "mpnet" and r.get("budget_kind", "full") == "full"
-            and family(r) is not None and (r.get("supervisor_kind") != "synthetic" or r["weak"] in sups)]
+    records = load_records(root, WORKDIR)
+    return [r for r, res in zip(records, as_results(records), strict=True)
+            if res.task in TASKS and res.strong == "mpnet" and full_budget(res)
+            and family(r) is not None and (res.supervisor_kind != "synthetic" or res.weak in sups)]
 
 
 def _f(x, d: int = 3) -> str:
@@ -119,7 +120,7 @@ def cells(rows: list[dict]) -> dict[tuple, dict]:
         for k in ("student_err_test_region", "student_err_test_outside", "imitation_test_region",
                   "imitation_transfer_region", "deception_score", "deception_score_chance",
                   "student_err_weak_blind", "student_err_weak_sees"):
-            row[k] = zoo.mean_ci([r.get(k) for r in rs])
+            row[k] = mean_ci([r.get(k) for r in rs])
         out[key] = row
     return out
 
@@ -137,7 +138,7 @@ def paired(rows: list[dict], task: str, method: str, a: tuple[str, str, str], b:
         ra, rb = d.get((a[0], a[1])), d.get((b[0], b[1]))
         if ra is not None and rb is not None and ra.get(a[2]) is not None and rb.get(b[2]) is not None:
             diffs.append(ra[a[2]] - rb[b[2]])
-    return zoo.mean_ci(diffs)
+    return mean_ci(diffs)
 
 
 # ---- tables -------------------------------------------------------------------------------------------
@@ -218,7 +219,7 @@ def locked_rows(rows: list[dict]) -> list[tuple]:
                 for k in ("weak_acc", "ceiling_acc", "locked_acc", "locked_acc_trigger", "student_acc",
                           "student_acc_trigger")}
         ctrl = {r["seed"]: r["student_acc"] for r in groups.get((task, "unlocked", method), [])}
-        diff = zoo.mean_ci([r["student_acc"] - ctrl[r["seed"]] for r in rs if r["seed"] in ctrl]) \
+        diff = mean_ci([r["student_acc"] - ctrl[r["seed"]] for r in rs if r["seed"] in ctrl]) \
             if variant != "unlocked" else (None, None, None, 0)
         out.append((task, variant, method, len(rs), mean, diff))
     return out
@@ -295,7 +296,7 @@ def statement(rows: list[dict], cl: dict, comp) -> str:
     return "\n\n".join(parts)
 
 
-# Numbers the page printed before issue 22 (studies/results/testbeds.md at 37d5a6c..723b496), quoted for
+# Numbers the page printed before issue 22 (git show 723b496:studies/results/testbeds.md, since 37d5a6c), quoted for
 # "What changed"; the new numbers are computed from the store.
 OLD = {
     "imitation": "region − random imitation (agreement with the supervisor's errors on T, where the random "
@@ -367,14 +368,15 @@ def figures(rows: list[dict], out: Path) -> list[str]:
 def page(root: Path, out: Path) -> Path:
     rows = study_records(root)
     if not rows:
-        raise SystemExit(f"no testbed rows under {root / WORKDIR}; run `testbeds.py run` first")
+        raise SystemExit(f"no testbed rows under {root / WORKDIR}; run `testbeds/study.py run` first")
     out.mkdir(parents=True, exist_ok=True)
     cl = cells(rows)
     comp = comparison_rows(rows)
-    tasks = [t for t in TASKS if any(r["task"] == t for r in rows)]
-    seeds = sorted({r["seed"] for r in rows})
+    results = as_results(rows)
+    tasks = [t for t in TASKS if any(r.task == t for r in results)]
+    seeds = sorted({r.seed for r in results})
     lines = ["# Testbeds: systematic supervisor errors, deception and locked strong students", "",
-             "Generated by `python studies/testbeds.py page` from the study store (`run` first). Weak: MiniLM-L6 "
+             "Generated by `python studies/testbeds/study.py page` from the study store (`run` first). Weak: MiniLM-L6 "
              "(22M) or a synthetic supervisor; strong: MPNet-base (110M); frozen features, converged linear heads "
              "(the student's l2 by CV on B's weak labels; the locked students and their control: an MLP head, "
              "AdamW). Splits as the method-zoo study (|A| = |B| = |T| = 500, |V| = 100, 500 extra rows); tasks "
@@ -411,10 +413,10 @@ def page(root: Path, out: Path) -> Path:
                "trigger; `deceptive`: like ground truth where minilm is confident and wrongly elsewhere; `unlocked`: "
                "the same head freshly initialised, never locked. Each is then trained by the method on minilm's "
                "labels of B with the same AdamW learner.", ""] + locked_table(lr) if lr
-              else ["Not rerun since issue 22 (`testbeds.py run --part locked`)."]) + [""]
+              else ["Not rerun since issue 22 (`testbeds/study.py run --part locked`)."]) + [""]
     lines += what_changed(rows, cl, comp)
     lines += ["## Figures", ""] + figures(rows, out)
-    path = out / "testbeds.md"
+    path = out / "README.md"
     path.write_text("\n".join(lines))
     return path
 
@@ -423,7 +425,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("command", choices=["run", "page"])
     ap.add_argument("--root", type=Path, default=Path("w2sg-study"))
-    ap.add_argument("--out", type=Path, default=HERE / "results")
+    ap.add_argument("--out", type=Path, default=HERE)
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--part", action="append", choices=list(PARTS), help="what `run` computes (default: all)")
     ap.add_argument("--task", action="append", help="`run` only these tasks of the grids (default: all)")

@@ -1,13 +1,14 @@
 """Reward-modelling study: weak-to-strong on pairwise preferences, beside the same tasks' classification PGR.
 
-    python studies/reward_modelling.py run  [--root DIR]     # resumable; reuses the method-zoo workdir's cache
-    python studies/reward_modelling.py page [--root DIR] [--out studies/results]
+    python studies/reward_modelling/study.py run  [--root DIR]     # resumable; reuses the method zoo's cache
+    python studies/reward_modelling/study.py page [--root DIR] [--out studies/reward_modelling]
 
-Grid: `reward_modelling.yaml` (minilm -> mpnet, frozen features, Bradley-Terry reward models: a linear reward on
-the features of prompt + response, P(a > b) = sigmoid(r_a - r_b), both orders of every test pair scored). It runs
-in `<root>/frozen`, the workdir of the method-zoo study, with the same split sizes and max lengths, so the
-classification rows of the counterpart tasks (sciq, cosmos_qa, ethics_utilitarianism) come from that study and
-the derived pairwise tasks reuse its cached features where the texts are the same.
+Grid: `reward_modelling.yaml` in this folder (minilm -> mpnet, frozen features, Bradley-Terry reward models:
+a linear reward on the features of prompt + response, P(a > b) = sigmoid(r_a - r_b), both orders of every test
+pair scored). It runs in `<root>/frozen`, the workdir of the method-zoo study, with the same split sizes and max
+lengths, so the classification rows of the counterpart tasks (sciq, cosmos_qa, ethics_utilitarianism) come from
+that study (its grids in studies/method_zoo/) and the derived pairwise tasks reuse its cached features where the
+texts are the same.
 
 Every aggregate on the page is over ALL seeds of a cell (`w2sg.report.summary.summarize`: the pooled PGR of the
 seed means with its hierarchical bootstrap CI, printed only when the mean gap's CI excludes 0); across tasks, the
@@ -19,15 +20,26 @@ by their own gap.
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+from w2sg.result import as_result, as_results
+from w2sg.study import (
+    append_timing,
+    full_budget,
+    load_grid,
+    load_records,
+    lock_variant,
+    method_order,
+    plain_weak,
+    read_timings,
+    run_by_task,
+    unit_task,
+)
+
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-import method_zoo as zoo  # noqa: E402  (the sibling study: which rows are the zoo's, running by task)
+STUDIES = HERE.parent  # grids are named relative to it: the counterparts' cells are the method zoo's
 
 WORKDIR = "frozen"
 FINETUNE_WORKDIR = "finetune_rm"
@@ -36,20 +48,24 @@ COUNTERPART = {"hh_rlhf": None, "sciq_pairs": "sciq", "cosmos_qa_pairs": "cosmos
                "ethics_utilitarianism_pairs": "ethics_utilitarianism"}
 METHODS = ("naive", "naive_hard", "confidence", "early_stop", "filter_confident")
 BASELINE = "naive"
+WEAK = "minilm"  # the plain weak model: its rows give each task's weak, ceiling and gap
 GENERATIVE = "generative_finetune+naive"
 # part -> (grid, workdir, restriction of the grid: tasks, methods, seeds; None = the grid's own)
 PARTS = {
     # Bradley-Terry reward models, frozen features
-    "frozen": [("reward_modelling.yaml", WORKDIR, None), ("reward_modelling_long.yaml", WORKDIR, None)],
+    "frozen": [("reward_modelling/reward_modelling.yaml", WORKDIR, None),
+               ("reward_modelling/reward_modelling_long.yaml", WORKDIR, None)],
     # the counterparts' classification cells of the method-zoo grids (same splits: the zoo's rows are reused)
-    "counterparts": [("frozen.yaml", WORKDIR, {"tasks": ["sciq", "ethics_utilitarianism"], "methods": METHODS}),
-                     ("frozen_long.yaml", WORKDIR, {"tasks": ["cosmos_qa"], "methods": METHODS})],
+    "counterparts": [("method_zoo/frozen.yaml", WORKDIR, {"tasks": ["sciq", "ethics_utilitarianism"],
+                                                          "methods": METHODS}),
+                     ("method_zoo/frozen_long.yaml", WORKDIR, {"tasks": ["cosmos_qa"], "methods": METHODS})],
     # generative finetuning of the strong model before naive W2S training, as reward model and as classifier
-    "generative": [("reward_modelling_generative.yaml", WORKDIR, None),
-                   ("frozen_generative.yaml", WORKDIR, {"tasks": ["sciq"], "seeds": [0, 1, 2]})],
+    "generative": [("reward_modelling/reward_modelling_generative.yaml", WORKDIR, None),
+                   ("method_zoo/frozen_generative.yaml", WORKDIR, {"tasks": ["sciq"], "seeds": [0, 1, 2]})],
     # full finetuning on the small rungs (slow on CPU)
-    "finetune": [("reward_modelling_finetune.yaml", FINETUNE_WORKDIR, None)],
+    "finetune": [("reward_modelling/reward_modelling_finetune.yaml", FINETUNE_WORKDIR, None)],
 }
+CMD = "python studies/reward_modelling/study.py"
 TIMINGS = "reward_modelling_timings.json"  # under the study root: wall time per part
 
 # The page before issue 22 (`git show 723b496:studies/results/reward_modelling.md`): PGR means over the seeds whose
@@ -92,42 +108,31 @@ OLD_SINGLE_SEED = {
 # ---- running ------------------------------------------------------------------------------------------
 def run(root: Path, data_dir: str | None, parts: list[str]) -> None:
     from w2sg.config import MethodSpec
-    from w2sg.config_io import load_yaml_spec
-    from w2sg.sweep import SweepSpec
 
     for part in parts:
         t0 = time.perf_counter()
         for grid, workdir, only in PARTS[part]:
-            sweep = load_yaml_spec(HERE / grid, SweepSpec)
+            sweep = load_grid(STUDIES / grid, STUDIES)
             if only:
                 update = dict(only)
                 if "methods" in update:  # keep the grid's method specs (options included) of the named methods
                     update["methods"] = [m for m in sweep.methods
                                          if isinstance(m, MethodSpec) and m.label in only["methods"]]
                 sweep = sweep.model_copy(update=update)
-            zoo.run_by_task(sweep, root / workdir, data_dir, part)
-        path = root / TIMINGS
-        entries = json.loads(path.read_text()) if path.exists() else []
-        entries.append({"part": part, "seconds": round(time.perf_counter() - t0, 1), "at": time.strftime("%F %T")})
-        path.write_text(json.dumps(entries, indent=1))
+            run_by_task(sweep, root / workdir, data_dir, part, base_dir=STUDIES)
+        append_timing(root / TIMINGS, {"part": part, "seconds": round(time.perf_counter() - t0, 1),
+                                       "at": time.strftime("%F %T")})
 
 
 # ---- rows ---------------------------------------------------------------------------------------------
-def load(root: Path, workdir: str) -> list[dict]:
-    """The workdir's records with their stored test outcomes (the CIs resample seeds, then test groups)."""
-    from w2sg.store import ResultsStore
-
-    path = root / workdir / "results.sqlite"
-    return ResultsStore(path).records(outcomes=True) if path.exists() else []
-
-
 def study_rows(records: list[dict]) -> tuple[list[dict], list[dict]]:
     """(pairwise rows, classification rows of the counterparts): plain minilm -> mpnet, the study's methods, the
     default (converged) budget."""
-    keep = [r for r in zoo.zoo_records(records) if zoo.plain_weak(r) and r["method"] in METHODS
-            and r.get("budget_kind", "full") == "full"]  # the budget study's naive rows are another axis
-    pairwise = [r for r in keep if r["task"] in COUNTERPART]
-    cls = [r for r in keep if r["task"] in {c for c in COUNTERPART.values() if c}]
+    keep = [r for r, res in zip(records, as_results(records), strict=True)
+            if res.strong == "mpnet" and not lock_variant(res) and plain_weak(res, WEAK) and res.method in METHODS
+            and full_budget(res)]  # the budget study's naive rows are another axis
+    pairwise = [r for r in keep if as_result(r).task in COUNTERPART]
+    cls = [r for r in keep if as_result(r).task in {c for c in COUNTERPART.values() if c}]
     return pairwise, cls
 
 
@@ -144,11 +149,6 @@ def cells(rows: list[dict]) -> dict[tuple[str, str], dict]:
                              "the page expects one grid per task")
         out[key] = row
     return out
-
-
-def _task(label: str) -> str:
-    """A cross-task unit label without the variant that tells the grids apart ('sciq_pairs · splits...')."""
-    return label.split(" · ")[0]
 
 
 # ---- formatting ---------------------------------------------------------------------------------------
@@ -204,7 +204,7 @@ def pairwise_table(pw: dict[tuple[str, str], dict]) -> list[str]:
     PGR (accuracy and AUROC), and the mean of the per-seed PGRs with the count undefined."""
     lines = ["| task | method | seeds | weak | ceiling | student | mean gap [95% CI] | PGR pooled [95% CI] | "
              "PGR AUROC pooled [95% CI] | mean of per-seed PGRs (undefined) |", "|---" * 10 + "|"]
-    for (task, method), row in sorted(pw.items(), key=lambda kv: (kv[0][0], zoo._method_order(kv[0][1]))):
+    for (task, method), row in sorted(pw.items(), key=lambda kv: (kv[0][0], method_order(kv[0][1]))):
         lines.append(f"| {task} | {method} | {row['n_seeds']} | {_f(row['weak_acc_mean'], 3)} | "
                      f"{_f(row['ceiling_acc_mean'], 3)} | {_f(row['student_acc_mean'], 3)} | {gap_cell(row)} | "
                      f"{pooled_cell(row)} | {pooled_cell(row, 'auroc')} | {seed_mean_cell(row)} |")
@@ -219,10 +219,10 @@ def across_table(pairwise: list[dict]) -> tuple[list[str], list[str], dict[str, 
     lines = ["| method | median pooled PGR over admitted tasks [95% CI] | tasks admitted |", "|---|---|---|"]
     admitted, left = [], {}
     for m in METHODS:
-        if not any(r["method"] == m for r in pairwise):
+        if not any(as_result(r).method == m for r in pairwise):
             continue
         a = across_task_records(pairwise, m)
-        admitted, left = [_task(t) for t in a.tasks], {_task(t): why for t, why in a.left_out.items()}
+        admitted, left = [unit_task(t) for t in a.tasks], {unit_task(t): why for t, why in a.left_out.items()}
         lines.append(f"| {m} | {_ci(a.value, a.ci_low, a.ci_high) if a.value is not None else 'no task admitted'} | "
                      f"{len(a.tasks)}: {', '.join(admitted) or 'none'} |")
     return lines, admitted, left
@@ -244,7 +244,7 @@ def compare_table(rows: list[dict], methods: list[str], baseline: str = BASELINE
         for t in comp.tasks:
             dp = _ci(t.diff_pgr, *t.diff_pgr_ci, sign=True) if t.gap_resolved else "gap not resolved"
             verdict = t.verdict.replace("A better", f"{m} better").replace("B better", f"{baseline} better")
-            lines.append(f"| {label(m)} | {_task(t.task)} | {t.n_seeds} | "
+            lines.append(f"| {label(m)} | {unit_task(t.task)} | {t.n_seeds} | "
                          f"{_ci(t.diff_student, *t.diff_student_ci, 3, True)} | {dp} | {verdict} |")
         if len(comp.tasks) > 1:
             p = "" if comp.wilcoxon_p is None else f"; Wilcoxon p {comp.wilcoxon_p:.2f}"
@@ -339,7 +339,7 @@ def what_changed(pw: dict, cl: dict, comparisons: list[tuple], finetune: bool, g
              "(`student_l2_source`), so every student number differs from the old run as well.", "",
              "| task | method | old PGR (stable seeds only) | new pooled PGR (all seeds) | what happened |",
              "|---|---|---|---|---|"]
-    for (task, m), old in sorted(OLD_PAIRWISE.items(), key=lambda kv: (kv[0][0], zoo._method_order(kv[0][1]))):
+    for (task, m), old in sorted(OLD_PAIRWISE.items(), key=lambda kv: (kv[0][0], method_order(kv[0][1]))):
         row = pw.get((task, m))
         lines.append(f"| {task} | {m} | {old_cell(old)} | {pooled_cell(row)} | {status(old, row)} |")
     full = sorted({t for (t, _), v in OLD_PAIRWISE.items()
@@ -388,10 +388,10 @@ def what_changed(pw: dict, cl: dict, comparisons: list[tuple], finetune: bool, g
     for part, old in OLD_SINGLE_SEED.items():
         if finetune if part == "finetune" else generative:
             lines += ["", f"{part.capitalize()} part: rerun only as far as its section above shows (the rest: "
-                      f"`python studies/reward_modelling.py run --part {part}`); the old page printed {old}, with "
-                      "the ceiling's l2 for its students."]
+                      f"`{CMD} run --part {part}`); the old page printed {old}, with the ceiling's l2 for its "
+                      "students."]
         else:
-            lines += ["", f"{part.capitalize()} part: not rerun since issue 22 (`python studies/reward_modelling.py "
+            lines += ["", f"{part.capitalize()} part: not rerun since issue 22 (`{CMD} "
                       f"run --part {part}`); the old page printed {old}. Those students used the ceiling's l2 (an "
                       "oracle choice) and single seeds, so they support no conclusion here."]
     return lines + [""]
@@ -400,20 +400,23 @@ def what_changed(pw: dict, cl: dict, comparisons: list[tuple], finetune: bool, g
 def l2_notes(pairwise: list[dict]) -> dict[str, str]:
     """Per task: the student's l2 (and where it came from) beside the ceiling's, which the old students used."""
     out = {}
-    for task in sorted({r["task"] for r in pairwise}):
-        rows = [r for r in pairwise if r["task"] == task and r.get("l2_student") is not None]
+    results = as_results(pairwise)
+    for task in sorted({r.task for r in results}):
+        kept = [(rec, r) for rec, r in zip(pairwise, results, strict=True)
+                if r.task == task and r.training.step("student").l2 is not None]
+        rows = [r for _, r in kept]
         if not rows:
             continue
-        src = sorted({str(r.get("student_l2_source")) for r in rows})
-        stud = sorted({float(r["l2_student"]) for r in rows})
-        ceil = sorted({float(r["l2_ceiling"]) for r in rows if r.get("l2_ceiling") is not None})
+        src = sorted({str(rec.get("student_l2_source")) for rec, _ in kept})  # no typed accessor
+        stud = sorted({float(r.training.step("student").l2) for r in rows})
+        ceil = sorted({float(r.training.step("ceiling").l2) for r in rows if r.training.step("ceiling").l2 is not None})
         out[task] = (f"now {'/'.join(src)}: {', '.join(f'{x:.3g}' for x in stud)}; the ceiling's, which the old "
                      f"students took: {', '.join(f'{x:.3g}' for x in ceil)}")
     return out
 
 
 def generative_rows(records: list[dict]) -> list[dict]:
-    return [r for r in records if zoo.plain_weak(r) and r["method"] == GENERATIVE]
+    return [r for r in records if plain_weak(r, WEAK) and as_result(r).method == GENERATIVE]
 
 
 def generative_section(records: list[dict]) -> list[str]:
@@ -427,11 +430,11 @@ def generative_section(records: list[dict]) -> list[str]:
         return []
 
     def same(r):  # the generative row's naive partner: same task, seed, splits and training settings
-        spec = r.get("spec") or {}
-        return r["task"], r["seed"], repr(spec.get("splits")), repr(spec.get("train"))
+        res = as_result(r)
+        spec = res.spec or {}
+        return res.task, res.seed, repr(spec.get("splits")), repr(spec.get("train"))
 
-    naive = {same(r): r for r in records if zoo.plain_weak(r) and r["method"] == BASELINE
-             and r.get("budget_kind", "full") == "full"}
+    naive = {same(r): r for r in records if plain_weak(r, WEAK) and as_result(r).method == BASELINE and full_budget(r)}
     lines = ["## Generative finetuning before W2S training (frozen features)", "",
              "MPNet adapted with its masked-LM objective (1 epoch, lr 5e-5) on the unlabelled student-side texts (B "
              "and V: prompts + responses, or question + answer rows), then a linear head trained naively on the weak "
@@ -443,8 +446,8 @@ def generative_section(records: list[dict]) -> list[str]:
              "| task | kind | seeds | weak | ceiling | naive student | generative student | PGR naive [95% CI] | "
              "PGR generative [95% CI] | generative − naive: Δ student acc [95% CI] | Δ PGR [95% CI] | verdict |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for task in sorted({r["task"] for r in gen}):
-        pairs = [(naive[same(r)], r) for r in gen if r["task"] == task and same(r) in naive]
+    for task in sorted({as_result(r).task for r in gen}):
+        pairs = [(naive[same(r)], r) for r in gen if as_result(r).task == task and same(r) in naive]
         if not pairs:
             continue
         rows = [dict(r, method=BASELINE if r is a else GENERATIVE, variant="") for a, g in pairs for r in (a, g)]
@@ -467,7 +470,7 @@ def finetune_section(root: Path) -> list[str]:
     with its bootstrap CI over test groups (one seed: no aggregate over seeds)."""
     from w2sg.report.summary import fmt_pgr
 
-    records = [r for r in load(root, FINETUNE_WORKDIR) if zoo.plain_weak(r)]
+    records = [r for r in load_records(root, FINETUNE_WORKDIR) if plain_weak(r, WEAK)]
     if not records:
         return []
     lines = ["## Finetuned (full finetuning on CPU, small sizes)", "",
@@ -478,14 +481,15 @@ def finetune_section(root: Path) -> list[str]:
              "| task | method | seed | weak | ceiling | student | PGR [95% CI] | PGR per question [95% CI] |",
              "|---|---|---|---|---|---|---|---|"]
     flat = set()
-    for r in sorted(records, key=lambda r: (r["task"], zoo._method_order(r["method"]), r["seed"])):
-        q = fmt_pgr(r, "q_acc") if r.get("weak_q_acc") is not None else "–"
-        at_majority = r["weak_acc"] <= (r.get("majority_acc") or 0.5) + 0.01
+    for r in sorted(records, key=lambda r: (as_result(r).task, method_order(as_result(r).method), as_result(r).seed)):
+        res = as_result(r)
+        q = fmt_pgr(r, "q_acc") if res.score("weak", "q_acc") is not None else "–"
+        at_majority = res.score("weak") <= (res.evaluation.majority_acc or 0.5) + 0.01
         if at_majority:
-            flat.add(r["task"])
-        lines.append(f"| {r['task']} | {r['method']} | {r['seed']} | {r['weak_acc']:.3f}"
-                     f"{' ⚠ majority' if at_majority else ''} | {r['ceiling_acc']:.3f} | "
-                     f"{r['student_acc']:.3f} | {fmt_pgr(r)} | {q} |")
+            flat.add(res.task)
+        lines.append(f"| {res.task} | {res.method} | {res.seed} | {res.score('weak'):.3f}"
+                     f"{' ⚠ majority' if at_majority else ''} | {res.score('ceiling'):.3f} | "
+                     f"{res.score('student'):.3f} | {fmt_pgr(r)} | {q} |")
     if flat:
         lines += ["", f"⚠ {', '.join(sorted(flat))}: the finetuned weak model sits at the majority (chance) "
                   "baseline (it learned nothing on 200 rows), so these rows are not a weak-to-strong result."]
@@ -525,24 +529,24 @@ def _timing_line(root: Path) -> list[str]:
     if not path.exists():
         return []
     spent: dict[str, float] = {}
-    for e in json.loads(path.read_text()):
+    for e in read_timings(path):
         spent[e["part"]] = spent.get(e["part"], 0.0) + e["seconds"]
     return ["Wall time of `run` (2-core CPU shared with other jobs): "
             + ", ".join(f"{p} {s / 60:.0f} min" for p, s in spent.items()) + ".", ""]
 
 
 def page(root: Path, out: Path) -> Path:
-    records = load(root, WORKDIR)
+    records = load_records(root, WORKDIR)
     pairwise, cls = study_rows(records)
     if not pairwise:
-        raise SystemExit(f"no reward-modelling rows under {root / WORKDIR}; run `reward_modelling.py run` first")
+        raise SystemExit(f"no reward-modelling rows under {root / WORKDIR}; run `reward_modelling/study.py run` first")
     pw, cl = cells(pairwise), cells(cls)
-    seeds = sorted({r["seed"] for r in pairwise})
+    seeds = sorted({r.seed for r in as_results(pairwise)})
     finetune = finetune_section(root)
     gen = generative_section(records)
     levels = sorted({row.get("pgr_acc_ci_levels") for row in pw.values()} - {None})
     lines = ["# Reward modelling: weak-to-strong on pairwise preferences", "",
-             "Generated by `python studies/reward_modelling.py page --root w2sg-study` from the study store (`run` "
+             f"Generated by `{CMD} page --root w2sg-study` from the study store (`run` "
              "first). Weak supervisor: MiniLM-L6 (22M) reward model trained on A's ground-truth preferences; strong: "
              "MPNet-base (110M); frozen features, linear Bradley–Terry reward heads (P(a ≻ b) = σ(r_a − r_b), no "
              "bias, solved to convergence by L-BFGS; weak and ceiling l2 by group-aware CV on their own ground "
@@ -559,7 +563,7 @@ def page(root: Path, out: Path) -> Path:
              "naive_hard differ here and filter_confident has no ties.", "",
              "Scope: frozen features for every task"
              + ("; full finetuning on the smallest pair (below)." if finetune else
-                ". Finetuned reward models (`python studies/reward_modelling.py run --part finetune`) are not in this "
+                f". Finetuned reward models (`{CMD} run --part finetune`) are not in this "
                 "store.")
              + (" Generative finetuning before W2S training: below." if gen else
                 " Generative finetuning before W2S training (`run --part generative`) is not in this store."), "",
@@ -578,7 +582,7 @@ def page(root: Path, out: Path) -> Path:
               "groups with the same draws for both methods; the verdict reads the student-accuracy CI per task and "
               "the PGR-difference CI over admitted tasks overall.", ""]
     lines += compare_table(pairwise, [m for m in METHODS if m != BASELINE
-                                      and any(r["method"] == m for r in pairwise)]) + [""]
+                                      and any(as_result(r).method == m for r in pairwise)]) + [""]
     lines += ["## The same texts as reward modelling and as classification", "",
               "Classification rows come from the method-zoo study (same split sizes, same models, 5 seeds, the "
               "converged budget, same store). A classifier judges each (question, answer) row alone; its "
@@ -588,14 +592,14 @@ def page(root: Path, out: Path) -> Path:
     lines += side_by_side(pw, cl) + [""]
     missing = sorted({c for t, c in COUNTERPART.items() if c and not any(k[0] == c for k in cl)})
     if missing:
-        lines += [f"Not in this store: the classification rows of {', '.join(missing)} (`python "
-                  "studies/reward_modelling.py run --part counterparts`, or the method-zoo run, computes them).", ""]
+        lines += [f"Not in this store: the classification rows of {', '.join(missing)} (`{CMD} run --part "
+                  "counterparts`, or the method-zoo run, computes them).", ""]
     comparisons = rm_vs_classifier(pw, cl)
     lines += finetune + gen
     lines += ["## Statement", "", statement(pw, admitted, left, comparisons), ""]
     lines += what_changed(pw, cl, comparisons, bool(finetune), bool(gen), l2_notes(pairwise))
     out.mkdir(parents=True, exist_ok=True)
-    path = out / "reward_modelling.md"
+    path = out / "README.md"
     path.write_text("\n".join(lines))
     return path
 
@@ -604,7 +608,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("command", choices=["run", "page"])
     ap.add_argument("--root", type=Path, default=Path("w2sg-study"))
-    ap.add_argument("--out", type=Path, default=HERE / "results")
+    ap.add_argument("--out", type=Path, default=HERE)
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--part", action="append", choices=list(PARTS),
                     help="what `run` computes (repeatable; default: frozen, counterparts, generative; "

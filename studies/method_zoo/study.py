@@ -1,22 +1,22 @@
 """The method-zoo study: every method on the offline ladder, and its results page.
 
-    python studies/method_zoo.py run    [--root DIR] [--parts frozen,long,budget,...]   # resumes
-    python studies/method_zoo.py ladder [--root DIR]     # each rung's converged probe per task (seed-0 splits)
-    python studies/method_zoo.py page   [--root DIR] [--out studies/results]
+    python studies/method_zoo/study.py run    [--root DIR] [--parts frozen,long,budget,...]   # resumes
+    python studies/method_zoo/study.py ladder [--root DIR]     # each rung's converged probe per task (seed-0 splits)
+    python studies/method_zoo/study.py page   [--root DIR] [--out studies/method_zoo]
 
-`run` executes the sweeps in studies/*.yaml, one task at a time (frozen.yaml: every built-in task x every
-method x 5 seeds in frozen-feature mode; frozen_bootstrap.yaml and frozen_generative.yaml: bootstrapping and
-generative finetuning on subsets, same workdir and splits; finetune.yaml: the CPU finetuning study) and appends
-each invocation's wall time to DIR/timings.json.
-`page` reads the results stores only and writes results/README.md (tables, headline, comparison) and figures;
-`zoo_method` names its rows, from before the supervisor redesign (weak_ensemble, bootstrap methods) and after
-(ensemble / chain supervisors with naive, generative_finetune+naive) alike.
+`run` executes the grids of this folder, one task at a time (frozen.yaml: every built-in task x every method x
+5 seeds in frozen-feature mode; frozen_bootstrap.yaml and frozen_generative.yaml: bootstrapping and generative
+finetuning on subsets, same workdir and splits; finetune.yaml: the CPU finetuning study) and appends each
+invocation's wall time to DIR/timings.json.
+`page` reads the results stores only and writes README.md here (tables, headline, comparison) and figures;
+`zoo_name` names its rows: a method of the plain minilm supervisor by its label, one of a supervisor built on
+minilm (ensemble, chain) by the supervisor and the method. Rows stored before the supervisor redesign are read
+once migrated (`w2sg store migrate -w DIR/frozen`).
 """
 
 from __future__ import annotations
 
 import argparse
-import ast
 import json
 import re
 import shutil
@@ -27,7 +27,25 @@ from pathlib import Path
 
 import numpy as np
 
+from w2sg.result import as_result, as_results
+from w2sg.study import (
+    admitted_tasks,
+    full_budget,
+    load_grid,
+    load_records,
+    lock_variant,
+    method_order,
+    read_timings,
+    run_by_task,
+    task_stability,
+    weak_spec,
+)
+from w2sg.study import (
+    plain_weak as plain_model,
+)
+
 HERE = Path(__file__).resolve().parent
+STUDIES = HERE.parent  # the studies run from here: YAML tasks are keyed relative to it (tasks/x.yaml)
 PARTS = {"frozen": ("frozen.yaml", "frozen"), "long": ("frozen_long.yaml", "frozen"),
          "budget": ("frozen_budget.yaml", "frozen"), "budget_long": ("frozen_budget_long.yaml", "frozen"),
          "ensemble": ("frozen_ensemble.yaml", "frozen"), "ensemble_long": ("frozen_long_ensemble.yaml", "frozen"),
@@ -39,16 +57,10 @@ ENSEMBLE_DEFAULTS = {"members": 5, "bagging": True, "models": []}  # shown in th
 
 
 # ---- which rows the page shows, and under which name -------------------------------------------------
-def _supervisor(record: dict) -> str | dict:
-    """The record's weak supervisor as its spec gives it: a model alias, or a {kind: ..., ...} mapping (the store's
-    `weak` column is only the supervisor's label)."""
-    return (record.get("spec") or {}).get("weak", record["weak"])
-
-
-def plain_weak(record: dict) -> bool:
+def plain_weak(record) -> bool:
     """Whether the weak labels and the PGR floor come from the plain weak model (minilm): the rows that give a task's
-    weak, ceiling and gap. Old `weak_ensemble` / `bootstrap` rows count (their floor is the weak model)."""
-    return _supervisor(record) == ZOO_WEAK and record.get("supervisor_kind") in (None, "model")
+    weak, ceiling and gap."""
+    return plain_model(record, ZOO_WEAK)
 
 
 def _short_model(alias: str) -> str:
@@ -59,24 +71,20 @@ def _bootstrap(rungs: list[str]) -> str:
     return "bootstrap(" + ",".join(_short_model(r) for r in rungs) + ")"
 
 
-def zoo_method(record: dict) -> str | None:
+def zoo_name(record) -> str | None:
     """The method as the zoo page names it, or None when the row is not part of the page (another weak or strong
-    model, another supervisor kind). Rows from before and after the supervisor redesign are both read:
+    model, another supervisor kind, a locked student):
 
-    - plain minilm supervisor: the method label, except the old `bootstrap(chain=[...])` -> `bootstrap(smollm2)`
-      and `generative_finetune+naive` (an adapter before naive) -> `generative_finetune`, the old method's name;
-    - chain supervisor on minilm: `bootstrap(smollm2)` with naive (what the old bootstrap method did, same floor),
-      `bootstrap(smollm2)→<method>` otherwise;
+    - plain minilm supervisor: the method's label;
+    - chain supervisor on minilm: `bootstrap(smollm2)` with naive (bootstrapping: the weak model labels a slice
+      for the rung, whose labels train the student; the floor stays minilm), `bootstrap(smollm2)→<method>` else;
     - ensemble supervisor on minilm: `ensemble→<method>` (non-default options in parentheses). Its PGR floor is the
-      ensemble, so it is not the old `weak_ensemble` (floor: the single weak model), which keeps its own name."""
-    if record.get("strong") != ZOO_STRONG or record.get("locked"):  # locked students: the testbeds study
+      ensemble, so it is not the retired `weak_ensemble` method (floor: the single weak model), which keeps its name."""
+    res = as_result(record)
+    if res.strong != ZOO_STRONG or lock_variant(res):  # locked students: the testbeds study
         return None
-    method, sup = str(record["method"]), _supervisor(record)
-    if sup == ZOO_WEAK and record.get("supervisor_kind") in (None, "model"):
-        if method.startswith("bootstrap(chain="):
-            return _bootstrap(ast.literal_eval(method[len("bootstrap(chain="):-1]))
-        if method.startswith("generative_finetune") and method.endswith("+" + BASELINE):
-            return method[: -len("+" + BASELINE)]
+    method, sup = str(res.method), weak_spec(res)
+    if plain_weak(res):
         return method
     if not isinstance(sup, dict) or sup.get("model") != ZOO_WEAK:
         return None
@@ -92,44 +100,21 @@ def zoo_method(record: dict) -> str | None:
 
 def zoo_tasks() -> set[str]:
     """The tasks of the zoo's grids (the frozen and finetuning parts)."""
-    from w2sg.config_io import read_yaml_mapping
-
-    return {t for grid, _ in PARTS.values() for t in read_yaml_mapping(HERE / grid).get("tasks", [])}
+    return {t for grid, _ in PARTS.values() for t in load_grid(HERE / grid, STUDIES).tasks}
 
 
 def zoo_records(records: list[dict]) -> list[dict]:
-    """The rows of the page, as copies whose `method` is `zoo_method`'s name."""
-    return [dict(r, method=name) for r in records if (name := zoo_method(r)) is not None]
+    """The rows of the page, as copies whose `method` is `zoo_name`'s name."""
+    return [dict(r, method=name) for r in records if (name := zoo_name(r)) is not None]
 
 
 # ---- running ------------------------------------------------------------------------------------------
-def run_by_task(sweep, workdir: Path, data_dir: str | None, label: str, timings: Path | None = None) -> None:
-    """Run a sweep one task at a time (finished tasks are usable while later ones run), printing progress and
-    appending each task's wall time to `timings` (a JSON list) when given. Shared by every study's `run`."""
-    from w2sg.sweep import run_sweep
-
-    for task in sweep.tasks:
-        t0 = time.perf_counter()
-        report = run_sweep(sweep.model_copy(update={"tasks": [task]}), workdir, data_dir=data_dir,
-                           on_event=lambda kind, info: print(kind, info.get("label", ""), info.get("error") or "",
-                                                             flush=True))
-        seconds = time.perf_counter() - t0
-        if timings is not None:
-            _append_timing(timings, {"part": label, "task": task, "seconds": round(seconds, 1),
-                                     "computed": report.computed, "already_done": report.skipped,
-                                     "failed": report.failed, "at": time.strftime("%F %T")})
-        print(f"{label} {task}: {seconds:.0f}s ({report.computed} computed, {report.skipped} already done, "
-              f"{report.failed} failed)", flush=True)
-
-
 def run(root: Path, parts: list[str], data_dir: str | None) -> None:
-    from w2sg.config_io import load_yaml_spec
-    from w2sg.sweep import SweepSpec
-
     root.mkdir(parents=True, exist_ok=True)
     for part in parts:
         grid, workdir = PARTS[part]
-        run_by_task(load_yaml_spec(HERE / grid, SweepSpec), root / workdir, data_dir, part, root / "timings.json")
+        run_by_task(load_grid(HERE / grid, STUDIES), root / workdir, data_dir, part, root / "timings.json",
+                    base_dir=STUDIES)
 
 
 LADDER_RUNGS = ("minilm", "mpnet", "smollm2-135m", "gemma3-270m")
@@ -140,17 +125,15 @@ def ladder(root: Path, data_dir: str | None, rungs: tuple[str, ...] = LADDER_RUN
     """Each rung's converged probe (ground truth of B, l2 by CV) on every task's T (seed 0 splits of the grids):
     balanced accuracy, AUROC and per-question accuracy against the majority baseline. Resumes per (task, rung)."""
     from w2sg.config import ExperimentSpec
-    from w2sg.config_io import load_yaml_spec
     from w2sg.metrics import accuracy, auroc, majority_accuracy, per_question_correct, question_coverage
     from w2sg.models.zoo import is_present
     from w2sg.pipeline import Pipeline
-    from w2sg.sweep import SweepSpec
 
     out = root / "ladder.json"
     table = json.loads(out.read_text()) if out.exists() else {}
     pipe = Pipeline(root / "frozen", data_dir)
     for grid in LADDER_GRIDS:
-        sweep = load_yaml_spec(HERE / grid, SweepSpec)
+        sweep = load_grid(HERE / grid, STUDIES)
         for task in sweep.tasks:
             for rung in rungs:
                 key = f"{task}/{rung}"
@@ -176,60 +159,10 @@ def ladder(root: Path, data_dir: str | None, rungs: tuple[str, ...] = LADDER_RUN
     return out
 
 
-def _append_timing(path: Path, entry: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    entries = json.loads(path.read_text()) if path.exists() else []
-    path.write_text(json.dumps(entries + [entry], indent=1))
-
-
 # ---- statistics ---------------------------------------------------------------------------------------
 def _mean(xs):
     xs = [x for x in xs if x is not None]
     return statistics.fmean(xs) if xs else None
-
-
-def _sd(xs):
-    xs = [x for x in xs if x is not None]
-    return statistics.stdev(xs) if len(xs) > 1 else None
-
-
-def mean_ci(vals) -> tuple[float | None, float | None, float | None, int]:
-    """Mean over the finite values with a 95% t-interval (seed_summary): (mean, low, high, n); Nones when empty."""
-    from w2sg.metrics import seed_summary
-
-    vals = [v for v in vals if v is not None and np.isfinite(v)]
-    if not vals:
-        return None, None, None, 0
-    s = seed_summary(vals)
-    return s["mean"], s["ci_low"], s["ci_high"], len(vals)
-
-
-def by_task_method(records: list[dict]) -> dict[tuple[str, str], list[dict]]:
-    groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
-    for r in records:
-        groups[(r["task"], r["method"])].append(r)
-    return groups
-
-
-def task_stability(records: list[dict], metric: str = "acc") -> dict[str, dict]:
-    """Per task, from the rows of one method (the weak model and ceiling are shared by every method of a seed):
-    the mean gap (ceiling − weak) over ALL seeds with its CI over seeds and test groups. The rule stated before
-    any PGR is looked at: a task is admitted ("stable") when that CI excludes 0; no seed is ever dropped."""
-    from w2sg.report.summary import summarize
-
-    per_seed: dict[str, dict[int, dict]] = defaultdict(dict)
-    for r in records:
-        per_seed[r["task"]].setdefault(r["seed"], r)
-    out = {}
-    for task, seeds in per_seed.items():
-        rows = [dict(r, method="_floor") for r in seeds.values()]
-        (row,) = summarize(rows)
-        out[task] = {"weak": row[f"weak_{metric}_mean"], "ceiling": row[f"ceiling_{metric}_mean"],
-                     "gap": row.get(f"gap_{metric}_pooled"),
-                     "gap_ci": (row.get(f"gap_{metric}_pooled_ci_low"), row.get(f"gap_{metric}_pooled_ci_high")),
-                     "n_seeds": len(rows), "n_unstable": sum(bool(r.get("unstable")) for r in rows),
-                     "unstable": not row.get(f"pgr_{metric}_resolved")}
-    return out
 
 
 def headline(records: list[dict], stability: dict[str, dict], metric: str = "acc") -> list[dict]:
@@ -238,42 +171,30 @@ def headline(records: list[dict], stability: dict[str, dict], metric: str = "acc
     with naive per task (better / not resolved / worse by the seed-paired student difference)."""
     from w2sg.report.compare import across_task_records, compare_records
 
-    methods = sorted({r["method"] for r in records}, key=_method_order)
-    admitted = sorted(t for t, s in stability.items() if not s["unstable"])
+    results = as_results(records)
+    methods = sorted({res.method for res in results}, key=method_order)
+    admitted = admitted_tasks(stability)
     rows = []
     for m in methods:
         res = across_task_records(records, m, metric, admit=admitted)
         vs = None
         if m != BASELINE:
-            vs, _ = compare_records([r for r in records if r["task"] in admitted], m, BASELINE, metric)
+            vs, _ = compare_records([r for r, res in zip(records, results, strict=True) if res.task in admitted], m,
+                                    BASELINE, metric)
         counts = {v: sum(t.verdict == f"{m} better" if v == "better" else t.verdict == f"{BASELINE} better"
                          if v == "worse" else t.verdict == "not resolved" for t in vs.tasks) for v in
                   ("better", "not resolved", "worse")} if vs else None
         rows.append({"method": m, "median": res.value, "ci_low": res.ci_low, "ci_high": res.ci_high,
                      "n_tasks": len(res.tasks), "left_out": res.left_out, "vs_naive": counts,
                      "vs_naive_overall": None if vs is None else (vs.diff_pgr_mean, *vs.diff_pgr_ci, vs.verdict),
-                     "oracle": any(r.get("oracle") for r in records if r["method"] == m)}
+                     "oracle": any(res.training.oracle for res in results if res.method == m)}
         )
     return rows
-
-
-def _method_order(m: str) -> tuple:
-    order = ["naive", "naive_hard", "confidence", "product", "early_stop", "early_stop_oracle", "filter_confident",
-             "s2s_relabel", "probe_relabel", "weak_ensemble", "ensemble", "bootstrap", "generative_finetune"]
-    base = re.split(r"[(→]", m)[0]
-    return (order.index(base) if base in order else len(order), m)
 
 
 # ---- page ---------------------------------------------------------------------------------------------
 def _f(x, d=2):
     return "–" if x is None else f"{x:.{d}f}"
-
-
-def _load(root: Path, workdir: str) -> list[dict]:
-    from w2sg.store import ResultsStore
-
-    path = root / workdir / "results.sqlite"
-    return ResultsStore(path).records(outcomes=True) if path.exists() else []  # outcomes: CIs over test groups
 
 
 def _task_table(records, metric) -> list[str]:
@@ -282,7 +203,7 @@ def _task_table(records, metric) -> list[str]:
     from w2sg.report.summary import fmt_pooled, summarize
 
     rows = {(r["task"], r["method"]): r for r in summarize(records)}
-    methods = sorted({m for _, m in rows}, key=_method_order)
+    methods = sorted({m for _, m in rows}, key=method_order)
     short = {m: m.replace("probe_relabel(probe=", "probe_").rstrip(")") if m.startswith("probe_relabel") else m
              for m in methods}
     lines = ["| task | seeds | weak | ceiling | mean gap [95% CI] | " + " | ".join(short[m] for m in methods) + " |",
@@ -308,8 +229,8 @@ def _probe_table(root: Path, records: list[dict]) -> list[str]:
     ladder = json.loads(path.read_text()) if path.exists() else {}
     rungs = [r for r in LADDER_RUNGS if any(v["rung"] == r for v in ladder.values())]
     per_seed = defaultdict(dict)
-    for r in records:
-        per_seed[r["task"]].setdefault(r["seed"], r)
+    for res in as_results(records):
+        per_seed[res.task].setdefault(res.seed, res)
     head = ["task", "T: pos. share", "majority acc"] + [f"{r} bal. acc / AUROC" for r in rungs] + [
         "study weak minilm (A)", "study ceiling mpnet (B)", "per-question acc minilm / mpnet"]
     lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
@@ -320,44 +241,40 @@ def _probe_table(root: Path, records: list[dict]) -> list[str]:
             cells.append("–" if v is None else f"{v['balanced_acc']:.3f} / {v['auroc']:.3f}"
                          + (" ⚠" if v["balanced_acc"] <= 0.5 + 1e-9 else ""))
         rows = list(per_seed.get(task, {}).values())
-        pos = _mean([r.get("test_pos_frac") for r in rows])
+        pos = _mean([r.evaluation.test_pos_frac for r in rows])
         if pos is None:
             v = next((v for v in ladder.values() if v["task"] == task), None)
             pos = v["pos_frac"] if v else None
         raw_majority = None if pos is None else max(pos, 1 - pos)
-        q = [_mean([r.get(k) for r in rows]) for k in ("weak_q_acc", "ceiling_q_acc")]
+        q = [_mean([r.score(role, "q_acc") for r in rows]) for role in ("weak", "ceiling")]
         lines.append(f"| {task} | {_f(pos)} | {_f(raw_majority, 3)} raw, 0.500 balanced | "
                      + "".join(c + " | " for c in cells)
-                     + f"{_f(_mean([r['weak_acc'] for r in rows]), 3)} / "
-                       f"{_f(_mean([r['weak_auroc'] for r in rows]), 3)}"
-                     + f" | {_f(_mean([r['ceiling_acc'] for r in rows]), 3)} / "
-                       f"{_f(_mean([r['ceiling_auroc'] for r in rows]), 3)}"
+                     + f"{_f(_mean([r.score('weak') for r in rows]), 3)} / "
+                       f"{_f(_mean([r.score('weak', 'auroc') for r in rows]), 3)}"
+                     + f" | {_f(_mean([r.score('ceiling') for r in rows]), 3)} / "
+                       f"{_f(_mean([r.score('ceiling', 'auroc') for r in rows]), 3)}"
                      + (f" | {_f(q[0], 3)} / {_f(q[1], 3)} |" if q[0] is not None else " | – |"))
     return lines
 
 
 def _budget_table(records: list[dict]) -> list[str]:
     """Naive pooled PGR (accuracy) per task at each student budget, over all seeds (n.r.: gap not resolved)."""
+    from w2sg.report.budget import budget_order_key
     from w2sg.report.summary import fmt_pooled, summarize
 
-    naive = [r for r in records if r["method"] == BASELINE]
-    budgets = sorted({r["budget"] for r in naive}, key=_budget_order)
+    naive = [r for r in records if as_result(r).method == BASELINE]
+    order = {as_result(r).training.budget.label: budget_order_key(r) for r in naive}
+    budgets = sorted(order, key=order.__getitem__)
     if len(budgets) < 2:
         return []
     rows = {(r["task"], r["budget"]): r for r in summarize(naive)}
     lines = ["| task | " + " | ".join(b.replace("(auroc,steps=1024)", "") for b in budgets) + " |",
              "|---" * (1 + len(budgets)) + "|"]
-    for task in sorted({r["task"] for r in naive}):
+    for task in sorted({as_result(r).task for r in naive}):
         cells = [("n.r." if (c := fmt_pooled(rows[(task, b)])).startswith("gap not") else c)
                  if (task, b) in rows else "–" for b in budgets]
         lines.append(f"| {task} | " + " | ".join(cells) + " |")
     return lines
-
-
-def _budget_order(b: str) -> tuple:
-    if b.startswith("steps="):
-        return (0, int(b.split("=")[1]))
-    return (1 if b == "converged" else 2 if b.startswith("early_stop(") else 3, 0)
 
 
 def _ci_text(lo, hi) -> str:
@@ -386,29 +303,30 @@ def _headline_table(rows_acc, rows_auroc) -> list[str]:
 
 
 def _kind(record: dict) -> str:
-    sup = _supervisor(record)
+    sup = weak_spec(record)
     return sup.get("kind", "?") if isinstance(sup, dict) else "model"
 
 
 def _supervisor_notes(records: list[dict], plain: list[dict]) -> list[str]:
-    """What the rows of the ensemble and chain supervisors (and the old bootstrap method) are, with their
-    supervisors' test accuracy; nothing when the page has no such rows."""
-    single = {(r["task"], r["seed"]): r["weak_acc"] for r in plain}
+    """What the rows of the ensemble and chain supervisors are, with their supervisors' test accuracy; nothing when
+    the page has no such rows."""
+    single = {(r.task, r.seed): r.score("weak") for r in as_results(plain)}
+    results = as_results(records)
     lines = []
-    ens = [r for r in records if _kind(r) == "ensemble"]
+    ens = [r for r in results if _kind(r) == "ensemble"]
     if ens:
-        pairs = [(r["weak_acc"], single[(r["task"], r["seed"])]) for r in ens if (r["task"], r["seed"]) in single]
-        names = ", ".join(sorted({r["method"] for r in ens}, key=_method_order))
+        pairs = [(r.score("weak"), single[(r.task, r.seed)]) for r in ens if (r.task, r.seed) in single]
+        names = ", ".join(sorted({r.method for r in ens}, key=method_order))
         lines += [f"{names}: the weak labels come from the ensemble supervisor (bagged minilm members). Unlike the "
                   "old `weak_ensemble` rows, the PGR floor of these rows is the ensemble's own test accuracy, not the "
                   "single minilm's (the weak / ceiling / gap columns of the tables are the single minilm's)."
                   + (f" Ensemble vs the single weak model (test accuracy, mean over {len(pairs)} experiments): "
                      f"{_f(_mean([e for e, _ in pairs]), 3)} vs {_f(_mean([w for _, w in pairs]), 3)}."
                      if pairs else ""), ""]
-    boot = [r for r in records if r["method"].startswith("bootstrap(")]
+    boot = [r for r in results if r.method.startswith("bootstrap(")]
     if boot:
-        pairs = [(r["supervisor_acc"], r["weak_acc"]) for r in boot if r.get("supervisor_acc") is not None]
-        names = ", ".join(sorted({r["method"] for r in boot}, key=_method_order))
+        pairs = [(r.score("supervisor"), r.score("weak")) for r in boot if r.score("supervisor") is not None]
+        names = ", ".join(sorted({r.method for r in boot}, key=method_order))
         lines += [f"{names}: bootstrapping (the chain supervisor, formerly the `bootstrap` method): minilm labels a "
                   "fresh slice for the intermediate rung(s), the last of which labels B for the student; the PGR "
                   "floor stays the single minilm."
@@ -440,7 +358,7 @@ def what_changed(records: list[dict], rows_acc: list[dict], stability: dict[str,
     from w2sg.report.summary import fmt_pooled, summarize
 
     cells = {(r["task"], r["method"]): r for r in summarize(records)}
-    admitted = sorted(t for t, s in stability.items() if not s["unstable"])
+    admitted = admitted_tasks(stability)
     lines = ["## What changed (issue 22: aggregates that select nothing)", "",
              "Before: per task, PGR was the mean over the seeds whose own gap CI excluded 0 (selection on PGR's "
              "denominator), the student's L2 was the ceiling's (tuned on B's ground truth), test CIs resampled rows "
@@ -488,10 +406,10 @@ def what_changed(records: list[dict], rows_acc: list[dict], stability: dict[str,
     if missing:
         lines += [f"- **Not rerun in this version** (the 2-core session ran out of time): {', '.join(missing)}, and "
                   "the `long` (ethics_commonsense, cosmos_qa, quail), ensemble, budget, bootstrap, generative and "
-                  "finetune parts; their old numbers are not carried over. Rerun: `python studies/method_zoo.py run "
-                  "--root w2sg-study --parts frozen,long,ensemble,budget`."]
-    lines += ["- The hand-written comparison at the end of this page (`studies/comparison.md`) quotes the numbers "
-              "from before this change; where they differ, the tables above hold.", ""]
+                  "finetune parts; their old numbers are not carried over. Rerun: `python studies/method_zoo/study.py "
+                  "run --root w2sg-study --parts frozen,long,ensemble,budget`."]
+    lines += ["- The hand-written comparison at the end of this page (`studies/method_zoo/comparison.md`) quotes the "
+              "numbers from before this change; where they differ, the tables above hold.", ""]
     return lines
 
 
@@ -522,120 +440,163 @@ def headline_figure(rows_acc, rows_auroc, path: Path, title: str) -> None:
     plt.close(fig)
 
 
-def page(root: Path, out: Path) -> Path:
-    from w2sg.report.figures import pgr_vs_budget
-    from w2sg.report.html import write_html_report
+HOW_TO_READ = (
+    "**How to read the numbers.** Frozen heads are the converged optimum of their convex problem "
+    "(L-BFGS). The L2 strength of the weak model and of the ceiling is chosen by 5-fold CV on their own "
+    "ground-truth rows; the student's by the same CV on B's *weak* labels (no ground truth of B or V "
+    "reaches it; `student_l2_source` in every row), the grid extended by decades while the optimum sits at "
+    "its edge. Accuracy on T is class-balanced (the majority baseline is 0.5). "
+    "**PGR over seeds is pooled over all seeds**: (mean student − mean weak) / (mean ceiling − mean weak), "
+    "with a 95% CI that resamples seeds and then whole test groups (a question's answers together); it is "
+    "printed only when the mean gap's CI excludes 0 ('n.r.': gap not resolved). No seed is left out by its "
+    "gap. **Across tasks** the rule, stated before any PGR is looked at: a task enters when the plain weak "
+    "model's mean gap over all its seeds is resolved (the same tasks for every method); the CI resamples "
+    "tasks, then seeds, then test groups. Method comparisons with naive are paired by seed (same splits, "
+    "weak model and ceiling). By construction naive, naive_hard and product coincide when the weak labels "
+    "are hard (0/1); here the weak labels are soft (minilm's probabilities), so they differ.")
+MODES = (("frozen", "Frozen-feature mode (linear probes)"), ("finetune", "Full finetuning (CPU)"))
+CMD = "python studies/method_zoo/study.py"
 
-    out.mkdir(parents=True, exist_ok=True)
-    timings = json.loads((root / "timings.json").read_text()) if (root / "timings.json").exists() else []
-    lines = ["# w2sg method-zoo study (generated by `python studies/method_zoo.py page`)", ""]
-    lines += ["Regenerate: `python studies/method_zoo.py run --root w2sg-study && python studies/method_zoo.py ladder "
-              "--root w2sg-study && python studies/method_zoo.py page --root w2sg-study`. Every number below is "
-              "computed from the results stores under the study root.", ""]
+
+def _header(root: Path) -> list[str]:
+    """Title, how to regenerate, the wall time of each part."""
+    lines = [f"# w2sg method-zoo study (generated by `{CMD} page`)", "",
+             f"Regenerate: `{CMD} run --root w2sg-study && {CMD} ladder --root w2sg-study && {CMD} page --root "
+             "w2sg-study`. Every number below is computed from the results stores under the study root.", ""]
     spent = defaultdict(float)
-    for t in timings:
+    for t in read_timings(root / "timings.json"):
         if t["part"] in PARTS:  # the other studies that share the workdir log their own parts
             spent[t["part"]] += t["seconds"]
     if spent:
         lines += ["Wall time (sum of the invocations that computed it, 2-core CPU): "
                   + ", ".join(f"{p} {s / 60:.1f} min" for p, s in spent.items()), ""]
-    lines += ["__WHAT_CHANGED__"]
-    changed: list[str] = []  # filled from the frozen part's rows
-    lines += ["**How to read the numbers.** Frozen heads are the converged optimum of their convex problem "
-              "(L-BFGS). The L2 strength of the weak model and of the ceiling is chosen by 5-fold CV on their own "
-              "ground-truth rows; the student's by the same CV on B's *weak* labels (no ground truth of B or V "
-              "reaches it; `student_l2_source` in every row), the grid extended by decades while the optimum sits at "
-              "its edge. Accuracy on T is class-balanced (the majority baseline is 0.5). "
-              "**PGR over seeds is pooled over all seeds**: (mean student − mean weak) / (mean ceiling − mean weak), "
-              "with a 95% CI that resamples seeds and then whole test groups (a question's answers together); it is "
-              "printed only when the mean gap's CI excludes 0 ('n.r.': gap not resolved). No seed is left out by its "
-              "gap. **Across tasks** the rule, stated before any PGR is looked at: a task enters when the plain weak "
-              "model's mean gap over all its seeds is resolved (the same tasks for every method); the CI resamples "
-              "tasks, then seeds, then test groups. Method comparisons with naive are paired by seed (same splits, "
-              "weak model and ceiling). By construction naive, naive_hard and product coincide when the weak labels "
-              "are hard (0/1); here the weak labels are soft (minilm's probabilities), so they differ.", ""]
-    for workdir, title in (("frozen", "Frozen-feature mode (linear probes)"), ("finetune", "Full finetuning (CPU)")):
-        # minilm (or a supervisor built on it) -> mpnet, on the zoo's own tasks (other studies share the workdir)
-        every = [r for r in zoo_records(_load(root, workdir)) if r["task"] in zoo_tasks()]
-        records = [r for r in every if r.get("budget_kind", "full") == "full"]  # the default budget
-        if not records:
+    return lines
+
+
+def _probe_section(root: Path, plain: list[dict]) -> list[str]:
+    return ["### Where is there a weak→strong gap at all? Converged probes against the majority baseline", "",
+            "Ladder columns: each rung's converged probe trained on B's ground truth (seed-0 splits, "
+            "`method_zoo/study.py ladder`), balanced accuracy / AUROC on T (⚠: no better than the majority "
+            "class). Study columns: the weak model (minilm on A) and the ceiling (mpnet on B), mean "
+            "over seeds, balanced accuracy / AUROC.", "", *_probe_table(root, plain), ""]
+
+
+def _headline_section(rows_acc, rows_auroc, out: Path, workdir: str, title: str) -> list[str]:
+    fig = out / f"headline_{workdir}.png"
+    headline_figure(rows_acc, rows_auroc, fig, f"{title}: minilm → mpnet")
+    return ["### Headline: median over admitted tasks of the pooled PGR", "",
+            "Per task the PGR is pooled over all seeds; the CI resamples tasks, then seeds, then test groups. "
+            "'vs naive per task' counts the admitted tasks where the method's student beats naive's, is not "
+            "resolved, or is worse (95% CI of the seed-paired difference, seeds and test groups resampled); "
+            "'mean Δ PGR vs naive' is its mean over those tasks with the three-level CI (`w2sg compare`).", "",
+            *_headline_table(rows_acc, rows_auroc), "", f"![headline]({fig.name})", ""]
+
+
+def _task_sections(records: list[dict]) -> list[str]:
+    lines = []
+    for metric, name in (("acc", "balanced accuracy"), ("auroc", "AUROC"),
+                         ("q_acc", "per-question accuracy, multiple-choice tasks; CI over seeds only")):
+        if not any(as_result(r).score("student", metric) is not None for r in records):
             continue
-        plain = [r for r in records if plain_weak(r)]  # a task's weak, ceiling and gap come from these only
-        if not plain:
-            continue
-        naive_rows = [r for r in plain if r["method"] == BASELINE] or plain
-        stability = task_stability(naive_rows)  # the admission rule: the plain weak model's mean gap, all seeds
-        rows_acc = headline(records, stability, "acc")
-        rows_auroc = headline(records, task_stability(naive_rows, "auroc"), "auroc")
-        stable_tasks = sorted(t for t, s in stability.items() if not s["unstable"])
-        if workdir == "frozen":
-            changed = what_changed(records, rows_acc, stability)
-        seeds = sorted({r["seed"] for r in records})
-        spec = plain[0]["spec"]
-        budget = plain[0].get("budget", "?")
-        lines += [f"## {title}", "",
-                  f"weak minilm → strong mpnet; seeds {seeds}; splits {spec['splits']}; train {spec['train']}; "
-                  f"student budget '{budget}'; {len(records)} experiments"
-                  + (f" (+ {len(every) - len(records)} at other budgets)" if len(every) > len(records) else "")
-                  + ".", "",
-                  f"Admitted tasks (the mean ceiling − weak gap over all seeds has a 95% CI above 0, CI over seeds "
-                  f"and test groups; the headline uses these): {', '.join(stable_tasks) or 'none'}. "
-                  f"Gap not resolved: {', '.join(sorted(set(stability) - set(stable_tasks))) or 'none'}.", ""]
-        if workdir == "frozen":
-            lines += ["### Where is there a weak→strong gap at all? Converged probes against the majority baseline",
-                      "", "Ladder columns: each rung's converged probe trained on B's ground truth (seed-0 splits, "
-                      "`method_zoo.py ladder`), balanced accuracy / AUROC on T (⚠: no better than the majority "
-                      "class). Study columns: the weak model (minilm on A) and the ceiling (mpnet on B), mean "
-                      "over seeds, balanced accuracy / AUROC.", ""]
-            lines += _probe_table(root, plain) + [""]
-        lines += ["### Headline: median over admitted tasks of the pooled PGR", "",
-                  "Per task the PGR is pooled over all seeds; the CI resamples tasks, then seeds, then test groups. "
-                  "'vs naive per task' counts the admitted tasks where the method's student beats naive's, is not "
-                  "resolved, or is worse (95% CI of the seed-paired difference, seeds and test groups resampled); "
-                  "'mean Δ PGR vs naive' is its mean over those tasks with the three-level CI (`w2sg compare`).", ""]
-        lines += _headline_table(rows_acc, rows_auroc) + [""]
-        fig = out / f"headline_{workdir}.png"
-        headline_figure(rows_acc, rows_auroc, fig, f"{title}: minilm → mpnet")
-        lines += [f"![headline]({fig.name})", ""]
-        for metric, name in (("acc", "balanced accuracy"), ("auroc", "AUROC"),
-                             ("q_acc", "per-question accuracy, multiple-choice tasks; CI over seeds only")):
-            if not any(r.get(f"student_{metric}") is not None for r in records):
-                continue
-            lines += [f"### PGR ({name}) per task: pooled over all seeds [95% CI]", "",
-                      f"Weak, ceiling and gap on {name}; n.r.: the mean gap's CI reaches 0.", ""]
-            lines += _task_table(records, metric) + [""]
-        budget_lines = _budget_table(every)
-        if budget_lines:
-            lines += ["### PGR against the student's training budget (naive)", "",
-                      "Pooled PGR (balanced accuracy) over all seeds [95% CI]. `steps=N`: N AdamW steps (lr 1e-3, "
-                      "batch "
-                      "32; 16 steps = one epoch); `converged`: the optimum; `early_stop`: the checkpoint of a "
-                      "1024-step trajectory that best matches V's weak labels; `early_stop_oracle`: the same scored "
-                      "on V's ground truth (ORACLE, an upper bound no real user has).", ""]
-            lines += budget_lines + [""]
-            png = pgr_vs_budget([r for r in every if r["method"] == BASELINE], out / f"{workdir}_pgr_vs_budget.png")
-            if png:
-                lines += [f"![PGR vs budget]({Path(png).name})", ""]
-        ens = [r for r in records if r["method"].startswith("weak_ensemble") and r.get("supervisor_acc") is not None]
-        if ens:
-            lines += [f"Weak ensemble supervisor vs the single weak model (test accuracy, mean over "
-                      f"{len(ens)} experiments): {_f(_mean([r['supervisor_acc'] for r in ens]), 3)} vs "
-                      f"{_f(_mean([r['weak_acc'] for r in ens]), 3)}.", ""]
-        lines += _supervisor_notes(records, plain)
-        # the full HTML report (every experiment, every figure) stays beside the store: it is ~10 MB
-        html, _ = write_html_report(every, root / workdir / "report", title=f"method zoo: {title}")
-        for name in ("methods_compared", "pgr_vs_gap", "agreement"):
-            src = html.parent / f"fig_{name}.png"
-            if src.exists():
-                shutil.copyfile(src, out / f"{workdir}_{name}.png")
-                lines += [f"![{name}]({workdir}_{name}.png)", ""]
-        lines += [f"Full report (every experiment, all standard figures): `<root>/{workdir}/report/report.html` "
-                  "under the study root (not committed).", ""]
+        lines += [f"### PGR ({name}) per task: pooled over all seeds [95% CI]", "",
+                  f"Weak, ceiling and gap on {name}; n.r.: the mean gap's CI reaches 0.", ""]
+        lines += _task_table(records, metric) + [""]
+    return lines
+
+
+def _budget_section(every: list[dict], out: Path, workdir: str) -> list[str]:
+    from w2sg.report.figures import pgr_vs_budget
+
+    budget_lines = _budget_table(every)
+    if not budget_lines:
+        return []
+    lines = ["### PGR against the student's training budget (naive)", "",
+             "Pooled PGR (balanced accuracy) over all seeds [95% CI]. `steps=N`: N AdamW steps (lr 1e-3, batch "
+             "32; 16 steps = one epoch); `converged`: the optimum; `early_stop`: the checkpoint of a "
+             "1024-step trajectory that best matches V's weak labels; `early_stop_oracle`: the same scored "
+             "on V's ground truth (ORACLE, an upper bound no real user has).", "", *budget_lines, ""]
+    png = pgr_vs_budget([r for r in every if as_result(r).method == BASELINE], out / f"{workdir}_pgr_vs_budget.png")
+    if png:
+        lines += [f"![PGR vs budget]({Path(png).name})", ""]
+    return lines
+
+
+def _report_section(every: list[dict], root: Path, out: Path, workdir: str, title: str) -> list[str]:
+    """The full HTML report (every experiment, every figure) stays beside the store (it is ~10 MB); three of its
+    figures are copied beside the page."""
+    from w2sg.report.html import write_html_report
+
+    html, _ = write_html_report(every, root / workdir / "report", title=f"method zoo: {title}")
+    lines = []
+    for name in ("methods_compared", "pgr_vs_gap", "agreement"):
+        src = html.parent / f"fig_{name}.png"
+        if src.exists():
+            shutil.copyfile(src, out / f"{workdir}_{name}.png")
+            lines += [f"![{name}]({workdir}_{name}.png)", ""]
+    return lines + [f"Full report (every experiment, all standard figures): `<root>/{workdir}/report/report.html` "
+                    "under the study root (not committed).", ""]
+
+
+def _weak_ensemble_note(records: list[dict]) -> list[str]:
+    """The retired weak_ensemble method's supervisor against the single weak model, where its rows are stored."""
+    ens = [r for r in as_results(records) if r.method.startswith("weak_ensemble") and r.score("supervisor") is not None]
+    if not ens:
+        return []
+    return [f"Weak ensemble supervisor vs the single weak model (test accuracy, mean over {len(ens)} experiments): "
+            f"{_f(_mean([r.score('supervisor') for r in ens]), 3)} vs {_f(_mean([r.score('weak') for r in ens]), 3)}.",
+            ""]
+
+
+def mode_section(root: Path, out: Path, workdir: str, title: str, tasks: set[str]) -> tuple[list[str], list[str]]:
+    """One workdir's section (frozen or finetune), and for frozen the "What changed" lines; ([], []) without
+    rows of the plain minilm -> mpnet pair."""
+    # minilm (or a supervisor built on it) -> mpnet, on the zoo's own tasks (other studies share the workdir)
+    every = [r for r in zoo_records(load_records(root, workdir)) if as_result(r).task in tasks]
+    records = [r for r in every if full_budget(r)]  # the default budget
+    plain = [r for r in records if plain_weak(r)]  # a task's weak, ceiling and gap come from these only
+    if not plain:
+        return [], []
+    naive_rows = [r for r in plain if as_result(r).method == BASELINE] or plain
+    stability = task_stability(naive_rows)  # the admission rule: the plain weak model's mean gap, all seeds
+    rows_acc = headline(records, stability, "acc")
+    rows_auroc = headline(records, task_stability(naive_rows, "auroc"), "auroc")
+    stable_tasks = admitted_tasks(stability)
+    changed = what_changed(records, rows_acc, stability) if workdir == "frozen" else []
+    first = as_result(plain[0])
+    seeds = sorted({as_result(r).seed for r in records})
+    spec, budget = first.spec, "?" if "budget" in first.missing else first.training.budget.label
+    lines = [f"## {title}", "",
+             f"weak minilm → strong mpnet; seeds {seeds}; splits {spec['splits']}; train {spec['train']}; "
+             f"student budget '{budget}'; {len(records)} experiments"
+             + (f" (+ {len(every) - len(records)} at other budgets)" if len(every) > len(records) else "")
+             + ".", "",
+             f"Admitted tasks (the mean ceiling − weak gap over all seeds has a 95% CI above 0, CI over seeds "
+             f"and test groups; the headline uses these): {', '.join(stable_tasks) or 'none'}. "
+             f"Gap not resolved: {', '.join(sorted(set(stability) - set(stable_tasks))) or 'none'}.", ""]
+    if workdir == "frozen":
+        lines += _probe_section(root, plain)
+    lines += _headline_section(rows_acc, rows_auroc, out, workdir, title)
+    lines += _task_sections(records)
+    lines += _budget_section(every, out, workdir)
+    lines += _weak_ensemble_note(records)
+    lines += _supervisor_notes(records, plain)
+    lines += _report_section(every, root, out, workdir, title)
+    return lines, changed
+
+
+def page(root: Path, out: Path) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    tasks = zoo_tasks()
+    changed: list[str] = []  # "What changed", from the frozen part's rows: placed before the sections
+    sections: list[str] = []
+    for workdir, title in MODES:
+        lines, what = mode_section(root, out, workdir, title, tasks)
+        sections += lines
+        changed = what if workdir == "frozen" else changed
     comparison = HERE / "comparison.md"
+    lines = [*_header(root), *changed, HOW_TO_READ, "", *sections]
     if comparison.exists():
         lines += [comparison.read_text()]
-    at = lines.index("__WHAT_CHANGED__")
-    lines[at:at + 1] = changed
     md = out / "README.md"
     md.write_text("\n".join(lines) + "\n")
     return md
@@ -648,7 +609,7 @@ def main() -> None:
     ap.add_argument("--parts", default="frozen,long,ensemble,ensemble_long,budget,budget_long,bootstrap,generative,"
                                        "finetune,finetune_bootstrap")
     ap.add_argument("--data-dir", default=None)
-    ap.add_argument("--out", type=Path, default=HERE / "results")
+    ap.add_argument("--out", type=Path, default=HERE)
     args = ap.parse_args()
     if args.command == "run":
         run(args.root, [p for p in args.parts.split(",") if p], args.data_dir)
