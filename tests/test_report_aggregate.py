@@ -194,7 +194,10 @@ def test_budget_series_names_and_kinds():
     records = [budget_rec(b, 0, variant="train.lr=0.1") for b in ("steps=8", "early_stop_oracle(auroc)")]
     records += [dict(r, strong="s2") for r in records]
     series = {p.series for p in budget_points(records)}
-    assert series == {"m {train.lr=0.1} (w→s)", "m {train.lr=0.1} (w→s2)"}  # two pairs: named
+    assert series == {"m (w→s)", "m (w→s2)"}  # two pairs: named; one variant: said in the caption, not here
+    two = records + [dict(r, variant="", hash=f"default{i}") for i, r in enumerate(records)]
+    assert {p.series for p in budget_points(two)} == {f"m [{t}] (w→{s})" for t in ("v1", "default")
+                                                      for s in ("s", "s2")}
     assert {p.oracle for p in budget_points(records)} == {True, False}
     assert budget_kind({"budget": "early_stop(acc)"}) == "early_stop"
     assert budget_kind({"budget": "epochs=3", "budget_kind": "steps"}) == "steps"  # the recorded kind wins

@@ -179,13 +179,32 @@ def _selfcheck(dom: str) -> dict[str, str]:
     return dict(re.findall(r'data-([\w-]+)="([^"]*)"', m.group(0)))
 
 
+LAPTOP_WIDTH = 1400  # px: the page must not run off the right edge of a laptop's browser window
+
+
+def wide_records() -> list[dict]:
+    """The grid as a sweep with split overrides: half the cells at a long variant, methods with long options, so
+    that the tables are as wide as a real sweep's (a variant column, long method names)."""
+    out = []
+    for i, r in enumerate(grid_records()):
+        variant = "splits.n_test=100,splits.n_transfer=400,splits.n_val=50,splits.n_weak_train=400" if i % 2 else ""
+        method = r["method"] + ("(a_max=0.75,warmup=0.2,threshold_schedule=linear)" if r["method"] == "confidence"
+                                else "")
+        out.append(r | {"variant": variant, "method": method, "hash": f"h{i:04d}" * 8})
+    return out
+
+
 @pytest.mark.skipif(shutil.which("chromium") is None,
                     reason="no chromium binary on PATH (Debian: apt-get install -y chromium)")
-def test_report_in_headless_chromium(report, tmp_path):
-    html_path, _ = report
+@pytest.mark.parametrize("which", ["grid", "wide"])
+def test_report_in_headless_chromium(report, tmp_path, which):
+    """The page loads in a browser at a laptop's width: every figure decodes, no script error, and nothing runs
+    off to the right (document.scrollWidth <= innerWidth: wide tables scroll inside their own box)."""
+    html_path = report[0] if which == "grid" else write_html_report(wide_records(), tmp_path / "wide")[0]
     cmd = [shutil.which("chromium"), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
            "--disable-background-networking", "--disable-component-update", "--disable-sync",
            "--enable-logging=stderr", "--v=0", f"--user-data-dir={tmp_path / 'profile'}",
+           f"--window-size={LAPTOP_WIDTH},900", "--hide-scrollbars",
            "--virtual-time-budget=5000", "--dump-dom", html_path.resolve().as_uri()]
     t0 = time.monotonic()
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
@@ -196,6 +215,8 @@ def test_report_in_headless_chromium(report, tmp_path):
     assert check["images-total"] == str(N_FIGURES), check
     assert check["images-ok"] == check["images-total"], check
     assert check["errors"] == "0", check.get("error-messages")
+    assert check["inner-width"] == str(LAPTOP_WIDTH), check
+    assert int(check["scroll-width"]) <= int(check["inner-width"]), f"the page overflows to the right: {check}"
     bad = [line for line in proc.stderr.splitlines()
            if "Uncaught" in line or ("CONSOLE" in line and "error" in line.lower())]
     assert not bad, "\n".join(bad)

@@ -40,7 +40,9 @@ def synthetic_scores(n_questions: int = 60, seed: int = 0) -> dict:
 def training_block() -> dict:
     """The keys of `pipeline.training_record`, split stats, cache / truncation flags and the store's columns."""
     out = {"budget": "steps=256", "budget_kind": "steps", "budget_steps": 256, "solver": "lbfgs",
-           "student_selected_step": None, "oracle": False, "supervisor": "minilm", "supervisor_kind": "model"}
+           "student_selected_step": None, "oracle": False, "supervisor": "minilm", "supervisor_kind": "model",
+           "supervisor_errors": None, "supervisor_error_rate": None, "locked": None, "locked_acc": None,
+           "locked_acc_trigger": None, "student_acc_trigger": None}
     for i, step in enumerate(("weak", "ceiling", "student")):
         out |= {f"l2_{step}": 10.0 ** -i, f"grad_norm_{step}": 1e-6 * (i + 1), f"steps_{step}": 12 + i}
     for name, n in (("weak_train", 400), ("transfer", 80), ("val", 100), ("test", 240)):
@@ -66,7 +68,8 @@ def test_every_key_of_a_full_record_is_modelled_and_comes_back(record):
     res = ExperimentResult.from_record(record)
     # ~125 keys, each has its place; only the fields kept so that records from before the deception rename read
     legacy = {"deception_score_ci_low", "deception_score_ci_high", "deception_score_known", "deception_gap"}
-    assert res.extra == {} and res.missing == frozenset(legacy)
+    # test_outcomes: only on records loaded with their outcomes (`ResultsStore.records(outcomes=True)`)
+    assert res.extra == {} and res.missing == frozenset(legacy | {"test_outcomes"})
     back = res.to_record()
     assert back == record
     assert json.dumps(back, sort_keys=True) == json.dumps(record, sort_keys=True)  # types too (int vs float)

@@ -33,6 +33,7 @@ from w2sg.result_parts import (  # the record's plainer parts (re-exported)
     REGIONS,
     Budget,
     Evaluation,
+    Lock,
     Region,
     Regions,
     RunInfo,
@@ -50,6 +51,8 @@ TRAINING_STEPS = ("weak", "ceiling", "student")
 # task_fingerprint: the content hash of the task's rows (newer records only; None / absent in older ones)
 IDENTITY = ("hash", "task", "weak", "strong", "method", "seed", "mode", "variant", "supervisor", "supervisor_kind",
             "task_fingerprint", "status", "error", "created_at")
+# a synthetic supervisor's error process (None for other supervisors; absent in older records)
+SUPERVISION = ("supervisor_errors", "supervisor_error_rate")
 _ALIASES = {"accuracy": "acc", "question_accuracy": "q_acc"}
 
 _SCORES = ("acc", "acc_ci_low", "acc_ci_high", "auroc", "auroc_ci_low", "auroc_ci_high", "q_acc", "q_acc_ci_low",
@@ -212,6 +215,8 @@ class ExperimentResult:
     supervisor: str | None = None  # the weak label's source (a model name or a supervisor's label)
     supervisor_kind: str | None = None
     task_fingerprint: str | None = None  # the data the experiment ran on: a changed task is another version
+    supervisor_errors: str | None = None  # a synthetic supervisor's error kind (random, region, ...)
+    supervisor_error_rate: float | None = None  # its overall error rate (None when not one rate)
     hash: str | None = None
     status: str | None = None
     error: str | None = None
@@ -223,9 +228,11 @@ class ExperimentResult:
     evaluation: Evaluation = field(default_factory=Evaluation)
     splits: Mapping[str, SplitStats] = field(default_factory=dict)
     training: Training = field(default_factory=Training)
+    lock: Lock = field(default_factory=Lock)
     run: RunInfo = field(default_factory=RunInfo)
     spec: dict = field(default_factory=dict)
     versions: dict = field(default_factory=dict)
+    test_outcomes: Any = None  # T's stored outcomes, on records loaded with `ResultsStore.records(outcomes=True)`
     extra: dict = field(default_factory=dict)
     missing: frozenset[str] = frozenset()  # modelled keys the record did not have (left out by to_record)
 
@@ -250,7 +257,7 @@ class ExperimentResult:
         def present(keys: Mapping[str, str]) -> bool:
             return any(k in flat for k in keys.values())
 
-        identity = pick({k: k for k in IDENTITY})
+        identity = pick({k: k for k in (*IDENTITY, *SUPERVISION, "test_outcomes")})
         scores = {role: RoleScores(role, **pick(RoleScores(role).flat_keys())) for role in ROLES}
         if present(RoleScores(SUPERVISOR).flat_keys()):
             scores[SUPERVISOR] = RoleScores(SUPERVISOR, **pick(RoleScores(SUPERVISOR).flat_keys()))
@@ -266,6 +273,7 @@ class ExperimentResult:
         budget = Budget.parse(b["label"], b["recorded_kind"], b["recorded_steps"], flat.get("spec"))
         training = Training(budget, **pick(_TRAINING_KEYS),
                             steps={s: StepTraining(**pick(_step_keys(s))) for s in TRAINING_STEPS})
+        lock = Lock(**pick(Lock().flat_keys()))
         run = {}
         for attr, prefix in _RUN_PREFIXES.items():
             run[attr] = {k[len(prefix):]: v for k, v in flat.items() if k.startswith(prefix) and len(k) > len(prefix)
@@ -274,8 +282,8 @@ class ExperimentResult:
         objects = {k: v if k not in missing else {} for k, v in pick({"spec": "spec", "versions": "versions"}).items()}
         extra = {k: v for k, v in flat.items() if k not in taken}
         return cls(**identity, scores=scores, pgrs=pgrs, diagnostics=diagnostics, regions=regions,
-                   evaluation=evaluation, splits=splits, training=training, run=RunInfo(**run), **objects, extra=extra,
-                   missing=frozenset(missing))
+                   evaluation=evaluation, splits=splits, training=training, lock=lock, run=RunInfo(**run), **objects,
+                   extra=extra, missing=frozenset(missing))
 
     def to_record(self) -> dict[str, Any]:
         """The flat record: every modelled key not in `missing`, then `extra` (which wins on a clash)."""
@@ -286,7 +294,7 @@ class ExperimentResult:
                 if key not in self.missing:
                     out[key] = getattr(obj, attr)
 
-        put(self, {k: k for k in IDENTITY})
+        put(self, {k: k for k in (*IDENTITY, *SUPERVISION)})
         put(self.evaluation, _plain_keys(Evaluation))
         for s in self.scores.values():
             put(s, s.flat_keys())
@@ -305,9 +313,10 @@ class ExperimentResult:
         put(self.training, _TRAINING_KEYS)
         for s, t in self.training.steps.items():
             put(t, _step_keys(s))
+        put(self.lock, self.lock.flat_keys())
         for attr, prefix in _RUN_PREFIXES.items():
             out |= {prefix + k: v for k, v in getattr(self.run, attr).items()}
-        put(self, {"spec": "spec", "versions": "versions"})
+        put(self, {"spec": "spec", "versions": "versions", "test_outcomes": "test_outcomes"})
         return out | self.extra
 
     # ---- accessors
@@ -349,6 +358,16 @@ class ExperimentResult:
         return self.regions.by_name.get(name, Region(name))
 
     @property
+    def locked(self) -> str | None:
+        """The locked variant of the strong student ('password', 'deceptive'), None when it starts unlocked."""
+        return self.lock.variant
+
+    def has(self, key: str) -> bool:
+        """The flat record had the modelled key `key` (a key left out is in `missing`; unmodelled keys in
+        `extra`). Tables that print '' for an absent key and None for a stored None read this."""
+        return key not in self.missing
+
+    @property
     def pair(self) -> tuple[Any, Any]:
         """(weak, strong)."""
         return self.weak, self.strong
@@ -371,6 +390,6 @@ def as_results(records: Iterable[Mapping[str, Any] | ExperimentResult]) -> list[
 
 
 __all__ = ["ExperimentResult", "Budget", "BUDGET_KINDS",
-           "RoleScores", "PGR", "Agreement", "Diagnostics", "Region", "Regions", "Evaluation",
+           "RoleScores", "PGR", "Agreement", "Diagnostics", "Region", "Regions", "Evaluation", "Lock",
            "SplitStats", "StepTraining", "Training", "RunInfo", "as_result", "as_results", "finite", "ROLES",
            "PGR_METRICS", "REGIONS", "SPLITS", "SUPERVISOR"]

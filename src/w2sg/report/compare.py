@@ -10,24 +10,24 @@ import numpy as np
 
 from w2sg.metrics.across_tasks import AcrossTasks, Comparison, across_tasks, compare, paired_seed_means
 from w2sg.metrics.pooled import N_BOOT, ROLES, SeedMeans, seed_means
-from w2sg.report.summary import GROUP_KEYS, _group_value, outcomes_of
-from w2sg.store import distinct, with_task_versions
+from w2sg.report.aggregate import Records, results_of
+from w2sg.report.summary import GROUP_KEYS, group_value, outcomes_of
+from w2sg.result import ExperimentResult
 
 UNIT_KEYS = tuple(k for k in GROUP_KEYS if k != "method")
 
 
-def _points(rows: list[dict], metric: str) -> np.ndarray:
-    return np.array([[np.nan if r.get(f"{role}_{metric}") is None else float(r[f"{role}_{metric}"])
-                      for role in ROLES] for r in rows], dtype=np.float64)
+def _points(rows: list[ExperimentResult], metric: str) -> np.ndarray:
+    return np.array([[np.nan if (v := r.score(role, metric)) is None else float(v) for role in ROLES]
+                     for r in rows], dtype=np.float64)
 
 
-def _units(records: list[dict], method: str) -> dict[tuple, dict[int, dict]]:
-    """unit key (task version, weak, strong, mode, budget, variant, locked) -> seed -> the method's record."""
-    records, _ = with_task_versions(distinct(records))
-    out: dict[tuple, dict[int, dict]] = defaultdict(dict)
-    for r in records:
-        if str(r.get("method")) == method:
-            out[tuple(_group_value(r, k) for k in UNIT_KEYS)][int(r["seed"])] = r
+def _units(records: Records, method: str) -> dict[tuple, dict[int, ExperimentResult]]:
+    """unit key (task version, weak, strong, mode, budget, variant, locked) -> seed -> the method's result."""
+    out: dict[tuple, dict[int, ExperimentResult]] = defaultdict(dict)
+    for r in results_of(records):
+        if str(r.method) == method:
+            out[tuple(group_value(r, k) for k in UNIT_KEYS)][int(r.seed)] = r
     return out
 
 
@@ -42,7 +42,7 @@ def unit_label(key: tuple, keys: list[tuple]) -> str:
     return " · ".join([str(parts["task"]), *dict.fromkeys(extra)])
 
 
-def method_cells(records: list[dict], method: str, metric: str = "acc", outcomes: Mapping | None = None,
+def method_cells(records: Records, method: str, metric: str = "acc", outcomes: Mapping | None = None,
                  n_boot: int = N_BOOT, seed: int = 0) -> dict[str, SeedMeans]:
     """unit label -> seed means (weak, ceiling, student) of `method` over all its seeds."""
     units = _units(records, method)
@@ -53,7 +53,7 @@ def method_cells(records: list[dict], method: str, metric: str = "acc", outcomes
             for k in keys}
 
 
-def across_task_records(records: list[dict], method: str, metric: str = "acc", stat: str = "median",
+def across_task_records(records: Records, method: str, metric: str = "acc", stat: str = "median",
                         outcomes: Mapping | None = None, n_boot: int = N_BOOT, seed: int = 0,
                         admit: list[str] | None = None) -> AcrossTasks:
     """The median (or mean) over tasks whose mean gap is resolved (or the tasks `admit` names) of `method`'s
@@ -61,7 +61,7 @@ def across_task_records(records: list[dict], method: str, metric: str = "acc", s
     return across_tasks(method_cells(records, method, metric, outcomes, n_boot, seed), stat, n_boot, seed, admit)
 
 
-def compare_records(records: list[dict], a: str, b: str, metric: str = "acc", outcomes: Mapping | None = None,
+def compare_records(records: Records, a: str, b: str, metric: str = "acc", outcomes: Mapping | None = None,
                     n_boot: int = N_BOOT, seed: int = 0) -> tuple[Comparison, list[str]]:
     """Method `a` vs method `b` on every unit where both ran, paired by seed; and notes on seeds or units
     without a partner (left out of the comparison, never imputed)."""

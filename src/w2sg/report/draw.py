@@ -147,6 +147,18 @@ def draw_student_vs_ceiling(data: StudentVsCeiling) -> bytes:
 def draw_pgr_heatmap(data: Heatmap) -> bytes:
     """Weak × strong grids of the pooled PGR over all seeds with its 95% CI, one row of panels per (task, mode),
     one column per method; a cell whose mean gap is not resolved is hatched grey with no number."""
+    return png(heatmap_figure(data))
+
+
+def title_chars(width_in: float, fontsize: float = 9) -> int:
+    """How many characters of a title fit in `width_in` inches at `fontsize` (a generous average width)."""
+    return max(12, int(width_in * 72 / (0.62 * fontsize)))
+
+
+@plain_text
+def heatmap_figure(data: Heatmap):
+    """The `Figure` of `draw_pgr_heatmap` (panel titles wrapped to their panel's width so that they never run
+    into their neighbours')."""
     import matplotlib
     from matplotlib.colors import Normalize
     from matplotlib.patches import Patch, Rectangle
@@ -193,7 +205,8 @@ def draw_pgr_heatmap(data: Heatmap) -> bytes:
             ax.set_yticks(range(len(weaks)), [textwrap.fill(str(w), 26) for w in weaks], fontsize=7)
             ax.set_xlabel("strong model", fontsize=8)
             ax.set_ylabel("weak model", fontsize=8)
-            ax.set_title(f"{panel_title(g.panel)} · {g.method}", fontsize=9)
+            ax.set_title(textwrap.fill(f"{panel_title(g.panel)} · {g.method}", title_chars(1.1 * n_strong)),
+                         fontsize=9)
             ax.set_xticks(np.arange(-0.5, len(strongs)), minor=True)
             ax.set_yticks(np.arange(-0.5, len(weaks)), minor=True)
             ax.grid(which="minor", color="white", lw=1.5)
@@ -207,7 +220,7 @@ def draw_pgr_heatmap(data: Heatmap) -> bytes:
     if any_unresolved:
         handles.append(Patch(facecolor="0.85", edgecolor="0.3", hatch=UNSTABLE_HATCH, label=NOT_RESOLVED_LABEL))
     legend_below(fig, handles, ncol=1)
-    return png(fig)
+    return fig
 
 
 # ---------------------------------------------------------------- (c) PGR vs gap

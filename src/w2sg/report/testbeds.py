@@ -27,9 +27,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from w2sg.metrics import seed_summary
-from w2sg.report.aggregate import PooledStat, pooled_stat
-from w2sg.result import as_results, finite
-from w2sg.store import distinct, with_task_versions
+from w2sg.report.aggregate import PooledStat, Records, pooled_stat, results_of
+from w2sg.result import ExperimentResult, as_result, finite
 
 TESTBED_KINDS = ("synthetic", "ensemble", "chain")
 ERROR_KINDS = ("random", "class_conditional", "region", "degrade")  # drawing / legend order
@@ -41,18 +40,35 @@ LOCKED_REFS = (("weak_acc", "weak supervisor"), ("ceiling_acc", "ceiling"), ("lo
 Stats = tuple[float | None, float | None, float | None, int]  # (mean, ci_low, ci_high, n)
 
 
-def is_testbed(record: dict) -> bool:
+# the record keys the section groups and averages by -> their place in a result
+_VALUES = {"task": lambda r: r.task, "supervisor": lambda r: r.supervisor, "strong": lambda r: r.strong,
+           "method": lambda r: r.method, "locked": lambda r: r.lock.variant,
+           "supervisor_errors": lambda r: r.supervisor_errors,
+           "supervisor_error_rate": lambda r: r.supervisor_error_rate,
+           "weak_acc": lambda r: r.score("weak", "acc"), "ceiling_acc": lambda r: r.score("ceiling", "acc"),
+           "student_acc": lambda r: r.score("student", "acc"), "locked_acc": lambda r: r.lock.acc,
+           "locked_acc_trigger": lambda r: r.lock.acc_trigger,
+           "student_acc_trigger": lambda r: r.lock.student_acc_trigger}
+
+
+def value(result: ExperimentResult, key: str) -> Any:
+    """The value a flat record holds under `key` (one of the section's keys), read from the result."""
+    return _VALUES[key](result)
+
+
+def is_testbed(record: dict | ExperimentResult) -> bool:
     """True for an experiment with a controlled supervisor or a locked strong student."""
-    return record.get("supervisor_kind") in TESTBED_KINDS or bool(record.get("locked"))
+    r = as_result(record)
+    return r.supervisor_kind in TESTBED_KINDS or bool(r.locked)
 
 
-def has_testbeds(records: Iterable[dict]) -> bool:
+def has_testbeds(records: Records) -> bool:
     return any(is_testbed(r) for r in records)
 
 
-def prepared(records: Iterable[dict]) -> list[dict]:
-    """Each experiment once, a task with several data versions labelled by version (idempotent)."""
-    return with_task_versions(distinct(list(records)))[0]
+def prepared(records: Records) -> list[ExperimentResult]:
+    """Each experiment once as a result, a task with several data versions labelled by version (idempotent)."""
+    return results_of(records)
 
 
 def mean(values: Iterable[Any]) -> float | None:
@@ -70,10 +86,10 @@ def _s(v: Any) -> str:
     return "-" if v is None or v == "" else str(v)
 
 
-def _group(records: Iterable[dict], keys: tuple[str, ...]) -> dict[tuple, list[dict]]:
-    out: dict[tuple, list[dict]] = defaultdict(list)
-    for r in records:
-        out[tuple(_s(r.get(k)) for k in keys)].append(r)
+def _group(results: Iterable[ExperimentResult], keys: tuple[str, ...]) -> dict[tuple, list[ExperimentResult]]:
+    out: dict[tuple, list[ExperimentResult]] = defaultdict(list)
+    for r in results:
+        out[tuple(_s(value(r, k)) for k in keys)].append(r)
     return dict(sorted(out.items()))
 
 
@@ -107,37 +123,38 @@ class SupervisorQuality:
     panels: list[QualityPanel]
 
 
-def supervisor_quality_data(records: Iterable[dict]) -> SupervisorQuality:
+def supervisor_quality_data(records: Records) -> SupervisorQuality:
     """Synthetic-supervisor experiments grouped by (task; error kind, error rate, method), over all their seeds:
     the supervisor's mean accuracy on T (x), the pooled PGR and the student's mean accuracy; only experiments
     with a weak accuracy."""
-    rows = [r for r in prepared(records) if r.get("supervisor_kind") == "synthetic"
-            and finite(r.get("weak_acc")) is not None]
-    kinds = error_kind_order({_s(r.get("supervisor_errors")) for r in rows})
-    methods = sorted({_s(r.get("method")) for r in rows})
+    rows = [r for r in prepared(records) if r.supervisor_kind == "synthetic"
+            and finite(r.score("weak", "acc")) is not None]
+    kinds = error_kind_order({_s(r.supervisor_errors) for r in rows})
+    methods = sorted({_s(r.method) for r in rows})
     panels = []
     for (task,), task_rows in _group(rows, ("task",)).items():
         lines: dict[tuple[str, str], list[QualityPoint]] = defaultdict(list)
         for (kind, _, method), g in _group(task_rows, ("supervisor_errors", "supervisor_error_rate",
                                                        "method")).items():
             lines[(kind, method)].append(QualityPoint(
-                finite(g[0].get("supervisor_error_rate")), mean(r.get("weak_acc") for r in g),
-                pooled_stat(as_results(g), "acc"), seed_stats(r.get("student_acc") for r in g)))
+                finite(g[0].supervisor_error_rate), mean(r.score("weak", "acc") for r in g),
+                pooled_stat(g, "acc"), seed_stats(r.score("student", "acc") for r in g)))
         ordered = {k: sorted(lines[k], key=lambda p: p.x) for k in sorted(
             lines, key=lambda k: (kinds.index(k[0]), methods.index(k[1])))}
-        panels.append(QualityPanel(task, ordered, mean(r.get("ceiling_acc") for r in task_rows)))
+        panels.append(QualityPanel(task, ordered, mean(r.score("ceiling", "acc") for r in task_rows)))
     return SupervisorQuality(kinds, methods, panels)
 
 
 # ---------------------------------------------------------------- 2. region heatmap
 
 
-def family(record: dict) -> str:
+def family(record: dict | ExperimentResult) -> str:
     """The supervisor family of a record: its kind (with the error kind of a synthetic one) and locked variant."""
-    kind = _s(record.get("supervisor_kind"))
-    if kind == "synthetic" and record.get("supervisor_errors"):
-        kind = f"synthetic: {record['supervisor_errors']}"
-    return kind + (f" · locked {record['locked']}" if record.get("locked") else "")
+    r = as_result(record)
+    kind = _s(r.supervisor_kind)
+    if kind == "synthetic" and r.supervisor_errors:
+        kind = f"synthetic: {r.supervisor_errors}"
+    return kind + (f" · locked {r.locked}" if r.locked else "")
 
 
 @dataclass(frozen=True)
@@ -149,28 +166,28 @@ class RegionPanel:
     n: dict[str, float | None]  # region -> mean number of examples of T in it per experiment
 
 
-def _has_regions(record: dict) -> bool:
-    return any(finite(record.get(f"student_acc_{g}")) is not None for g in REGIONS)
+def _has_regions(r: ExperimentResult) -> bool:
+    return any(finite(r.region(g).student_acc) is not None for g in REGIONS)
 
 
-def region_heatmap_data(records: Iterable[dict]) -> list[RegionPanel]:
+def region_heatmap_data(records: Records) -> list[RegionPanel]:
     """Per (task, supervisor family) and method: the mean over experiments of the student's accuracy in each
     region of T, and the mean region sizes; records without region accuracies are left out."""
     rows = [r for r in prepared(records) if _has_regions(r)]
-    by: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    by: dict[tuple[str, str], list[ExperimentResult]] = defaultdict(list)
     for r in rows:
-        by[(_s(r.get("task")), family(r))].append(r)
+        by[(_s(r.task), family(r))].append(r)
     out = []
     for (task, fam), g in sorted(by.items()):
-        methods = sorted({_s(r.get("method")) for r in g})
+        methods = sorted({_s(r.method) for r in g})
         cells = {}
         for m in methods:
-            mr = [r for r in g if _s(r.get("method")) == m]
+            mr = [r for r in g if _s(r.method) == m]
             for reg in REGIONS:
-                vals = [finite(r.get(f"student_acc_{reg}")) for r in mr]
+                vals = [finite(r.region(reg).student_acc) for r in mr]
                 vals = [v for v in vals if v is not None]
                 cells[(m, reg)] = (mean(vals), len(vals))
-        out.append(RegionPanel(task, fam, methods, cells, {reg: mean(r.get(f"region_{reg}_n") for r in g)
+        out.append(RegionPanel(task, fam, methods, cells, {reg: mean(r.region(reg).n for r in g)
                                                             for reg in REGIONS}))
     return out
 
@@ -187,16 +204,16 @@ class LockedPanel:
     refs: dict[str, float | None]  # weak_acc, ceiling_acc, locked_acc, locked_acc_trigger -> mean
 
 
-def locked_data(records: Iterable[dict]) -> list[LockedPanel]:
+def locked_data(records: Records) -> list[LockedPanel]:
     """Per (task, locked variant) and method: the student's accuracy on T without and with the trigger (seed
     means, t-based CIs), and the mean reference levels of the panel (`LOCKED_REFS`)."""
-    rows = [r for r in prepared(records) if r.get("locked")]
+    rows = [r for r in prepared(records) if r.locked]
     out = []
     for (task, variant), g in _group(rows, ("task", "locked")).items():
-        methods = sorted({_s(r.get("method")) for r in g})
-        bars = {(m, key): seed_stats(r.get(key) for r in g if _s(r.get("method")) == m)
+        methods = sorted({_s(r.method) for r in g})
+        bars = {(m, key): seed_stats(value(r, key) for r in g if _s(r.method) == m)
                 for m in methods for key in ("student_acc", "student_acc_trigger")}
-        out.append(LockedPanel(task, variant, methods, bars, {k: mean(r.get(k) for r in g) for k, _ in LOCKED_REFS}))
+        out.append(LockedPanel(task, variant, methods, bars, {k: mean(value(r, k) for r in g) for k, _ in LOCKED_REFS}))
     return out
 
 
@@ -223,16 +240,19 @@ IMITATION_NOTE = (
     "where the supervisor is wrong (n/a for records from before it was computed).")
 
 
-def _metric(r: dict, key: str) -> Any:
-    """A record's imitation metric; records from before the rename kept the student's error rates under
-    deception_score / deception_score_known."""
-    from w2sg.metrics.regions import legacy_deception
-
-    if key in ("student_err_weak_blind", "student_err_weak_sees"):
-        return legacy_deception(r)[0 if key == "student_err_weak_blind" else 1]
-    if key == "deception_score" and "student_err_weak_blind" not in r:
+def _metric(r: ExperimentResult, key: str) -> Any:
+    """A result's imitation metric; records from before the rename kept the student's error rates under
+    deception_score / deception_score_known (`metrics.deception.legacy_deception`)."""
+    g, renamed = r.regions, r.has("student_err_weak_blind")
+    if key == "agree_test_weak_wrong":
+        return r.agreement("test").weak_wrong
+    if key == "student_err_weak_blind":
+        return g.student_err_weak_blind if renamed else g.deception_score
+    if key == "student_err_weak_sees":
+        return g.student_err_weak_sees if renamed else g.deception_score_known
+    if key == "deception_score" and not renamed:
         return None  # an older record's deception_score is the student's error rate on weak ✗ strong ✓
-    return r.get(key)
+    return getattr(g, key)
 
 
 LOCKED_HEADER = ["task", "locked", "supervisor", "method", "seeds", "weak acc", "ceiling acc", "locked acc",
@@ -244,28 +264,28 @@ LOCKED_NOTE = ("Means over seeds of accuracies on T. locked acc: the locked stro
 _ORDER = {k: i for i, k in enumerate(("model", *TESTBED_KINDS))}
 
 
-def imitation_table(records: Iterable[dict]) -> tuple[list[str], list[list[str]]]:
+def imitation_table(records: Records) -> tuple[list[str], list[list[str]]]:
     """(header, rows), one row per (task, supervisor, strong, locked, method) with any imitation metric: the
     seed means of `IMITATION_METRICS` and of the supervisor's accuracy."""
     rows = [r for r in prepared(records) if any(finite(_metric(r, k)) is not None for k in IMITATION_METRICS)]
     groups = _group(rows, ("task", "supervisor", "strong", "locked", "method"))
-    keyed = sorted(groups.items(), key=lambda kv: (kv[0][0], _ORDER.get(_s(kv[1][0].get("supervisor_kind")), 9),
+    keyed = sorted(groups.items(), key=lambda kv: (kv[0][0], _ORDER.get(_s(kv[1][0].supervisor_kind), 9),
                                                    kv[0][1:]))
-    out = [[*key, str(len(g)), fmt(mean(r.get("weak_acc") for r in g)),
+    out = [[*key, str(len(g)), fmt(mean(r.score("weak", "acc") for r in g)),
             *(fmt(mean(_metric(r, k) for r in g)) for k in IMITATION_METRICS)] for key, g in keyed]
     return IMITATION_HEADER, out
 
 
-def locked_table(records: Iterable[dict]) -> tuple[list[str], list[list[str]]]:
+def locked_table(records: Records) -> tuple[list[str], list[list[str]]]:
     """(header, rows), one row per (task, locked variant, supervisor, method) of locked-student experiments."""
-    rows = [r for r in prepared(records) if r.get("locked")]
-    out = [[*key, str(len(g)), *(fmt(mean(r.get(k) for r in g)) for k in (
+    rows = [r for r in prepared(records) if r.locked]
+    out = [[*key, str(len(g)), *(fmt(mean(value(r, k) for r in g)) for k in (
         "weak_acc", "ceiling_acc", "locked_acc", "locked_acc_trigger", "student_acc", "student_acc_trigger"))]
         for key, g in _group(rows, ("task", "locked", "supervisor", "method")).items()]
     return LOCKED_HEADER, out
 
 
-def testbed_tables(records: Iterable[dict]) -> list[tuple[str, str, list[str], list[list[str]]]]:
+def testbed_tables(records: Records) -> list[tuple[str, str, list[str], list[list[str]]]]:
     """The section's tables that have rows, as (title, note, header, rows)."""
     records = list(records)
     tables = [("Imitation of supervisor errors and deception", IMITATION_NOTE, *imitation_table(records)),
