@@ -211,3 +211,16 @@ def test_auroc_reading_finds_a_gap_that_a_one_sided_probe_hides(sc, tmp_path, mo
     assert "| cosmos_qa | 0.550 | 0.710 | tfidf→mpnet |" in by_rank
     assert f"| tfidf → mpnet | 109M | 1/1 | 0.160 | {0.07 / 0.16:.2f} [" in by_rank
     assert (tmp_path / "scaling_auroc_pgr_vs_size.png").stat().st_size > 10_000
+
+
+def test_cipher_rows_are_keyed_by_their_yaml_path_whatever_name_the_record_shows(sc, monkeypatch):
+    """Newer records show a YAML task by its `name:` (sst2_cipher) and keep the path as `task_path`; the page's
+    cipher table is keyed by path, so both shapes must land on `tasks/sst2_cipher.yaml` (else the cipher rows
+    would be counted as a main-grid task)."""
+    old = {"task": "tasks/sst2_cipher.yaml", "task_path": "tasks/sst2_cipher.yaml", "seed": 0}
+    new = {"task": "sst2_cipher", "task_path": "tasks/sst2_cipher.yaml", "seed": 1}
+    builtin = {"task": "sst2", "seed": 0}
+    monkeypatch.setattr(sc, "load_records", lambda root, workdir: [old, new, builtin])
+    tasks = [r["task"] for r in sc.load("root", "scaling")]
+    assert tasks == ["tasks/sst2_cipher.yaml", "tasks/sst2_cipher.yaml", "sst2"]
+    assert all(t in sc.NOVEL for t in tasks[:2]) and "sst2" not in sc.NOVEL

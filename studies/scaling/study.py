@@ -77,8 +77,10 @@ def study_records(root: Path, part: str = "main", layer: str | None = "last") ->
 
 
 def load(root: Path, workdir: str) -> list[dict]:
-    """The workdir's records with their stored test outcomes (CIs resample seeds, then test groups)."""
-    return load_records(root, workdir)
+    """The workdir's records with their stored test outcomes (CIs resample seeds, then test groups). This page
+    names its cipher tasks by their YAML path (`NOVEL`), which every record keeps as `task_path` (newer records
+    show a YAML task by its `name:`)."""
+    return [r | {"task": r["task_path"]} if r.get("task_path") else r for r in load_records(root, workdir)]
 
 
 def read_at(record: dict) -> str:
