@@ -1,4 +1,5 @@
-"""Shared fixtures: tiny random models built from a config (no download) and a synthetic task."""
+"""Shared fixtures: tiny random models built from a config (no download) and a synthetic task; and the helpers
+tests share (`tiny_spec`, `FitSpy`), imported as `from .conftest import tiny_spec, FitSpy`."""
 
 from __future__ import annotations
 
@@ -15,6 +16,48 @@ POS = ["great", "wonderful", "superb", "delightful", "moving", "brilliant", "cha
 NEG = ["awful", "boring", "dreadful", "dull", "clumsy", "tedious", "bland", "weak"]
 FILLER = ["the", "movie", "plot", "actors", "story", "was", "quite", "really", "and", "film", "a", "it",
           "scenes", "music", "ending", "felt"]
+
+
+# the splits of a tiny experiment: A 150, B 200, V 50, T 200 rows of the 700-row synthetic task
+TINY_SPLITS = {"n_weak_train": 150, "n_transfer": 200, "n_val": 50, "n_test": 200}
+
+
+def tiny_spec(task, weak, strong, mode="frozen", method="naive", seed=0, **train):
+    """An ExperimentSpec of a tiny experiment (`TINY_SPLITS`) in `mode`, with settings that let the tiny random
+    models learn when finetuned (frozen: the defaults); `train` overrides TrainSpec fields."""
+    from w2sg.config import ExperimentSpec, SplitSpec, TrainSpec
+
+    defaults = {"frozen": {}, "full": {"epochs": 8, "lr": 2e-3, "batch_size": 16},
+                "lora": {"epochs": 4, "lr": 5e-3, "batch_size": 16}}[mode]
+    return ExperimentSpec(task=str(task), weak=str(weak), strong=str(strong), method=method, seed=seed,
+                          splits=SplitSpec(**TINY_SPLITS), train=TrainSpec(mode=mode, **{**defaults, **train}))
+
+
+class FitSpy:
+    """Wraps a Pipeline's `res.new_learner` to record what every learner is fitted on."""
+
+    def __init__(self, pipe):
+        import numpy as np
+
+        self.calls = []  # (model, texts, targets) per fit
+        self.losses = []  # the loss object of each fit
+        self.learners = []  # the fitted learner of each fit (still usable for predictions)
+        orig = pipe.res.new_learner
+
+        def new_learner(name, spec, **student):
+            learner = orig(name, spec, **student)
+            fit = learner.fit
+
+            def spy_fit(texts, targets, loss, seed, **kw):
+                self.calls.append((name, list(texts), np.asarray(targets).copy()))
+                self.losses.append(loss)
+                self.learners.append(learner)
+                return fit(texts, targets, loss, seed, **kw)
+
+            learner.fit = spy_fit
+            return learner
+
+        pipe.res.new_learner = new_learner
 
 
 def synthetic_rows(n: int, seed: int = 0) -> list[dict]:

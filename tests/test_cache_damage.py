@@ -14,7 +14,7 @@ from w2sg.config import ExperimentSpec, MethodSpec
 from w2sg.pipeline import Pipeline
 from w2sg.store import ResultsStore
 
-from .test_pipeline_tiny import _spec
+from .conftest import tiny_spec
 
 DAMAGES = ["half", "empty", "garbage", "garble"]
 
@@ -151,7 +151,7 @@ def test_feature_shard_damaged_after_the_index_was_read(tmp_path):
 def baseline(tmp_path_factory, tiny_encoder, synthetic_task):
     """One finished frozen-mode run whose workdir each case copies and damages."""
     workdir = tmp_path_factory.mktemp("damage-baseline") / "runs"
-    spec = _spec(synthetic_task, tiny_encoder, tiny_encoder)
+    spec = tiny_spec(synthetic_task, tiny_encoder, tiny_encoder)
     rec = Pipeline(workdir).run(spec)
     return workdir, spec, rec
 
@@ -196,7 +196,7 @@ def test_rerun_after_damaging_a_cache_file_recomputes_it(tmp_path, baseline, kin
 
 # ---- force ------------------------------------------------------------------------------------------
 def test_force_recomputes_steps_and_supervisor_members_but_not_features(tmp_path, tiny_encoder, synthetic_task):
-    spec = _spec(synthetic_task, tiny_encoder, tiny_encoder).model_copy(update={"weak": ExperimentSpec(
+    spec = tiny_spec(synthetic_task, tiny_encoder, tiny_encoder).model_copy(update={"weak": ExperimentSpec(
         weak={"kind": "ensemble", "model": str(tiny_encoder), "members": 2}).weak})
     workdir = tmp_path / "runs"
     first = Pipeline(workdir).run(spec)

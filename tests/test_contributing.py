@@ -20,7 +20,7 @@ def _blocks() -> dict[str, str]:
 
 def _exec(code: str, name: str) -> types.ModuleType:
     mod = types.ModuleType(name)
-    exec(compile(code.replace("from .test_pipeline_tiny", "from tests.test_pipeline_tiny"), name, "exec"),
+    exec(compile(code.replace("from .conftest", "from tests.conftest"), name, "exec"),
          mod.__dict__)
     return mod
 

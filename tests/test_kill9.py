@@ -8,7 +8,7 @@ import time
 
 from w2sg.pipeline import Pipeline
 
-from .test_pipeline_tiny import _spec
+from .conftest import tiny_spec
 
 CHILD = """
 import sys
@@ -21,7 +21,7 @@ Pipeline(sys.argv[1]).run(spec)
 
 def test_kill9_during_ceiling_then_resume(tmp_path, tiny_encoder, synthetic_task):
     # enough epochs that the ceiling step is still running when the weak artifact appears
-    spec = _spec(synthetic_task, tiny_encoder, tiny_encoder, mode="full", epochs=30)
+    spec = tiny_spec(synthetic_task, tiny_encoder, tiny_encoder, mode="full", epochs=30)
     workdir = tmp_path / "runs"
     proc = subprocess.Popen([sys.executable, "-c", CHILD, str(workdir), spec.model_dump_json()],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -11,7 +11,7 @@ from w2sg.methods.relabel import knn_relabel, logreg_relabel
 from w2sg.pipeline import Pipeline
 from w2sg.train.budget import fit_with_selection
 
-from .test_pipeline_tiny import _spec
+from .conftest import tiny_spec
 
 
 class _FakeLearner:
@@ -88,7 +88,7 @@ def test_every_method_runs_end_to_end(tmp_path, tiny_encoder, synthetic_task, me
         return orig(stages, ctx, transfer, val)
 
     monkeypatch.setattr(steps, "run_method", spy)
-    spec = _spec(synthetic_task, tiny_encoder, tiny_encoder).model_copy(
+    spec = tiny_spec(synthetic_task, tiny_encoder, tiny_encoder).model_copy(
         update={"method": MethodSpec(name=method, options=options)})
     rec = pipe.run(spec)
     assert seen["method"].name == method  # the pipeline dispatched to this method's function
@@ -135,7 +135,7 @@ def test_budget_checks_come_before_any_work(tmp_path, tiny_encoder, synthetic_ta
     from w2sg.config import BudgetSpec
     from w2sg.methods import check_method
 
-    spec = _spec(synthetic_task, tiny_encoder, tiny_encoder)
+    spec = tiny_spec(synthetic_task, tiny_encoder, tiny_encoder)
     with pytest.raises(ValueError, match="selects its own checkpoint"):
         check_method(spec.model_copy(update={"method": MethodSpec(name="early_stop"),
                                              "budget": BudgetSpec(kind="early_stop")}))
@@ -160,7 +160,7 @@ def test_oracle_budget_is_flagged_and_selects_on_ground_truth(tmp_path, tiny_enc
 
     monkeypatch.setattr(steps, "Selection", spy)
     pipe = Pipeline(tmp_path / "runs")
-    base = _spec(synthetic_task, tiny_encoder, tiny_encoder)
+    base = tiny_spec(synthetic_task, tiny_encoder, tiny_encoder)
     recs = {}
     for current in ("early_stop", "early_stop_oracle"):
         recs[current] = pipe.run(base.model_copy(update={"budget": BudgetSpec(kind=current, steps=40, evals=4)}))
@@ -177,11 +177,11 @@ def test_oracle_budget_is_flagged_and_selects_on_ground_truth(tmp_path, tiny_enc
 
 
 def test_filter_trains_on_the_confident_half(tmp_path, tiny_encoder, synthetic_task):
-    from .test_pipeline_tiny import _Spy
+    from .conftest import FitSpy
 
     pipe = Pipeline(tmp_path / "runs")
-    spy = _Spy(pipe)
-    spec = _spec(synthetic_task, tiny_encoder, tiny_encoder).model_copy(
+    spy = FitSpy(pipe)
+    spec = tiny_spec(synthetic_task, tiny_encoder, tiny_encoder).model_copy(
         update={"method": MethodSpec(name="filter_confident", options={"q": 0.25})})
     pipe.run(spec)
     weak_t = pipe.cache.load("weak", pipe.keys(spec)["weak"])[0]["transfer"]
@@ -191,7 +191,7 @@ def test_filter_trains_on_the_confident_half(tmp_path, tiny_encoder, synthetic_t
 
 
 def test_early_stop_needs_a_validation_split(tmp_path, tiny_encoder, synthetic_task):
-    spec = _spec(synthetic_task, tiny_encoder, tiny_encoder).model_copy(
+    spec = tiny_spec(synthetic_task, tiny_encoder, tiny_encoder).model_copy(
         update={"method": MethodSpec(name="early_stop"),
                 "splits": SplitSpec(n_weak_train=150, n_transfer=200, n_val=0, n_test=200)})
     with pytest.raises(ValueError, match="--n-val"):

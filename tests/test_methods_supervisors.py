@@ -10,7 +10,7 @@ from w2sg.pipeline import Pipeline
 from w2sg.sweep import SweepSpec, expand
 from w2sg.train.generative import generative_finetune, mask_tokens
 
-from .test_pipeline_tiny import _spec, _Spy
+from .conftest import FitSpy, tiny_spec
 
 SPLITS = SplitSpec(n_weak_train=150, n_transfer=200, n_val=50, n_test=200)
 
@@ -23,10 +23,10 @@ def _balanced_acc(p, y) -> float:
 
 def test_ensemble_supervisor_averages_its_members(tmp_path, tiny_encoder, tiny_decoder, synthetic_task):
     pipe = Pipeline(tmp_path / "runs")
-    spy = _Spy(pipe)
+    spy = FitSpy(pipe)
     weak = {"kind": "ensemble", "model": str(tiny_encoder), "members": 3, "models": [str(tiny_decoder)],
             "bagging": True}
-    spec = _spec(synthetic_task, tiny_encoder, tiny_encoder).model_copy(update={"weak": ExperimentSpec(
+    spec = tiny_spec(synthetic_task, tiny_encoder, tiny_encoder).model_copy(update={"weak": ExperimentSpec(
         weak=weak).weak})
     rec = pipe.run(spec)
     splits = pipe.splits(spec)
@@ -56,7 +56,7 @@ def test_ensemble_supervisor_averages_its_members(tmp_path, tiny_encoder, tiny_d
 
 def test_an_ensemble_of_one_is_the_model_supervisor(tmp_path, tiny_encoder, synthetic_task):
     pipe = Pipeline(tmp_path / "runs")
-    spec = _spec(synthetic_task, tiny_encoder, tiny_encoder)
+    spec = tiny_spec(synthetic_task, tiny_encoder, tiny_encoder)
     weak = pipe.weak_step(spec)
     one = pipe.weak_step(spec.model_copy(update={"weak": ExperimentSpec(
         weak={"kind": "ensemble", "model": str(tiny_encoder), "members": 1}).weak}))
@@ -74,8 +74,8 @@ def test_synthetic_supervisor_runs_end_to_end_with_its_error_rate(tmp_path, tiny
     from w2sg.store import ResultsStore
 
     pipe = Pipeline(tmp_path / "runs")
-    spy = _Spy(pipe)
-    base = _spec(synthetic_task, tiny_encoder, tiny_encoder)
+    spy = FitSpy(pipe)
+    base = tiny_spec(synthetic_task, tiny_encoder, tiny_encoder)
     spec = base.model_copy(update={"weak": ExperimentSpec(weak={"kind": "synthetic", "error_rate": 0.25}).weak})
     rec = pipe.run(spec)
     assert [c[0] for c in spy.calls] == [str(tiny_encoder)] * 2  # no weak model: ceiling and student only
@@ -101,7 +101,7 @@ def test_synthetic_supervisor_runs_end_to_end_with_its_error_rate(tmp_path, tiny
 def test_bad_supervisor_options_fail_before_any_work(tmp_path, tiny_encoder, synthetic_task):
     from w2sg.supervisors import check_supervisor
 
-    spec = _spec(synthetic_task, tiny_encoder, tiny_encoder)
+    spec = tiny_spec(synthetic_task, tiny_encoder, tiny_encoder)
     with pytest.raises(ValueError, match="supervisor kind 'oracle' not found"):
         check_supervisor(ExperimentSpec(weak={"kind": "oracle"}))
     with pytest.raises(ValueError, match="'synthetic': invalid options.*error_rat"):
@@ -119,9 +119,9 @@ def test_bad_supervisor_options_fail_before_any_work(tmp_path, tiny_encoder, syn
 
 def test_chain_supervisor_bootstraps_through_fresh_slices(tmp_path, tiny_encoder, tiny_decoder, synthetic_task):
     pipe = Pipeline(tmp_path / "runs")
-    spy = _Spy(pipe)
+    spy = FitSpy(pipe)
     splits_spec = SplitSpec(n_weak_train=150, n_transfer=200, n_val=50, n_test=200, n_extra=100)
-    plain = _spec(synthetic_task, tiny_encoder, tiny_encoder).model_copy(update={"splits": splits_spec})
+    plain = tiny_spec(synthetic_task, tiny_encoder, tiny_encoder).model_copy(update={"splits": splits_spec})
     spec = plain.model_copy(update={"weak": ExperimentSpec(
         weak={"kind": "chain", "model": str(tiny_encoder), "rungs": [str(tiny_decoder)]}).weak})
     rec = pipe.run(spec)
@@ -209,7 +209,7 @@ def test_generative_finetune_adapts_on_student_texts_only(tmp_path, tiny_encoder
         return learner
 
     pipe.res.learner_on = learner_on
-    spec = _spec(synthetic_task, tiny_encoder, tiny_encoder, mode=mode).model_copy(update={
+    spec = tiny_spec(synthetic_task, tiny_encoder, tiny_encoder, mode=mode).model_copy(update={
         "method": MethodSpec.model_validate([{"name": "generative_finetune", "options": {"epochs": 1,
                                               "batch_size": 32}}, "naive"]),
         "splits": SPLITS})
@@ -227,7 +227,7 @@ def test_generative_finetune_adapts_on_student_texts_only(tmp_path, tiny_encoder
 
 
 def test_method_chains_put_adapters_first(tiny_encoder, synthetic_task):
-    spec = _spec(synthetic_task, tiny_encoder, tiny_encoder)
+    spec = tiny_spec(synthetic_task, tiny_encoder, tiny_encoder)
 
     def chain(text):
         return spec.model_copy(update={"method": MethodSpec.model_validate(text)})
@@ -252,7 +252,7 @@ def test_method_chains_put_adapters_first(tiny_encoder, synthetic_task):
 def test_a_method_that_cannot_run_in_a_mode_says_so_before_any_work(tmp_path, tiny_encoder, synthetic_task):
     register_method("frozen_only_test", "test method", modes=("frozen",))(lambda *a: None)
     try:
-        spec = _spec(synthetic_task, tiny_encoder, tiny_encoder, mode="full", method="frozen_only_test")
+        spec = tiny_spec(synthetic_task, tiny_encoder, tiny_encoder, mode="full", method="frozen_only_test")
         pipe = Pipeline(tmp_path / "runs")
         with pytest.raises(ValueError, match="cannot run in full mode.*supports: frozen"):
             pipe.run(spec)
@@ -264,7 +264,7 @@ def test_a_method_that_cannot_run_in_a_mode_says_so_before_any_work(tmp_path, ti
 
 
 def test_bad_options_fail_up_front(tiny_encoder, synthetic_task):
-    spec = _spec(synthetic_task, tiny_encoder, tiny_encoder)
+    spec = tiny_spec(synthetic_task, tiny_encoder, tiny_encoder)
     with pytest.raises(ValueError, match="method 'confidence': invalid options"):
         check_method(spec.model_copy(update={"method": MethodSpec(name="confidence", options={"amax": 1})}))
 
@@ -272,8 +272,8 @@ def test_bad_options_fail_up_front(tiny_encoder, synthetic_task):
 def test_s2s_relabel_trains_each_round_on_the_previous_students_predictions(tmp_path, tiny_encoder,
                                                                             synthetic_task):
     pipe = Pipeline(tmp_path / "runs")
-    spy = _Spy(pipe)
-    spec = _spec(synthetic_task, tiny_encoder, tiny_encoder).model_copy(
+    spy = FitSpy(pipe)
+    spec = tiny_spec(synthetic_task, tiny_encoder, tiny_encoder).model_copy(
         update={"method": MethodSpec(name="s2s_relabel", options={"rounds": 2})})
     pipe.run(spec)
     students = spy.calls[2:]  # after the weak model and the ceiling
@@ -289,8 +289,8 @@ def test_naive_hard_trains_on_thresholded_weak_labels(tmp_path, tiny_encoder, sy
     from w2sg.train.losses import HardXent
 
     pipe = Pipeline(tmp_path / "runs")
-    spy = _Spy(pipe)
-    pipe.run(_spec(synthetic_task, tiny_encoder, tiny_encoder, method="naive_hard"))
+    spy = FitSpy(pipe)
+    pipe.run(tiny_spec(synthetic_task, tiny_encoder, tiny_encoder, method="naive_hard"))
     targets, loss = spy.calls[-1][2], spy.losses[-1]
     assert isinstance(loss, HardXent)
     t = loss.batch_targets(torch.zeros(len(targets), 2), torch.as_tensor(targets), 0.0)[:, 1]

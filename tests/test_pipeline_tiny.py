@@ -4,54 +4,23 @@ cache, the store, ground-truth hygiene and determinism."""
 import numpy as np
 import pytest
 
-from w2sg.config import ExperimentSpec, MethodSpec, SplitSpec, TrainSpec
+from w2sg.config import ExperimentSpec, MethodSpec, SplitSpec
 from w2sg.methods import WeakLabelled
 from w2sg.metrics import accuracy, auroc
 from w2sg.pipeline import Pipeline
 from w2sg.tasks.schema import Example
 
-SPLITS = SplitSpec(n_weak_train=150, n_transfer=200, n_val=50, n_test=200)
+from .conftest import FitSpy, tiny_spec
+
 REQUIRED = {"task", "weak", "strong", "method", "seed", "weak_acc", "ceiling_acc", "student_acc", "pgr_acc",
             "pgr_acc_ci_low", "pgr_acc_ci_high", "pgr_auroc", "unstable"}
-
-
-def _spec(task, weak, strong, mode="frozen", method="naive", seed=0, **train):
-    defaults = {"frozen": {}, "full": {"epochs": 8, "lr": 2e-3, "batch_size": 16},
-                "lora": {"epochs": 4, "lr": 5e-3, "batch_size": 16}}[mode]
-    return ExperimentSpec(task=str(task), weak=str(weak), strong=str(strong), method=method, seed=seed,
-                          splits=SPLITS, train=TrainSpec(mode=mode, **{**defaults, **train}))
-
-
-class _Spy:
-    """Wraps Pipeline.new_learner to record what every learner is fitted on."""
-
-    def __init__(self, pipe):
-        self.calls = []  # (model, texts, targets) per fit
-        self.losses = []  # the loss object of each fit
-        self.learners = []  # the fitted learner of each fit (still usable for predictions)
-        orig = pipe.res.new_learner
-
-        def new_learner(name, spec, **student):
-            learner = orig(name, spec, **student)
-            fit = learner.fit
-
-            def spy_fit(texts, targets, loss, seed, **kw):
-                self.calls.append((name, list(texts), np.asarray(targets).copy()))
-                self.losses.append(loss)
-                self.learners.append(learner)
-                return fit(texts, targets, loss, seed, **kw)
-
-            learner.fit = spy_fit
-            return learner
-
-        pipe.res.new_learner = new_learner
 
 
 @pytest.mark.parametrize("mode", ["frozen", "full"])
 def test_encoder_to_decoder_end_to_end(tmp_path, tiny_encoder, tiny_decoder, synthetic_task, mode):
     pipe = Pipeline(tmp_path / "runs")
-    spy = _Spy(pipe)
-    spec = _spec(synthetic_task, tiny_encoder, tiny_decoder, mode=mode)
+    spy = FitSpy(pipe)
+    spec = tiny_spec(synthetic_task, tiny_encoder, tiny_decoder, mode=mode)
     rec = pipe.run(spec)
     assert REQUIRED <= set(rec)
     # the record's scores are those of the cached predictions on T (class-balanced), role by role
@@ -76,7 +45,7 @@ def test_encoder_to_decoder_end_to_end(tmp_path, tiny_encoder, tiny_decoder, syn
     assert set(a_targets) <= {0.0, 1.0} and set(b_gt) <= {0.0, 1.0}
     assert s_texts == b_texts and not set(a_texts) & set(b_texts)  # ceiling and student: same rows
     # the student is fitted on the weak model's soft labels, never on ground truth
-    weak_art = pipe.cache.load("weak", pipe.keys(_spec(synthetic_task, tiny_encoder, tiny_decoder, mode=mode))
+    weak_art = pipe.cache.load("weak", pipe.keys(tiny_spec(synthetic_task, tiny_encoder, tiny_decoder, mode=mode))
                                ["weak"])[0]
     np.testing.assert_allclose(s_targets, weak_art["transfer"], rtol=1e-6)
     assert not np.array_equal(s_targets, b_gt)
@@ -84,7 +53,7 @@ def test_encoder_to_decoder_end_to_end(tmp_path, tiny_encoder, tiny_decoder, syn
 
 def test_full_finetune_learns_and_confidence_reuses_weak_and_ceiling(tmp_path, tiny_encoder, synthetic_task):
     pipe = Pipeline(tmp_path / "runs")
-    spec = _spec(synthetic_task, tiny_encoder, tiny_encoder, mode="full")
+    spec = tiny_spec(synthetic_task, tiny_encoder, tiny_encoder, mode="full")
     rec = pipe.run(spec)
     assert rec["weak_acc"] > 0.65 and rec["ceiling_acc"] > 0.65, rec  # a real signal is learned
     assert not rec["cached_weak"] and not rec["cached_ceiling"]
@@ -96,7 +65,7 @@ def test_full_finetune_learns_and_confidence_reuses_weak_and_ceiling(tmp_path, t
 
 
 def test_rerun_recomputes_nothing_and_is_deterministic(tmp_path, tiny_encoder, synthetic_task):
-    spec = _spec(synthetic_task, tiny_encoder, tiny_encoder, mode="full", epochs=1)
+    spec = tiny_spec(synthetic_task, tiny_encoder, tiny_encoder, mode="full", epochs=1)
     pipe = Pipeline(tmp_path / "a")
     rec = pipe.run(spec)
     # a new process on the same workdir: the store answers, no learner is even created
@@ -115,7 +84,7 @@ def test_rerun_recomputes_nothing_and_is_deterministic(tmp_path, tiny_encoder, s
 def test_interrupted_run_resumes_from_finished_steps(tmp_path, tiny_encoder, synthetic_task, monkeypatch):
     from w2sg.pipeline import steps
 
-    spec = _spec(synthetic_task, tiny_encoder, tiny_encoder)
+    spec = tiny_spec(synthetic_task, tiny_encoder, tiny_encoder)
     pipe = Pipeline(tmp_path / "runs")
 
     def boom(*a, **k):
@@ -139,8 +108,8 @@ def test_lora_trains_the_adapters_and_the_head_only(tmp_path, tiny_decoder, synt
     from transformers import AutoModel
 
     pipe = Pipeline(tmp_path / "runs")
-    spy = _Spy(pipe)
-    pipe.run(_spec(synthetic_task, tiny_decoder, tiny_decoder, mode="lora", epochs=1))
+    spy = FitSpy(pipe)
+    pipe.run(tiny_spec(synthetic_task, tiny_decoder, tiny_decoder, mode="lora", epochs=1))
     base = AutoModel.from_pretrained(str(tiny_decoder)).state_dict()
     model = spy.learners[-1].model  # the student
     seen, adapters = set(), {}
@@ -172,14 +141,14 @@ def test_student_data_cannot_carry_ground_truth():
 
 
 def test_method_refuses_unknown_options(tmp_path, tiny_encoder, synthetic_task):
-    spec = _spec(synthetic_task, tiny_encoder, tiny_encoder).model_copy(
+    spec = tiny_spec(synthetic_task, tiny_encoder, tiny_encoder).model_copy(
         update={"method": MethodSpec(name="confidence", options={"alpha": 0.3})})
     with pytest.raises(ValueError, match="alpha"):
         Pipeline(tmp_path / "runs").run(spec)
 
 
 def test_over_long_texts_are_truncated_and_counted(tmp_path, tiny_encoder, synthetic_task):
-    rec = Pipeline(tmp_path / "runs").run(_spec(synthetic_task, tiny_encoder, tiny_encoder, max_length=8))
+    rec = Pipeline(tmp_path / "runs").run(tiny_spec(synthetic_task, tiny_encoder, tiny_encoder, max_length=8))
     # synthetic texts have 5-19 tokens with [CLS]/[SEP]: many exceed 8, none is dropped
     assert rec["truncated_weak"] > 50 and rec["truncated_strong"] > 50
     assert rec["n_test"] == 200
@@ -193,7 +162,7 @@ def test_a_pairwise_task_runs_through_the_protocol(tmp_path, tiny_encoder):
     from .conftest import REPO
 
     pipe = Pipeline(tmp_path / "runs")
-    spy = _Spy(pipe)
+    spy = FitSpy(pipe)
     spec = ExperimentSpec(task=str(REPO / "examples" / "pairwise_task" / "pairs.yaml"), weak=str(tiny_encoder),
                           strong=str(tiny_encoder), splits=SplitSpec(n_weak_train=80, n_transfer=100, n_val=20,
                                                                      n_test=60))
@@ -214,7 +183,7 @@ def test_the_spec_is_resolved_once_and_shared_by_every_step(tmp_path, tiny_encod
     check_supervisor, check_method = plan.check_supervisor, plan.check_method
     monkeypatch.setattr(plan, "check_supervisor", lambda spec: calls.append("supervisor") or check_supervisor(spec))
     monkeypatch.setattr(plan, "check_method", lambda spec: calls.append("method") or check_method(spec))
-    rec = Pipeline(tmp_path / "runs").run(_spec(synthetic_task, tiny_encoder, tiny_encoder))
+    rec = Pipeline(tmp_path / "runs").run(tiny_spec(synthetic_task, tiny_encoder, tiny_encoder))
     assert calls == ["supervisor", "method"]  # one resolution for the four steps, their keys and the record
     assert rec["supervisor_kind"] == "model" and rec["supervisor_errors"] is None and rec["locked"] is None
 

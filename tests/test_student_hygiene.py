@@ -9,7 +9,7 @@ from w2sg.pipeline import steps as protocol
 from w2sg.tasks.schema import Splits
 from w2sg.train.convex import choose_l2
 
-from .test_pipeline_tiny import _spec
+from .conftest import tiny_spec
 
 
 class GroundTruthTouched(AssertionError):
@@ -47,7 +47,7 @@ def _sealed_student(pipe, spec, monkeypatch):
 def test_student_fitting_never_reads_the_labels_of_b_or_v(tmp_path, tiny_encoder, synthetic_task, monkeypatch,
                                                           method, options):
     pipe = Pipeline(tmp_path / "runs")
-    spec = _spec(synthetic_task, tiny_encoder, tiny_encoder).model_copy(
+    spec = tiny_spec(synthetic_task, tiny_encoder, tiny_encoder).model_copy(
         update={"method": MethodSpec(name=method, options=options)})
     (arrays, meta), weak, splits = _sealed_student(pipe, spec, monkeypatch)
     assert len(arrays["test"]) == len(splits.test)
@@ -61,7 +61,7 @@ def test_student_fitting_never_reads_the_labels_of_b_or_v(tmp_path, tiny_encoder
 def test_the_sealed_splits_catch_an_oracle(tmp_path, tiny_encoder, synthetic_task, monkeypatch):
     """The guard above can fail: the ground-truth baseline early_stop_oracle reads V's labels and is caught."""
     pipe = Pipeline(tmp_path / "runs")
-    spec = _spec(synthetic_task, tiny_encoder, tiny_encoder).model_copy(
+    spec = tiny_spec(synthetic_task, tiny_encoder, tiny_encoder).model_copy(
         update={"method": MethodSpec(name="early_stop_oracle", options={"evals": 2})})
     with pytest.raises(GroundTruthTouched):
         _sealed_student(pipe, spec, monkeypatch)
@@ -69,7 +69,7 @@ def test_the_sealed_splits_catch_an_oracle(tmp_path, tiny_encoder, synthetic_tas
 
 def test_student_l2_sources_and_the_ceiling_oracle(tmp_path, tiny_encoder, synthetic_task):
     pipe = Pipeline(tmp_path / "runs")
-    base = _spec(synthetic_task, tiny_encoder, tiny_encoder)
+    base = tiny_spec(synthetic_task, tiny_encoder, tiny_encoder)
     recs = {c: pipe.run(base.model_copy(update={"train": base.train.model_copy(update={"student_l2": c})}))
             for c in ("cv", "weak", "ceiling", 0.37)}
     assert recs["cv"]["student_l2_source"] == "cv_weak_labels" and recs["cv"]["oracle"] is False

@@ -18,8 +18,7 @@ from w2sg.supervisors.model import weak_fit_key
 from w2sg.supervisors.synthetic import SyntheticConfig, synthetic
 from w2sg.tasks import load_task
 
-from .conftest import synthetic_rows
-from .test_pipeline_tiny import _Spy
+from .conftest import FitSpy, synthetic_rows
 
 SPLITS = SplitSpec(n_weak_train=100, n_transfer=150, n_val=50, n_test=150, n_extra=60)
 KEYWORD = "zebra"
@@ -285,7 +284,7 @@ def test_the_student_learns_the_supervisors_labels_never_ground_truth(tmp_path, 
 
     monkeypatch.setattr(steps, "run_method", spy_method)
     pipe = Pipeline(tmp_path / "runs")
-    spy = _Spy(pipe)
+    spy = FitSpy(pipe)
     weak = {"kind": "synthetic", "errors": "region", "region": {"keyword": "movie"}, "region_error_rate": 1.0}
     spec = ExperimentSpec(task=str(synthetic_task), weak=weak, strong=str(tiny_encoder), seed=0,
                           splits=SplitSpec(n_weak_train=150, n_transfer=200, n_val=50, n_test=200))

@@ -14,12 +14,11 @@ from w2sg.items import Comparison
 from w2sg.metrics import accuracy, auroc
 from w2sg.pipeline import Pipeline
 from w2sg.pipeline import steps as protocol
+from w2sg.prompts import TEMPLATES, template_for
 from w2sg.supervisors import check_supervisor
 from w2sg.train import zero_shot as zs
-from w2sg.train.prompts import TEMPLATES, template_for
 
-from .conftest import vocab_texts
-from .test_pipeline_tiny import _spec, _Spy
+from .conftest import FitSpy, tiny_spec, vocab_texts
 
 TEXTS = ["the movie was great", "dull", "the plot and the actors and the music and the ending felt really quite "
          "tedious and bland and the story was weak", "a film"]
@@ -202,8 +201,8 @@ def _zero_shot_weak(spec, model) -> ExperimentSpec:
 
 def test_zero_shot_supervisor_runs_end_to_end_without_labels(tmp_path, tiny_lm, tiny_encoder, synthetic_task):
     pipe = Pipeline(tmp_path / "runs")
-    spy = _Spy(pipe)
-    spec = _zero_shot_weak(_spec(synthetic_task, tiny_lm, tiny_lm), tiny_lm)
+    spy = FitSpy(pipe)
+    spec = _zero_shot_weak(tiny_spec(synthetic_task, tiny_lm, tiny_lm), tiny_lm)
     rec = pipe.run(spec)
     assert [c[0] for c in spy.calls] == [str(tiny_lm)] * 2  # no weak model is trained: ceiling and student only
     assert rec["supervisor_kind"] == "zero_shot" and rec["weak"].startswith("zero_shot(")
@@ -246,9 +245,9 @@ def test_zero_shot_method_is_the_strong_models_own_answers(tmp_path, tiny_lm, sy
     monkeypatch.setattr(zs.ZeroShotLM, "_compute", lambda self, texts, t: computed.append(len(texts))
                         or compute(self, texts, t))
     pipe = Pipeline(tmp_path / "runs")
-    spy = _Spy(pipe)
+    spy = FitSpy(pipe)
     extra = {"epochs": 1} if mode == "full" else {}
-    base = _spec(synthetic_task, tiny_lm, tiny_lm, mode=mode, method="zero_shot", **extra)
+    base = tiny_spec(synthetic_task, tiny_lm, tiny_lm, mode=mode, method="zero_shot", **extra)
     spec = base.model_copy(update={"weak": ExperimentSpec(weak={"kind": "synthetic", "error_rate": 0.2}).weak})
     rec = pipe.run(spec)
     assert [c[0] for c in spy.calls] == [str(tiny_lm)]  # the ceiling only: the student is never trained
@@ -273,10 +272,10 @@ def test_zero_shot_method_is_the_strong_models_own_answers(tmp_path, tiny_lm, sy
 def test_zero_shot_method_checks_its_strong_model_and_chain(tmp_path, tiny_encoder, tiny_lm, synthetic_task):
     from w2sg.methods import check_method
 
-    spec = _spec(synthetic_task, tiny_encoder, tiny_encoder, method="zero_shot")
+    spec = tiny_spec(synthetic_task, tiny_encoder, tiny_encoder, method="zero_shot")
     with pytest.raises(ValueError, match="method 'zero_shot': .*needs a causal LM"):
         check_method(spec)
-    chained = _spec(synthetic_task, tiny_lm, tiny_lm, method="generative_finetune+zero_shot")
+    chained = tiny_spec(synthetic_task, tiny_lm, tiny_lm, method="generative_finetune+zero_shot")
     with pytest.raises(ValueError, match="use method zero_shot alone"):
         check_method(chained)
     with pytest.raises(ValueError, match="asks no question"):
