@@ -126,3 +126,33 @@ def test_the_command_reports_what_it_changed(tmp_path):
     assert res.exit_code == 0 and "nothing to migrate (5 row(s)" in res.output
     res = runner.invoke(app, ["store", "migrate", "-w", str(tmp_path / "none")])
     assert res.exit_code == 2 and "no results store" in res.output
+
+
+def test_a_yaml_task_stored_under_its_path_gets_its_name_once(tmp_path, monkeypatch):
+    """Rows written before records named a YAML task by its `name:` show its path; the migration gives them the
+    name new rows get (read from the file at the keyed path), keeps spec and hash, and keeps the path of a file
+    it cannot read, saying so."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tasks").mkdir()
+    (tmp_path / "tasks" / "mine.yaml").write_text("name: headlines\nfiles: {pool: h.csv}\ntext: '{t}'\nlabel: y\n")
+    store = ResultsStore(tmp_path / "results.sqlite")
+    new = _metrics(0, new=True)
+    for h, task in (("yaml-old", "tasks/mine.yaml"), ("yaml-gone", "tasks/gone.yaml"), ("builtin", "sst2")):
+        store.put(_spec({"name": "naive", "options": {}}) | {"task": task}, h, new, {})
+    con = sqlite3.connect(tmp_path / "results.sqlite")
+    with con:  # what the store wrote before: the path in the task column
+        con.execute("UPDATE experiments SET task = 'tasks/mine.yaml' WHERE hash = 'yaml-old'")
+    con.close()
+    before = _rows(tmp_path)
+    assert before["yaml-old"]["task"] == "tasks/mine.yaml" and before["yaml-gone"]["task"] == "tasks/gone.yaml"
+
+    report = migrate_store(tmp_path / "results.sqlite")
+    after = _rows(tmp_path)
+    assert [c.hash for c in report.changes] == ["yaml-old"]
+    assert after["yaml-old"]["task"] == "headlines"
+    assert after["yaml-old"]["spec_json"] == before["yaml-old"]["spec_json"]  # the key (and hash) keep the path
+    assert {h: r for h, r in after.items() if h != "yaml-old"} == {h: r for h, r in before.items() if h != "yaml-old"}
+    assert "tasks/gone.yaml" in report.summary() and "could not be read" in report.summary()
+    rec = {r["hash"]: r for r in ResultsStore(tmp_path / "results.sqlite").records()}["yaml-old"]
+    assert (rec["task"], rec["task_path"]) == ("headlines", "tasks/mine.yaml")
+    assert not migrate_store(tmp_path / "results.sqlite").changes and _rows(tmp_path) == after

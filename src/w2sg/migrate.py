@@ -11,6 +11,9 @@ studies, reports) see one shape and rename nothing on every read:
   (`supervisor_kind: chain`; `supervisor_acc`, the last rung's accuracy, stays as stored);
 - `generative_finetune` (the method that adapted the strong model, then trained it naively) becomes the adapter
   chain `generative_finetune+naive`;
+- a YAML task stored under its path (rows from before records named a YAML task by its `name:`) gets the
+  `name:` of the file at that path (read relative to the working directory, as the path was keyed), the name
+  new rows get (`tasks.keys.task_name`); a file that cannot be read keeps its path, and the report says so;
 - `weak_ensemble` rows keep their method: their PGR floor is the single weak model, which no ensemble supervisor
   reproduces (`store.RETIRED` says how they differ).
 
@@ -35,6 +38,7 @@ from typing import Any
 
 from w2sg.config import weak_label
 from w2sg.store import ResultsStore, StoreError, method_label
+from w2sg.tasks.keys import is_task_file, task_name
 
 COLUMNS = ("hash", "task", "weak", "strong", "method", "seed", "mode", "status", "error", "created_at", "spec_json",
            "metrics_json", "timings_json", "versions_json")
@@ -65,16 +69,20 @@ class MigrationReport:
     changes: list[Change] = field(default_factory=list)
     unchanged: int = 0
     dry_run: bool = False
+    unread_tasks: set[str] = field(default_factory=set)  # YAML task paths whose file could not be read
 
     def summary(self) -> str:
         verb = "would migrate" if self.dry_run else "migrated"
+        unread = (f"; kept the path of YAML task(s) whose file could not be read from here: "
+                  f"{', '.join(sorted(self.unread_tasks))} (run it from the directory the sweep ran in)"
+                  if self.unread_tasks else "")
         if not self.changes:
-            return f"{self.path}: nothing to migrate ({self.unchanged} row(s) already in the current shape)"
+            return f"{self.path}: nothing to migrate ({self.unchanged} row(s) already in the current shape){unread}"
         kinds: dict[str, int] = {}
         for c in self.changes:
             kinds[c.what] = kinds.get(c.what, 0) + 1
         return (f"{self.path}: {verb} {len(self.changes)} row(s), {self.unchanged} already in the current shape: "
-                + "; ".join(f"{n} x {what}" for what, n in kinds.items()))
+                + "; ".join(f"{n} x {what}" for what, n in kinds.items()) + unread)
 
 
 def _old_method(method: Any) -> tuple[str, dict]:
@@ -127,6 +135,15 @@ def migrate_row(row: dict) -> tuple[dict, str] | None:
     return new, what
 
 
+def migrate_task(stored: str, spec: dict) -> tuple[str, bool | None]:
+    """(the task column, whether it changed): a YAML task stored under its path gets the file's `name:`;
+    changed is None when the file could not be read (the row keeps its path)."""
+    if not (is_task_file(stored) and spec.get("task") == stored):
+        return stored, False
+    name = task_name(stored)
+    return name, (name != stored) or None
+
+
 def _check_schema(con: sqlite3.Connection, path: Path) -> None:
     tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     if "experiments" not in tables:
@@ -157,23 +174,28 @@ def migrate_store(path: str | Path, dry_run: bool = False) -> MigrationReport:
         con.row_factory = sqlite3.Row
         _check_schema(con, path)
         updates = []
-        for r in con.execute("SELECT hash, weak, method, spec_json, metrics_json FROM experiments ORDER BY hash"):
+        for r in con.execute("SELECT hash, task, weak, method, spec_json, metrics_json FROM experiments "
+                              "ORDER BY hash"):
             try:
                 row = {"hash": r["hash"], "weak": r["weak"], "method": r["method"],
                        "spec": json.loads(r["spec_json"]), "metrics": json.loads(r["metrics_json"])}
             except json.JSONDecodeError as e:
                 raise MigrationError(f"{path}: row {r['hash']} is not JSON ({e}); nothing was written") from None
             done = migrate_row(row)
-            if done is None:
+            task, renamed = migrate_task(r["task"], row["spec"])
+            if renamed is None:
+                report.unread_tasks.add(r["task"])
+            if done is None and not renamed:
                 report.unchanged += 1
                 continue
-            new, what = done
+            new, what = done or (row, "")
+            what = "; ".join(w for w in (what, renamed and f"task {r['task']} -> its name: {task}") if w)
             report.changes.append(Change(r["hash"], f"{r['weak']} / {r['method']}", f"{new['weak']} / {new['method']}",
                                          what))
-            updates.append((new["weak"], new["method"], json.dumps(new["spec"], sort_keys=True),
+            updates.append((task, new["weak"], new["method"], json.dumps(new["spec"], sort_keys=True),
                             json.dumps(new["metrics"], sort_keys=True, allow_nan=False), r["hash"]))
         if updates and not dry_run:
             with con:  # one transaction: every row or none
-                con.executemany("UPDATE experiments SET weak=?, method=?, spec_json=?, metrics_json=? WHERE hash=?",
-                                updates)
+                con.executemany("UPDATE experiments SET task=?, weak=?, method=?, spec_json=?, metrics_json=? "
+                                "WHERE hash=?", updates)
     return report
