@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from w2sg.metrics.bootstrap import _ci
 from w2sg.metrics.pooled import N_BOOT, Outcomes, SeedMeans, pooled_pgr, ratio_ci, seed_means
+from w2sg.metrics.resample import percentile_ci
 
 STATISTICS: dict[str, Callable[..., Any]] = {"median": np.median, "mean": np.mean}
 
@@ -148,8 +148,8 @@ def compare_task(task: str, means: SeedMeans) -> TaskComparison:
     sa, ba = means.role("student_a")
     sb, bb = means.role("student_b")
     d = ba - bb
-    lo, hi = _ci(d)
-    glo, _ = _ci(bc - bw)
+    lo, hi = percentile_ci(d)
+    glo, _ = percentile_ci(bc - bw)
     resolved = c - w > 0 and math.isfinite(glo) and glo > 0
     dp, plo, phi = None, None, None
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -255,7 +255,7 @@ def spearman_ci(x: Sequence[float], y: Sequence[float], groups: Sequence[str] | 
         idx = np.concatenate([members[i] for i in rng.integers(0, len(names), len(names))])
         if len(np.unique(x[idx])) > 1 and len(np.unique(y[idx])) > 1:
             reps.append(spearmanr(x[idx], y[idx]).statistic)
-    lo, hi = _ci(np.asarray(reps, dtype=np.float64))
+    lo, hi = percentile_ci(np.asarray(reps, dtype=np.float64))
     return rho, (lo if math.isfinite(lo) else None), (hi if math.isfinite(hi) else None)
 
 
@@ -276,7 +276,7 @@ def two_level_ci(values: Mapping[str, Sequence[float]], stat: str = "mean", n_bo
     for b in range(n_boot):
         picked = [arrays[i] for i in rng.integers(0, len(arrays), len(arrays))]
         reps[b] = fn([a[rng.integers(0, a.size, a.size)].mean() for a in picked])
-    lo, hi = _ci(reps)
+    lo, hi = percentile_ci(reps)
     return point, lo, hi
 
 

@@ -11,9 +11,9 @@ from pydantic import Field
 
 from w2sg.config import content_hash
 from w2sg.items import item_texts, kind_of
+from w2sg.prompts import KINDS
 from w2sg.supervisors.base import ROLES, Supervision, SupervisionContext, SupervisorConfig
 from w2sg.supervisors.registry import register_supervisor
-from w2sg.train.prompts import KINDS
 from w2sg.train.zero_shot import ANSWERS, ZeroShotLM, ZeroShotPrompt, decoder_problem, resolve_template
 
 
