@@ -21,8 +21,8 @@ import torch
 
 from w2sg.models.classifier import load_backbone, pool
 from w2sg.models.zoo import resolve
+from w2sg.prompts import TEMPLATES, apply_template
 from w2sg.tasks import load_task
-from w2sg.train.prompts import TEMPLATES, apply_template
 
 
 def rows_of(n: int, data_dir: str | None) -> tuple[list[str], np.ndarray]:

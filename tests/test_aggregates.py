@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from w2sg.metrics import evaluate, pgr_with_ci
-from w2sg.metrics.bootstrap import paired_bootstrap
 from w2sg.metrics.pooled import Outcomes, pooled_pgr, seed_means
+from w2sg.metrics.resample import paired_bootstrap
 
 
 def _duplicated(m: int = 150, seed: int = 0):
@@ -170,8 +170,8 @@ def test_spearman_and_two_level_cis_resample_tasks():
 
 @pytest.mark.parametrize("balanced", [True, False])
 def test_group_count_accuracy_equals_the_row_level_bootstrap(balanced):
-    from w2sg.metrics.bootstrap import accuracy_boot, resample_counts
     from w2sg.metrics.pooled import _scores
+    from w2sg.metrics.resample import accuracy_boot, resample_counts
 
     o = _seed_outcomes(3)
     o = Outcomes(o.labels, o.groups, o.probs, o.test_key, balanced)
@@ -183,7 +183,7 @@ def test_group_count_accuracy_equals_the_row_level_bootstrap(balanced):
 
 
 def test_the_deception_region_ci_resamples_whole_test_groups():
-    from w2sg.metrics.regions import region_metrics
+    from w2sg.metrics.deception import region_metrics
 
     y, (w, c, s) = _duplicated(m=200, seed=4)
     dup = np.repeat(np.arange(len(y)), 2)  # every question written twice: its two rows are one unit

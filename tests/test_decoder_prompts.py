@@ -9,9 +9,7 @@ from w2sg.config import ExperimentSpec, SplitSpec, TrainSpec, content_hash
 from w2sg.items import Comparison
 from w2sg.pipeline import Pipeline
 from w2sg.pipeline.resources import Resources
-from w2sg.sweep import SweepSpec, expand
-from w2sg.train.featurizer import Backbone, Featurizer, item_features
-from w2sg.train.prompts import (
+from w2sg.prompts import (
     AUTO,
     TASK_TEMPLATES,
     TEMPLATES,
@@ -21,6 +19,8 @@ from w2sg.train.prompts import (
     task_template,
     template_for,
 )
+from w2sg.sweep import SweepSpec, expand
+from w2sg.train.featurizer import Backbone, Featurizer, item_features
 
 CPU = torch.device("cpu")
 TEXTS = ["great movie", "the plot was dull and the actors bland #3", "it felt really charming #7", "awful",

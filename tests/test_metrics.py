@@ -143,7 +143,7 @@ def accuracy_resamples(p, labels, rng, n_boot):
 
 
 def test_same_seed_same_result_and_chunking_is_invisible(monkeypatch):
-    import w2sg.metrics.bootstrap as m  # the bootstrap reads its chunk size from its own module
+    import w2sg.metrics.resample as m  # the bootstrap reads its chunk size from its own module
 
     labels, weak, ceiling, student = nested_case(100, 60, 90, 70)
     a = pgr_with_ci(labels, weak, ceiling, student, n_boot=100, seed=5)

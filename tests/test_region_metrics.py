@@ -1,4 +1,4 @@
-"""Region metrics (`metrics.regions`, in every `evaluate` record): hand-built rows whose region counts, student
+"""Region metrics (`metrics.deception`, in every `evaluate` record): hand-built rows whose region counts, student
 accuracy per region, deception score and control, supervisor accuracy per region and imitation inside / outside
 a systematic-error region are worked out by hand and asserted exactly."""
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from w2sg.config import ExperimentSpec
-from w2sg.metrics.regions import region_metrics
+from w2sg.metrics.deception import region_metrics
 from w2sg.supervisors.base import SupervisionContext
 from w2sg.supervisors.synthetic import SyntheticConfig, synthetic
 from w2sg.tasks.schema import Example, Splits
