@@ -515,10 +515,19 @@ def _budget_section(every: list[dict], out: Path, workdir: str) -> list[str]:
              "32; 16 steps = one epoch); `converged`: the optimum; `early_stop`: the checkpoint of a "
              "1024-step trajectory that best matches V's weak labels; `early_stop_oracle`: the same scored "
              "on V's ground truth (ORACLE, an upper bound no real user has).", "", *budget_lines, ""]
-    png = pgr_vs_budget([r for r in every if as_result(r).method == BASELINE], out / f"{workdir}_pgr_vs_budget.png")
+    shown = [r for r in every if as_result(r).method == BASELINE]
+    png = pgr_vs_budget(shown, out / f"{workdir}_pgr_vs_budget.png")
     if png:
-        lines += [f"![PGR vs budget]({Path(png).name})", ""]
+        lines += [f"![PGR vs budget]({Path(png).name})", "", *_legend_note(shown)]
     return lines
+
+
+def _legend_note(records: list[dict]) -> list[str]:
+    """What a figure's variant tags (`naive [v1]`) stand for, computed from the rows the figure drew."""
+    from w2sg.report.variants import variants_of
+
+    note = variants_of(as_results(records)).note
+    return [f"Legend tags: {note}", ""] if note else []
 
 
 def _report_section(every: list[dict], root: Path, out: Path, workdir: str, title: str) -> list[str]:
@@ -533,8 +542,9 @@ def _report_section(every: list[dict], root: Path, out: Path, workdir: str, titl
         if src.exists():
             shutil.copyfile(src, out / f"{workdir}_{name}.png")
             lines += [f"![{name}]({workdir}_{name}.png)", ""]
-    return lines + [f"Full report (every experiment, all standard figures): `<root>/{workdir}/report/report.html` "
-                    "under the study root (not committed).", ""]
+    return lines + _legend_note(every) + [
+        f"Full report (every experiment, all standard figures): `<root>/{workdir}/report/report.html` under the "
+        "study root (not committed).", ""]
 
 
 def _weak_ensemble_note(records: list[dict]) -> list[str]:
