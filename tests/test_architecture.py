@@ -169,10 +169,6 @@ def test_the_layer_check_fails_on_a_planted_upward_import(tmp_path):
     assert layer_of("w2sg.new_module") is None  # a new top-level module must be placed in LAYERS
 
 
-# private names still imported across modules, in the command line's own package (its owner makes them public)
-PRIVATE_IMPORTS_LEFT = {("w2sg.cli.store", "_user_errors")}
-
-
 def private_imports(src: Path = SRC) -> set[tuple[str, str]]:
     """(importer, name) for every `from <w2sg module> import _name` (a name private to another module)."""
     out = set()
@@ -184,7 +180,7 @@ def private_imports(src: Path = SRC) -> set[tuple[str, str]]:
 
 
 def test_no_module_imports_a_private_name_of_another():
-    left = private_imports() - PRIVATE_IMPORTS_LEFT
+    left = private_imports()
     assert not left, f"private names imported across modules (make them public where they are shared): {left}"
 
 

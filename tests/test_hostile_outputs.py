@@ -171,9 +171,9 @@ def test_disk_full_during_a_cache_write_is_one_line(tmp_path, tiny_encoder, synt
 def test_every_os_error_is_one_line_by_errno(err, words, capsys):
     import typer
 
-    from w2sg.cli.common import _user_errors
+    from w2sg.cli.common import user_errors
 
-    with pytest.raises(typer.Exit) as e, _user_errors():
+    with pytest.raises(typer.Exit) as e, user_errors():
         raise err
     assert e.value.exit_code == 2
     assert words in " ".join(capsys.readouterr().err.split())

@@ -358,13 +358,13 @@ def test_output_path_os_errors_are_one_line(capsys):
     """Errors from writing outputs (a file where a folder should be, ...) are not tracebacks."""
     import typer
 
-    from w2sg.cli.common import _user_errors
+    from w2sg.cli.common import user_errors
 
     for err, words in [(FileExistsError(17, "File exists", "/x/report"), "a file is in the way"),
                        (IsADirectoryError(21, "Is a directory", "/x/r.csv"), "it is a directory"),
                        (NotADirectoryError(20, "Not a directory", "/x/f/cache"), "a file is in the way"),
                        (PermissionError(13, "Permission denied", "/root/x"), "Permission denied")]:
-        with pytest.raises(typer.Exit) as e, _user_errors():
+        with pytest.raises(typer.Exit) as e, user_errors():
             raise err
         assert e.value.exit_code == 2
         err_out = " ".join(capsys.readouterr().err.split())

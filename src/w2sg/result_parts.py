@@ -189,7 +189,7 @@ class Training:
 
 @dataclass(frozen=True)
 class Lock:
-    """A strong student that starts locked (`pipeline.steps.lock_metrics`): its variant ('password',
+    """A strong student that starts locked (`pipeline.lock.Lock.record`): its variant ('password',
     'deceptive'; None for an unlocked experiment), the locked model's accuracy on T before weak-to-strong
     training without / with the trigger, and the student's accuracy on T with the trigger."""
 

@@ -225,7 +225,3 @@ def _csv_ints(s: str) -> list[int]:
         return [int(x) for x in s.split(",") if x.strip()]
     except ValueError:
         raise typer.BadParameter(f"'{s}' is not a comma-separated list of integers, e.g. 0,1,2") from None
-
-
-# the names before they were public, for modules not yet switched (w2sg.api, cli.store, tests)
-_fail, _user_errors, _l2, _seeds, _check_dir_option = fail, user_errors, parse_l2, parse_seeds, check_dir_option

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from w2sg.cli.common import WorkDir, _user_errors, app, console, out
+from w2sg.cli.common import WorkDir, app, console, out, user_errors
 
 store_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Maintain a results store.")
 app.add_typer(store_app, name="store")
@@ -24,7 +24,7 @@ def migrate(
     rows in one transaction; numbers, hashes and test outcomes kept). A store it does not understand is refused."""
     from w2sg.migrate import migrate_store
 
-    with _user_errors():
+    with user_errors():
         report = migrate_store(workdir / "results.sqlite", dry_run=dry_run)
     if verbose:
         for c in report.changes:
