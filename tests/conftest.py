@@ -1,5 +1,6 @@
 """Shared fixtures: tiny random models built from a config (no download) and a synthetic task; and the helpers
-tests share (`tiny_spec`, `FitSpy`), imported as `from .conftest import tiny_spec, FitSpy`."""
+tests share (`tiny_spec`, `FitSpy`, the synthetic report records, the comparison pairs), imported as
+`from .conftest import tiny_spec, FitSpy`."""
 
 from __future__ import annotations
 
@@ -7,7 +8,11 @@ import json
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
+
+from w2sg.items import Comparison
+from w2sg.metrics import pgr
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = (REPO / ".." / "shared" / "data").resolve()
@@ -17,6 +22,8 @@ NEG = ["awful", "boring", "dreadful", "dull", "clumsy", "tedious", "bland", "wea
 FILLER = ["the", "movie", "plot", "actors", "story", "was", "quite", "really", "and", "film", "a", "it",
           "scenes", "music", "ending", "felt"]
 
+
+# ---- tiny experiments: specs and a spy on the fits -------------------------------------------------------------------
 
 # the splits of a tiny experiment: A 150, B 200, V 50, T 200 rows of the 700-row synthetic task
 TINY_SPLITS = {"n_weak_train": 150, "n_transfer": 200, "n_val": 50, "n_test": 200}
@@ -58,6 +65,8 @@ class FitSpy:
             return learner
 
         pipe.res.new_learner = new_learner
+
+# ---- the synthetic task and tiny random models (fixtures) ------------------------------------------------------------
 
 
 def synthetic_rows(n: int, seed: int = 0) -> list[dict]:
@@ -148,3 +157,145 @@ def synthetic_task(tmp_path_factory) -> Path:
         "label: label\n"
     )
     return d / "task.yaml"
+
+
+# ---- report records (no model training): the grid of test_report_html ------------------------------------------------
+
+# 2 tasks × weak {a, b} × strong {b, c} × methods {naive, confidence} × 3 seeds; b → b has (almost) no gap: in
+# t1 one seed is undefined and the others unstable, in t2 every seed is undefined
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+WEAK_ACC = {"a": 0.70, "b": 0.80}
+CEILING_ACC = {"b": 0.80, "c": 0.90}
+METHOD_PGR = {"naive": 0.45, "confidence": 0.70}
+SAME_MODEL_GAP = {"t1": (-0.005, 0.006, 0.004), "t2": (-0.004, 0.0, -0.002)}  # b → b gaps by seed
+
+
+def budget_keys(budget: str) -> dict:
+    """The budget keys of `pipeline.training_record` for a budget label."""
+    if budget.startswith("steps="):
+        kind, steps = "steps", int(budget[6:])
+    elif budget.startswith("early_stop"):
+        kind, steps = budget.split("(")[0], None
+    else:
+        kind, steps = "full", None
+    return {"budget": budget, "budget_kind": kind, "budget_steps": steps, "oracle": kind == "early_stop_oracle"}
+
+
+def make_record(task: str, weak: str, strong: str, method: str, seed: int, budget: str = "converged") -> dict:
+    """A flat record with the keys of `metrics.evaluate` and `pipeline.training_record` that the report reads
+    (accuracy class-balanced, so the majority baseline is 0.5; no per-question scoring)."""
+    t_off = 0.0 if task == "t1" else 0.03
+    w = WEAK_ACC[weak] + t_off + 0.01 * (seed - 1)
+    if weak == strong:
+        c = w + SAME_MODEL_GAP[task][seed]
+    else:
+        c = CEILING_ACC[strong] + t_off + 0.005 * (seed - 1)
+    gap = c - w
+    target = METHOD_PGR[method] + 0.05 * (seed - 1) + (0.1 if strong == "c" else 0.0)
+    s = w + target * gap if gap > 0 else w + 0.002
+    value = pgr(w, c, s)
+    half = 0.02 / gap if gap > 0 else None
+    unstable = value is None or gap - 0.025 <= 0
+    r = {"task": task, "weak": weak, "strong": strong, "method": method, "seed": seed, "mode": "frozen",
+         "status": "ok", "weak_acc": w, "ceiling_acc": c, "student_acc": s,
+         "gap_acc": gap, "gap_acc_ci_low": gap - 0.025, "gap_acc_ci_high": gap + 0.025,
+         "pgr_acc": value, "pgr_acc_ci_low": None if value is None else value - half,
+         "pgr_acc_ci_high": None if value is None else value + half,
+         "pgr_acc_reason": (f"ceiling accuracy {c:.3f} <= weak {w:.3f}: no gap to recover" if value is None else
+                            f"gap {gap:.3f} within noise" if unstable else None),
+         "unstable": unstable, "unstable_auroc": unstable,
+         "pgr_auroc": None if value is None else 0.9 * value,
+         "pgr_auroc_ci_low": None if value is None else 0.9 * value - half,
+         "pgr_auroc_ci_high": None if value is None else 0.9 * value + half,
+         "agree_transfer_weak_right": 0.96 - 0.01 * seed, "agree_transfer_weak_wrong": 0.75 - 0.4 * target,
+         "agree_test_weak_right": 0.95, "agree_test_weak_wrong": 0.7 - 0.4 * target,
+         "ceiling_agree_transfer_weak_right": 0.93 + 0.005 * seed,
+         "ceiling_agree_transfer_weak_wrong": 0.22 + 0.02 * seed}
+    for name, v in (("weak", w), ("ceiling", c), ("student", s)):
+        r[f"{name}_acc_ci_low"], r[f"{name}_acc_ci_high"] = v - 0.02, v + 0.02
+        r[f"{name}_auroc"] = min(1.0, v + 0.05)
+        r[f"{name}_q_acc"] = r[f"{name}_q_acc_ci_low"] = r[f"{name}_q_acc_ci_high"] = None
+        r[f"l2_{name}"], r[f"grad_norm_{name}"], r[f"steps_{name}"] = 1e-3, 1e-6, 40
+    r |= {"majority_acc": 0.5, "test_balanced": True, "weak_below_majority": w < 0.5,
+          "ceiling_below_majority": c < 0.5, "pgr_q_acc": None, "pgr_q_acc_ci_low": None, "pgr_q_acc_ci_high": None,
+          "pgr_q_acc_reason": None, "unstable_q_acc": None, "solver": "lbfgs", "variant": None,
+          "student_selected_step": None, **budget_keys(budget)}
+    return r
+
+
+def grid_records() -> list[dict]:
+    return [make_record(t, w, s, m, seed) for t in ("t1", "t2") for w in ("a", "b") for s in ("b", "c")
+            for m in ("naive", "confidence") for seed in range(3)]
+
+
+def wide_records() -> list[dict]:
+    """The grid as a sweep with split overrides: half the cells at a long variant, methods with long options, so
+    that the tables are as wide as a real sweep's (a variant column, long method names)."""
+    out = []
+    for i, r in enumerate(grid_records()):
+        variant = "splits.n_test=100,splits.n_transfer=400,splits.n_val=50,splits.n_weak_train=400" if i % 2 else ""
+        method = r["method"] + ("(a_max=0.75,warmup=0.2,threshold_schedule=linear)" if r["method"] == "confidence"
+                                else "")
+        out.append(r | {"variant": variant, "method": method, "hash": f"h{i:04d}" * 8})
+    return out
+
+
+# ---- report records across training budgets: the grid of test_report_budget ------------------------------------------
+
+BUDGETS = ("steps=16", "steps=256", "converged", "early_stop(auroc,steps=4096)",
+           "early_stop_oracle(auroc,steps=4096)")
+# PGR by budget: naive recovers more with more training; confidence only looks good when under-trained
+TARGET = {"naive": (0.10, 0.30, 0.50, 0.45, 0.60), "confidence": (0.80, 0.50, 0.20, 0.30, 0.40)}
+WILD = 5.0  # the unstable row's PGR
+
+
+def budget_record(task: str, method: str, budget: str, seed: int) -> dict:
+    r = make_record(task, "a", "c", method, seed, budget=budget)
+    w, c = r["weak_acc"], r["ceiling_acc"]
+    target = TARGET[method][BUDGETS.index(budget)] + 0.02 * (seed - 1)
+    s = w + target * (c - w)
+    r["student_auroc"] = r["weak_auroc"] + 0.9 * target * (r["ceiling_auroc"] - r["weak_auroc"])
+    r |= {"student_acc": s, "student_acc_ci_low": s - 0.02, "student_acc_ci_high": s + 0.02,
+          "pgr_acc": target, "pgr_acc_ci_low": target - 0.1, "pgr_acc_ci_high": target + 0.1,
+          "pgr_auroc": 0.9 * target, "pgr_auroc_ci_low": 0.9 * target - 0.1, "pgr_auroc_ci_high": 0.9 * target + 0.1,
+          "unstable": False, "unstable_auroc": False, "pgr_acc_reason": None}
+    if (task, method, budget, seed) == ("t1", "naive", "steps=256", 2):
+        r |= {"ceiling_acc": w + 0.01, "student_acc": w + 0.01 * WILD, "gap_acc": 0.01,
+              "ceiling_auroc": r["weak_auroc"] + 0.01, "student_auroc": r["weak_auroc"] + 0.01 * WILD,
+              "pgr_acc": WILD, "pgr_acc_ci_low": None, "pgr_acc_ci_high": None, "pgr_auroc": WILD,
+              "pgr_auroc_ci_low": None, "pgr_auroc_ci_high": None,
+              "unstable": True, "unstable_auroc": True, "pgr_acc_reason": "gap 0.010 within noise"}
+    return r
+
+
+def budget_grid() -> list[dict]:
+    return [budget_record(t, m, b, seed) for t in ("t1", "t2") for m in TARGET for b in BUDGETS for seed in range(3)]
+
+
+# ---- comparisons: pairs whose longer response is preferred (test_train_pairwise) -------------------------------------
+
+WORDS = FILLER + POS + NEG
+
+
+def length_pairs(n: int, seed: int, min_gap: int = 5) -> tuple[list[Comparison], np.ndarray]:
+    """Comparisons of two random reviews whose preferred one (label 1: a > b) is the longer one (by at least
+    `min_gap` words); random orientation, so both labels occur."""
+    rng = random.Random(seed)
+    items, labels = [], []
+    for _ in range(n):
+        la = rng.randint(2, 24)
+        lb = rng.randint(2, 24)
+        while abs(la - lb) < min_gap:
+            lb = rng.randint(2, 24)
+        a, b = (" ".join(rng.choices(WORDS, k=k)) for k in (la, lb))
+        items.append(Comparison(" ".join(rng.choices(FILLER, k=3)), a, b))
+        labels.append(float(la > lb))
+    return items, np.array(labels)
+
+
+def accuracy(p, y) -> float:
+    return float(((np.asarray(p) > 0.5) == (np.asarray(y) > 0.5)).mean())
+
+
+def swapped(items):
+    return [c.swapped() for c in items]

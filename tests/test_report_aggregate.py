@@ -9,7 +9,6 @@ import sys
 
 import pytest
 
-from tests.test_report_html import grid_records
 from w2sg.report.aggregate import (
     agreement_data,
     methods_compared_data,
@@ -20,6 +19,8 @@ from w2sg.report.aggregate import (
 )
 from w2sg.report.budget import budget_kind, budget_points, budget_sort_key
 from w2sg.result import as_results
+
+from .conftest import grid_records
 
 T975_1 = 12.7062047  # two-sided 95% Student-t quantile with 1 degree of freedom
 

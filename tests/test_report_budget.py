@@ -13,39 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_report_html import PNG_MAGIC, make_record
 from w2sg.report.figures import BUDGET_FIGURE, budget_points, pgr_vs_budget, pgr_vs_budget_figure
 from w2sg.report.html import write_html_report
 from w2sg.report.markdown import write_report
 
-BUDGETS = ("steps=16", "steps=256", "converged", "early_stop(auroc,steps=4096)",
-           "early_stop_oracle(auroc,steps=4096)")
-# PGR by budget: naive recovers more with more training; confidence only looks good when under-trained
-TARGET = {"naive": (0.10, 0.30, 0.50, 0.45, 0.60), "confidence": (0.80, 0.50, 0.20, 0.30, 0.40)}
-WILD = 5.0  # the unstable row's PGR
-
-
-def budget_record(task: str, method: str, budget: str, seed: int) -> dict:
-    r = make_record(task, "a", "c", method, seed, budget=budget)
-    w, c = r["weak_acc"], r["ceiling_acc"]
-    target = TARGET[method][BUDGETS.index(budget)] + 0.02 * (seed - 1)
-    s = w + target * (c - w)
-    r["student_auroc"] = r["weak_auroc"] + 0.9 * target * (r["ceiling_auroc"] - r["weak_auroc"])
-    r |= {"student_acc": s, "student_acc_ci_low": s - 0.02, "student_acc_ci_high": s + 0.02,
-          "pgr_acc": target, "pgr_acc_ci_low": target - 0.1, "pgr_acc_ci_high": target + 0.1,
-          "pgr_auroc": 0.9 * target, "pgr_auroc_ci_low": 0.9 * target - 0.1, "pgr_auroc_ci_high": 0.9 * target + 0.1,
-          "unstable": False, "unstable_auroc": False, "pgr_acc_reason": None}
-    if (task, method, budget, seed) == ("t1", "naive", "steps=256", 2):
-        r |= {"ceiling_acc": w + 0.01, "student_acc": w + 0.01 * WILD, "gap_acc": 0.01,
-              "ceiling_auroc": r["weak_auroc"] + 0.01, "student_auroc": r["weak_auroc"] + 0.01 * WILD,
-              "pgr_acc": WILD, "pgr_acc_ci_low": None, "pgr_acc_ci_high": None, "pgr_auroc": WILD,
-              "pgr_auroc_ci_low": None, "pgr_auroc_ci_high": None,
-              "unstable": True, "unstable_auroc": True, "pgr_acc_reason": "gap 0.010 within noise"}
-    return r
-
-
-def budget_grid() -> list[dict]:
-    return [budget_record(t, m, b, seed) for t in ("t1", "t2") for m in TARGET for b in BUDGETS for seed in range(3)]
+from .conftest import BUDGETS, PNG_MAGIC, budget_grid
 
 
 @pytest.fixture(scope="module")

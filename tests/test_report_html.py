@@ -15,74 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from w2sg.metrics import pgr
 from w2sg.report.figures import FIGURES, FigureResult
 from w2sg.report.html import HTML_NAME, MD_NAME, write_html_report
 
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-WEAK_ACC = {"a": 0.70, "b": 0.80}
-CEILING_ACC = {"b": 0.80, "c": 0.90}
-METHOD_PGR = {"naive": 0.45, "confidence": 0.70}
-SAME_MODEL_GAP = {"t1": (-0.005, 0.006, 0.004), "t2": (-0.004, 0.0, -0.002)}  # b → b gaps by seed
+from .conftest import PNG_MAGIC, grid_records, wide_records
+
 N_FIGURES = len(FIGURES)
-
-
-def budget_keys(budget: str) -> dict:
-    """The budget keys of `pipeline.training_record` for a budget label."""
-    if budget.startswith("steps="):
-        kind, steps = "steps", int(budget[6:])
-    elif budget.startswith("early_stop"):
-        kind, steps = budget.split("(")[0], None
-    else:
-        kind, steps = "full", None
-    return {"budget": budget, "budget_kind": kind, "budget_steps": steps, "oracle": kind == "early_stop_oracle"}
-
-
-def make_record(task: str, weak: str, strong: str, method: str, seed: int, budget: str = "converged") -> dict:
-    """A flat record with the keys of `metrics.evaluate` and `pipeline.training_record` that the report reads
-    (accuracy class-balanced, so the majority baseline is 0.5; no per-question scoring)."""
-    t_off = 0.0 if task == "t1" else 0.03
-    w = WEAK_ACC[weak] + t_off + 0.01 * (seed - 1)
-    if weak == strong:
-        c = w + SAME_MODEL_GAP[task][seed]
-    else:
-        c = CEILING_ACC[strong] + t_off + 0.005 * (seed - 1)
-    gap = c - w
-    target = METHOD_PGR[method] + 0.05 * (seed - 1) + (0.1 if strong == "c" else 0.0)
-    s = w + target * gap if gap > 0 else w + 0.002
-    value = pgr(w, c, s)
-    half = 0.02 / gap if gap > 0 else None
-    unstable = value is None or gap - 0.025 <= 0
-    r = {"task": task, "weak": weak, "strong": strong, "method": method, "seed": seed, "mode": "frozen",
-         "status": "ok", "weak_acc": w, "ceiling_acc": c, "student_acc": s,
-         "gap_acc": gap, "gap_acc_ci_low": gap - 0.025, "gap_acc_ci_high": gap + 0.025,
-         "pgr_acc": value, "pgr_acc_ci_low": None if value is None else value - half,
-         "pgr_acc_ci_high": None if value is None else value + half,
-         "pgr_acc_reason": (f"ceiling accuracy {c:.3f} <= weak {w:.3f}: no gap to recover" if value is None else
-                            f"gap {gap:.3f} within noise" if unstable else None),
-         "unstable": unstable, "unstable_auroc": unstable,
-         "pgr_auroc": None if value is None else 0.9 * value,
-         "pgr_auroc_ci_low": None if value is None else 0.9 * value - half,
-         "pgr_auroc_ci_high": None if value is None else 0.9 * value + half,
-         "agree_transfer_weak_right": 0.96 - 0.01 * seed, "agree_transfer_weak_wrong": 0.75 - 0.4 * target,
-         "agree_test_weak_right": 0.95, "agree_test_weak_wrong": 0.7 - 0.4 * target,
-         "ceiling_agree_transfer_weak_right": 0.93 + 0.005 * seed,
-         "ceiling_agree_transfer_weak_wrong": 0.22 + 0.02 * seed}
-    for name, v in (("weak", w), ("ceiling", c), ("student", s)):
-        r[f"{name}_acc_ci_low"], r[f"{name}_acc_ci_high"] = v - 0.02, v + 0.02
-        r[f"{name}_auroc"] = min(1.0, v + 0.05)
-        r[f"{name}_q_acc"] = r[f"{name}_q_acc_ci_low"] = r[f"{name}_q_acc_ci_high"] = None
-        r[f"l2_{name}"], r[f"grad_norm_{name}"], r[f"steps_{name}"] = 1e-3, 1e-6, 40
-    r |= {"majority_acc": 0.5, "test_balanced": True, "weak_below_majority": w < 0.5,
-          "ceiling_below_majority": c < 0.5, "pgr_q_acc": None, "pgr_q_acc_ci_low": None, "pgr_q_acc_ci_high": None,
-          "pgr_q_acc_reason": None, "unstable_q_acc": None, "solver": "lbfgs", "variant": None,
-          "student_selected_step": None, **budget_keys(budget)}
-    return r
-
-
-def grid_records() -> list[dict]:
-    return [make_record(t, w, s, m, seed) for t in ("t1", "t2") for w in ("a", "b") for s in ("b", "c")
-            for m in ("naive", "confidence") for seed in range(3)]
 
 
 @pytest.fixture(scope="module")
@@ -180,18 +118,6 @@ def _selfcheck(dom: str) -> dict[str, str]:
 
 
 LAPTOP_WIDTH = 1400  # px: the page must not run off the right edge of a laptop's browser window
-
-
-def wide_records() -> list[dict]:
-    """The grid as a sweep with split overrides: half the cells at a long variant, methods with long options, so
-    that the tables are as wide as a real sweep's (a variant column, long method names)."""
-    out = []
-    for i, r in enumerate(grid_records()):
-        variant = "splits.n_test=100,splits.n_transfer=400,splits.n_val=50,splits.n_weak_train=400" if i % 2 else ""
-        method = r["method"] + ("(a_max=0.75,warmup=0.2,threshold_schedule=linear)" if r["method"] == "confidence"
-                                else "")
-        out.append(r | {"variant": variant, "method": method, "hash": f"h{i:04d}" * 8})
-    return out
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None,

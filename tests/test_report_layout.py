@@ -9,13 +9,14 @@ from itertools import combinations
 
 import pytest
 
-from tests.test_report_html import grid_records, wide_records
 from w2sg.report.aggregate import pgr_heatmap_data, results_of
 from w2sg.report.draw import heatmap_figure
 from w2sg.report.html import write_html_report
 from w2sg.report.summary import summarize
 from w2sg.report.tables import summary_table
 from w2sg.report.variants import variants_of, with_variant_tags
+
+from .conftest import grid_records, wide_records
 
 SHRUNK = "splits.n_test=686,splits.n_transfer=1372,splits.n_val=343,splits.n_weak_train=1372"
 

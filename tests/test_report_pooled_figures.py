@@ -11,13 +11,14 @@ import re
 import numpy as np
 import pytest
 
-from tests.test_report_html import PNG_MAGIC
 from w2sg.metrics.pooled import Outcomes
 from w2sg.report.aggregate import methods_compared_data, pgr_heatmap_data
 from w2sg.report.budget import budget_points
 from w2sg.report.figures import methods_compared, pgr_heatmap, pgr_vs_budget_figure, supervisor_quality
 from w2sg.report.html import write_html_report
 from w2sg.report.testbeds import supervisor_quality_data
+
+from .conftest import PNG_MAGIC
 
 # (weak, ceiling, student) accuracy per seed; seed 2 has ceiling < weak (its own PGR undefined)
 SEEDS = ((0.60, 0.90, 0.72), (0.60, 0.80, 0.70), (0.60, 0.55, 0.62), (0.60, 0.85, 0.70), (0.60, 0.80, 0.70))

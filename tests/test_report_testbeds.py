@@ -12,7 +12,6 @@ import re
 
 import pytest
 
-from tests.test_report_html import PNG_MAGIC, grid_records
 from w2sg.report.figures import TESTBED_FIGURES, render_testbeds
 from w2sg.report.html import write_html_report
 from w2sg.report.markdown import write_report
@@ -26,6 +25,8 @@ from w2sg.report.testbeds import (
     region_heatmap_data,
     supervisor_quality_data,
 )
+
+from .conftest import PNG_MAGIC, grid_records
 
 RATES = (0.1, 0.2, 0.3)
 METHODS = ("naive", "confidence")

@@ -12,11 +12,11 @@ import random
 import numpy as np
 import pytest
 
-from tests.test_report_budget import budget_grid
-from tests.test_report_html import grid_records
 from w2sg.metrics import evaluate, supervisor_metrics
 from w2sg.report.summary import stable as summary_stable
 from w2sg.result import PGR_METRICS, ExperimentResult, RoleScores, StepTraining, as_result
+
+from .conftest import budget_grid, grid_records
 
 
 def synthetic_scores(n_questions: int = 60, seed: int = 0) -> dict:

@@ -1,45 +1,17 @@
 """Learners on comparisons: a reward model whose P(a > b) turns into exactly 1 - P when a and b are swapped,
 frozen (logistic regression on feature differences, no intercept) and finetuned (a scalar reward head)."""
 
-import random
 
 import numpy as np
 import pytest
 import torch
 
 from w2sg.config import BudgetSpec, TrainSpec
-from w2sg.items import Comparison
 from w2sg.train.convex import choose_l2, standardise
 from w2sg.train.learner import Backbone, Featurizer, FinetuneLearner, FrozenLearner, item_features
 from w2sg.train.losses import BradleyTerry, ConfidenceLoss, ConfidenceWindow, SoftXent
 
-from .conftest import FILLER, NEG, POS
-
-WORDS = FILLER + POS + NEG
-
-
-def length_pairs(n: int, seed: int, min_gap: int = 5) -> tuple[list[Comparison], np.ndarray]:
-    """Comparisons of two random reviews whose preferred one (label 1: a > b) is the longer one (by at least
-    `min_gap` words); random orientation, so both labels occur."""
-    rng = random.Random(seed)
-    items, labels = [], []
-    for _ in range(n):
-        la = rng.randint(2, 24)
-        lb = rng.randint(2, 24)
-        while abs(la - lb) < min_gap:
-            lb = rng.randint(2, 24)
-        a, b = (" ".join(rng.choices(WORDS, k=k)) for k in (la, lb))
-        items.append(Comparison(" ".join(rng.choices(FILLER, k=3)), a, b))
-        labels.append(float(la > lb))
-    return items, np.array(labels)
-
-
-def accuracy(p, y) -> float:
-    return float(((np.asarray(p) > 0.5) == (np.asarray(y) > 0.5)).mean())
-
-
-def swapped(items):
-    return [c.swapped() for c in items]
+from .conftest import accuracy, length_pairs, swapped
 
 
 @pytest.fixture(scope="module")

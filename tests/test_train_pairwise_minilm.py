@@ -9,7 +9,7 @@ from w2sg.models.zoo import is_present, resolve
 from w2sg.train.learner import Backbone, Featurizer, FrozenLearner
 from w2sg.train.losses import BradleyTerry
 
-from .test_train_pairwise import accuracy, length_pairs, swapped
+from .conftest import accuracy, length_pairs, swapped
 
 pytestmark = [
     pytest.mark.slow,
