@@ -129,6 +129,7 @@ def test_page_flags_negative_gaps_and_says_what_lost_support(sc, tmp_path, monke
     rows.append({**_row("sst2", "minilm", "qwen2.5-coder-0.5b", 0, "zero_shot"), "student_acc": 0.7,
                  "student_auroc": 0.75, "ceiling_auroc": 0.9})
     monkeypatch.setattr(sc, "study_records", lambda root, part="main", layer="last": rows if part == "main" else [])
+    monkeypatch.setattr(sc, "grid_progress", lambda recs: ({r["task"] for r in recs}, {}))  # every task complete
     text = sc.page(tmp_path, tmp_path).read_text()
     assert (tmp_path / "scaling_pgr_vs_size.png").stat().st_size > 10_000
     assert text.index("## What changed (issue 22)") < text.index("## Frozen features")
@@ -204,6 +205,7 @@ def test_auroc_reading_finds_a_gap_that_a_one_sided_probe_hides(sc, tmp_path, mo
     # pooled AUROC PGR: (0.62 - 0.55) / (0.71 - 0.55)
     assert pairs[("cosmos_qa", "tfidf", "mpnet")]["naive"]["pgr_auroc_pooled"] == pytest.approx(0.07 / 0.16)
     monkeypatch.setattr(sc, "study_records", lambda root, part="main", layer="last": rows if part == "main" else [])
+    monkeypatch.setattr(sc, "grid_progress", lambda recs: ({r["task"] for r in recs}, {}))  # every task complete
     text = sc.page(tmp_path, tmp_path).read_text()
     by_acc, by_rank = text.split("## The same rows read by AUROC")[0], text.split("## The same rows read by AUROC")[1]
     assert "resolved gap: 0 of 1 tasks run" in by_acc
@@ -224,3 +226,20 @@ def test_cipher_rows_are_keyed_by_their_yaml_path_whatever_name_the_record_shows
     tasks = [r["task"] for r in sc.load("root", "scaling")]
     assert tasks == ["tasks/sst2_cipher.yaml", "tasks/sst2_cipher.yaml", "sst2"]
     assert all(t in sc.NOVEL for t in tasks[:2]) and "sst2" not in sc.NOVEL
+
+
+def test_a_task_enters_the_page_only_when_its_main_grid_is_complete(sc):
+    """A task half run would be pooled over fewer pairs and seeds than the others: the page leaves it out and
+    says how far it got."""
+    from w2sg.config import weak_label
+    from w2sg.sweep import expand
+
+    cells = [s for s in expand(sc.grid("main")) if s.task in ("sst2", "boolq")]
+    rows = [{"task": s.task, "weak": weak_label(s.weak), "strong": s.strong, "method": s.method.name, "seed": s.seed}
+            for s in cells]
+    n = sum(s.task == "boolq" for s in cells)
+    boolq = [r for r in rows if r["task"] == "boolq"]
+    stored = [r for r in rows if r["task"] == "sst2"] + boolq[: n // 2]
+    complete, running = sc.grid_progress(stored + [dict(stored[0])])  # a duplicate row counts once
+    assert complete == {"sst2"} and running == {"boolq": (n // 2, n)} and n == 60
+    assert sc.grid_progress(rows)[0] == {"sst2", "boolq"}

@@ -76,6 +76,29 @@ def study_records(root: Path, part: str = "main", layer: str | None = "last") ->
             and (layer is None or read_at(res) == layer)]
 
 
+def grid_progress(records: list[dict]) -> tuple[set[str], dict[str, tuple[int, int]]]:
+    """(tasks whose every main-grid cell is among `records`, {task: (cells stored, cells in the grid)} for the
+    tasks begun but not complete). Cells are (weak, strong, method, seed) of the main grid (`scaling.yaml`)."""
+    from w2sg.sweep import expand
+
+    want: dict[str, set] = defaultdict(set)
+    for spec in expand(grid("main")):
+        want[spec.task].add((weak_label_of(spec.weak), spec.strong, spec.method.name, spec.seed))
+    have: dict[str, set] = defaultdict(set)
+    for res in as_results(records):
+        have[res.task].add((res.weak, res.strong, res.method, res.seed))
+    complete = {t for t, cells in want.items() if cells <= have.get(t, set())}
+    running = {t: (len(cells & have[t]), len(cells)) for t, cells in want.items()
+               if t not in complete and cells & have.get(t, set())}
+    return complete, running
+
+
+def weak_label_of(weak) -> str:
+    from w2sg.config import weak_label
+
+    return weak_label(weak)
+
+
 def load(root: Path, workdir: str) -> list[dict]:
     """The workdir's records with their stored test outcomes (CIs resample seeds, then test groups). This page
     names its cipher tasks by their YAML path (`NOVEL`), which every record keeps as `task_path` (newer records
@@ -638,8 +661,10 @@ def what_changed(new: dict | None, tasks_run: list[str] | None = None) -> list[s
              "where the mean gap is resolved; tasks enter a cross-task statistic by the rule \"mean gap over all "
              "seeds resolved\"; the student's l2 comes from CV on B's weak labels.", ""]
     if tasks_run is not None:
+        partial = "".join(f"; {t} is in progress ({n} of {m} experiments) and left out until its grid is complete"
+                          for t, (n, m) in (new.get("running") or {}).items())
         lines += [f"This store holds the main grid on {len(tasks_run)} task(s) ({', '.join(tasks_run)}) of the old "
-                  f"page's 13; the rest awaits a rerun: {RERUN}.", ""]
+                  f"page's 13{partial}; the rest awaits a rerun: {RERUN}.", ""]
     else:
         lines += ["The numbers and figures below this section are the old page's (old aggregates) and await a rerun: "
                   f"{RERUN}.", ""]
@@ -714,6 +739,11 @@ def page(root: Path, out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     body: list[str] = []
     new: dict = {}
+    # a task enters the main grid's sections only once every cell of its grid is stored (a rule on the store's
+    # contents, stated before any result is read): a task half run would be pooled over fewer pairs and seeds
+    complete, running = grid_progress(records)
+    records = [r for r in records if as_result(r).task in NOVEL or as_result(r).task in complete]
+    pairs = {k: v for k, v in pairs.items() if k[0] in NOVEL or k[0] in complete}
     main_records = [r for r in records if as_result(r).task not in NOVEL]  # the cipher forms: their own table
     main = {k: v for k, v in pairs.items() if k[0] not in NOVEL}
     if not pairs:
@@ -769,6 +799,8 @@ def page(root: Path, out: Path) -> Path:
                     "`python studies/scaling/study.py run --part gpu` then `python studies/scaling/study.py page` "
                     "(grid `studies/scaling/scaling_gpu.yaml`; README, \"On a GPU\").")
     tasks_run = sorted({k[0] for k in main}, key=_task_order)
+    if running:
+        new["running"] = running
     lines = ["# Scaling: PGR against the strong model's size, zero-shot elicitation, represented vs novel tasks", "",
              INTRO, "", *what_changed(new if pairs else None, tasks_run if pairs else None), *body]
     path = out / "README.md"
