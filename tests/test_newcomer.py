@@ -106,6 +106,15 @@ def test_truncated_texts_print_no_tokenizer_warning(short_tokenizer, tiny_encode
     assert WARNING not in caplog.text
 
 
+def test_the_zero_shot_scorer_counts_truncation_without_the_warning(short_tokenizer, tiny_encoder, caplog):
+    from w2sg.train.zero_shot import ZeroShotLM
+
+    lm = ZeroShotLM(str(tiny_encoder), identity="tiny", max_length=6, device="cpu")
+    lm._tokenizer = short_tokenizer
+    assert lm.count_truncated(LONG, "{text}") == 1
+    assert WARNING not in caplog.text
+
+
 # ---------------------------------------------------------------- (c) a progress line every ~30 s
 
 

@@ -241,7 +241,9 @@ class ZeroShotLM:
         return float(f"{self._mass[0] / self._mass[1]:.4g}") if self._mass[1] else None
 
     def count_truncated(self, texts: list[str], template: str) -> int:
-        ids = self.tokenizer()(apply_template(template, list(texts)), add_special_tokens=True)["input_ids"]
+        # verbose=False: no "Token indices sequence length is longer than ..." warning: they are truncated
+        ids = self.tokenizer()(apply_template(template, list(texts)), add_special_tokens=True, truncation=False,
+                               verbose=False)["input_ids"]
         return sum(len(x) > self.max_length for x in ids)
 
     def _compute(self, texts: list[str], template: str) -> np.ndarray:
