@@ -129,17 +129,11 @@ _summary = summary  # `results` has an argument of that name
 # ---------------------------------------------------------------- runs
 
 
-@dataclass(frozen=True)
-class Run:
-    """What `w2sg.run` did: the validated spec, one typed result per experiment (method x budget x seed, in the
-    order run), the notes the CLI prints (defaults shrunk to fit, rows dropped on loading, model warnings)."""
+class _Results:
+    """What `Run` and `Sweep` share: their typed results as flat records, a DataFrame and the summary rows."""
 
-    spec: SweepSpec
     results: list[ExperimentResult]
     workdir: Path
-    notes: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-    report: Path | None = None  # report.md, when asked for
 
     def records(self) -> list[dict[str, Any]]:
         """The flat records (as `ResultsStore.records` gives them)."""
@@ -154,6 +148,19 @@ class Run:
 
         store = ResultsStore(self.workdir / "results.sqlite")
         return summary(self.records(), store.outcomes(r.hash for r in self.results))
+
+
+@dataclass(frozen=True)
+class Run(_Results):
+    """What `w2sg.run` did: the validated spec, one typed result per experiment (method x budget x seed, in the
+    order run), the notes the CLI prints (defaults shrunk to fit, rows dropped on loading, model warnings)."""
+
+    spec: SweepSpec
+    results: list[ExperimentResult]
+    workdir: Path
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    report: Path | None = None  # report.md, when asked for
 
 
 def _overrides(overrides: Overrides) -> list[str]:
@@ -249,7 +256,7 @@ def run(task: str | None = None, weak: str | None = None, strong: str | None = N
 
 
 @dataclass(frozen=True)
-class Sweep:
+class Sweep(_Results):
     """What `w2sg.sweep` did: the spec, the counts and timings of `sweep.run_sweep` (`report`), and the typed
     result of every cell of the grid that is in the store with status ok (computed now or before)."""
 
@@ -258,18 +265,6 @@ class Sweep:
     results: list[ExperimentResult]
     workdir: Path
     notes: list[str] = field(default_factory=list)
-
-    def records(self) -> list[dict[str, Any]]:
-        return [r.to_record() for r in self.results]
-
-    def frame(self, all_columns: bool = False) -> pd.DataFrame:
-        return frame(self.results, all_columns)
-
-    def summary(self) -> pd.DataFrame:
-        from w2sg.store import ResultsStore
-
-        store = ResultsStore(self.workdir / "results.sqlite")
-        return summary(self.records(), store.outcomes(r.hash for r in self.results))
 
 
 def _sweep_spec(grid: str | Path | Mapping[str, Any] | SweepSpec, sets: list[str]):
