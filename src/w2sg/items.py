@@ -32,6 +32,26 @@ class Comparison:
         return Comparison(self.prompt, self.b, self.a)
 
 
+@dataclass(frozen=True)
+class Passage:
+    """The evidence behind a row of a reading task, split out so that protocols can quote it (debate).
+
+    `context` is the passage; `question` the question a judge reads (without the passage); `answer` the
+    candidate this row proposes ("yes" on a yes/no task); `alternatives` the question's other candidates
+    ("no" on a yes/no task; empty when the task has none, e.g. one plausibility judgement per candidate).
+    """
+
+    context: str
+    question: str
+    answer: str
+    alternatives: tuple[str, ...] = ()
+
+    @property
+    def claim(self) -> str:
+        """What a judge decides: the question and this row's candidate answer, without the passage."""
+        return f"{self.question}\nAnswer: {self.answer}".strip()
+
+
 Item = Union[str, Comparison]  # noqa: UP007  (a runtime alias, also used in isinstance checks below)
 
 

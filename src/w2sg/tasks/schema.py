@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from w2sg.items import Comparison, Item
+from w2sg.items import Comparison, Item, Passage
 
 
 @dataclass(frozen=True)
@@ -17,6 +17,10 @@ class Example:
     `meta` holds raw fields of the source record, as (name, value) string pairs, when the task asks for them
     (a YAML task's `meta: [field, ...]`); analyses may select rows by them (e.g. a synthetic supervisor's
     region errors). Rows without meta are hashed exactly as before meta existed.
+
+    `group` is the unit a split keeps whole (a passage and all its questions); `question` keys per-question
+    scoring when a group holds several questions (None: the group is the question). `passage` is the row's
+    evidence split out (context, question, candidate answer, the other candidates) for protocols that quote it.
     """
 
     id: str
@@ -25,6 +29,13 @@ class Example:
     label: int
     pair: Comparison | None = None
     meta: tuple[tuple[str, str], ...] | None = None
+    passage: Passage | None = None  # the evidence split out, on tasks that declare `context:` (debate)
+    question: str | None = None  # the per-question scoring key, when a group (split unit) holds several
+
+    @property
+    def question_key(self) -> str:
+        """The key rows of one question share (per-question scoring): `question`, else the group."""
+        return self.group if self.question is None else self.question
 
     @property
     def meta_dict(self) -> dict[str, str]:
