@@ -126,3 +126,25 @@ def percentile_ci(x: np.ndarray) -> tuple[float, float]:
     lo, hi = np.percentile(x, [2.5, 97.5])
     return float(lo), float(hi)
 
+
+
+def mean_ci(values: Any, groups: Sequence[str] | None = None, n_boot: int = 1000,
+            seed: int = 0) -> tuple[float, float, float, int]:
+    """(mean, 95% CI low, high, n) of the finite entries of `values` (NaN marks a row that does not count, e.g.
+    an honest consultant when counting the liar's wins); the CI resamples whole groups when `groups` is given
+    (cluster bootstrap) and is NaN with fewer than two counted rows."""
+    v = np.asarray(values, dtype=np.float64)
+    ok = np.isfinite(v)
+    n = int(ok.sum())
+    if n == 0:
+        return math.nan, math.nan, math.nan, 0
+    w = np.where(ok, v, 0.0)
+    if n < 2:
+        return float(w.sum()), math.nan, math.nan, n
+    boots = []
+    for counts in count_chunks(len(v), n_boot, seed, groups):
+        k = counts * ok
+        with np.errstate(invalid="ignore", divide="ignore"):
+            boots.append((k * w).sum(axis=1) / k.sum(axis=1))
+    lo, hi = percentile_ci(np.concatenate(boots))
+    return float(w.sum() / n), lo, hi, n
