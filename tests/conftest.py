@@ -299,3 +299,45 @@ def accuracy(p, y) -> float:
 
 def swapped(items):
     return [c.swapped() for c in items]
+
+
+# ---- a constructed reading task: who keeps what (test_debate) --------------------------------------------------------
+
+NAMES = ["Alice", "Bruno", "Chen", "Dana", "Emil", "Farah", "Gita", "Hugo", "Ines", "Jonas", "Kofi", "Lena", "Mateo",
+         "Nora", "Omar", "Priya", "Quinn", "Rosa", "Sven", "Tara"]
+OBJECTS = [f"{c} {t}" for c in ("red", "blue", "green", "yellow", "black", "white", "purple", "orange")
+           for t in ("key", "box", "lamp", "book", "coin", "ring", "map", "cup", "hat", "bell")]
+
+
+def facts_records(n_passages: int, seed: int = 0, people: int = 6, questions: int = 2) -> list[dict]:
+    """Passages that say who keeps which object (plus filler), with `questions` two-answer questions each ("What
+    does X keep?": the object X keeps, and one another person keeps). Only a reader that ties the question's
+    person to the answer in one sentence can tell the candidates apart: the answer is in the passage, and so is
+    the wrong one. Records as a YAML multiple-choice task reads them (context, question, answers, correct)."""
+    rng = random.Random(seed)
+    out = []
+    for p in range(n_passages):
+        who, objs = rng.sample(NAMES, people), rng.sample(OBJECTS, people)
+        verb = rng.choice(["keeps", "hides", "carries", "guards"])
+        body = [f"{w} {verb} the {o}." for w, o in zip(who, objs, strict=True)]
+        body += [f"The weather in town {rng.choice(['was mild', 'turned cold', 'stayed dry'])} that day."] * 2
+        rng.shuffle(body)
+        for q in range(questions):
+            wrong = rng.choice([o for k, o in enumerate(objs) if k != q])
+            answers = [objs[q], wrong] if rng.random() < 0.5 else [wrong, objs[q]]
+            out.append({"id": f"p{p}_q{q}", "passage_id": f"p{p}", "context": " ".join(body),
+                        "question": f"What does {who[q]} {verb[:-1]}?", "answers": answers,
+                        "correct": answers.index(objs[q])})
+    return out
+
+
+def facts_task(folder: Path, n_passages: int = 60, seed: int = 0) -> Path:
+    """The facts reading task as a YAML task in `folder` (group: the passage, question: the question id)."""
+    with open(folder / "facts.jsonl", "w") as f:
+        for r in facts_records(n_passages, seed):
+            f.write(json.dumps(r) + "\n")
+    (folder / "facts.yaml").write_text(
+        "name: facts\nkind: multiple_choice\ndescription: constructed reading task (who keeps what)\n"
+        "files: {pool: facts.jsonl}\ntext: \"{context}\\nQuestion: {question}\\nAnswer: {answer}\"\n"
+        "answers: answers\ncorrect: correct\ngroup: passage_id\nquestion: id\ncontext: context\n")
+    return folder / "facts.yaml"

@@ -32,6 +32,7 @@ from w2sg.result_parts import (  # the record's plainer parts (re-exported)
     BUDGET_KINDS,
     REGIONS,
     Budget,
+    Debate,
     Evaluation,
     Lock,
     Region,
@@ -229,6 +230,7 @@ class ExperimentResult:
     splits: Mapping[str, SplitStats] = field(default_factory=dict)
     training: Training = field(default_factory=Training)
     lock: Lock = field(default_factory=Lock)
+    debate: Debate = field(default_factory=Debate)
     run: RunInfo = field(default_factory=RunInfo)
     spec: dict = field(default_factory=dict)
     versions: dict = field(default_factory=dict)
@@ -274,6 +276,8 @@ class ExperimentResult:
         training = Training(budget, **pick(_TRAINING_KEYS),
                             steps={s: StepTraining(**pick(_step_keys(s))) for s in TRAINING_STEPS})
         lock = Lock(**pick(Lock().flat_keys()))
+        debate = Debate.parse(flat["debate"]) if "debate" in flat else Debate()
+        taken.add("debate")
         run = {}
         for attr, prefix in _RUN_PREFIXES.items():
             run[attr] = {k[len(prefix):]: v for k, v in flat.items() if k.startswith(prefix) and len(k) > len(prefix)
@@ -282,8 +286,8 @@ class ExperimentResult:
         objects = {k: v if k not in missing else {} for k, v in pick({"spec": "spec", "versions": "versions"}).items()}
         extra = {k: v for k, v in flat.items() if k not in taken}
         return cls(**identity, scores=scores, pgrs=pgrs, diagnostics=diagnostics, regions=regions,
-                   evaluation=evaluation, splits=splits, training=training, lock=lock, run=RunInfo(**run), **objects,
-                   extra=extra, missing=frozenset(missing))
+                   evaluation=evaluation, splits=splits, training=training, lock=lock, debate=debate,
+                   run=RunInfo(**run), **objects, extra=extra, missing=frozenset(missing))
 
     def to_record(self) -> dict[str, Any]:
         """The flat record: every modelled key not in `missing`, then `extra` (which wins on a clash)."""
@@ -314,6 +318,8 @@ class ExperimentResult:
         for s, t in self.training.steps.items():
             put(t, _step_keys(s))
         put(self.lock, self.lock.flat_keys())
+        if self.debate.present:
+            out["debate"] = self.debate.raw
         for attr, prefix in _RUN_PREFIXES.items():
             out |= {prefix + k: v for k, v in getattr(self.run, attr).items()}
         put(self, {"spec": "spec", "versions": "versions", "test_outcomes": "test_outcomes"})
@@ -391,5 +397,5 @@ def as_results(records: Iterable[Mapping[str, Any] | ExperimentResult]) -> list[
 
 __all__ = ["ExperimentResult", "Budget", "BUDGET_KINDS",
            "RoleScores", "PGR", "Agreement", "Diagnostics", "Region", "Regions", "Evaluation", "Lock",
-           "SplitStats", "StepTraining", "Training", "RunInfo", "as_result", "as_results", "finite", "ROLES",
+           "Debate", "SplitStats", "StepTraining", "Training", "RunInfo", "as_result", "as_results", "finite", "ROLES",
            "PGR_METRICS", "REGIONS", "SPLITS", "SUPERVISOR"]

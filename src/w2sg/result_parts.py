@@ -205,6 +205,32 @@ class Lock:
 
 
 @dataclass(frozen=True)
+class Debate:
+    """What a debate supervisor recorded (`supervisors/debate.py`; all None for other supervisors): its protocol,
+    debater policy and number of judges, and for its first debate seed the judge's accuracy on T under every
+    protocol and the liar's win rate under consultancy and debate, each (value, 95% CI low, high)."""
+
+    protocol: str | None = None
+    policy: str | None = None
+    members: int | None = None
+    judge: str | None = None
+    debater: str | None = None
+    judge_acc: Mapping[str, tuple] = field(default_factory=dict)
+    liar_win: Mapping[str, tuple] = field(default_factory=dict)
+    raw: Mapping[str, Any] | None = None  # the record's `debate` value as stored
+    present: bool = False  # the record had a `debate` key (written back by to_record)
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any] | None) -> Debate:
+        """The typed view of a record's `debate` value (a dict, or None)."""
+        if not raw:
+            return cls(raw=raw, present=True)
+        return cls(raw.get("protocol"), raw.get("policy"), raw.get("members"), raw.get("judge"), raw.get("debater"),
+                   {k: tuple(v[:3]) for k, v in (raw.get("judge_acc") or {}).items()},
+                   {k: tuple(v[:3]) for k, v in (raw.get("liar_win") or {}).items()}, raw, True)
+
+
+@dataclass(frozen=True)
 class RunInfo:
     """How the run went: which steps came from the cache, texts truncated per tokenizer, seconds per step."""
 

@@ -1,0 +1,175 @@
+"""Extractive debate (issue 24): quotes cannot be forged, the protocols move a judge that can use evidence,
+the adversarial debater manipulates a fixed judge, and the debate supervisor runs through the pipeline."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.feature_extraction.text import HashingVectorizer
+
+from w2sg.items import Passage
+from w2sg.supervisors.debaters import adversarial, bm25_support, random_scores, ranked, support_from
+from w2sg.supervisors.evidence import CON, PRO, Transcript, exchange, liar_wins, sentences
+from w2sg.supervisors.judge import JudgeHead, Reading
+from w2sg.tasks.schema import Example
+
+from .conftest import facts_records
+
+
+def facts_rows(n_passages: int, seed: int) -> list[Example]:
+    rows = []
+    for r in facts_records(n_passages, seed):
+        for k, a in enumerate(r["answers"]):
+            alts = tuple(x for x in r["answers"] if x != a)
+            rows.append(Example(f"{r['id']}/{k}", r["passage_id"], f"{r['question']} {a}", int(k == r["correct"]),
+                                passage=Passage(r["context"], r["question"], a, alts), question=r["id"]))
+    return rows
+
+
+_HASH = HashingVectorizer(n_features=256, alternate_sign=False, norm="l2")
+
+
+def embed(texts: list[str]) -> np.ndarray:
+    """A fixed bag-of-words embedding (no model): enough for a judge that relates claims to sentences."""
+    return _HASH.transform(texts).toarray()
+
+
+def readings(rows: list[Example]) -> list[Reading]:
+    out = []
+    for r in rows:
+        sents = sentences(r.passage.context)
+        out.append(Reading.of(r.passage, sents, embed([r.passage.claim])[0], embed(sents)))
+    return out
+
+
+def bm25_debater(rows: list[Example]):
+    sup = [bm25_support(r.passage, sentences(r.passage.context)) for r in rows]
+    return ranked([(s, s) for s in sup], 0.0, 0)
+
+
+def judge_on(rows, reads, protocol, debater, seed=0):
+    ts, speaker = exchange([len(r.sents) for r in reads], protocol, debater, 2, 1, seed)
+    x = np.stack([rd.features(t.pro, t.con) for rd, t in zip(reads, ts, strict=True)])
+    return x, ts, speaker
+
+
+# ---- quotes ----------------------------------------------------------------------------------------------------------
+
+def test_sentences_split_after_stops_and_at_line_breaks():
+    assert sentences("Ann keeps the key. Bob hides it!  Why?\nA new line") == [
+        "Ann keeps the key.", "Bob hides it!", "Why?", "A new line"]
+    assert sentences("no stop at all") == ["no stop at all"]
+    assert sentences("") == []
+
+
+def test_a_quote_outside_the_passage_a_text_or_a_repeat_is_refused():
+    t = Transcript(3)
+    t.quote(PRO, 2)
+    with pytest.raises(ValueError, match="not in the passage"):
+        t.quote(CON, 3)
+    with pytest.raises(ValueError, match="not in the passage"):
+        t.quote(CON, -1)
+    with pytest.raises(TypeError, match="sentence index"):
+        t.quote(CON, "Bob keeps the gold.")
+    with pytest.raises(ValueError, match="already quoted"):
+        t.quote(CON, 2)
+    assert t.as_lists() == [[2], []]
+
+
+def test_a_debater_cannot_quote_a_sentence_that_is_not_in_the_passage():
+    def forger(row, side, t, k):  # claims the passage has a sentence it does not have
+        return [t.n_sentences + 1]
+
+    with pytest.raises(ValueError, match="not in the passage"):
+        exchange([4, 5], "debate", forger, 2, 1, seed=0)
+
+    def inventor(row, side, t, k):  # quotes a text of its own instead of an index
+        return ["The answer is obviously yes."]
+
+    with pytest.raises(TypeError, match="sentence index"):
+        exchange([4], "consultancy", inventor, 1, 1, seed=0)
+
+
+def test_protocols_quote_what_they_say():
+    n = [6, 6, 2]
+    debater = ranked(random_scores(n, 0), 0.0, 0)
+    blind, _ = exchange(n, "blind", debater, 2, 1, 0)
+    full, _ = exchange(n, "full", debater, 2, 1, 0)
+    cons, side = exchange(n, "consultancy", debater, 2, 1, 0)
+    deb, first = exchange(n, "debate", debater, 2, 1, 0)
+    assert all(t.pro == [] and t.con == [] for t in blind)
+    assert [t.pro for t in full] == [list(range(k)) for k in n] and all(t.con == [] for t in full)
+    for t, s in zip(cons, side, strict=True):  # one side only: its two quotes
+        assert len(t.pro if s == PRO else t.con) == min(2, t.n_sentences) and not (t.con if s == PRO else t.pro)
+    for t in deb[:2]:  # two turns each, no sentence twice
+        assert len(t.pro) == len(t.con) == 2 and not set(t.pro) & set(t.con)
+    assert len(deb[2].pro) + len(deb[2].con) == 2  # a 2-sentence passage runs out of sentences
+    assert set(first) <= {PRO, CON}
+
+
+def test_liar_wins_counts_the_side_that_argued_against_ground_truth():
+    p = np.array([0.9, 0.9, 0.1, 0.1])
+    y = np.array([1, 0, 1, 0])
+    np.testing.assert_array_equal(liar_wins(p, y, "debate", np.array([PRO] * 4)), [0, 1, 1, 0])
+    # consultancy: only rows whose consultant lied count (pro lies when y = 0, con lies when y = 1)
+    won = liar_wins(p, y, "consultancy", np.array([PRO, PRO, CON, CON]))
+    assert np.isnan(won[0]) and won[1] == 1 and won[2] == 1 and np.isnan(won[3])
+    assert liar_wins(p, y, "full", np.zeros(4)) is None
+
+
+def test_support_is_own_answer_over_the_best_other():
+    np.testing.assert_allclose(support_from(np.array([3.0, 1.0]), [np.array([1.0, 2.0]), np.array([0.0, 4.0])]),
+                               [2.0, -3.0])
+    np.testing.assert_allclose(support_from(np.array([3.0, 1.0]), []), [1.0, -1.0])
+
+
+# ---- the constructed case: protocols move a judge that can use evidence ----------------------------------------------
+
+@pytest.fixture(scope="module")
+def facts():
+    train, test = facts_rows(150, seed=1), facts_rows(80, seed=2)
+    return train, readings(train), test, readings(test)
+
+
+def _acc(head, x, rows):
+    return float(((head.predict(x) > 0.5) == np.array([r.label for r in rows])).mean())
+
+
+def test_blind_trails_consultancy_and_debate_which_trail_full_on_the_constructed_case(facts):
+    """Prediction stated before the study: the answer and the wrong candidate both occur in the passage, only the
+    sentence that names the question's person decides; a judge with no evidence is at chance, with the whole
+    passage near perfect, and debate (both sides' best quotes) close to full."""
+    train, rtrain, test, rtest = facts
+    accs = {}
+    for protocol in ("blind", "consultancy", "debate", "full"):
+        x, _, _ = judge_on(train, rtrain, protocol, bm25_debater(train))
+        head = JudgeHead().fit(x, np.array([r.label for r in train]), None, 0)
+        xt, _, _ = judge_on(test, rtest, protocol, bm25_debater(test))
+        accs[protocol] = _acc(head, xt, test)
+    assert 0.35 < accs["blind"] < 0.65, accs
+    assert accs["full"] > 0.9 and accs["debate"] > 0.85, accs
+    assert accs["blind"] + 0.15 < accs["consultancy"] < accs["debate"] + 0.02, accs
+
+
+def test_adversarial_consultant_wins_more_often_than_a_random_one_against_a_fixed_judge(facts):
+    train, rtrain, test, rtest = facts
+    n_train = [len(r.sents) for r in rtrain]
+    x, _, _ = judge_on(train, rtrain, "consultancy", ranked(random_scores(n_train, 0), 0.0, 0))
+    judge = JudgeHead().fit(x, np.array([r.label for r in train]), None, 0)  # fixed from here on
+    y = np.array([r.label for r in test])
+    n_test = [len(r.sents) for r in rtest]
+    rates = {}
+    for name, debater in (("random", ranked(random_scores(n_test, 5), 0.0, 5)),
+                          ("adversarial", adversarial(
+                              lambda row, pro, con: float(judge.logit(rtest[row].features(pro, con))[0])))):
+        xt, _, speaker = judge_on(test, rtest, "consultancy", debater, seed=3)
+        rates[name] = float(np.nanmean(liar_wins(judge.predict(xt), y, "consultancy", speaker)))
+    assert rates["adversarial"] > rates["random"] + 0.1, rates
+
+
+def test_debaters_never_read_labels(facts):
+    _, _, test, rtest = facts
+    flipped = [Example(r.id, r.group, r.text, 1 - r.label, passage=r.passage, question=r.question) for r in test]
+    a, _ = exchange([len(r.sents) for r in rtest], "debate", bm25_debater(test), 2, 1, 0)
+    b, _ = exchange([len(r.sents) for r in rtest], "debate", bm25_debater(flipped), 2, 1, 0)
+    assert [t.as_lists() for t in a] == [t.as_lists() for t in b]
