@@ -15,7 +15,15 @@ from w2sg.metrics.deception import region_metrics
 from w2sg.metrics.diagnostics import agreement, kl, misfit, misfit_record
 from w2sg.metrics.pgr import PGRResult, pgr_from_scores
 from w2sg.metrics.resample import count_chunks, group_codes, paired_bootstrap, percentile_ci
-from w2sg.metrics.scores import accuracy, auroc, ece, majority_accuracy, per_question_correct, question_coverage
+from w2sg.metrics.scores import (
+    accuracy,
+    auroc,
+    ece,
+    majority_accuracy,
+    per_question_correct,
+    question_coverage,
+    question_first_rows,
+)
 
 
 def _agreement_keys(prefix: str, student: Any | None, weak: Any, labels: Any) -> dict[str, float | None]:
@@ -35,23 +43,30 @@ def _pgr_keys(short: str, r: PGRResult | None) -> dict[str, Any]:
 
 
 def _question_keys(models: dict[str, np.ndarray], y: np.ndarray, groups: Any | None, n_boot: int,
-                   seed: int) -> dict[str, Any]:
-    """Per-question accuracy and its PGR when multiple-choice questions cover >= half the rows, else None."""
+                   seed: int, questions: Any | None = None) -> dict[str, Any]:
+    """Per-question accuracy and its PGR when multiple-choice questions cover >= half the rows, else None.
+
+    `questions` (a question key per row; None: the groups are the questions) scores questions apart from the
+    groups that hold them (a passage's questions); the bootstrap then resamples whole groups, not questions."""
     out: dict[str, Any] = {"n_questions": 0, "q_coverage": None}
     for name in models:
         out |= {f"{name}_q_acc": None, f"{name}_q_acc_ci_low": None, f"{name}_q_acc_ci_high": None}
-    if groups is None:
+    if groups is None and questions is None:
         return out | _pgr_keys("q_acc", None)
-    g = as_groups(groups, "test_groups")
-    same_length(test_labels=y, test_groups=g)
+    keys, what = (groups, "test_groups") if questions is None else (questions, "test_questions")
+    g = as_groups(keys, what)
+    same_length(test_labels=y, **{what: g})
     n_q, coverage = question_coverage(y, g)
     out["q_coverage"] = coverage
     if not n_q or not coverage >= 0.5:
         return out | _pgr_keys("q_acc", None)
     correct = np.stack([per_question_correct(p, y, g) for p in models.values()]).astype(np.float64)
     point = correct.mean(axis=1)
-    boot = np.concatenate([(counts @ correct.T / n_q).T for counts in count_chunks(n_q, n_boot, seed)]
-                          or [np.empty((len(models), 0))], axis=1)
+    if questions is None or groups is None:  # every question its own resampling unit
+        boot = np.concatenate([(counts @ correct.T / n_q).T for counts in count_chunks(n_q, n_boot, seed)]
+                              or [np.empty((len(models), 0))], axis=1)
+    else:
+        boot = _grouped_question_boot(correct, y, g, as_groups(groups, "test_groups"), n_boot, seed)
     out["n_questions"] = n_q
     for i, name in enumerate(models):
         out[f"{name}_q_acc"] = point[i]
@@ -59,18 +74,37 @@ def _question_keys(models: dict[str, np.ndarray], y: np.ndarray, groups: Any | N
     return out | _pgr_keys("q_acc", pgr_from_scores(point, boot, "question accuracy", n_boot))
 
 
+def _grouped_question_boot(correct: np.ndarray, y: np.ndarray, questions: np.ndarray, groups: np.ndarray,
+                           n_boot: int, seed: int) -> np.ndarray:
+    """(n_models, n_boot) question accuracies, whole groups resampled: each scored question (the columns of
+    `correct`, in per_question_correct's order) belongs to the group of its first row; a replicate's accuracy is
+    its drawn questions' hits over their number."""
+    same_length(test_questions=questions, test_groups=groups)
+    first = question_first_rows(y, questions)
+    group_of = np.unique(groups[first].astype(str), return_inverse=True)[1].reshape(-1)
+    units = int(group_of.max()) + 1
+    parts = []
+    for counts in count_chunks(units, n_boot, seed):
+        qcounts = counts[:, group_of].astype(np.float64)  # (chunk, n_q): a question drawn as often as its group
+        parts.append((qcounts @ correct.T / qcounts.sum(axis=1, keepdims=True)).T)
+    return np.concatenate(parts or [np.empty((len(correct), 0))], axis=1)
+
+
 def evaluate(test_labels: Any, weak_test: Any, ceiling_test: Any, student_test: Any,
              transfer_labels: Any = None, weak_transfer: Any = None, student_transfer: Any = None,
              ceiling_transfer: Any = None, n_boot: int = 1000, seed: int = 0, *,
              test_groups: Sequence[str] | None = None, balance_test: bool = True, labeller_test: Any = None,
-             region_test: Any = None, region_transfer: Any = None) -> dict[str, Any]:
+             region_test: Any = None, region_transfer: Any = None,
+             test_questions: Sequence[str] | None = None) -> dict[str, Any]:
     """All metrics of one experiment as a flat, JSON-safe dict (NaN/inf -> None; keys present even when None).
 
     test_groups also make every test-set CI a cluster-bootstrap CI (whole groups resampled; `n_test_groups`).
     balance_test=True: every accuracy on T (point, bootstrap, gap, PGR, majority baseline) is class-balanced,
     each bootstrap resample from its own class counts. test_groups: group (question) id per test row; when
     groups with >= 2 rows and exactly one positive row cover at least half of T, the task is also scored per
-    question (`*_q_acc`, `pgr_q_acc`, bootstrap over questions), else those keys are None.
+    question (`*_q_acc`, `pgr_q_acc`, bootstrap over questions), else those keys are None. test_questions: a
+    question key per test row, when a group holds several questions (a passage's): questions are then scored
+    by these keys, and their bootstrap resamples whole groups (None: the groups are the questions).
 
     Region keys (`metrics.deception`): the student's accuracy in the four regions weak right/wrong x ceiling
     right/wrong of T, the deception score (its error where the weak model is wrong and the ceiling right) with
@@ -103,7 +137,7 @@ def evaluate(test_labels: Any, weak_test: Any, ceiling_test: Any, student_test: 
     for name in ("weak", "ceiling"):
         acc, base = out[f"{name}_acc"], out["majority_acc"]
         out[f"{name}_below_majority"] = (acc < base - 1e-9) if math.isfinite(acc) and math.isfinite(base) else None
-    out |= _question_keys(models, y, test_groups, n_boot, seed)
+    out |= _question_keys(models, y, test_groups, n_boot, seed, test_questions)
     for name, p in models.items():
         out[f"{name}_ece"] = ece(p, y)
     w, s, c = models["weak"], models["student"], models["ceiling"]
@@ -137,20 +171,22 @@ def evaluate(test_labels: Any, weak_test: Any, ceiling_test: Any, student_test: 
 
 
 def supervisor_metrics(test_labels: Any, supervisor_test: Any, balanced: bool = True,
-                       test_groups: Sequence[str] | None = None) -> dict[str, Any]:
+                       test_groups: Sequence[str] | None = None,
+                       test_questions: Sequence[str] | None = None) -> dict[str, Any]:
     """Accuracy and AUROC on T of the model whose labels the student saw when that is not the PGR floor (a
     chain supervisor's last rung); these numbers say how much better that labeller was than the floor.
 
-    Pass the same `balanced` and `test_groups` as to `evaluate` so that supervisor_acc compares with weak_acc
-    and supervisor_q_acc with weak_q_acc (None unless the task is judged per question).
+    Pass the same `balanced`, `test_groups` and `test_questions` as to `evaluate` so that supervisor_acc
+    compares with weak_acc and supervisor_q_acc with weak_q_acc (None unless the task is judged per question).
     """
     y = as_labels(test_labels, "test_labels")
     p = as_probs(supervisor_test, "supervisor_test")
     same_length(test_labels=y, supervisor_test=p)
     q_acc = None
-    if test_groups is not None:
-        g = as_groups(test_groups, "test_groups")
-        same_length(test_labels=y, test_groups=g)
+    keys, what = (test_groups, "test_groups") if test_questions is None else (test_questions, "test_questions")
+    if keys is not None:
+        g = as_groups(keys, what)
+        same_length(test_labels=y, **{what: g})
         n_q, coverage = question_coverage(y, g)
         if n_q and coverage >= 0.5:
             q_acc = float(per_question_correct(p, y, g).mean())

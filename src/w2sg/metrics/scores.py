@@ -93,6 +93,17 @@ def question_coverage(labels: Any, groups: Any) -> tuple[int, float]:
     return int(question.sum()), float(question[inv].mean())
 
 
+def question_first_rows(labels: Any, groups: Any) -> np.ndarray:
+    """The index of the first row of each multiple-choice question (group with >= 2 rows and exactly one positive
+    row), in sorted group order: the order of `per_question_correct`."""
+    y, g = as_labels(labels), as_groups(groups)
+    same_length(labels=y, groups=g)
+    if len(y) == 0:
+        return np.zeros(0, dtype=np.int64)
+    inv, question = _questions(y, g)
+    return np.unique(inv, return_index=True)[1][question]
+
+
 def per_question_correct(probs: Any, labels: Any, groups: Any) -> np.ndarray:
     """Bool per multiple-choice question (group with >= 2 rows and exactly one positive row; other groups are
     left out), in sorted group order: True iff the positive row has the highest P(y=1) of its group.

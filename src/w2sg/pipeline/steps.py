@@ -253,13 +253,15 @@ def evaluate(plan: Plan | ExperimentSpec, res: Resources, weak: dict, ceil: dict
     spec = plan.spec
     splits = res.splits(spec)
     labels = {name: np.array([r.label for r in rows]) for name, rows in splits.items()}
+    # per-question keys when the task names questions apart from its groups (a passage's), else None
+    questions = [r.question_key for r in splits.test] if any(r.question is not None for r in splits.test) else None
     metrics = score(
         labels["test"], weak["test"], ceil["test"], stud["test"],
         transfer_labels=labels["transfer"], weak_transfer=weak["transfer"],
         student_transfer=stud["transfer"], ceiling_transfer=ceil["transfer"], seed=spec.seed,
         test_groups=[r.group for r in splits.test], balance_test=spec.balance_test,
         labeller_test=weak.get("labeller_test"), region_test=weak.get("region_test"),
-        region_transfer=weak.get("region_transfer"),
+        region_transfer=weak.get("region_transfer"), test_questions=questions,
     )
     metrics.update(split_stats(splits))
     metrics.update({f"cached_{k}": v for k, v in steps.cached.items()})
@@ -273,7 +275,7 @@ def evaluate(plan: Plan | ExperimentSpec, res: Resources, weak: dict, ceil: dict
     metrics.update(training_record(spec, steps.meta))
     if "labeller_test" in weak:  # the labels came from a model other than the PGR floor (a chain's last rung)
         metrics.update(supervisor_metrics(labels["test"], weak["labeller_test"], balanced=spec.balance_test,
-                                          test_groups=[r.group for r in splits.test]))
+                                          test_groups=[r.group for r in splits.test], test_questions=questions))
     return metrics
 
 

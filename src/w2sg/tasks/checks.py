@@ -1,7 +1,9 @@
 """Checks on a task's rows: what a data file may hold but a task cannot use (a note) or cannot run on (an error).
 
-- multiple choice: every question (a group of candidates) has exactly one correct answer; questions with none or
-  several are counted in a note (per-question accuracy, `q_acc`, skips them);
+- multiple choice: every question (the candidates sharing a question key: `question:`, else the group) has
+  exactly one correct answer; questions with none or several are counted in a note (per-question accuracy,
+  `q_acc`, skips them); when many groups without question keys hold several correct answers, they are probably
+  several questions each (a passage's): the note says to name them with `question:`;
 - pairwise: a pair whose chosen and rejected responses are the same text states no preference: counted in a note,
   an error when every pair of a file is such (the task would sit at chance);
 - binary and multiple choice: a pool or test file whose rows are all of one class cannot be split into splits
@@ -19,9 +21,10 @@ from typing import Any
 from w2sg.tasks.schema import Example
 
 __all__ = ["SHOWN", "choice_note", "describe", "float_label_hint", "identical_pairs", "one_class_error",
-           "numbered"]
+           "numbered", "several_questions_hint"]
 
 SHOWN = 5  # row numbers named in a note or an error
+SEVERAL_SHARE = 0.1  # groups with several correct answers, as a share of all: probably several questions each
 
 
 def numbered(lines: list[int | None], unit: str = "lines") -> str:
@@ -64,23 +67,43 @@ def float_label_hint(value: Any, field: str) -> str | None:
 
 
 def choice_note(rows: list[Example], lines: list[int | None], where: str, unit: str) -> str | None:
-    """A note when some multiple-choice questions (groups) of one file do not have exactly one correct answer
-    (a correct answer repeated in the same words counts once: loading keeps one copy)."""
+    """A note when some multiple-choice questions (rows sharing a `question_key`: the row's `question`, else its
+    group) of one file do not have exactly one correct answer (a correct answer repeated in the same words counts
+    once: loading keeps one copy). When many groups without question keys hold several correct answers, the note
+    says that a group of several questions (a passage's) needs `question:` to be scored per question."""
     correct: dict[str, set[str]] = {}
     first: dict[str, int | None] = {}
     for r, line in zip(rows, lines, strict=True):
-        texts = correct.setdefault(r.group, set())
+        texts = correct.setdefault(r.question_key, set())
         if r.label == 1:
             texts.add(" ".join(r.text.split()))
-        first.setdefault(r.group, line)
+        first.setdefault(r.question_key, line)
     none = [g for g, t in correct.items() if not t]
     several = [g for g, t in correct.items() if len(t) > 1]
     if not none and not several:
         return None
     bad = none + several
-    return (f"{where}: {len(bad)} of {len(correct)} questions do not have exactly one correct answer "
+    note = (f"{where}: {len(bad)} of {len(correct)} questions do not have exactly one correct answer "
             f"({len(none)} with none, {len(several)} with several){numbered([first[g] for g in bad], unit)}; "
             "per-question accuracy (q_acc) skips them; check the spec's 'correct' (or 'label' and 'group')")
+    return note + several_questions_hint(rows, {g: len(correct[g]) for g in several}, first, unit)
+
+
+def several_questions_hint(rows: list[Example], several: dict[str, int], first: dict[str, int | None],
+                           unit: str) -> str:
+    """'' unless rows without a question key (`question:`) have groups holding several correct answers
+    (`several`: group -> number of correct answers), at least SEVERAL_SHARE of all their groups: then the hint
+    that such groups are probably several questions each (a passage's) and that per-question scores need
+    `question:`. (A few such groups are more likely a question repeated with another answer.)"""
+    plain = {r.group for r in rows if r.question is None}
+    groups = plain & set(several)
+    if not groups or len(groups) < SEVERAL_SHARE * len(plain):
+        return ""
+    most = max(several[g] for g in groups)
+    return (f". {len(groups)} groups hold several correct answers (up to {most})"
+            f"{numbered([first[g] for g in groups], unit)}: per-question scores need `question:`; if a group "
+            "holds several questions (e.g. a passage's), keep `group:` as the split unit and name the question "
+            "key in `question:`")
 
 
 def identical_pairs(rows: list[Example], lines: list[int | None], where: str, unit: str,

@@ -1,8 +1,9 @@
 """Derived tasks: a pairwise task made from a multiple-choice task's rows (YAML `derive: {pairwise_from: X}`).
 
-For each question (a group of the source task's rows, as the source task loads them: de-duplicated, its test
-texts and groups removed from its pool) every correct candidate is paired with every wrong one:
-correct ≻ wrong, all pairs of a question in the question's group, so a split never parts them.
+For each question (the source task's rows sharing a question key: its `question:`, else its group; as the source
+task loads them: de-duplicated, its test texts and groups removed from its pool) every correct candidate is
+paired with every wrong one: correct ≻ wrong, all pairs of a question in the question's group (a passage, when
+the source names questions apart from groups), so a split never parts them.
 
 The two responses are the candidates' texts after the text the group's candidates share up to its last
 newline; that shared part is the prompt. With the built-in templates ("...Question: {question}\\nAnswer:
@@ -44,14 +45,16 @@ def _pair_id(name: str, good: Example, bad: Example) -> str:
 
 
 def pairs_from_choices(name: str, rows: list[Example], what: str, notes: list[str]) -> list[Example]:
-    """Pairwise rows (correct ≻ wrong, every combination) per group of multiple-choice `rows`, in row order;
-    questions that give no pair (no correct or no wrong candidate left) are counted in `notes`."""
+    """Pairwise rows (correct ≻ wrong, every combination) per question of multiple-choice `rows` (rows sharing a
+    `question_key`), in row order, each pair in its question's group; questions that give no pair (no correct or
+    no wrong candidate left) are counted in `notes`."""
     groups: dict[str, list[Example]] = {}
     for r in rows:
-        groups.setdefault(r.group, []).append(r)
+        groups.setdefault(r.question_key, []).append(r)
     out: list[Example] = []
     no_correct = no_wrong = 0
-    for group, members in groups.items():
+    for members in groups.values():
+        group = members[0].group  # the split unit (a passage with several questions keeps its questions' pairs)
         good = [r for r in members if r.label == 1]
         bad = [r for r in members if r.label != 1]
         if not good or not bad:

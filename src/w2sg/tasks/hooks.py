@@ -78,7 +78,8 @@ def _line(key: Any) -> int | None:
 
 @register_reader("quail_xml")
 def read_quail_xml(path: Path) -> Iterator[Record]:
-    """QuAIL's XML: one record per question, keyed by `<text id>_<q id>`, fields named as on the Hub.
+    """QuAIL's XML: one record per question, keyed by `<text id>_<q id>`, fields named as on the Hub
+    (`context_id` is the text's id: the passage that several questions share).
 
     `correct_answer_id` is the index of the answer marked correct="True", or per-answer 0/1 flags when
     not exactly one is (wrong answers often carry no attribute at all).
@@ -102,7 +103,7 @@ def read_quail_xml(path: Path) -> Iterator[Record]:
                                                         "neither True nor False")
                 flags.append(int(flag == "True"))
             correct: int | list[int] = flags.index(1) if sum(flags) == 1 else flags
-            yield qid, {"id": qid, "context": passage, "question": (q.text or "").strip(),
+            yield qid, {"id": qid, "context_id": doc_id, "context": passage, "question": (q.text or "").strip(),
                         "answers": [(a.text or "").strip() for a in q.findall("a")], "correct_answer_id": correct}
 
 

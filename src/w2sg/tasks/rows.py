@@ -338,8 +338,10 @@ def _dedup(rows: list[Example], what: str, notes: list[str]) -> list[Example]:
 def fingerprint(pool: list[Example], test: list[Example] | None) -> str:
     """sha256 (16 hex chars) over every row's (id, group, text, label) in pool and test.
 
-    A pairwise row also hashes its comparison (prompt, a, b), and a row with `meta` its (name, value) pairs;
-    rows without them hash exactly as they always have.
+    A pairwise row also hashes its comparison (prompt, a, b), a row with `meta` its (name, value) pairs and a
+    row with a `question` key that key; rows without them hash exactly as they always have. A row's `passage`
+    is not hashed: the text already holds what the task shows, so declaring a task's `context:` changes no
+    fingerprint and no cached result (a protocol that quotes passages keys them in its own cache key).
     """
     h = hashlib.sha256()
     for part, rows in (("pool", pool), ("test", test or [])):
@@ -350,6 +352,8 @@ def fingerprint(pool: list[Example], test: list[Example] | None) -> str:
                 row += [r.pair.prompt, r.pair.a, r.pair.b]
             if r.meta is not None:
                 row += [{"meta": [list(kv) for kv in r.meta]}]
+            if r.question is not None:
+                row += [{"question": r.question}]
             h.update(json.dumps(row, ensure_ascii=False).encode())
             h.update(b"\n")
     return h.hexdigest()[:16]

@@ -16,6 +16,11 @@ placeholders are plain field names, `{body}`: no attribute or index lookups, for
 raw fields copied (as strings) into each row's `Example.meta`, e.g. `meta: [category]` (rows can then be
 selected by them, as by a synthetic supervisor's `region: {field: {category: ...}}`).
 
+Reading tasks: `context` (field or template) is the evidence -> `Example.passage` (unhashed); `claim` what a judge
+reads without it (default "{question}"); `answer` the candidate field of a task with one row per candidate (one with
+`answers` proposes each, the others its alternatives; a binary one "yes" vs "no"). `question` keys per-question scores
+(hashed when set); with several questions per passage `group:` names the passage, `question:` each question.
+
 A derived task names no source of its own: `derive: {pairwise_from: TASK}` makes a pairwise task of a
 multiple-choice task's rows (tasks/derive.py), e.g. `{name: sciq_pairs, derive: {pairwise_from: sciq}}`;
 `derive: {from: TASK}` takes another task's rows as they are (same kind, ids and groups), to transform them.
@@ -135,6 +140,7 @@ class DeriveSpec(Spec):
 
 
 TRANSFORMS = ("cipher", "rule")
+PASSAGE_FIELDS = ("context", "claim", "answer", "question")  # a reading task's passage and question key
 RULES = ("word_parity", "contains")
 
 
@@ -209,6 +215,10 @@ class YamlTaskSpec(Spec):
     derive: DeriveSpec | None = None
     transform: TransformSpec | None = None
     meta: list[str] | None = None  # raw fields copied into each row's Example.meta (as strings)
+    context: str | None = None  # the evidence passage (field or template) -> Example.passage.context
+    claim: str | None = None  # the question a judge reads without the passage -> Passage.question
+    answer: str | None = None  # the candidate of a row, for tasks with one row per candidate -> Passage.answer
+    question: str | None = None  # the per-question scoring key (field or template) -> Example.question
 
     @model_validator(mode="before")
     @classmethod
@@ -243,7 +253,7 @@ class YamlTaskSpec(Spec):
             raise ValueError("label_map values must be 0 or 1 (or null: drop the row)")
         return v
 
-    @field_validator("text", "group", "prompt", "chosen", "rejected")
+    @field_validator("text", "group", "prompt", "chosen", "rejected", "context", "claim", "answer", "question")
     @classmethod
     def _template_parses(cls, v: str | None) -> str | None:
         if v is not None:
@@ -276,13 +286,14 @@ class YamlTaskSpec(Spec):
             if self.derive.pairwise_from is not None and self.kind != "pairwise":
                 raise ValueError("derive.pairwise_from makes a task of kind: pairwise")
             own = [k for k in ("files", "hub", "hook", "text", "label", "label_map", "answers", "correct", "group",
-                               "prompt", "chosen", "rejected", "meta") if getattr(self, k) is not None]
+                               "prompt", "chosen", "rejected", "meta", *PASSAGE_FIELDS) if getattr(self, k) is not None]
             if own:
                 raise ValueError(f"a derived task takes its rows from '{self.derive.source}': drop "
                                  f"{', '.join(map(repr, own))}")
             return self
         if self.files is None and self.hub is None:
             raise ValueError("field 'files' (data files) or 'hub' (a Hugging Face dataset) is required")
+        self._check_passage()
         if self.hub is not None and self.files is not None and self.files.root != "data_dir":
             raise ValueError("a 'hub' source stands in for files in the data directory: set files.root: data_dir")
         if self.kind == "pairwise":
@@ -311,6 +322,23 @@ class YamlTaskSpec(Spec):
             raise ValueError("a multiple-choice task with one row per candidate ('label') needs a 'group' "
                              "per question")
         return self
+
+    def _check_passage(self) -> None:
+        """`context`, `claim`, `answer` and `question` fit the task's kind and each other."""
+        given = [k for k in PASSAGE_FIELDS if getattr(self, k) is not None]
+        if self.kind == "pairwise" and given:
+            raise ValueError(f"{', '.join(map(repr, given))}: passages and question keys are for binary and "
+                             "multiple_choice tasks")
+        if self.question is not None and self.group is None:
+            raise ValueError("'question' keys per-question scoring inside a group (e.g. group: passage_id, question: "
+                             "question_id); without 'group' each record is its own group and question: add 'group'")
+        if self.context is None and (self.claim is not None or self.answer is not None):
+            raise ValueError("'claim' and 'answer' describe a row's passage: declare 'context' (its field) too")
+        if self.context is not None and self.multiple_choice and self.answer is not None:
+            raise ValueError("'answer': a task with 'answers' proposes each of them in turn ({answer}); drop 'answer'")
+        if self.context is not None and self.kind == "multiple_choice" and not (self.multiple_choice or self.answer):
+            raise ValueError("'context' on a task with one row per candidate ('label') needs 'answer': the field "
+                             "that holds the row's candidate")
 
     @property
     def kind_given(self) -> bool:

@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+from w2sg.items import Passage
 from w2sg.tasks.checks import choice_note, describe, identical_pairs
 from w2sg.tasks.derive import derived_pairwise_task
 from w2sg.tasks.hooks import READERS, ROW_HOOKS, HookContext, Record
@@ -94,9 +95,38 @@ def _meta(spec: YamlTaskSpec, row: dict, path: Path | str, line: int | None) -> 
     return tuple((name, "" if row[name] is None else str(row[name])) for name in spec.meta)
 
 
+def _claim(spec: YamlTaskSpec, row: dict, path: Path | str, line: int | None) -> str:
+    """The question a judge reads without the passage: `claim:`, else the record's `question` field."""
+    if spec.claim is not None:
+        return _value(spec.claim, row, path, line, "claim").strip()
+    if "question" not in row:
+        raise MalformedRowError(path, line, "the record has no field 'question', the default claim of a task "
+                                            "with 'context': declare 'claim:' (the question a judge reads without "
+                                            "the passage, a field or a template such as \"{query}?\")")
+    return str(field(row, "question", path, line)).strip()
+
+
+def _passages(spec: YamlTaskSpec, row: dict, path: Path | str, line: int | None,
+              candidates: list[Any] | None) -> list[Passage] | None:
+    """The passage of each row a record yields (None when the spec declares no `context`): per candidate of a
+    multiple-choice record (the others are its alternatives), else one ("yes" vs "no" on a binary task without
+    `answer:`; the `answer:` field, without alternatives, on a task of one row per candidate)."""
+    if spec.context is None:
+        return None
+    context = _value(spec.context, row, path, line, "context").strip()
+    claim = _claim(spec, row, path, line)
+    if candidates is not None:
+        texts = [str(a).strip() for a in candidates]
+        return [Passage(context, claim, a, tuple(texts[:k] + texts[k + 1:])) for k, a in enumerate(texts)]
+    if spec.answer is not None:
+        return [Passage(context, claim, _value(spec.answer, row, path, line, "answer").strip())]
+    return [Passage(context, claim, "yes", ("no",))]
+
+
 def records_to_rows(spec: YamlTaskSpec, records: list[Record], prefix: str, path: Path | str,
                     skip_unlabelled: bool = False, notes: list[str] | None = None) -> list[Example]:
     """Rows of one file or split. A record keyed `key` yields ids `{prefix}/{key}/{k}` (k: its k-th row).
+    With `context:` each row carries its `passage`, with `question:` its `question` key.
     What the data checks find (tasks/checks.py) is appended to `notes`."""
     out: list[Example] = []
     lines: list[int | None] = []  # the line (Hub: row index) of each row of `out`
@@ -106,6 +136,7 @@ def records_to_rows(spec: YamlTaskSpec, records: list[Record], prefix: str, path
         n_before = len(out)
         base, line = f"{prefix}/{key}", key if isinstance(key, int) else None
         group = _value(spec.group, row, path, line, "group") if spec.group else None
+        passages: list[Passage] | None = None
         if spec.kind == "pairwise":
             assert spec.chosen and spec.rejected
             prompt = _value(spec.prompt, row, path, line, "prompt") if spec.prompt else ""
@@ -119,6 +150,7 @@ def records_to_rows(spec: YamlTaskSpec, records: list[Record], prefix: str, path
             for k, (a, lab) in enumerate(zip(answers, labels, strict=True)):
                 text = _render(spec.text, row, path, line, answer=a)
                 out.append(Example(f"{base}/{k}", group or base, text.strip(), lab))
+            passages = _passages(spec, row, path, line, answers)
         else:
             assert spec.text and spec.label
             label = parse_label(field(row, spec.label, path, line), path, line, spec.label_map, spec.label)
@@ -126,9 +158,15 @@ def records_to_rows(spec: YamlTaskSpec, records: list[Record], prefix: str, path
                 continue
             text = _render(spec.text, row, path, line)
             out.append(Example(f"{base}/0", group or f"{base}/0", text.strip(), label))
+            passages = _passages(spec, row, path, line, None)
         meta = _meta(spec, row, path, line)
         if meta is not None:
             out[n_before:] = [dataclasses.replace(r, meta=meta) for r in out[n_before:]]
+        if passages is not None:
+            out[n_before:] = [dataclasses.replace(r, passage=p) for r, p in zip(out[n_before:], passages, strict=True)]
+        if spec.question is not None:
+            question = _value(spec.question, row, path, line, "question")
+            out[n_before:] = [dataclasses.replace(r, question=question) for r in out[n_before:]]
         lines += [line] * (len(out) - n_before)
     _check(spec, out, lines, path, notes)
     return out
