@@ -236,6 +236,25 @@ def _need_data(task: str) -> None:
         pytest.skip(f"needs ../shared/data/{task}")
 
 
+def test_quail_rows_have_passages_and_one_correct_answer_per_question():
+    _need_data("quail")
+    data = load_task("quail", SHARED_DATA)
+    assert all(r.passage is not None and len(r.passage.context.split()) > 100 for r in data.pool)
+    groups = {r.group for r in data.pool}
+    assert 100 <= len(groups) <= 200  # passages (120 in the dev file), not questions
+    assert len({r.passage.context for r in data.pool}) >= len(groups) - 2  # a passage is its group
+    per_question = defaultdict(list)
+    for r in data.pool:
+        per_question[r.question_key].append(r)
+    assert len(per_question) > 2000
+    one = [q for q, rows in per_question.items() if sum(r.label for r in rows) == 1]
+    assert len(one) >= len(per_question) - 2  # loading drops two rows whose text occurs with both labels
+    for rows in per_question.values():  # one passage and claim per question; each row's alternatives: the others
+        assert len({r.group for r in rows}) == 1 and len({r.passage.question for r in rows}) == 1
+        assert all({x.passage.answer for x in rows} <= {r.passage.answer, *r.passage.alternatives} for r in rows)
+        assert all(len(r.passage.alternatives) == 3 for r in rows)  # (a few questions repeat a candidate)
+
+
 def test_boolq_gains_a_passage_and_keeps_its_fingerprint():
     _need_data("boolq")
     data = load_task("boolq", SHARED_DATA)

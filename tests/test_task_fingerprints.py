@@ -4,6 +4,9 @@ The fingerprint is part of every cache key: a change here silently invalidates e
 FROZEN was recorded from the offline data (../shared/data) with the Python loaders (tasks/builtin.py) that
 the YAML specs replaced; HUB from those loaders' Hugging Face formatters on the fake Hub rows below.
 PAIRWISE pins the pairwise built-ins added later (reward modelling) the same way, from their first version.
+Re-pinned once, on purpose (issue 24, passages): quail, cosmos_qa (and cosmos_qa_pairs) and mc_taco group a
+passage's questions into one split unit (quail by context_id, cosmos_qa by context, mc_taco by sentence) and key
+questions apart (`question:`); their rows' texts and labels are as before, their groups and fingerprints are new.
 """
 
 from __future__ import annotations
@@ -29,19 +32,31 @@ FROZEN = {'boolq': ('ece889aae3a9c7aa',
             ('boolq/boolq_validation.json/7/0', 'boolq/boolq_validation.json/7/0', 1, '389095539adcfc99'),
             ('boolq/boolq_validation.json/12/0', 'boolq/boolq_validation.json/12/0', 1, 'd1b1ecc7d98a68c8')],
            []),
- 'cosmos_qa': ('7a3a4ea0f5e7f9e2',
+ 'cosmos_qa': ('30b8c4e4f2a656d6',
                10769,
                None,
                [('cosmos_qa/valid.csv/2/0',
-                 '3BFF0DJK8XA7YNK4QYIGCOG1A95STE##3180JW2OT5AF02OISBX66RFOCTG5J7##A2LTOS0AZ3B28A##Blog_56156##q1_a1##378G7J1SJNCDAAIN46FM2P7T6KZEW2',
+                 'Do i need to go for a legal divorce ? I wanted to marry a woman but she is not in the same religion '
+                 ', so i am not concern of the marriage inside church . I will do the marriage registered with the '
+                 'girl who i am going to get married . But legally will there be any complication , like if the other '
+                 'woman comes back one day , will the girl who i am going to get married now will be in trouble or Is '
+                 'there any complication ?',
                  0,
                  '8f3a02e7e93b1e82'),
                 ('cosmos_qa/valid.csv/2/1',
-                 '3BFF0DJK8XA7YNK4QYIGCOG1A95STE##3180JW2OT5AF02OISBX66RFOCTG5J7##A2LTOS0AZ3B28A##Blog_56156##q1_a1##378G7J1SJNCDAAIN46FM2P7T6KZEW2',
+                 'Do i need to go for a legal divorce ? I wanted to marry a woman but she is not in the same religion '
+                 ', so i am not concern of the marriage inside church . I will do the marriage registered with the '
+                 'girl who i am going to get married . But legally will there be any complication , like if the other '
+                 'woman comes back one day , will the girl who i am going to get married now will be in trouble or Is '
+                 'there any complication ?',
                  1,
                  '41c09a6cd40cca09'),
                 ('cosmos_qa/valid.csv/2/2',
-                 '3BFF0DJK8XA7YNK4QYIGCOG1A95STE##3180JW2OT5AF02OISBX66RFOCTG5J7##A2LTOS0AZ3B28A##Blog_56156##q1_a1##378G7J1SJNCDAAIN46FM2P7T6KZEW2',
+                 'Do i need to go for a legal divorce ? I wanted to marry a woman but she is not in the same religion '
+                 ', so i am not concern of the marriage inside church . I will do the marriage registered with the '
+                 'girl who i am going to get married . But legally will there be any complication , like if the other '
+                 'woman comes back one day , will the girl who i am going to get married now will be in trouble or Is '
+                 'there any complication ?',
                  0,
                  '78c0b608f365badf')],
                []),
@@ -180,45 +195,42 @@ FROZEN = {'boolq': ('ece889aae3a9c7aa',
                      'Martha hired a new babysitter and was totally at ease with her.',
                      0,
                      '14913f2b2ae04541')]),
- 'mc_taco': ('97eecf3338d410c3',
+ 'mc_taco': ('2a5c1d00ffe3cb30',
              9442,
              3782,
              [('mc_taco/test_9442.tsv/1/0',
-               "Durer's father died in 1502, and his mother died in 1513.\nHow long was his mother ill?",
+               "Durer's father died in 1502, and his mother died in 1513.",
                0,
                'c6aab3ec8f6b79cb'),
               ('mc_taco/test_9442.tsv/2/0',
-               "Durer's father died in 1502, and his mother died in 1513.\nHow long was his mother ill?",
+               "Durer's father died in 1502, and his mother died in 1513.",
                0,
                '26649d02b726571b'),
               ('mc_taco/test_9442.tsv/3/0',
-               "Durer's father died in 1502, and his mother died in 1513.\nHow long was his mother ill?",
+               "Durer's father died in 1502, and his mother died in 1513.",
                0,
                '84376c219a565027')],
              [('mc_taco/dev_3783.tsv/1/0',
                'Islam later emerged as the majority religion during the centuries of Ottoman rule, though a '
-               'significant Christian minority remained.\n'
-               'Is Islam still the majority religion?',
+               'significant Christian minority remained.',
                0,
                'ab0b833f06ad5aac'),
               ('mc_taco/dev_3783.tsv/2/0',
                'Islam later emerged as the majority religion during the centuries of Ottoman rule, though a '
-               'significant Christian minority remained.\n'
-               'Is Islam still the majority religion?',
+               'significant Christian minority remained.',
                1,
                '1b24cadc5c6401e9'),
               ('mc_taco/dev_3783.tsv/3/0',
                'Islam later emerged as the majority religion during the centuries of Ottoman rule, though a '
-               'significant Christian minority remained.\n'
-               'Is Islam still the majority religion?',
+               'significant Christian minority remained.',
                0,
                '0c2fc8e8996faa75')]),
- 'quail': ('65b314eb47894940',
+ 'quail': ('bb0b1fcaea42bace',
            8643,
            None,
-           [('quail/quail_1.3_dev.xml/f141_1/0', 'f141_1', 1, 'c025085e19e7018f'),
-            ('quail/quail_1.3_dev.xml/f141_1/1', 'f141_1', 0, '05017119bbca5f80'),
-            ('quail/quail_1.3_dev.xml/f141_1/2', 'f141_1', 0, 'de45cc2b4491e7e3')],
+           [('quail/quail_1.3_dev.xml/f141_1/0', 'f141', 1, 'c025085e19e7018f'),
+            ('quail/quail_1.3_dev.xml/f141_1/1', 'f141', 0, '05017119bbca5f80'),
+            ('quail/quail_1.3_dev.xml/f141_1/2', 'f141', 0, 'de45cc2b4491e7e3')],
            []),
  'sciq': ('cad92af9ac082d73',
           25283,
@@ -295,19 +307,31 @@ FROZEN = {'boolq': ('ece889aae3a9c7aa',
           ('wic/test.jsonl/3/0', 'wic/test.jsonl/3/0', 1, '24cd38f6e88a738d')])}
 
 # The pairwise built-ins, as FROZEN (every row carries a comparison; its text renders it).
-PAIRWISE = {'cosmos_qa_pairs': ('be15f6d51b5b7caf',
+PAIRWISE = {'cosmos_qa_pairs': ('87824a33cbbba5e9',
                      8872,
                      None,
                      [('cosmos_qa_pairs/cosmos_qa/valid.csv/2/1>0',
-                       '3BFF0DJK8XA7YNK4QYIGCOG1A95STE##3180JW2OT5AF02OISBX66RFOCTG5J7##A2LTOS0AZ3B28A##Blog_56156##q1_a1##378G7J1SJNCDAAIN46FM2P7T6KZEW2',
+                       'Do i need to go for a legal divorce ? I wanted to marry a woman but she is not in the same '
+                       'religion , so i am not concern of the marriage inside church . I will do the marriage '
+                       'registered with the girl who i am going to get married . But legally will there be any '
+                       'complication , like if the other woman comes back one day , will the girl who i am going to '
+                       'get married now will be in trouble or Is there any complication ?',
                        1,
                        '09735dd64bebf827'),
                       ('cosmos_qa_pairs/cosmos_qa/valid.csv/2/1>2',
-                       '3BFF0DJK8XA7YNK4QYIGCOG1A95STE##3180JW2OT5AF02OISBX66RFOCTG5J7##A2LTOS0AZ3B28A##Blog_56156##q1_a1##378G7J1SJNCDAAIN46FM2P7T6KZEW2',
+                       'Do i need to go for a legal divorce ? I wanted to marry a woman but she is not in the same '
+                       'religion , so i am not concern of the marriage inside church . I will do the marriage '
+                       'registered with the girl who i am going to get married . But legally will there be any '
+                       'complication , like if the other woman comes back one day , will the girl who i am going to '
+                       'get married now will be in trouble or Is there any complication ?',
                        0,
                        '164c8a1db2447dc1'),
                       ('cosmos_qa_pairs/cosmos_qa/valid.csv/2/1>3',
-                       '3BFF0DJK8XA7YNK4QYIGCOG1A95STE##3180JW2OT5AF02OISBX66RFOCTG5J7##A2LTOS0AZ3B28A##Blog_56156##q1_a1##378G7J1SJNCDAAIN46FM2P7T6KZEW2',
+                       'Do i need to go for a legal divorce ? I wanted to marry a woman but she is not in the same '
+                       'religion , so i am not concern of the marriage inside church . I will do the marriage '
+                       'registered with the girl who i am going to get married . But legally will there be any '
+                       'complication , like if the other woman comes back one day , will the girl who i am going to '
+                       'get married now will be in trouble or Is there any complication ?',
                        1,
                        'ddb582c7f4d22b87')],
                      []),
@@ -377,19 +401,19 @@ PAIRWISE = {'cosmos_qa_pairs': ('be15f6d51b5b7caf',
 
 # name: (fingerprint of the raw (pool, test) rows before dedup, pool rows, test rows) on fake_hub()
 HUB = {'boolq': ('cd3099a7f68dd0e8', 4, 4),
- 'cosmos_qa': ('830a7d893a6d212b', 20, 20),
+ 'cosmos_qa': ('2af3c4d816db6028', 20, 20),
  'ethics_commonsense': ('74c9f9882da2138b', 6, 6),
  'ethics_deontology': ('1b56bb46e12873c7', 6, 6),
  'ethics_justice': ('91d528bad9fde8e8', 6, 6),
  'ethics_utilitarianism': ('d36e096544ac1142', 6, 6),
  'ethics_virtue': ('dbc9ab6147d55dc9', 6, 6),
- 'mc_taco': ('a77702a572abf69e', 6, 6),
- 'quail': ('2643ae13e9fa8608', 16, 16),
+ 'mc_taco': ('9721f2af66ca053a', 6, 6),
+ 'quail': ('ac7c421ee591691d', 16, 16),
  'sciq': ('d57c4f57968546d2', 10, 10),
  'sst2': ('1fb0a014d449bb2f', 3, 2),
  'twitter_sentiment': ('30a181eddbe55c06', 4, 4),
  'wic': ('396f03ffbe0b62c5', 3, 3),
- 'cosmos_qa_pairs': ('93da28174df895f1', 27, 27),
+ 'cosmos_qa_pairs': ('a1b557e0764548d8', 27, 27),
  'ethics_utilitarianism_pairs': ('41db69652e977f1f', 6, 6),
  'hh_rlhf': ('8a1c24724475f14b', 4, 4),
  'sciq_pairs': ('f19bb24127fdc816', 5, 5)}
@@ -415,7 +439,8 @@ def fake_hub() -> dict:
                                            **{f"answer{k}": f"A{i}{k}" for k in range(4)},
                                            "label": -1 if i == 3 else i % 4} for i in range(6)]
                                       for s in ("train", "validation")},
-        ("textmachinelab/quail", None): {s: [{"id": f"d{i}_q{i}{s}", "context": f" Passage {i}{s}",
+        ("textmachinelab/quail", None): {s: [{"id": f"d{i}_q{i}{s}", "context_id": f"d{i // 2}{s}",
+                                              "context": f" Passage {i // 2}{s}",
                                               "question": f"Q{i}?",
                                               "answers": [f"x{i}", f"y{i}", f"z{i}", f"w{i}"],
                                               "correct_answer_id": i % 4} for i in range(4)]

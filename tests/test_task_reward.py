@@ -186,19 +186,21 @@ def test_derived_pairs_are_correct_over_wrong_within_a_question(name, shared):
     source, data = real(DERIVED[name]), real(name)
     assert get_task(name).hub_id == get_task(DERIVED[name]).hub_id
     for src_rows, rows in ((source.pool, data.pool), (source.test or [], data.test or [])):
-        texts: dict[str, dict[str, int]] = {}
-        for r in src_rows:
+        texts: dict[str, dict[str, int]] = {}  # group -> text -> label
+        questions: dict[tuple[str, str], dict[str, int]] = {}  # (group, question key) -> text -> label
+        for r in src_rows:  # a group may be a passage of several questions (cosmos_qa: `question:`)
             texts.setdefault(r.group, {})[r.text] = r.label
+            questions.setdefault((r.group, r.question_key), {})[r.text] = r.label
         for r in rows:
             good, bad = chosen_rejected(r)
             a_text, b_text = r.pair.texts()  # what a reward model scores: the source rows' texts
             assert texts[r.group][a_text] == r.label and texts[r.group][b_text] == 1 - r.label
             assert r.pair.prompt and good.startswith("Answer: ") and bad.startswith("Answer: ")
-        per_group = Counter(r.group for r in rows)
-        for g, n in per_group.items():
-            n_good = sum(texts[g].values())
-            assert n == n_good * (len(texts[g]) - n_good)  # every (correct, wrong) combination
-        assert set(per_group) == {g for g, t in texts.items() if 0 < sum(t.values()) < len(t)}
+        expected: Counter = Counter()
+        for (g, _), t in questions.items():
+            n_good = sum(t.values())
+            expected[g] += n_good * (len(t) - n_good)  # every (correct, wrong) combination of each question
+        assert Counter(r.group for r in rows) == +expected
 
 
 def test_cosmos_qa_pairs_prompt_holds_passage_and_question(shared):
@@ -245,7 +247,9 @@ def test_a_user_yaml_derives_pairs_from_a_builtin(shared, tmp_path):
     _write(tmp_path, "q.yaml", "name: quail_pairs\nderive: {pairwise_from: quail}\n")
     data = load_task(str(tmp_path / "q.yaml"), shared)
     assert get_task(str(tmp_path / "q.yaml")).files == get_task("quail").files
-    assert Counter(Counter(r.group for r in data.pool).values()).most_common(1)[0][0] == 3
+    # 3 pairs per question (its prompt: the passage and the question); a passage (the group) holds 18 questions
+    assert Counter(Counter(r.pair.prompt for r in data.pool).values()).most_common(1)[0][0] == 3
+    assert Counter(Counter(r.group for r in data.pool).values()).most_common(1)[0][0] == 54
     assert any("1 questions with no correct answer" in n for n in data.notes)  # QuAIL has one such question
 
 

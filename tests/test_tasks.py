@@ -103,7 +103,7 @@ def test_builtin_task_loads_with_plausible_counts(name):
 @pytest.mark.parametrize("name", sorted(MULTIPLE_CHOICE))
 def test_multiple_choice_rows_share_a_group(name):
     need_shared()
-    sizes = Counter(r.group for r in real(name).pool)
+    sizes = Counter(r.question_key for r in real(name).pool)  # a question: its key (quail: a passage holds many)
     # after dedup most questions keep all their rows; merged repeats of one question may hold more
     assert Counter(sizes.values()).most_common(1)[0][0] == MULTIPLE_CHOICE[name]
 
