@@ -8,6 +8,7 @@ import pytest
 from sklearn.feature_extraction.text import HashingVectorizer
 
 from w2sg.items import Passage
+from w2sg.result import as_result
 from w2sg.supervisors.debaters import adversarial, bm25_support, random_scores, ranked, support_from
 from w2sg.supervisors.evidence import CON, PRO, Transcript, exchange, liar_wins, sentences
 from w2sg.supervisors.judge import JudgeHead, Reading
@@ -173,3 +174,64 @@ def test_debaters_never_read_labels(facts):
     a, _ = exchange([len(r.sents) for r in rtest], "debate", bm25_debater(test), 2, 1, 0)
     b, _ = exchange([len(r.sents) for r in rtest], "debate", bm25_debater(flipped), 2, 1, 0)
     assert [t.as_lists() for t in a] == [t.as_lists() for t in b]
+
+
+# ---- the supervisor in the pipeline ----------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def facts_yaml(tmp_path_factory):
+    from .conftest import facts_task
+
+    return facts_task(tmp_path_factory.mktemp("facts"), n_passages=50, seed=0)
+
+
+def _debate_spec(task, encoder, method="naive", **weak):
+    from w2sg.config import ExperimentSpec
+
+    from .conftest import tiny_spec
+
+    spec = tiny_spec(task, encoder, encoder, method=method).model_dump()
+    spec["weak"] = {"kind": "debate", "judge": str(encoder), "policy": "bm25", "protocol": "debate", **weak}
+    spec["splits"] |= {"n_weak_train": 60, "n_transfer": 60, "n_val": 20, "n_test": 60}
+    return ExperimentSpec.model_validate(spec)
+
+
+def test_the_debate_supervisor_runs_in_the_pipeline_and_records_its_protocols(facts_yaml, tiny_encoder, tmp_path):
+    from w2sg.pipeline import Pipeline
+
+    pipe = Pipeline(tmp_path / "wd")
+    rec = pipe.run(_debate_spec(facts_yaml, tiny_encoder, members=2))
+    res = as_result(rec)
+    assert res.status in (None, "ok") and res.supervisor_kind == "debate"
+    d = res.debate
+    assert d.protocol == "debate" and d.policy == "bm25" and d.members == 2
+    assert set(d.judge_acc) == {"blind", "consultancy", "debate", "full"}
+    assert set(d.liar_win) == {"consultancy", "debate"}
+    lo, hi = d.judge_acc["full"][1:]
+    assert lo <= d.judge_acc["full"][0] <= hi
+    # the constructed passages let the bag-of-words judge features carry the answer even from a random tiny
+    # encoder: reading every sentence beats reading none
+    assert d.judge_acc["full"][0] > d.judge_acc["blind"][0] + 0.1, d.judge_acc
+    assert res.score("supervisor") is not None and res.score("supervisor") > res.score("weak")
+    # the liar wins exactly where the debate judge errs (one side always lies)
+    assert d.liar_win["debate"][0] == pytest.approx(1 - d.judge_acc["debate"][0], abs=0.15)
+    other = _debate_spec(facts_yaml, tiny_encoder, method="naive_hard", members=2)
+    again = as_result(Pipeline(tmp_path / "wd").run(other))  # another student from the same debate
+    assert again.run.cached.get("weak") and again.debate.judge_acc == d.judge_acc
+
+
+def test_the_debate_key_follows_protocol_policy_and_members(facts_yaml, tiny_encoder, tmp_path):
+    from w2sg.pipeline import Pipeline
+    from w2sg.pipeline.steps import supervise_key
+
+    pipe = Pipeline(tmp_path / "wd")
+    keys = {supervise_key(_debate_spec(facts_yaml, tiny_encoder, **kw), pipe.res)
+            for kw in ({}, {"protocol": "full"}, {"policy": "random"}, {"members": 3})}
+    assert len(keys) == 4
+
+
+def test_a_task_without_passages_is_refused_with_the_fix(tiny_encoder, synthetic_task, tmp_path):
+    from w2sg.pipeline import Pipeline
+
+    with pytest.raises(ValueError, match="declares `context:`"):
+        Pipeline(tmp_path / "wd").run(_debate_spec(synthetic_task, tiny_encoder))

@@ -94,8 +94,13 @@ class Evidence:
         self.readings = {name: [Reading.of(r.passage, self.sents[r.passage.context], vec[r.passage.claim],
                                            np.array([vec[s] for s in self.sents[r.passage.context]]))
                                 for r in rs] for name, rs in splits.items()}
-        self.support = {name: [self._support(r) for r in rs] for name, rs in splits.items()} \
-            if cfg.policy in ("bm25", "embed", "lm") else {}
+        self._support_cache: dict[str, list[np.ndarray]] = {}
+
+    def support(self, name: str) -> list[np.ndarray]:
+        """The policy's support scores of split `name`'s rows (computed on first use: blind and full need none)."""
+        if name not in self._support_cache:
+            self._support_cache[name] = [self._support(r) for r in self.splits[name]]
+        return self._support_cache[name]
 
     def n_sentences(self, name: str) -> list[int]:
         return [len(self.sents[r.passage.context]) for r in self.splits[name]]
@@ -120,13 +125,15 @@ class Evidence:
 def _transcripts(ev: Evidence, name: str, protocol: str, policy: str, seed: int, target: JudgeHead | None):
     cfg = ev.cfg
     n = ev.n_sentences(name)
+    if protocol in ("blind", "full"):  # nobody chooses quotes
+        return exchange(n, protocol, None, cfg.turns, cfg.quotes, seed)
     if policy == "adversarial":
         reading = ev.readings[name]
         debater = adversarial(lambda row, pro, con: float(target.logit(reading[row].features(pro, con))[0]))
     elif policy == "random":
         debater = ranked(random_scores(n, seed), 0.0, seed)
     else:
-        debater = ranked([(s, s) for s in ev.support[name]], cfg.temperature, seed)
+        debater = ranked([(s, s) for s in ev.support(name)], cfg.temperature, seed)
     return exchange(n, protocol, debater, cfg.turns, cfg.quotes, seed)
 
 
@@ -137,7 +144,8 @@ def _features(ev: Evidence, name: str, transcripts) -> np.ndarray:
 def _judge(ev: Evidence, protocol: str, policy: str, seed: int) -> tuple[dict, dict, dict, JudgeHead]:
     """One judge under (protocol, policy, debate seed): trained on A's transcripts with ground truth, applied to
     every other split. Returns (P per split, transcripts per split, speaker per split, the head)."""
-    target = _judge(ev, protocol, "random", seed)[3] if policy == "adversarial" else None
+    target = _judge(ev, protocol, "random", seed)[3] \
+        if policy == "adversarial" and protocol in ("consultancy", "debate") else None
     out, trans, speakers = {}, {}, {}
     for name in ev.splits:
         trans[name], speakers[name] = _transcripts(ev, name, protocol, policy, seed, target)

@@ -67,13 +67,15 @@ class Transcript:
 Debater = Callable[[int, int, Transcript, int], Sequence[int]]
 
 
-def exchange(n_sentences: Sequence[int], protocol: str, debater: Debater, turns: int, quotes: int,
+def exchange(n_sentences: Sequence[int], protocol: str, debater: Debater | None, turns: int, quotes: int,
              seed: int) -> tuple[list[Transcript], np.ndarray]:
     """Each row's transcript under `protocol`, and the side that speaks per row (consultancy: the consultant's
     side; debate: the side that opens; blind / full: 0). Sides are drawn from `seed` per row; `debater` is asked
     for each turn's quotes and every one is checked (`Transcript.quote`)."""
     if protocol not in PROTOCOLS:
         raise ValueError(f"unknown protocol {protocol!r}; known: {', '.join(PROTOCOLS)}")
+    if debater is None and protocol in ("consultancy", "debate"):
+        raise ValueError(f"protocol {protocol} needs a debater")
     rng = np.random.default_rng([seed, 2417])
     first = np.where(rng.random(len(n_sentences)) < 0.5, PRO, CON)
     out = []
