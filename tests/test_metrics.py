@@ -587,3 +587,20 @@ def test_the_pooled_pgr_does_not_inflate_where_a_stable_seeds_mean_does():
     assert 0.1 < len(kept) / len(rows) < 0.7 and np.mean(kept) > 0.25  # the selection inflates
     assert abs(row["pgr_acc_pooled"] - 0.2) < 0.08 and row["pgr_acc_resolved"]
     assert row["pgr_acc_pooled_ci_low"] < 0.2 < row["pgr_acc_pooled_ci_high"]
+
+
+def test_labeller_comparison_by_hand():
+    from w2sg.metrics.experiment import labeller_comparison
+
+    y = np.array([1, 0] * 10)
+    right = y.astype(float)
+    wrong = 1 - right
+
+    def mix(k):  # right on the first k rows
+        return np.concatenate([right[:k], wrong[k:]])
+
+    # floor 0.5, labeller 0.6, ceiling 1.0, student 0.8 (plain accuracy): gain 0.1, PGR vs labeller 0.5
+    out = labeller_comparison(y, mix(10), mix(12), right, mix(16), balanced=False, n_boot=200)
+    assert out["supervisor_gain"] == pytest.approx(0.1)
+    assert out["supervisor_pgr"] == pytest.approx((0.8 - 0.6) / (1.0 - 0.6))
+    assert out["supervisor_gain_ci_low"] <= 0.1 <= out["supervisor_gain_ci_high"]

@@ -34,7 +34,8 @@ def synthetic_scores(n_questions: int = 60, seed: int = 0) -> dict:
     ty = rng.integers(0, 2, 80)
     rec = evaluate(y, weak, ceiling, student, ty, rng.random(80), rng.random(80), rng.random(80), n_boot=200,
                    seed=seed, test_groups=groups)
-    return rec | supervisor_metrics(y, supervisor, test_groups=groups)
+    return rec | supervisor_metrics(y, supervisor, test_groups=groups, weak_test=weak, ceiling_test=ceiling,
+                                    student_test=student, n_boot=200, seed=seed)
 
 
 def training_block() -> dict:
@@ -53,6 +54,8 @@ def training_block() -> dict:
     out |= {"hash": "abc123", "task": "sciq", "weak": "minilm", "strong": "mpnet", "method": "naive", "mode": "frozen",
             "status": "ok", "error": None, "created_at": 1.7e9, "variant": "", "task_fingerprint": "0123456789abcdef",
             "versions": {"python": "3.11"},
+            "debate": {"protocol": "debate", "policy": "embed", "members": 4, "judge_acc": {"blind": [0.5, 0.4, 0.6]},
+                       "liar_win": {"debate": [0.3, 0.2, 0.4, 100]}},
             "spec": {"task": "sciq", "weak": "minilm", "strong": "mpnet", "seed": 0, "train": {"mode": "frozen"}}}
     return out
 
@@ -176,3 +179,13 @@ def test_edited_results_flatten(record):
     built = ExperimentResult(task="t", scores={"weak": RoleScores("weak", acc=0.5)}).to_record()
     assert built["task"] == "t" and built["weak_acc"] == 0.5 and built["weak_err_transfer"] is None
     assert "ceiling_err_transfer" not in built  # only the keys evaluate writes for each role
+
+
+def test_the_supervisor_gain_and_the_pgr_against_the_supervisor_are_read_typed(record):
+    res = ExperimentResult.from_record(record)
+    gain = res.score("supervisor", "gain")
+    assert gain == pytest.approx(record["supervisor_acc"] - record["weak_acc"])
+    assert res.score("supervisor", "gain_ci_low") <= gain <= res.score("supervisor", "gain_ci_high")
+    assert res.debate.protocol == "debate" and res.debate.judge_acc["blind"] == (0.5, 0.4, 0.6)
+    assert res.debate.liar_win["debate"] == (0.3, 0.2, 0.4)
+    assert ExperimentResult.from_record({"task": "x"}).debate.protocol is None

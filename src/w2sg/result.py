@@ -60,7 +60,9 @@ _SCORES = ("acc", "acc_ci_low", "acc_ci_high", "auroc", "auroc_ci_low", "auroc_c
            "q_acc_ci_high", "ece", "logloss_test")
 # the score fields each role has in a record (`<role>_<field>`), as `metrics.evaluate` writes them
 _ROLE_FIELDS = {"weak": (*_SCORES, "err_transfer", "below_majority"), "ceiling": (*_SCORES, "below_majority"),
-                "student": (*_SCORES, "err_transfer"), SUPERVISOR: ("acc", "auroc", "q_acc")}
+                "student": (*_SCORES, "err_transfer"), SUPERVISOR: ("acc", "auroc", "q_acc", "gain", "gain_ci_low",
+                                                            "gain_ci_high", "pgr", "pgr_ci_low", "pgr_ci_high",
+                                                            "pgr_reason")}
 
 
 def finite(v: Any) -> float | None:
@@ -105,6 +107,15 @@ class RoleScores:
     logloss_test: float | None = None
     err_transfer: float | None = None
     below_majority: bool | None = None
+    # the supervisor only (`metrics.labeller_comparison`): its accuracy gain over the PGR floor, and the PGR
+    # measured against it, (student − supervisor) / (ceiling − supervisor), with CIs
+    gain: float | None = None
+    gain_ci_low: float | None = None
+    gain_ci_high: float | None = None
+    pgr: float | None = None
+    pgr_ci_low: float | None = None
+    pgr_ci_high: float | None = None
+    pgr_reason: str | None = None
 
     def flat_keys(self) -> dict[str, str]:
         """Field -> record key."""

@@ -172,9 +172,11 @@ def evaluate(test_labels: Any, weak_test: Any, ceiling_test: Any, student_test: 
 
 def supervisor_metrics(test_labels: Any, supervisor_test: Any, balanced: bool = True,
                        test_groups: Sequence[str] | None = None,
-                       test_questions: Sequence[str] | None = None) -> dict[str, Any]:
+                       test_questions: Sequence[str] | None = None, weak_test: Any = None, ceiling_test: Any = None,
+                       student_test: Any = None, n_boot: int = 1000, seed: int = 0) -> dict[str, Any]:
     """Accuracy and AUROC on T of the model whose labels the student saw when that is not the PGR floor (a
-    chain supervisor's last rung); these numbers say how much better that labeller was than the floor.
+    chain supervisor's last rung); these numbers say how much better that labeller was than the floor. Given
+    the floor's, the ceiling's and the student's test predictions, also `labeller_comparison`.
 
     Pass the same `balanced`, `test_groups` and `test_questions` as to `evaluate` so that supervisor_acc
     compares with weak_acc and supervisor_q_acc with weak_q_acc (None unless the task is judged per question).
@@ -191,5 +193,27 @@ def supervisor_metrics(test_labels: Any, supervisor_test: Any, balanced: bool = 
         if n_q and coverage >= 0.5:
             q_acc = float(per_question_correct(p, y, g).mean())
     out = {"supervisor_acc": accuracy(p, y, balanced), "supervisor_auroc": auroc(p, y), "supervisor_q_acc": q_acc}
+    if weak_test is not None and ceiling_test is not None and student_test is not None:
+        out |= labeller_comparison(y, weak_test, p, ceiling_test, student_test, balanced, test_groups, n_boot, seed)
     return {k: json_safe(v) for k, v in out.items()}
+
+
+def labeller_comparison(test_labels: Any, weak_test: Any, labeller_test: Any, ceiling_test: Any, student_test: Any,
+                        balanced: bool = True, test_groups: Sequence[str] | None = None, n_boot: int = 1000,
+                        seed: int = 0) -> dict[str, Any]:
+    """When the labels came from a labeller other than the PGR floor (a debate ensemble, a chain's last rung):
+    its accuracy gain over the floor on T (`supervisor_gain`, paired cluster-bootstrap CI) and the PGR measured
+    against the labeller itself, (student − labeller) / (ceiling − labeller) (`supervisor_pgr`, CI and reason):
+    how much of what the labeller left the student recovered."""
+    y = as_labels(test_labels, "test_labels")
+    models = [as_probs(m, name) for m, name in ((weak_test, "weak_test"), (labeller_test, "labeller_test"),
+                                                (ceiling_test, "ceiling_test"), (student_test, "student_test"))]
+    same_length(test_labels=y, **dict(zip(("weak", "labeller", "ceiling", "student"), models, strict=True)))
+    boot = paired_bootstrap(y, models, n_boot, seed, ("accuracy",), balanced, test_groups)["accuracy"]
+    point = [accuracy(m, y, balanced) for m in models]
+    lo, hi = percentile_ci(boot[1] - boot[0])
+    res = pgr_from_scores(point[1:], boot[1:], "accuracy", n_boot)
+    return {"supervisor_gain": point[1] - point[0], "supervisor_gain_ci_low": lo, "supervisor_gain_ci_high": hi,
+            "supervisor_pgr": res.value, "supervisor_pgr_ci_low": res.ci_low, "supervisor_pgr_ci_high": res.ci_high,
+            "supervisor_pgr_reason": res.reason}
 

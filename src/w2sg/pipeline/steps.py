@@ -275,7 +275,9 @@ def evaluate(plan: Plan | ExperimentSpec, res: Resources, weak: dict, ceil: dict
     metrics.update(training_record(spec, steps.meta))
     if "labeller_test" in weak:  # the labels came from a model other than the PGR floor (a chain's last rung)
         metrics.update(supervisor_metrics(labels["test"], weak["labeller_test"], balanced=spec.balance_test,
-                                          test_groups=[r.group for r in splits.test], test_questions=questions))
+                                          test_groups=[r.group for r in splits.test], test_questions=questions,
+                                          weak_test=weak["test"], ceiling_test=ceil["test"],
+                                          student_test=stud["test"], seed=spec.seed))
     return metrics
 
 
