@@ -1,11 +1,13 @@
 """Debate study (issue 24): extractive debate on the reading tasks; minilm judges, mpnet student, 5 seeds.
 
-    python studies/debate/study.py run  [--root DIR] [--data-dir D] [--part main|confidence] [--tasks T,...]
+    python studies/debate/study.py run  [--root DIR] [--data-dir D] [--part judge|students|confidence] [--tasks T,...]
     python studies/debate/study.py page [--root DIR] [--out studies/debate]
 
-Grids: debate.yaml (the plain weak model, debate supervisors with policies random / bm25 / embed / adversarial,
-the four-judge debate ensemble, and the four-fit ensemble over training seeds, all with naive students) and
-debate_confidence.yaml (the confidence loss from the plain weak model). Workdir `<root>/debate`.
+Grids: debate_judge.yaml (single-judge debate supervisors with policies random / bm25 / embed / adversarial;
+their records carry the judge's accuracy under every protocol and the liar's win rates), debate_students.yaml
+(the plain weak model, the four-judge debate ensemble and the four-fit ensemble over training seeds, each
+teaching an mpnet student) and debate_confidence.yaml (the confidence loss from the plain weak model). Workdir
+`<root>/debate`.
 
 Rules fixed before looking at results: every seed of a cell counts; a task's PGRs are quoted only when its
 weak -> ceiling gap (pooled over seeds, hierarchical CI) is resolved; judge accuracies and liar win rates are
@@ -28,7 +30,7 @@ from w2sg.study import load_grid, load_records, read_timings, run_by_task, weak_
 HERE = Path(__file__).resolve().parent
 STUDIES = HERE.parent
 WORKDIR = "debate"
-PARTS = {"main": "debate.yaml", "confidence": "debate_confidence.yaml"}
+PARTS = {"judge": "debate_judge.yaml", "students": "debate_students.yaml", "confidence": "debate_confidence.yaml"}
 TASKS = ("quail", "boolq", "cosmos_qa", "mc_taco")
 PROTOCOLS = ("blind", "consultancy", "debate", "full")
 POLICIES = ("random", "bm25", "embed", "adversarial")
@@ -45,10 +47,13 @@ def run(root: Path, data_dir: str | None, parts: list[str], tasks: list[str] | N
 
 # ---- rows ---------------------------------------------------------------------------------------------
 def kind_of(record) -> str | None:
-    """'plain' / 'confidence' (the plain weak model, naive / confidence student), 'debate <policy>' (one judge),
-    'debate ensemble' (embed, four judges), 'ensemble' (four weak fits); None for other rows."""
+    """'plain' / 'confidence' (the plain weak model, naive / confidence mpnet student), 'debate <policy>' (one
+    judge: the judge part), 'debate ensemble' (embed, four judges), 'ensemble' (four weak fits); None for other
+    rows."""
     res = as_result(record)
     sup = weak_spec(res)
+    if res.strong != ("minilm" if isinstance(sup, dict) and sup.get("members", 1) == 1 else "mpnet"):
+        return None
     if res.supervisor_kind == "model":
         return {"naive": "plain", "confidence": "confidence"}.get(res.method)
     if res.method != "naive" or not isinstance(sup, dict):
@@ -217,8 +222,9 @@ def page(root: Path, out: Path) -> None:
         "Lang, Huang & Li (AAAI 2025) report that weak judges reading strong debaters' transcripts, ensembled over "
         "debate seeds, supervise better than the weak model alone (SciQ PGR 41 → 77, BoolQ 56 → 69, CosmosQA 17 → 57). "
         "Here the debate is extractive: debaters quote passage sentences by index (`w2sg supervisors`, kind "
-        "`debate`), a minilm judge reads the claim's relations to the quotes. Grids: `debate.yaml`, "
-        "`debate_confidence.yaml`; rerun with `python studies/debate/study.py run --root w2sg-study --data-dir "
+        "`debate`), a minilm judge reads the claim's relations to the quotes. Grids: "
+        "`debate_judge.yaml` (sections 2-3), `debate_students.yaml` and `debate_confidence.yaml` (1, 4, 5); rerun with "
+        "`python studies/debate/study.py run --root w2sg-study --data-dir "
         "../shared/data`, page with `python studies/debate/study.py page --root w2sg-study`.", "",
         "Rules fixed in advance: every seed counts; PGRs only where the gap is resolved; a claim is reproduced when "
         "its seed-paired CI excludes 0 in the claimed direction. SciQ is absent: the offline copy has no support "
