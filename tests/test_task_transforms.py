@@ -149,3 +149,20 @@ def test_cipher_fraction_ciphers_that_share_of_word_types_and_keeps_the_rest(tmp
     assert CipherSpec(seed=3).model_dump() == {"seed": 3}
     with pytest.raises(ValueError, match="fraction"):
         CipherSpec(seed=0, fraction=0)
+
+
+def test_a_cipher_hides_a_reading_rows_passage_too():
+    from w2sg.items import Passage
+    from w2sg.tasks.schema import Example
+    from w2sg.tasks.spec import CipherSpec, TransformSpec
+    from w2sg.tasks.transforms import transform_rows
+
+    p = Passage("Ann keeps the red key. Bob hides the box.", "What does Ann keep?", "red key", ("box",))
+    rows = [Example("r0", "g0", f"{p.context}\n{p.claim}", 1, passage=p, question="q0")]
+    (pool, _) = transform_rows(rows, None, TransformSpec(cipher=CipherSpec(seed=0)))
+    q = pool[0].passage
+    assert q is not None and pool[0].question == "q0"
+    for plain, coded in ((p.context, q.context), (p.question, q.question), (p.answer, q.answer),
+                         (p.alternatives[0], q.alternatives[0])):
+        assert not set(re.findall(r"[a-z]+", plain.lower())) & set(re.findall(r"[a-z]+", coded.lower()))
+    assert q.context in pool[0].text  # the row's text and its passage use one cipher

@@ -23,6 +23,7 @@ import random
 import re
 from collections.abc import Iterable
 
+from w2sg.items import Passage
 from w2sg.tasks.registry import Rows, TaskDef
 from w2sg.tasks.rows import pair_example
 from w2sg.tasks.schema import Example
@@ -37,8 +38,12 @@ VOWELS = "aeiou"
 
 
 def _texts(r: Example) -> list[str]:
-    """The texts a row's item is made of: its text, or a comparison's prompt and responses."""
-    return [r.text] if r.pair is None else [r.pair.prompt, r.pair.a, r.pair.b]
+    """The texts a row's item is made of: its text, or a comparison's prompt and responses (and a reading row's
+    passage fields, which a cipher must hide as well)."""
+    out = [r.text] if r.pair is None else [r.pair.prompt, r.pair.a, r.pair.b]
+    if r.passage is not None:
+        out += [r.passage.context, r.passage.question, r.passage.answer, *r.passage.alternatives]
+    return out
 
 
 def build_cipher(texts: Iterable[str], seed: int, fraction: float | None = None) -> dict[str, str]:
@@ -76,9 +81,16 @@ def cipher_text(text: str, cipher: dict[str, str]) -> str:
                     else m.group(), text)
 
 
+def _cipher_passage(p: Passage | None, cipher: dict[str, str]) -> Passage | None:
+    if p is None:
+        return None
+    return Passage(cipher_text(p.context, cipher), cipher_text(p.question, cipher), cipher_text(p.answer, cipher),
+                   tuple(cipher_text(a, cipher) for a in p.alternatives))
+
+
 def _cipher_row(r: Example, cipher: dict[str, str]) -> Example:
     if r.pair is None:
-        return dataclasses.replace(r, text=cipher_text(r.text, cipher))
+        return dataclasses.replace(r, text=cipher_text(r.text, cipher), passage=_cipher_passage(r.passage, cipher))
     p = r.pair
     a, b = cipher_text(p.a, cipher), cipher_text(p.b, cipher)
     chosen, rejected = (a, b) if r.label == 1 else (b, a)
