@@ -159,6 +159,53 @@ def synthetic_task(tmp_path_factory) -> Path:
     return d / "task.yaml"
 
 
+# ---- a tiny causal LM with an LM head that can answer Yes / No (test_zero_shot, test_debate) ----------------------
+
+def lm_words() -> list[str]:
+    """The prompt templates' words, Yes and No: the vocabulary of `tiny_lm` beside `vocab_texts`."""
+    from w2sg.prompts import TEMPLATES
+
+    words = {w for t in TEMPLATES.values() for w in t.replace("{text}", " ").split()}
+    return sorted(words | {"Yes", "No"})
+
+
+def save_lm_tokenizer(out):
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.WordLevel(unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    trainer = trainers.WordLevelTrainer(special_tokens=["[PAD]", "[UNK]", "</s>"])
+    tok.train_from_iterator([" ".join(lm_words())] + vocab_texts(), trainer)
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", eos_token="</s>")
+    fast.save_pretrained(out)
+    return fast
+
+
+def llama_config(tok):
+    from transformers import LlamaConfig
+
+    return LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                       num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=128,
+                       eos_token_id=tok.eos_token_id, tie_word_embeddings=False)
+
+
+@pytest.fixture(scope="session")
+def tiny_lm(tmp_path_factory):
+    """A 2-layer Llama *with its LM head* whose word-level vocabulary holds the prompts' words, Yes and No."""
+    import torch
+    from transformers import LlamaForCausalLM
+
+    out = tmp_path_factory.mktemp("tiny-causal-lm")
+    tok = save_lm_tokenizer(out)
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(llama_config(tok))
+    with torch.no_grad():  # a larger output scale than the init's, so that P(yes) varies visibly between texts
+        model.lm_head.weight.mul_(40.0)
+    model.save_pretrained(out)
+    return out
+
+
 # ---- report records (no model training): the grid of test_report_html ------------------------------------------------
 
 # 2 tasks × weak {a, b} × strong {b, c} × methods {naive, confidence} × 3 seeds; b → b has (almost) no gap: in

@@ -235,3 +235,15 @@ def test_a_task_without_passages_is_refused_with_the_fix(tiny_encoder, synthetic
 
     with pytest.raises(ValueError, match="declares `context:`"):
         Pipeline(tmp_path / "wd").run(_debate_spec(synthetic_task, tiny_encoder))
+
+
+def test_the_lm_debater_reads_a_decoders_verdicts_through_the_zero_shot_cache(facts_yaml, tiny_encoder, tiny_lm,
+                                                                               tmp_path):
+    from w2sg.pipeline import Pipeline
+
+    spec = _debate_spec(facts_yaml, tiny_encoder, policy="lm", debater=str(tiny_lm), protocol="consultancy")
+    pipe = Pipeline(tmp_path / "wd")
+    res = as_result(pipe.run(spec))
+    assert res.debate.policy == "lm" and res.debate.debater == str(tiny_lm)
+    assert set(res.debate.judge_acc) == {"blind", "consultancy", "debate", "full"}
+    assert any((tmp_path / "wd").rglob("*")) and res.score("supervisor") is not None

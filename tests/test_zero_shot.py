@@ -18,51 +18,10 @@ from w2sg.prompts import TEMPLATES, template_for
 from w2sg.supervisors import check_supervisor
 from w2sg.train import zero_shot as zs
 
-from .conftest import FitSpy, tiny_spec, vocab_texts
+from .conftest import FitSpy, llama_config, tiny_spec
 
 TEXTS = ["the movie was great", "dull", "the plot and the actors and the music and the ending felt really quite "
          "tedious and bland and the story was weak", "a film"]
-
-
-def _words() -> list[str]:
-    words = {w for t in TEMPLATES.values() for w in t.replace("{text}", " ").split()}
-    return sorted(words | {"Yes", "No"})
-
-
-def _save_tokenizer(out):
-    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    tok = Tokenizer(models.WordLevel(unk_token="[UNK]"))
-    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    trainer = trainers.WordLevelTrainer(special_tokens=["[PAD]", "[UNK]", "</s>"])
-    tok.train_from_iterator([" ".join(_words())] + vocab_texts(), trainer)
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", eos_token="</s>")
-    fast.save_pretrained(out)
-    return fast
-
-
-def _llama_config(tok):
-    from transformers import LlamaConfig
-
-    return LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                       num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=128,
-                       eos_token_id=tok.eos_token_id, tie_word_embeddings=False)
-
-
-@pytest.fixture(scope="module")
-def tiny_lm(tmp_path_factory):
-    """A 2-layer Llama *with its LM head* whose word-level vocabulary holds the prompts' words, Yes and No."""
-    from transformers import LlamaForCausalLM
-
-    out = tmp_path_factory.mktemp("tiny-causal-lm")
-    tok = _save_tokenizer(out)
-    torch.manual_seed(0)
-    model = LlamaForCausalLM(_llama_config(tok))
-    with torch.no_grad():  # a larger output scale than the init's, so that P(yes) varies visibly between texts
-        model.lm_head.weight.mul_(40.0)
-    model.save_pretrained(out)
-    return out
 
 
 def _reference(path, prompted: list[str], max_length: int = 64) -> np.ndarray:
@@ -165,7 +124,7 @@ def test_models_that_cannot_answer_give_clear_errors(tiny_lm, tiny_encoder, tiny
     headless = tmp_path / "headless"  # a decoder saved without its LM head: its answers would be random
     tok = AutoTokenizer.from_pretrained(tiny_lm)
     tok.save_pretrained(headless)
-    LlamaModel(_llama_config(tok)).save_pretrained(headless)
+    LlamaModel(llama_config(tok)).save_pretrained(headless)
     with pytest.raises(ValueError, match="no LM head weights"):
         zs.zero_shot_p(headless, TEXTS, "auto", device="cpu")
     with pytest.raises(ValueError, match="asks no question"):
