@@ -14,6 +14,7 @@ under every protocol and the liar's win rate under consultancy and debate, with 
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Literal
 
 import numpy as np
@@ -87,6 +88,7 @@ class Evidence:
 
     def __init__(self, cfg: DebateConfig, ctx: SupervisionContext, splits: dict[str, list[Example]]):
         self.cfg, self.ctx, self.splits = cfg, ctx, splits
+        self.passages = _passages_hash(ctx)
         rows = [r for rs in splits.values() for r in rs]
         self.sents = {c: sentences(c) for c in dict.fromkeys(r.passage.context for r in rows)}
         texts = list(dict.fromkeys([s for ss in self.sents.values() for s in ss] + [r.passage.claim for r in rows]))
@@ -141,7 +143,28 @@ def _features(ev: Evidence, name: str, transcripts) -> np.ndarray:
     return np.stack([r.features(t.pro, t.con) for r, t in zip(ev.readings[name], transcripts, strict=True)])
 
 
+_MEMO: OrderedDict[str, tuple] = OrderedDict()  # judges of this process, by what they depend on (see _judge)
+_MEMO_SIZE = 32
+
+
 def _judge(ev: Evidence, protocol: str, policy: str, seed: int) -> tuple[dict, dict, dict, JudgeHead]:
+    """`_fit_judge`, remembered in this process: a blind or full judge does not depend on the policy, and the
+    adversary's target is the random policy's judge, so the cells of one sweep share them (same numbers)."""
+    cfg, ctx = ev.cfg, ev.ctx
+    debates = protocol in ("consultancy", "debate")
+    key = content_hash("debate-judge", ctx.split_key, ev.passages, ctx.identity(cfg.judge), ctx.train, protocol,
+                       seed, *((policy, cfg.turns, cfg.quotes) if debates else ()),
+                       *((ctx.identity(cfg.debater_model),) if debates and policy in ("embed", "lm") else ()),
+                       *((cfg.temperature,) if debates and policy in ("bm25", "embed", "lm") else ()))
+    if key not in _MEMO:
+        _MEMO[key] = _fit_judge(ev, protocol, policy, seed)
+        while len(_MEMO) > _MEMO_SIZE:
+            _MEMO.popitem(last=False)
+    _MEMO.move_to_end(key)
+    return _MEMO[key]
+
+
+def _fit_judge(ev: Evidence, protocol: str, policy: str, seed: int) -> tuple[dict, dict, dict, JudgeHead]:
     """One judge under (protocol, policy, debate seed): trained on A's transcripts with ground truth, applied to
     every other split. Returns (P per split, transcripts per split, speaker per split, the head)."""
     target = _judge(ev, protocol, "random", seed)[3] \
