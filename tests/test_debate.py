@@ -10,7 +10,7 @@ from sklearn.feature_extraction.text import HashingVectorizer
 from w2sg.items import Passage
 from w2sg.result import as_result
 from w2sg.supervisors.debaters import adversarial, bm25_support, random_scores, ranked, support_from
-from w2sg.supervisors.evidence import CON, PRO, Transcript, exchange, liar_wins, sentences
+from w2sg.supervisors.evidence import CON, PRO, Transcript, believed, exchange, liar_wins, sentences
 from w2sg.supervisors.judge import JudgeHead, Reading
 from w2sg.tasks.schema import Example
 
@@ -111,11 +111,18 @@ def test_protocols_quote_what_they_say():
 def test_liar_wins_counts_the_side_that_argued_against_ground_truth():
     p = np.array([0.9, 0.9, 0.1, 0.1])
     y = np.array([1, 0, 1, 0])
-    np.testing.assert_array_equal(liar_wins(p, y, "debate", np.array([PRO] * 4)), [0, 1, 1, 0])
+    np.testing.assert_array_equal(liar_wins(p > 0.5, y, "debate", np.array([PRO] * 4)), [0, 1, 1, 0])
     # consultancy: only rows whose consultant lied count (pro lies when y = 0, con lies when y = 1)
-    won = liar_wins(p, y, "consultancy", np.array([PRO, PRO, CON, CON]))
+    won = liar_wins(p > 0.5, y, "consultancy", np.array([PRO, PRO, CON, CON]))
     assert np.isnan(won[0]) and won[1] == 1 and won[2] == 1 and np.isnan(won[3])
-    assert liar_wins(p, y, "full", np.zeros(4)) is None
+    assert liar_wins(p > 0.5, y, "full", np.zeros(4)) is None
+
+
+def test_a_multiple_choice_judge_accepts_the_top_candidate_of_each_question():
+    p = np.array([0.2, 0.3, 0.1, 0.4, 0.45, 0.45])
+    q = ["a", "a", "a", "b", "b", "c"]
+    np.testing.assert_array_equal(believed(p, q), [False, True, False, False, True, True])
+    np.testing.assert_array_equal(believed(p), [False] * 6)
 
 
 def test_support_is_own_answer_over_the_best_other():
@@ -164,7 +171,7 @@ def test_adversarial_consultant_wins_more_often_than_a_random_one_against_a_fixe
                           ("adversarial", adversarial(
                               lambda row, pro, con: float(judge.logit(rtest[row].features(pro, con))[0])))):
         xt, _, speaker = judge_on(test, rtest, "consultancy", debater, seed=3)
-        rates[name] = float(np.nanmean(liar_wins(judge.predict(xt), y, "consultancy", speaker)))
+        rates[name] = float(np.nanmean(liar_wins(judge.predict(xt) > 0.5, y, "consultancy", speaker)))
     assert rates["adversarial"] > rates["random"] + 0.1, rates
 
 
@@ -212,9 +219,12 @@ def test_the_debate_supervisor_runs_in_the_pipeline_and_records_its_protocols(fa
     # the constructed passages let the bag-of-words judge features carry the answer even from a random tiny
     # encoder: reading every sentence beats reading none
     assert d.judge_acc["full"][0] > d.judge_acc["blind"][0] + 0.1, d.judge_acc
+    # two candidates per question: the judge is also scored per question, and the liar by the question's argmax
+    assert d.verdict == "question argmax" and set(d.judge_q_acc) == set(d.judge_acc)
+    assert d.judge_q_acc["full"][0] > d.judge_q_acc["blind"][0] + 0.1, d.judge_q_acc
     assert res.score("supervisor") is not None and res.score("supervisor") > res.score("weak")
     # the liar wins exactly where the debate judge errs (one side always lies)
-    assert d.liar_win["debate"][0] == pytest.approx(1 - d.judge_acc["debate"][0], abs=0.15)
+    assert d.liar_win["debate"][0] == pytest.approx(1 - d.judge_q_acc["debate"][0], abs=0.15)
     other = _debate_spec(facts_yaml, tiny_encoder, method="naive_hard", members=2)
     again = as_result(Pipeline(tmp_path / "wd").run(other))  # another student from the same debate
     assert again.run.cached.get("weak") and again.debate.judge_acc == d.judge_acc

@@ -62,7 +62,8 @@ _SCORES = ("acc", "acc_ci_low", "acc_ci_high", "auroc", "auroc_ci_low", "auroc_c
 _ROLE_FIELDS = {"weak": (*_SCORES, "err_transfer", "below_majority"), "ceiling": (*_SCORES, "below_majority"),
                 "student": (*_SCORES, "err_transfer"), SUPERVISOR: ("acc", "auroc", "q_acc", "gain", "gain_ci_low",
                                                             "gain_ci_high", "pgr", "pgr_ci_low", "pgr_ci_high",
-                                                            "pgr_reason")}
+                                                            "pgr_reason", "q_gain", "q_gain_ci_low",
+                                                            "q_gain_ci_high")}
 
 
 def finite(v: Any) -> float | None:
@@ -116,6 +117,9 @@ class RoleScores:
     pgr_ci_low: float | None = None
     pgr_ci_high: float | None = None
     pgr_reason: str | None = None
+    q_gain: float | None = None  # per question, on a multiple-choice task
+    q_gain_ci_low: float | None = None
+    q_gain_ci_high: float | None = None
 
     def flat_keys(self) -> dict[str, str]:
         """Field -> record key."""

@@ -217,17 +217,20 @@ class Debate:
     debater: str | None = None
     judge_acc: Mapping[str, tuple] = field(default_factory=dict)
     liar_win: Mapping[str, tuple] = field(default_factory=dict)
+    judge_q_acc: Mapping[str, tuple] = field(default_factory=dict)  # per question (multiple choice), else empty
+    verdict: str | None = None  # how the liar's win was read: "P > 0.5" or "question argmax"
     raw: Mapping[str, Any] | None = None  # the record's `debate` value as stored
     present: bool = False  # the record had a `debate` key (written back by to_record)
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any] | None) -> Debate:
         """The typed view of a record's `debate` value (a dict, or None)."""
-        if not raw:
+        if not raw or not isinstance(raw, Mapping):  # None, or an odd value kept as stored
             return cls(raw=raw, present=True)
         return cls(raw.get("protocol"), raw.get("policy"), raw.get("members"), raw.get("judge"), raw.get("debater"),
                    {k: tuple(v[:3]) for k, v in (raw.get("judge_acc") or {}).items()},
-                   {k: tuple(v[:3]) for k, v in (raw.get("liar_win") or {}).items()}, raw, True)
+                   {k: tuple(v[:3]) for k, v in (raw.get("liar_win") or {}).items()},
+                   {k: tuple(v[:3]) for k, v in (raw.get("judge_q_acc") or {}).items()}, raw.get("verdict"), raw, True)
 
 
 @dataclass(frozen=True)

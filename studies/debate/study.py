@@ -91,10 +91,11 @@ def paired(a: list[float], b: list[float]) -> tuple:
     return mean_ci(d)
 
 
-def pgr_vs_supervisor(rows, n_boot: int = 2000, seed: int = 0) -> tuple:
-    """(student − supervisor) / (ceiling − supervisor) from the seed means, with a 95% CI that resamples seeds
-    (None where the supervisor is not below the ceiling)."""
-    x = np.array([[r.score("supervisor"), r.score("ceiling"), r.score("student")] for r in rows], dtype=float)
+def pgr_vs_supervisor(rows, metric: str = "acc", n_boot: int = 2000, seed: int = 0) -> tuple:
+    """(student − supervisor) / (ceiling − supervisor) on `metric` from the seed means, with a 95% CI that
+    resamples seeds (None where the supervisor is not below the ceiling)."""
+    x = np.array([[labeller(r, metric), r.score("ceiling", metric), r.score("student", metric)] for r in rows],
+                 dtype=float)
     x = x[np.isfinite(x).all(axis=1)]
     if not len(x):
         return None, None, None
@@ -121,39 +122,61 @@ def verdict(lo, hi, claimed_positive: bool = True) -> str:
     return "not resolved"
 
 
+def metric_of(rows) -> str:
+    """'q_acc' (per-question accuracy: the question's argmax is the answer) on a multiple-choice task, whose
+    weak model is scored per question; else 'acc' (class-balanced accuracy). Fixed by the task, not by a result."""
+    return "q_acc" if any(r.score("weak", "q_acc") is not None for r in rows) else "acc"
+
+
+def labeller(r, metric: str):
+    """The score on T of whoever made the student's labels: the supervisor where it is not the PGR floor (debate),
+    else the floor itself (the plain weak model, the ensemble kind)."""
+    v = r.score("supervisor", metric)
+    return r.score("weak", metric) if v is None else v
+
+
+def judge_scores(rows, protocol: str) -> list:
+    """Each row's judge score under `protocol`: per question on a multiple-choice task, else balanced accuracy."""
+    return [(r.debate.judge_q_acc or r.debate.judge_acc).get(protocol, (None,))[0] for r in rows]
+
+
 # ---- page sections ------------------------------------------------------------------------------------
 def gap_section(cells, records) -> tuple[list[str], dict[str, bool]]:
     from w2sg.report.summary import summarize
 
     lines = ["## 1. Which tasks have a weak → strong gap", "",
-             "minilm (plain weak model) and the mpnet ceiling on T, pooled over all seeds; the gap's CI is "
-             "hierarchical (seeds, then test groups = passages). PGRs below are quoted only where the gap is "
-             "resolved.", "", "| task | seeds | weak acc | ceiling acc | gap [95% CI] | resolved |",
-             "|---|---|---|---|---|---|"]
+             "minilm (plain weak model) and the mpnet ceiling on T, pooled over all seeds. Metric: per-question "
+             "accuracy (q_acc) on the multiple-choice tasks (quail, cosmos_qa: four candidates, chance 0.25), "
+             "class-balanced accuracy (acc) on the yes/no ones (boolq, mc_taco: chance 0.5). The acc gap's CI is "
+             "hierarchical (seeds, then test groups = passages), q_acc's resamples seeds. PGRs below are quoted only "
+             "where the gap is resolved.", "",
+             "| task | metric | seeds | weak | ceiling | gap [95% CI] | resolved |", "|---|---|---|---|---|---|---|"]
     resolved = {}
     for task in TASKS:
         rows = cells.get((task, "plain"), [])
         if not rows:
             continue
+        m = metric_of(rows)
         s = summarize(rows)[0]
-        ok = bool(s.get("pgr_acc_resolved"))
+        ok = bool(s.get(f"pgr_{m}_resolved"))
         resolved[task] = ok
-        gap = fmt_ci(s.get("gap_acc_pooled"), s.get("gap_acc_pooled_ci_low"), s.get("gap_acc_pooled_ci_high"))
-        lines.append(f"| {task} | {s['n_seeds']} | {s.get('weak_acc_mean', float('nan')):.3f} | "
-                     f"{s.get('ceiling_acc_mean', float('nan')):.3f} | {gap} | {'yes' if ok else 'no'} |")
+        gap = fmt_ci(s.get(f"gap_{m}_pooled"), s.get(f"gap_{m}_pooled_ci_low"), s.get(f"gap_{m}_pooled_ci_high"))
+        lines.append(f"| {task} | {m} | {s['n_seeds']} | {fmt_ci(s.get(f'weak_{m}_mean'), None, None)} | "
+                     f"{fmt_ci(s.get(f'ceiling_{m}_mean'), None, None)} | {gap} | {'yes' if ok else 'no'} |")
     return lines + [""], resolved
 
 
 def judge_section(cells) -> list[str]:
     lines = ["## 2. Judge accuracy per protocol (policy embed, one judge)", "",
-             "The judge's balanced accuracy on T under each protocol, mean over seeds [t-interval over seeds]. "
-             "Each seed's judges are trained on A's transcripts under that protocol.", "",
+             "The judge's score on T under each protocol (per-question accuracy on quail and cosmos_qa, balanced "
+             "accuracy on boolq and mc_taco), mean over seeds [t-interval over seeds]. Each seed's judges are trained "
+             "on A's transcripts under that protocol; each seed draws its own passages for A and T.", "",
              "| task | " + " | ".join(PROTOCOLS) + " | debate − blind | full − debate |", "|---" * 7 + "|"]
     for task in TASKS:
         rows = cells.get((task, "debate embed"), [])
         if not rows:
             continue
-        acc = {p: [r.debate.judge_acc.get(p, (None,))[0] for r in rows] for p in PROTOCOLS}
+        acc = {p: judge_scores(rows, p) for p in PROTOCOLS}
         cols = [fmt_ci(*mean_ci(acc[p])[:3]) for p in PROTOCOLS]
         d1, d2 = paired(acc["debate"], acc["blind"]), paired(acc["full"], acc["debate"])
         lines.append(f"| {task} | " + " | ".join(cols) + f" | {fmt_ci(*d1[:3])} | {fmt_ci(*d2[:3])} |")
@@ -182,8 +205,9 @@ def pgr_section(cells, resolved) -> list[str]:
 
     lines = ["## 4. Students: debate ensemble vs naive, confidence loss and an ensemble over training seeds", "",
              "Student accuracy on T (mean over seeds) and, where the task's gap is resolved, the pooled PGR against "
-             "the plain weak model (Lang et al.'s convention) with its hierarchical CI. The supervisor column is the "
-             "labeller's own accuracy on T (the debate or ensemble labels' source).", "",
+             "the plain weak model (Lang et al.'s convention; for the ensemble kind the floor is the ensemble itself) "
+             "with its hierarchical CI. The supervisor column is the labeller's own score on T (the plain weak model, "
+             "the debate ensemble or the training-seed ensemble).", "",
              "`supervisor − weak` is the labeller's gain over the plain weak model on T (per-seed paired cluster-"
              "bootstrap gains, mean [t-interval over seeds]); `PGR vs supervisor` = (student − supervisor) / (ceiling "
              "− supervisor) from the seed means, with a CI that resamples seeds.", "",
@@ -193,19 +217,20 @@ def pgr_section(cells, resolved) -> list[str]:
         base = cells.get((task, "plain"), [])
         if not base:
             continue
-        base_acc = {r.seed: r.score("student") for r in base}
+        m = metric_of(base)
+        base_acc = {r.seed: r.score("student", m) for r in base}
         for kind in SUPERVISORS:
             rows = cells.get((task, kind if kind != "plain" else "plain"), [])
             if not rows:
                 continue
             s = summarize(rows)[0]
-            sup = mean_ci([r.score("supervisor") for r in rows])
-            stu = mean_ci([r.score("student") for r in rows])
-            diff = paired([r.score("student") for r in rows], [base_acc.get(r.seed) for r in rows])
-            pgr = fmt_ci(s.get("pgr_acc_pooled"), s.get("pgr_acc_pooled_ci_low"), s.get("pgr_acc_pooled_ci_high"), 2) \
-                if resolved.get(task) else "gap not resolved"
-            gain = mean_ci([r.score("supervisor", "gain") for r in rows])
-            vs = fmt_ci(*pgr_vs_supervisor(rows), digits=2) if resolved.get(task) and sup[0] is not None else "–"
+            sup = mean_ci([labeller(r, m) for r in rows])
+            stu = mean_ci([r.score("student", m) for r in rows])
+            diff = paired([r.score("student", m) for r in rows], [base_acc.get(r.seed) for r in rows])
+            pgr = fmt_ci(s.get(f"pgr_{m}_pooled"), s.get(f"pgr_{m}_pooled_ci_low"), s.get(f"pgr_{m}_pooled_ci_high"),
+                         2) if resolved.get(task) else "gap not resolved"
+            gain = mean_ci([r.score("supervisor", "q_gain" if m == "q_acc" else "gain") for r in rows])
+            vs = fmt_ci(*pgr_vs_supervisor(rows, m), digits=2) if resolved.get(task) and sup[0] is not None else "–"
             lines.append(f"| {task} | {kind} | {len(rows)} | {fmt_ci(*sup[:3])} | {fmt_ci(*gain[:3])} | "
                          f"{fmt_ci(*stu[:3])} | {fmt_ci(*diff[:3]) if kind != 'plain' else '–'} | {pgr} | {vs} |")
     return lines + [""]
@@ -217,20 +242,21 @@ def claims_section(cells, resolved) -> list[str]:
     for task in TASKS:
         rows = cells.get((task, "debate embed"), [])
         if rows:
-            acc = {p: [r.debate.judge_acc.get(p, (None,))[0] for r in rows] for p in PROTOCOLS}
+            acc = {p: judge_scores(rows, p) for p in PROTOCOLS}
             for a, b in (("consultancy", "blind"), ("debate", "consultancy"), ("full", "debate")):
                 d = paired(acc[a], acc[b])
                 lines.append(f"| judge: {b} < {a} | {task} | {fmt_ci(*d[:3])} | {verdict(d[1], d[2])} |")
         ens, plain, sup_ens = (cells.get((task, k), []) for k in ("debate ensemble", "plain", "ensemble"))
+        m = metric_of(plain) if plain else "acc"
         if ens and plain:
-            p = {r.seed: r.score("student") for r in plain}
-            d = paired([r.score("student") for r in ens], [p.get(r.seed) for r in ens])
+            p = {r.seed: r.score("student", m) for r in plain}
+            d = paired([r.score("student", m) for r in ens], [p.get(r.seed) for r in ens])
             note = "" if resolved.get(task) else " (gap not resolved: accuracy only)"
             lines.append(f"| debate ensemble student beats naive{note} | {task} | {fmt_ci(*d[:3])} | "
                          f"{verdict(d[1], d[2])} |")
         if ens and sup_ens:
-            q = {r.seed: r.score("supervisor") for r in sup_ens}
-            d = paired([r.score("supervisor") for r in ens], [q.get(r.seed) for r in ens])
+            q = {r.seed: labeller(r, m) for r in sup_ens}
+            d = paired([labeller(r, m) for r in ens], [q.get(r.seed) for r in ens])
             lines.append(f"| debate-seed ensemble labels beat a training-seed ensemble's | {task} | "
                          f"{fmt_ci(*d[:3])} | {verdict(d[1], d[2])} |")
     lines += ["| gains level off at about four members | all | members not swept at this scale | not tested |",

@@ -14,7 +14,7 @@ from w2sg.metrics._inputs import as_groups, as_labels, as_probs, json_safe, same
 from w2sg.metrics.deception import region_metrics
 from w2sg.metrics.diagnostics import agreement, kl, misfit, misfit_record
 from w2sg.metrics.pgr import PGRResult, pgr_from_scores
-from w2sg.metrics.resample import count_chunks, group_codes, paired_bootstrap, percentile_ci
+from w2sg.metrics.resample import count_chunks, group_codes, mean_ci, paired_bootstrap, percentile_ci
 from w2sg.metrics.scores import (
     accuracy,
     auroc,
@@ -194,17 +194,19 @@ def supervisor_metrics(test_labels: Any, supervisor_test: Any, balanced: bool = 
             q_acc = float(per_question_correct(p, y, g).mean())
     out = {"supervisor_acc": accuracy(p, y, balanced), "supervisor_auroc": auroc(p, y), "supervisor_q_acc": q_acc}
     if weak_test is not None and ceiling_test is not None and student_test is not None:
-        out |= labeller_comparison(y, weak_test, p, ceiling_test, student_test, balanced, test_groups, n_boot, seed)
+        out |= labeller_comparison(y, weak_test, p, ceiling_test, student_test, balanced, test_groups, n_boot, seed,
+                                   test_questions=keys if q_acc is not None else None)
     return {k: json_safe(v) for k, v in out.items()}
 
 
 def labeller_comparison(test_labels: Any, weak_test: Any, labeller_test: Any, ceiling_test: Any, student_test: Any,
                         balanced: bool = True, test_groups: Sequence[str] | None = None, n_boot: int = 1000,
-                        seed: int = 0) -> dict[str, Any]:
+                        seed: int = 0, test_questions: Sequence[str] | None = None) -> dict[str, Any]:
     """When the labels came from a labeller other than the PGR floor (a debate ensemble, a chain's last rung):
     its accuracy gain over the floor on T (`supervisor_gain`, paired cluster-bootstrap CI) and the PGR measured
     against the labeller itself, (student − labeller) / (ceiling − labeller) (`supervisor_pgr`, CI and reason):
-    how much of what the labeller left the student recovered."""
+    how much of what the labeller left the student recovered. With `test_questions` (a multiple-choice task
+    judged per question) also the per-question gain, `supervisor_q_gain`, its CI resampling whole groups."""
     y = as_labels(test_labels, "test_labels")
     models = [as_probs(m, name) for m, name in ((weak_test, "weak_test"), (labeller_test, "labeller_test"),
                                                 (ceiling_test, "ceiling_test"), (student_test, "student_test"))]
@@ -215,5 +217,17 @@ def labeller_comparison(test_labels: Any, weak_test: Any, labeller_test: Any, ce
     res = pgr_from_scores(point[1:], boot[1:], "accuracy", n_boot)
     return {"supervisor_gain": point[1] - point[0], "supervisor_gain_ci_low": lo, "supervisor_gain_ci_high": hi,
             "supervisor_pgr": res.value, "supervisor_pgr_ci_low": res.ci_low, "supervisor_pgr_ci_high": res.ci_high,
-            "supervisor_pgr_reason": res.reason}
+            "supervisor_pgr_reason": res.reason} | _question_gain(y, models[0], models[1], test_groups, test_questions,
+                                                              n_boot, seed)
+
+
+def _question_gain(y: np.ndarray, weak: np.ndarray, labeller: np.ndarray, groups: Sequence[str] | None,
+                   questions: Sequence[str] | None, n_boot: int, seed: int) -> dict[str, Any]:
+    if questions is None:
+        return {}
+    diff = per_question_correct(labeller, y, questions).astype(float) - per_question_correct(weak, y, questions)
+    first = question_first_rows(y, questions)
+    units = None if groups is None else [groups[i] for i in first]
+    m, lo, hi, _ = mean_ci(diff, units, n_boot, seed)
+    return {"supervisor_q_gain": m, "supervisor_q_gain_ci_low": lo, "supervisor_q_gain_ci_high": hi}
 

@@ -22,7 +22,7 @@ from pydantic import Field
 
 from w2sg.config import content_hash
 from w2sg.metrics.resample import mean_ci, paired_bootstrap, percentile_ci
-from w2sg.metrics.scores import accuracy
+from w2sg.metrics.scores import accuracy, per_question_correct, question_coverage, question_first_rows
 from w2sg.supervisors.base import ROLES, Supervision, SupervisionContext, SupervisorConfig, no_record
 from w2sg.supervisors.debaters import (
     LM_TEMPLATE,
@@ -34,7 +34,7 @@ from w2sg.supervisors.debaters import (
     random_scores,
     ranked,
 )
-from w2sg.supervisors.evidence import PROTOCOLS, exchange, liar_wins, sentences
+from w2sg.supervisors.evidence import PROTOCOLS, believed, exchange, liar_wins, sentences
 from w2sg.supervisors.judge import JudgeHead, Reading, unit
 from w2sg.supervisors.model import weak_fit_key
 from w2sg.supervisors.registry import register_supervisor
@@ -182,24 +182,31 @@ def _fit_judge(ev: Evidence, protocol: str, policy: str, seed: int) -> tuple[dic
     return out, trans, speakers, head
 
 
-def _ci_of(p: np.ndarray, rows: list[Example], balanced: bool) -> list[float]:
-    y = np.array([r.label for r in rows])
-    boot = paired_bootstrap(y, [p], N_BOOT, 0, ("accuracy",), balanced, [r.group for r in rows])["accuracy"][0]
-    return [accuracy(p, y, balanced), *percentile_ci(boot)]
-
-
 def _diagnostics(ev: Evidence, cfg: DebateConfig, seed: int, first: tuple, balanced: bool) -> dict:
-    """Judge accuracy on T under every protocol, the liar's win rate under consultancy and debate (with CIs)."""
+    """On T, per protocol: the judge's (class-balanced) accuracy and, on a multiple-choice task, its per-question
+    accuracy (argmax over a question's candidates); under consultancy and debate the liar's win rate, the judge
+    accepting a candidate when P > 0.5 or, on a multiple-choice task, when it is the question's argmax. Each with a
+    95% CI that resamples whole groups (passages)."""
     t = ev.splits["test"]
     y, groups = np.array([r.label for r in t]), [r.group for r in t]
-    acc, liar = {}, {}
+    questions = [r.question_key for r in t]
+    n_q, coverage = question_coverage(y, questions)
+    mc = bool(n_q) and coverage >= 0.5
+    q_groups = [groups[i] for i in question_first_rows(y, questions)] if mc else []  # per_question_correct's order
+    acc, q_acc, liar = {}, {}, {}
     for protocol in PROTOCOLS:
         p, _, speakers, _ = first if protocol == cfg.protocol else _judge(ev, protocol, cfg.policy, seed)
-        acc[protocol] = _ci_of(p["test"], t, balanced)
-        won = liar_wins(p["test"], y, protocol, speakers["test"])
+        pt = p["test"]
+        boot = paired_bootstrap(y, [pt], N_BOOT, 0, ("accuracy",), balanced, groups)["accuracy"][0]
+        acc[protocol] = [accuracy(pt, y, balanced), *percentile_ci(boot)]
+        if mc:
+            correct = per_question_correct(pt, y, questions).astype(float)
+            q_acc[protocol] = list(mean_ci(correct, q_groups, N_BOOT, 0))[:3]
+        won = liar_wins(believed(pt, questions if mc else None), y, protocol, speakers["test"])
         if won is not None:
             liar[protocol] = list(mean_ci(won, groups, N_BOOT, 0))
-    return {"judge_acc": acc, "liar_win": liar}
+    return {"judge_acc": acc, "judge_q_acc": q_acc or None, "liar_win": liar,
+            "verdict": "question argmax" if mc else "P > 0.5"}
 
 
 @register_supervisor("debate", """
