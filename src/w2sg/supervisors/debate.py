@@ -71,9 +71,13 @@ def _passages_hash(ctx: SupervisionContext) -> str:
     return content_hash("passages", [[r.id, r.passage] for _, rows in ctx.splits.items() for r in rows])
 
 
+VERSION = 2  # bump when what a debate supervision records changes (v2: per-question judge scores), so caches miss
+
+
 def _key(cfg: DebateConfig, ctx: SupervisionContext) -> str:
-    return content_hash("debate", weak_fit_key(ctx, cfg.judge), _passages_hash(ctx), cfg, ctx.identity(cfg.judge),
-                        ctx.identity(cfg.debater_model), ctx.train, ctx.seed)
+    return content_hash("debate", VERSION, weak_fit_key(ctx, cfg.judge), _passages_hash(ctx), cfg,
+                        ctx.identity(cfg.judge), ctx.identity(cfg.debater_model), ctx.train, ctx.seed,
+                        *((LM_TEMPLATE,) if cfg.policy == "lm" else ()))
 
 
 def _check_passages(rows: list[Example], task: str) -> None:
