@@ -257,3 +257,15 @@ def test_the_lm_debater_reads_a_decoders_verdicts_through_the_zero_shot_cache(fa
     assert res.debate.policy == "lm" and res.debate.debater == str(tiny_lm)
     assert set(res.debate.judge_acc) == {"blind", "consultancy", "debate", "full"}
     assert any((tmp_path / "wd").rglob("*")) and res.score("supervisor") is not None
+
+
+def test_protocol_and_members_are_grid_axes_of_a_sweep():
+    from w2sg.sweep import SweepSpec, expand
+
+    sw = SweepSpec.model_validate({
+        "name": "axes", "tasks": ["quail"], "weak": [{"kind": "debate", "judge": "minilm"}], "strong": ["mpnet"],
+        "methods": ["naive"], "seeds": [0], "grid": {"weak.protocol": ["blind", "full"], "weak.members": [1, 4]}})
+    cells = {(s.weak.options["protocol"], s.weak.options["members"]) for s in expand(sw)}
+    assert cells == {("blind", 1), ("blind", 4), ("full", 1), ("full", 4)}
+    with pytest.raises(ValueError, match="protocol"):
+        expand(sw.model_copy(update={"grid": {"weak.protocol": ["shouting"]}}))
