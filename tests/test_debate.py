@@ -221,6 +221,8 @@ def test_the_debate_supervisor_runs_in_the_pipeline_and_records_its_protocols(fa
     assert d.judge_acc["full"][0] > d.judge_acc["blind"][0] + 0.1, d.judge_acc
     # two candidates per question: the judge is also scored per question, and the liar by the question's argmax
     assert d.verdict == "question argmax" and set(d.judge_q_acc) == set(d.judge_acc)
+    assert set(d.labels_acc) == {"transfer", "test"}  # the labels on B and T (the ensemble of both judges)
+    assert d.labels_acc["test"][0] == pytest.approx(res.score("supervisor"))
     assert d.judge_q_acc["full"][0] > d.judge_q_acc["blind"][0] + 0.1, d.judge_q_acc
     assert res.score("supervisor") is not None and res.score("supervisor") > res.score("weak")
     # the liar wins exactly where the debate judge errs (one side always lies)

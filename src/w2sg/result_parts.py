@@ -219,6 +219,7 @@ class Debate:
     liar_win: Mapping[str, tuple] = field(default_factory=dict)
     judge_q_acc: Mapping[str, tuple] = field(default_factory=dict)  # per question (multiple choice), else empty
     verdict: str | None = None  # how the liar's win was read: "P > 0.5" or "question argmax"
+    labels_acc: Mapping[str, tuple] = field(default_factory=dict)  # the weak labels on B / T: (acc, q_acc or None)
     raw: Mapping[str, Any] | None = None  # the record's `debate` value as stored
     present: bool = False  # the record had a `debate` key (written back by to_record)
 
@@ -230,7 +231,8 @@ class Debate:
         return cls(raw.get("protocol"), raw.get("policy"), raw.get("members"), raw.get("judge"), raw.get("debater"),
                    {k: tuple(v[:3]) for k, v in (raw.get("judge_acc") or {}).items()},
                    {k: tuple(v[:3]) for k, v in (raw.get("liar_win") or {}).items()},
-                   {k: tuple(v[:3]) for k, v in (raw.get("judge_q_acc") or {}).items()}, raw.get("verdict"), raw, True)
+                   {k: tuple(v[:3]) for k, v in (raw.get("judge_q_acc") or {}).items()}, raw.get("verdict"),
+                   {k: tuple(v) for k, v in (raw.get("labels_acc") or {}).items()}, raw, True)
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,7 @@ def _passages_hash(ctx: SupervisionContext) -> str:
     return content_hash("passages", [[r.id, r.passage] for _, rows in ctx.splits.items() for r in rows])
 
 
-VERSION = 2  # bump when what a debate supervision records changes (v2: per-question judge scores), so caches miss
+VERSION = 3  # bump when what a debate supervision records changes (v2: per-question judge scores; v3: labels_acc)
 
 
 def _key(cfg: DebateConfig, ctx: SupervisionContext) -> str:
@@ -213,6 +213,16 @@ def _diagnostics(ev: Evidence, cfg: DebateConfig, seed: int, first: tuple, balan
             "verdict": "question argmax" if mc else "P > 0.5"}
 
 
+def _label_acc(p: np.ndarray, rows: list[Example], balanced: bool) -> list:
+    """The debate supervisor's labels scored against the split's ground truth (recorded, never given to the
+    student): [accuracy, per-question accuracy or None]."""
+    y = np.array([r.label for r in rows])
+    questions = [r.question_key for r in rows]
+    n_q, coverage = question_coverage(y, questions)
+    q = float(per_question_correct(p, y, questions).mean()) if n_q and coverage >= 0.5 else None
+    return [accuracy(p, y, balanced), q]
+
+
 @register_supervisor("debate", """
 Debate-assisted supervision (Lang, Huang & Li, AAAI 2025), extractive: two debaters quote sentences of the
 row's passage by index (one argues the candidate answer is right, the other that it is wrong; sides at random),
@@ -237,7 +247,9 @@ def debate(cfg: DebateConfig, ctx: SupervisionContext) -> Supervision:
     info = {"protocol": cfg.protocol, "policy": cfg.policy, "members": cfg.members, "judge": cfg.judge,
             "debater": cfg.debater_model, "quotes_per_side": cfg.turns * cfg.quotes,
             "sentences_mean": float(np.mean(ev.n_sentences("test"))) if s.test else None,
-            **_diagnostics(ev, cfg, ctx.seed * 1000, members[0], balanced)}
+            **_diagnostics(ev, cfg, ctx.seed * 1000, members[0], balanced),
+            "labels_acc": {role: _label_acc(mean[role], rows, balanced) for role, rows in
+                           (("transfer", s.transfer), ("test", s.test)) if len(rows)}}
     transcripts = {role: [t.as_lists() for t in members[0][1][role]] for role in ("transfer", "val", "test")}
     p = {**mean, "test": base["test"], "labeller_test": mean["test"]}
     return Supervision(p, {**meta, "model": cfg.judge, "debate": info, "transcripts": transcripts})
