@@ -186,7 +186,9 @@ def judge_section(cells) -> list[str]:
 def liar_section(cells) -> list[str]:
     lines = ["## 3. The liar's win rate per debater policy", "",
              "How often the side arguing against ground truth convinces the judge (consultancy: rows whose "
-             "consultant lied; debate: every row, one side always lies), mean over seeds [t-interval]. The "
+             "consultant lied; debate: every row, one side always lies), mean over seeds [t-interval]. The judge "
+             "accepts a candidate when it is its question's top candidate (quail, cosmos_qa) or when P > 0.5 "
+             "(boolq, mc_taco). The "
              "adversarial debater quotes, turn by turn, the sentence that most moves a judge trained on random "
              "debates towards its side.", "", "| task | policy | consultancy | debate |", "|---|---|---|---|"]
     for task in TASKS:
