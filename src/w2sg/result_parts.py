@@ -220,6 +220,9 @@ class Debate:
     judge_q_acc: Mapping[str, tuple] = field(default_factory=dict)  # per question (multiple choice), else empty
     verdict: str | None = None  # how the liar's win was read: "P > 0.5" or "question argmax"
     labels_acc: Mapping[str, tuple] = field(default_factory=dict)  # the weak labels on B / T: (acc, q_acc or None)
+    # policy adversarial: the liar's win rate against the adversary's target judge (trained on random debates,
+    # held fixed), protocol -> {"random": (rate, lo, hi), "adversarial": (rate, lo, hi)}
+    liar_win_fixed: Mapping[str, Mapping[str, tuple]] = field(default_factory=dict)
     raw: Mapping[str, Any] | None = None  # the record's `debate` value as stored
     present: bool = False  # the record had a `debate` key (written back by to_record)
 
@@ -232,7 +235,9 @@ class Debate:
                    {k: tuple(v[:3]) for k, v in (raw.get("judge_acc") or {}).items()},
                    {k: tuple(v[:3]) for k, v in (raw.get("liar_win") or {}).items()},
                    {k: tuple(v[:3]) for k, v in (raw.get("judge_q_acc") or {}).items()}, raw.get("verdict"),
-                   {k: tuple(v) for k, v in (raw.get("labels_acc") or {}).items()}, raw, True)
+                   {k: tuple(v) for k, v in (raw.get("labels_acc") or {}).items()},
+                   {k: {p: tuple(x[:3]) for p, x in v.items()} for k, v in (raw.get("liar_win_fixed") or {}).items()},
+                   raw, True)
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,8 @@ def _passages_hash(ctx: SupervisionContext) -> str:
     return content_hash("passages", [[r.id, r.passage] for _, rows in ctx.splits.items() for r in rows])
 
 
-VERSION = 3  # bump when what a debate supervision records changes (v2: per-question judge scores; v3: labels_acc)
+VERSION = 4  # bump when what a debate supervision records changes (v2: per-question judge scores; v3: labels_acc;
+# v4: the adversary against its fixed target judge)
 
 
 def _key(cfg: DebateConfig, ctx: SupervisionContext) -> str:
@@ -209,8 +210,20 @@ def _diagnostics(ev: Evidence, cfg: DebateConfig, seed: int, first: tuple, balan
         won = liar_wins(believed(pt, questions if mc else None), y, protocol, speakers["test"])
         if won is not None:
             liar[protocol] = list(mean_ci(won, groups, N_BOOT, 0))
-    return {"judge_acc": acc, "judge_q_acc": q_acc or None, "liar_win": liar,
-            "verdict": "question argmax" if mc else "P > 0.5"}
+    out = {"judge_acc": acc, "judge_q_acc": q_acc or None, "liar_win": liar,
+           "verdict": "question argmax" if mc else "P > 0.5"}
+    if cfg.policy == "adversarial":  # manipulability: the adversary's target judge, held fixed
+        out["liar_win_fixed"] = {}
+        for protocol in ("consultancy", "debate"):
+            _, rand_trans, rand_speakers, target = _judge(ev, protocol, "random", seed)
+            _, adv_trans, adv_speakers, _ = _judge(ev, protocol, "adversarial", seed)
+            out["liar_win_fixed"][protocol] = {
+                policy: list(mean_ci(liar_wins(believed(target.predict(_features(ev, "test", trans["test"])),
+                                                        questions if mc else None), y, protocol, spk["test"]),
+                                     groups, N_BOOT, 0))
+                for policy, trans, spk in (("random", rand_trans, rand_speakers), ("adversarial", adv_trans,
+                                                                                   adv_speakers))}
+    return out
 
 
 def _label_acc(p: np.ndarray, rows: list[Example], balanced: bool) -> list:
