@@ -85,3 +85,19 @@ def test_pgr_against_the_supervisor_from_seed_means(study):
     assert value == pytest.approx(0.5) and lo == pytest.approx(0.5) and hi == pytest.approx(0.5)
     below = as_results([debate_record("quail", 0, members=4) | {"supervisor_acc": 0.9, "ceiling_acc": 0.8}])
     assert study.pgr_vs_supervisor(below) == (None, None, None)
+
+
+def test_the_fixed_judge_rows_give_the_manipulability_table_and_claim(study):
+    rows = []
+    for s in range(4):
+        r = debate_record("quail", s, "adversarial")
+        r["spec"]["weak"] = r["spec"]["weak"] | {"protocol": "consultancy"}
+        r["debate"] |= {"liar_win_fixed": {p: {"random": [0.4, 0.3, 0.5], "adversarial": [0.6 + 0.01 * s, 0.5, 0.7]}
+                                           for p in ("consultancy", "debate")}}
+        rows.append(r)
+    assert study.kind_of(rows[0]) == "debate adversarial (fixed judge)"
+    cells = study.by_cell(rows)
+    liar = "\n".join(study.liar_section(cells))
+    assert "| quail | consultancy | 0.400 [0.400, 0.400] | 0.615 [" in liar
+    claims = "\n".join(study.claims_section(cells, {}))
+    assert "fools a fixed weak judge more than a random one | quail | 0.215 [" in claims and "| reproduced |" in claims

@@ -60,6 +60,8 @@ def kind_of(record) -> str | None:
         return None
     if res.supervisor_kind == "ensemble":
         return "ensemble"
+    if res.supervisor_kind == "debate" and sup.get("protocol") == "consultancy" and sup.get("policy") == "adversarial":
+        return "debate adversarial (fixed judge)" if sup.get("members", 1) == 1 else None
     if res.supervisor_kind == "debate" and sup.get("protocol", "debate") == "debate":
         if sup.get("members", 1) == 4:
             return "debate ensemble"
@@ -199,6 +201,20 @@ def liar_section(cells) -> list[str]:
             cols = [fmt_ci(*mean_ci([r.debate.liar_win.get(p, (None,))[0] for r in rows])[:3])
                     for p in ("consultancy", "debate")]
             lines.append(f"| {task} | {pol} | " + " | ".join(cols) + " |")
+    lines += ["", "Against a fixed judge (manipulability): the adversary's target, a judge trained on random "
+              "debates, held fixed, reading random and adversarial quotes on the same T (seed-paired difference).", "",
+              "| task | protocol | random quotes | adversarial quotes | adversarial − random |",
+              "|---|---|---|---|---|"]
+    for task in TASKS:
+        rows = cells.get((task, "debate adversarial (fixed judge)"), [])
+        for protocol in ("consultancy", "debate"):
+            got = [r.debate.liar_win_fixed.get(protocol) for r in rows]
+            got = [g for g in got if g]
+            if not got:
+                continue
+            rand, adv = [g["random"][0] for g in got], [g["adversarial"][0] for g in got]
+            lines.append(f"| {task} | {protocol} | {fmt_ci(*mean_ci(rand)[:3])} | {fmt_ci(*mean_ci(adv)[:3])} | "
+                         f"{fmt_ci(*paired(adv, rand)[:3])} |")
     return lines + [""]
 
 
@@ -260,6 +276,14 @@ def claims_section(cells, resolved) -> list[str]:
             q = {r.seed: labeller(r, m) for r in sup_ens}
             d = paired([labeller(r, m) for r in ens], [q.get(r.seed) for r in ens])
             lines.append(f"| debate-seed ensemble labels beat a training-seed ensemble's | {task} | "
+                         f"{fmt_ci(*d[:3])} | {verdict(d[1], d[2])} |")
+    for task in TASKS:
+        got = [r.debate.liar_win_fixed.get("consultancy") for r in cells.get((task, "debate adversarial (fixed judge)"),
+                                                                            [])]
+        got = [g for g in got if g]
+        if got:
+            d = paired([g["adversarial"][0] for g in got], [g["random"][0] for g in got])
+            lines.append(f"| an adversarial consultant fools a fixed weak judge more than a random one | {task} | "
                          f"{fmt_ci(*d[:3])} | {verdict(d[1], d[2])} |")
     lines += ["| gains level off at about four members | all | members not swept at this scale | not tested |",
               "| more than three turns hurts | all | turns not swept at this scale | not tested |"]
