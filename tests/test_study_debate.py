@@ -65,11 +65,11 @@ def test_the_page_sections_read_every_seed_and_quote_pgr_only_with_a_resolved_ga
     records += [plain_record("quail", s) for s in range(5)] + [debate_record("quail", s, members=4) for s in range(5)]
     cells = study.by_cell(records)
     judge = "\n".join(study.judge_section(cells))
-    assert "| quail | 0.504 [" in judge  # blind: mean of 0.500 ... 0.508 over the 5 seeds
+    assert "| quail | 5 | 0.504 [" in judge  # blind: mean of 0.500 ... 0.508 over the 5 seeds
     claims = "\n".join(study.claims_section(cells, {"quail": False}))
     assert "judge: blind < consultancy | quail | 0.100" in claims and "reproduced" in claims
     liar = "\n".join(study.liar_section(cells))
-    assert "| quail | random |" in liar and "| quail | embed |" in liar
+    assert "| quail | random | 5 |" in liar and "| quail | embed | 5 |" in liar
     students = "\n".join(study.pgr_section(cells, {"quail": False}))
     assert "gap not resolved" in students and "debate ensemble" in students
     resolved = "\n".join(study.pgr_section(cells, {"quail": True}))

@@ -173,7 +173,7 @@ def judge_section(cells) -> list[str]:
              "The judge's score on T under each protocol (per-question accuracy on quail and cosmos_qa, balanced "
              "accuracy on boolq and mc_taco), mean over seeds [t-interval over seeds]. Each seed's judges are trained "
              "on A's transcripts under that protocol; each seed draws its own passages for A and T.", "",
-             "| task | " + " | ".join(PROTOCOLS) + " | debate − blind | full − debate |", "|---" * 7 + "|"]
+             "| task | seeds | " + " | ".join(PROTOCOLS) + " | debate − blind | full − debate |", "|---" * 8 + "|"]
     for task in TASKS:
         rows = cells.get((task, "debate embed"), [])
         if not rows:
@@ -181,7 +181,7 @@ def judge_section(cells) -> list[str]:
         acc = {p: judge_scores(rows, p) for p in PROTOCOLS}
         cols = [fmt_ci(*mean_ci(acc[p])[:3]) for p in PROTOCOLS]
         d1, d2 = paired(acc["debate"], acc["blind"]), paired(acc["full"], acc["debate"])
-        lines.append(f"| {task} | " + " | ".join(cols) + f" | {fmt_ci(*d1[:3])} | {fmt_ci(*d2[:3])} |")
+        lines.append(f"| {task} | {len(rows)} | " + " | ".join(cols) + f" | {fmt_ci(*d1[:3])} | {fmt_ci(*d2[:3])} |")
     return lines + [""]
 
 
@@ -192,7 +192,8 @@ def liar_section(cells) -> list[str]:
              "accepts a candidate when it is its question's top candidate (quail, cosmos_qa) or when P > 0.5 "
              "(boolq, mc_taco). The "
              "adversarial debater quotes, turn by turn, the sentence that most moves a judge trained on random "
-             "debates towards its side.", "", "| task | policy | consultancy | debate |", "|---|---|---|---|"]
+             "debates towards its side.", "", "| task | policy | seeds | consultancy | debate |",
+             "|---|---|---|---|---|"]
     for task in TASKS:
         for pol in POLICIES:
             rows = cells.get((task, f"debate {pol}"), [])
@@ -200,7 +201,7 @@ def liar_section(cells) -> list[str]:
                 continue
             cols = [fmt_ci(*mean_ci([r.debate.liar_win.get(p, (None,))[0] for r in rows])[:3])
                     for p in ("consultancy", "debate")]
-            lines.append(f"| {task} | {pol} | " + " | ".join(cols) + " |")
+            lines.append(f"| {task} | {pol} | {len(rows)} | " + " | ".join(cols) + " |")
     lines += ["", "Against a fixed judge (manipulability): the adversary's target, a judge trained on random "
               "debates, held fixed, reading random and adversarial quotes on the same T (seed-paired difference).", "",
               "| task | protocol | random quotes | adversarial quotes | adversarial − random |",
