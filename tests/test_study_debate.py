@@ -67,7 +67,7 @@ def test_the_page_sections_read_every_seed_and_quote_pgr_only_with_a_resolved_ga
     judge = "\n".join(study.judge_section(cells))
     assert "| quail | 5 | 0.504 [" in judge  # blind: mean of 0.500 ... 0.508 over the 5 seeds
     claims = "\n".join(study.claims_section(cells, {"quail": False}))
-    assert "judge: blind < consultancy | quail | 0.100" in claims and "reproduced" in claims
+    assert "judge: blind < consultancy (Khan et al. 2024) | quail | 0.100" in claims and "reproduced" in claims
     liar = "\n".join(study.liar_section(cells))
     assert "| quail | random | 5 |" in liar and "| quail | embed | 5 |" in liar
     students = "\n".join(study.pgr_section(cells, {"quail": False}))
@@ -100,4 +100,4 @@ def test_the_fixed_judge_rows_give_the_manipulability_table_and_claim(study):
     liar = "\n".join(study.liar_section(cells))
     assert "| quail | consultancy | 0.400 [0.400, 0.400] | 0.615 [" in liar
     claims = "\n".join(study.claims_section(cells, {}))
-    assert "fools a fixed weak judge more than a random one | quail | 0.215 [" in claims and "| reproduced |" in claims
+    assert "a random one (Irving et al. 2018) | quail | 0.215 [" in claims and "| reproduced |" in claims

@@ -35,6 +35,9 @@ TASKS = ("quail", "boolq", "cosmos_qa", "mc_taco")
 PROTOCOLS = ("blind", "consultancy", "debate", "full")
 POLICIES = ("random", "bm25", "embed", "adversarial")
 SUPERVISORS = ("plain", "confidence", "debate ensemble", "ensemble")
+SOURCES = {("blind", "consultancy"): "Khan et al. 2024",
+           ("consultancy", "debate"): "Michael et al. 2023; Kenton et al. 2024",
+           ("debate", "full"): "Kenton et al. 2024, extractive tasks"}
 
 
 def run(root: Path, data_dir: str | None, parts: list[str], tasks: list[str] | None) -> None:
@@ -264,19 +267,20 @@ def claims_section(cells, resolved) -> list[str]:
             acc = {p: judge_scores(rows, p) for p in PROTOCOLS}
             for a, b in (("consultancy", "blind"), ("debate", "consultancy"), ("full", "debate")):
                 d = paired(acc[a], acc[b])
-                lines.append(f"| judge: {b} < {a} | {task} | {fmt_ci(*d[:3])} | {verdict(d[1], d[2])} |")
+                lines.append(f"| judge: {b} < {a} ({SOURCES[(b, a)]}) | {task} | {fmt_ci(*d[:3])} | "
+                             f"{verdict(d[1], d[2])} |")
         ens, plain, sup_ens = (cells.get((task, k), []) for k in ("debate ensemble", "plain", "ensemble"))
         m = metric_of(plain) if plain else "acc"
         if ens and plain:
             p = {r.seed: r.score("student", m) for r in plain}
             d = paired([r.score("student", m) for r in ens], [p.get(r.seed) for r in ens])
             note = "" if resolved.get(task) else " (gap not resolved: accuracy only)"
-            lines.append(f"| debate ensemble student beats naive{note} | {task} | {fmt_ci(*d[:3])} | "
-                         f"{verdict(d[1], d[2])} |")
+            lines.append(f"| debate ensemble student beats naive (Lang et al. 2025){note} | {task} | "
+                         f"{fmt_ci(*d[:3])} | {verdict(d[1], d[2])} |")
         if ens and sup_ens:
             q = {r.seed: labeller(r, m) for r in sup_ens}
             d = paired([labeller(r, m) for r in ens], [q.get(r.seed) for r in ens])
-            lines.append(f"| debate-seed ensemble labels beat a training-seed ensemble's | {task} | "
+            lines.append(f"| debate-seed ensemble labels beat a training-seed ensemble's (Lang et al.) | {task} | "
                          f"{fmt_ci(*d[:3])} | {verdict(d[1], d[2])} |")
     for task in TASKS:
         got = [r.debate.liar_win_fixed.get("consultancy") for r in cells.get((task, "debate adversarial (fixed judge)"),
@@ -284,10 +288,12 @@ def claims_section(cells, resolved) -> list[str]:
         got = [g for g in got if g]
         if got:
             d = paired([g["adversarial"][0] for g in got], [g["random"][0] for g in got])
-            lines.append(f"| an adversarial consultant fools a fixed weak judge more than a random one | {task} | "
+            lines.append(f"| an adversarial consultant fools a fixed weak judge more than a random one (Irving et al. "
+                         f"2018) | {task} | "
                          f"{fmt_ci(*d[:3])} | {verdict(d[1], d[2])} |")
-    lines += ["| gains level off at about four members | all | members not swept at this scale | not tested |",
-              "| more than three turns hurts | all | turns not swept at this scale | not tested |"]
+    lines += ["| gains level off at about four members (Lang et al.) | all | members not swept at this scale | "
+              "not tested |", "| more than three turns hurts (Lang et al.) | all | turns not swept at this scale | "
+              "not tested |"]
     return lines + [""]
 
 
