@@ -316,6 +316,13 @@ def page(root: Path, out: Path) -> None:
         "its seed-paired CI excludes 0 in the claimed direction. SciQ is absent: the offline copy has no support "
         "paragraph (`../shared/data/sciq/SOURCE.md`). mc_taco (one-sentence contexts) is the null control: "
         "quotes can add little there.", "",
+        "Can the design show the claims when they are true? `tests/test_debate.py` builds a reading task where the "
+        "right and a wrong candidate both occur in the passage and only the sentence naming the question's person "
+        "decides; there a judge with no evidence is at chance, debate and full are near perfect, and an adversarial "
+        "consultant fools a judge held fixed far more often than a random one (asserted). The judge here is weak on "
+        "purpose: minilm's frozen features, a linear head; the strong side is frozen mpnet, which has no resolved gap "
+        "over minilm on these tasks (section 1), so Lang et al.'s PGR claims cannot be tested at this scale and "
+        "sections 4-5 report accuracies with CIs instead.", "",
         *gap, *judge_section(cells), *liar_section(cells), *pgr_section(cells, resolved),
         *claims_section(cells, resolved),
         "## Cost", "", f"On this machine (2 CPU cores): {cost or 'no timings recorded'}.", ""])
