@@ -170,6 +170,11 @@ def gap_section(cells, records) -> tuple[list[str], dict[str, bool]]:
         gap = fmt_ci(s.get(f"gap_{m}_pooled"), s.get(f"gap_{m}_pooled_ci_low"), s.get(f"gap_{m}_pooled_ci_high"))
         lines.append(f"| {task} | {m} | {s['n_seeds']} | {fmt_ci(s.get(f'weak_{m}_mean'), None, None)} | "
                      f"{fmt_ci(s.get(f'ceiling_{m}_mean'), None, None)} | {gap} | {'yes' if ok else 'no'} |")
+    missing = [t for t in TASKS if not cells.get((t, "plain"))]
+    if missing:
+        lines += ["", f"Not run yet: {', '.join(missing)} (`python studies/debate/study.py run --root w2sg-study "
+                  f"--data-dir ../shared/data --part students --tasks {','.join(missing)}`, then `--part "
+                  "confidence`)."]
     return lines + [""], resolved
 
 
