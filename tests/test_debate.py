@@ -286,3 +286,20 @@ def test_the_adversarial_policy_records_its_wins_against_the_fixed_target_judge(
         for policy in ("random", "adversarial"):
             rate, lo, hi = fixed[protocol][policy]
             assert 0 <= lo <= rate <= hi <= 1
+
+
+def test_the_embed_debater_reads_its_models_features_in_one_pass(facts_yaml, tiny_encoder, tmp_path):
+    from w2sg.pipeline import Pipeline
+
+    pipe = Pipeline(tmp_path / "wd")
+    calls = []
+    orig = pipe.res.item_features
+
+    def counting(model, spec, items):
+        calls.append(len(items))
+        return orig(model, spec, items)
+
+    pipe.res.item_features = counting
+    res = as_result(pipe.run(_debate_spec(facts_yaml, tiny_encoder, policy="embed", debater=str(tiny_encoder))))
+    assert res.debate.policy == "embed" and set(res.debate.judge_acc) == {"blind", "consultancy", "debate", "full"}
+    assert len(calls) < 10, calls  # judge texts and debater texts once each, not one call per row

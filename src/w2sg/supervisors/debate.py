@@ -117,11 +117,20 @@ class Evidence:
         if self.cfg.policy == "bm25":
             return bm25_support(p, sents)
         if self.cfg.policy == "embed":
-            return embed_support(p, unit(self._debater_features(sents)), lambda t: unit(self._debater_features(t)))
+            vec = self._debater_vectors()
+            return embed_support(p, np.array([vec[x] for x in sents]), lambda t: np.array([vec[x] for x in t]))
         return lm_support(p, sents, self._log_odds)
 
-    def _debater_features(self, texts: list[str]) -> np.ndarray:
-        return np.asarray(self.ctx.features(self.cfg.debater_model, list(texts))).reshape(len(texts), -1)
+    def _debater_vectors(self) -> dict[str, np.ndarray]:
+        """Unit-norm debater features of every sentence and every question + candidate, read from the feature
+        cache in one call (not one call per row)."""
+        if not hasattr(self, "_dvec"):
+            rows = [r for rs in self.splits.values() for r in rs]
+            texts = list(dict.fromkeys([s for ss in self.sents.values() for s in ss] + [
+                f"{r.passage.question}\n{a}" for r in rows for a in (r.passage.answer, *r.passage.alternatives)]))
+            feats = np.asarray(self.ctx.features(self.cfg.debater_model, texts)).reshape(len(texts), -1)
+            self._dvec = dict(zip(texts, unit(feats), strict=True))
+        return self._dvec
 
     def _log_odds(self, texts: list[str]) -> np.ndarray:
         if self.ctx.zero_shot is None:
