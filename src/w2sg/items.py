@@ -52,6 +52,48 @@ class Passage:
         return f"{self.question}\nAnswer: {self.answer}".strip()
 
 
+@dataclass(frozen=True)
+class Steps:
+    """A step-by-step solution cut after step `upto` (a row of a `steps` task): the learner reads `text`, the
+    problem and the solution's first `upto` steps, one per line.
+
+    The steps after `upto` are kept so that a decoder can read every step of one solution in a single forward
+    pass (causal attention: the hidden state at the end of step k does not depend on later steps); `solution`
+    names the whole solution (unique within a task), `full` is its text with every step.
+    """
+
+    problem: str
+    steps: tuple[str, ...]
+    upto: int
+    solution: str
+
+    def __post_init__(self) -> None:
+        if not self.steps:
+            raise ValueError(f"solution {self.solution!r} has no steps")
+        if not 1 <= self.upto <= len(self.steps):
+            raise ValueError(f"solution {self.solution!r}: upto={self.upto} is outside 1..{len(self.steps)} steps")
+
+    def prefix(self, k: int) -> str:
+        """The problem and the first k steps (k = 0: the problem alone)."""
+        return "\n".join([self.problem.rstrip("\n"), *self.steps[:k]])
+
+    @property
+    def text(self) -> str:
+        return self.prefix(self.upto)
+
+    @property
+    def full(self) -> str:
+        return self.prefix(len(self.steps))
+
+    @property
+    def n_steps(self) -> int:
+        return len(self.steps)
+
+    def prefixes(self) -> list[str]:
+        """The text after each step, k = 1..n_steps: each is a prefix of `full` (the positions one pass reads)."""
+        return [self.prefix(k) for k in range(1, len(self.steps) + 1)]
+
+
 Item = Union[str, Comparison]  # noqa: UP007  (a runtime alias, also used in isinstance checks below)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from w2sg.items import Comparison, Item, Passage
+from w2sg.items import Comparison, Item, Passage, Steps
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,8 @@ class Example:
     `group` is the unit a split keeps whole (a passage and all its questions); `question` keys per-question
     scoring when a group holds several questions (None: the group is the question). `passage` is the row's
     evidence split out (context, question, candidate answer, the other candidates) for protocols that quote it.
+    `steps` is a `steps` task's solution (its text is `steps.text`), so that a decoder reads every step of one
+    solution in one pass; what the row's label is (this step's prefix, or the outcome) is the task's choice.
     """
 
     id: str
@@ -31,6 +33,7 @@ class Example:
     meta: tuple[tuple[str, str], ...] | None = None
     passage: Passage | None = None  # the evidence split out, on tasks that declare `context:` (debate)
     question: str | None = None  # the per-question scoring key, when a group (split unit) holds several
+    steps: Steps | None = None  # a `steps` task's solution, cut after this row's step (text == steps.text)
 
     @property
     def question_key(self) -> str:
