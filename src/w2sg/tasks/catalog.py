@@ -21,7 +21,9 @@ def _ensure_builtins() -> None:
     global _builtins_loaded
     if _builtins_loaded:
         return
-    for task in builtin_tasks():
+    from w2sg.tasks.chains import builtin_chain_tasks
+
+    for task in [*builtin_tasks(), *builtin_chain_tasks()]:
         if task.name not in registered():
             register_task(task)
     _builtins_loaded = True
@@ -88,7 +90,7 @@ def load_task(name: str, data_dir: str | Path | None = None) -> TaskData:
         if missing:
             raise DataNotFoundError(f"task '{task.name}': data file(s) not found: "
                                     + ", ".join(map(str, missing)))
-        (pool, test), source = task.load_local(Path("/"), notes), ", ".join(task.files)
+        (pool, test), source = task.load_local(Path("/"), notes), ", ".join(task.files) or "generated"
     else:
         root, origin = resolve_data_dir_with_origin(data_dir)
         if root is None or task.local is None:

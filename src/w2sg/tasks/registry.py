@@ -17,8 +17,8 @@ Rows = tuple[list[Example], list[Example] | None]  # (pool, test or None)
 # `takes_notes` has loaders that also take `notes=` (a list they append what they dropped to).
 LocalLoader = Callable[..., Rows]
 HubLoader = Callable[..., Rows]
-TaskKind = Literal["binary", "multiple_choice", "pairwise"]
-KINDS: tuple[str, ...] = ("binary", "multiple_choice", "pairwise")
+TaskKind = Literal["binary", "multiple_choice", "pairwise", "steps"]
+KINDS: tuple[str, ...] = ("binary", "multiple_choice", "pairwise", "steps")
 
 
 class UnknownTaskError(ValueError):
@@ -30,7 +30,9 @@ class TaskDef:
     """A task: how to read it from the offline data directory and how to format it from the Hub.
 
     `kind` says what a row's item is: `binary` (one text, label = is it positive), `multiple_choice` (one
-    text per candidate answer, the candidates of a question share a group) or `pairwise` (a Comparison).
+    text per candidate answer, the candidates of a question share a group), `pairwise` (a Comparison) or
+    `steps` (a step-by-step solution cut after one step, `Example.steps`; the candidates of a problem share a
+    group).
     """
 
     name: str
