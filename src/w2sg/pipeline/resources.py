@@ -72,6 +72,7 @@ class Resources:
         self._featurizers: dict[tuple, Featurizer] = {}
         self._splits: OrderedDict[tuple, Splits] = OrderedDict()
         self._recomputed: set[tuple[str, str]] = set()  # cache entries already recomputed under `force`
+        self._steps: dict[int, tuple[TaskData, list]] = {}  # per loaded task: its rows' solutions (`steps` tasks)
 
     # ---- inputs -------------------------------------------------------------------------------------
     @property
@@ -131,7 +132,19 @@ class Resources:
                 batch_size=spec.eval_batch_size, device=resolve_device(spec.device), progress=self.progress,
                 prompt=spec.prompt, layer=spec.layer,
             )
-        return self._featurizers[key]
+        return self._know_steps(self._featurizers[key])
+
+    def _know_steps(self, f: Featurizer) -> Featurizer:
+        """Register the solutions of every loaded `steps` task with `f`, so that it reads all steps of one
+        solution from one forward pass (a no-op for tasks whose rows carry no steps)."""
+        for data in self._tasks.values():
+            if id(data) not in self._steps:  # the object is kept with its steps, so its id stays its own
+                rows = [*data.pool, *(data.test or [])]
+                self._steps[id(data)] = (data, [r.steps for r in rows if r.steps is not None])
+            steps = self._steps[id(data)][1]
+            if steps:
+                f.know_steps(steps, source=(data.name, data.fingerprint, id(data)))
+        return f
 
     def item_features(self, name: str, spec: TrainSpec, items) -> np.ndarray:
         """Frozen features of the pretrained `name` per item (a comparison: features of a minus those of b)."""
@@ -167,7 +180,7 @@ class Resources:
             f = Featurizer(backbone, identity, self.cache.root, spec.max_length, batch_size=spec.eval_batch_size,
                            device=resolve_device(spec.device), progress=self.progress, prompt=spec.prompt,
                            layer=spec.layer)
-            return FrozenLearner(f, spec, **student)
+            return FrozenLearner(self._know_steps(f), spec, **student)
         return FinetuneLearner(backbone, spec, progress=self.progress, **student)
 
     def fit_ground_truth(self, model: str, spec: TrainSpec, seed: int, train_rows: list[Example],

@@ -4,6 +4,10 @@ A decoder may read each text inside a task prompt and from a chosen layer (`trai
 `w2sg.prompts`): its features are then the hidden state of that layer at the last token of the prompted
 text, cached under a key that names the template and the layer. Encoders ignore both options.
 
+On a `steps` task (`know_steps`), a causal decoder read at the last token without a template reads every step
+of a solution from one forward pass over the solution (`w2sg.train.step_features`); the features and their
+keys are those of the per-text pass.
+
 A long feature pass prints a progress line (texts done, texts/s, ETA) about every 30 s when stderr is not a
 terminal (a log file, a notebook, a batch job), where no progress bar is drawn (`Heartbeat`).
 """
@@ -12,7 +16,8 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -22,8 +27,9 @@ import torch
 
 from w2sg.cache import FeatureStore
 from w2sg.config import content_hash
-from w2sg.items import item_texts, kind_of
+from w2sg.items import Steps, item_texts, kind_of
 from w2sg.models.classifier import (
+    ENCODER_MODEL_TYPES,
     TextClassifier,
     hidden_size_of,
     layer_last_token,
@@ -34,6 +40,7 @@ from w2sg.models.classifier import (
 from w2sg.prompts import KINDS, apply_template, resolve_layer, template_for
 from w2sg.train.batching import sorted_inference_batches, tokenize
 from w2sg.train.loop import autocast_for, resolve_device
+from w2sg.train.step_features import StepIndex, align, causal, read_steps
 
 Progress = Callable[[str, int], Callable[[int], None]]  # (description, total) -> advance(n)
 
@@ -174,6 +181,12 @@ class Featurizer:
         self.store = self.store_for("text")
         self.n_computed = 0
         self._beat: Heartbeat | None = None  # the pass in progress (`__call__`), advanced per batch
+        # steps of solutions (`know_steps`): prefixes read from one pass over their solution's full text
+        self.steps = StepIndex()
+        self._steps_sources: set = set()
+        self._steps_checked: bool | None = None  # one read compared with the per-text pass: None = not yet
+        self.n_step_passes = 0  # forward passes over full texts of solutions
+        self.n_step_reads = 0  # prefix features read from them (n_step_reads - n_step_passes passes saved)
 
     def _decoder_reading(self, prompt: str, layer: int | str, task: str | None) -> None:
         if self.backbone.pooling() != "last":
@@ -202,19 +215,73 @@ class Featurizer:
             self._stores[key] = FeatureStore(self.cache_root, key)
         return self._stores[key]
 
+    def know_steps(self, steps: Iterable[Steps], source: object = None) -> int:
+        """Register solutions cut into steps: each prefix a later call asks for is read from one forward pass
+        over its solution's full text where that gives the per-text feature (see `w2sg.train.step_features`).
+        `source` (e.g. a task's fingerprint) registered once: a second call with it does nothing. Returns how
+        many (prefix, solution) pairs were new."""
+        if source is not None:
+            if source in self._steps_sources:
+                return 0
+            self._steps_sources.add(source)
+        return self.steps.add(steps)
+
+    def _steps_apply(self, kind: str) -> bool:
+        """Whether prefixes can be read from their solution's pass: a causal decoder read at the last token of
+        the bare text (a template wraps each text: a prefix is no longer a prefix of the wrapped full text)."""
+        if not len(self.steps) or kind != "text" or self.templates[kind][1] is not None:
+            return False
+        if self._steps_checked is False or self.backbone.pooling() != "last":
+            return False
+        return getattr(self.backbone.config(), "model_type", "") not in ENCODER_MODEL_TYPES
+
+    def _step_features(self, todo: list[str], kind: str) -> dict[str, np.ndarray]:
+        """Features of the registered prefixes among `todo`, read from one pass per solution; the rest (and
+        prefixes whose tokens do not line up) are left to the per-text pass."""
+        backbone, tok, _ = self.backbone.get()
+        reads = align(tok, self.steps.plan(todo), self.max_length)
+        if not reads.fulls:
+            return {}
+        model = backbone.to(self.device).eval()
+        if self._steps_checked is None:  # once, in float32: the earliest read before its solution's end is causal
+            early = [(pos, i) for i, r in enumerate(reads.reads) for _, pos in r if pos < len(reads.ids[i]) - 1]
+            if early:
+                pos, i = min(early)
+                self._steps_checked = causal(model, reads.ids[i], pos, self.read_layer, self.device)
+                if not self._steps_checked:
+                    warnings.warn(f"{self.backbone.path}: the feature of a step read from its solution's pass "
+                                  "differs from the step's own (not a causal decoder?): every step is read "
+                                  "alone", stacklevel=3)
+                    return {}
+        out = read_steps(model, reads, int(tok.pad_token_id), self.read_layer, self.batch_size, self.device,
+                         advance=self._beat.advance if self._beat is not None else None)
+        self.n_step_passes += len(reads.fulls)
+        self.n_step_reads += reads.n_reads
+        return out
+
     def __call__(self, texts: list[str], kind: str = "text") -> torch.Tensor:
         """Features of `texts`; `kind` 'comparison' for the texts of comparisons (prompt + response)."""
         store = self.store_for(kind)
-        missing = len(store.missing(texts))
+        todo = store.missing(texts)
+        missing = len(todo)
         advance = self.progress("features", missing) if missing else None
         self._beat = Heartbeat(f"features of {Path(str(self.backbone.path)).name}", missing)
         try:
-            feats, n_new = store.get(texts, lambda batch: self._embed(batch, kind), on_chunk=advance)
+            stepped = self._step_features(todo, kind) if todo and self._steps_apply(kind) else {}
+            embed = (lambda batch: self._embed_or_read(batch, kind, stepped)) if stepped \
+                else (lambda batch: self._embed(batch, kind))
+            feats, n_new = store.get(texts, embed, on_chunk=advance)
             self._beat.finish()
         finally:
             self._beat = None
         self.n_computed += n_new
         return torch.from_numpy(np.ascontiguousarray(feats))
+
+    def _embed_or_read(self, texts: list[str], kind: str, read: dict[str, np.ndarray]) -> np.ndarray:
+        """Features of `texts`: those in `read` (read from their solution's pass), the others embedded."""
+        rest = [t for t in texts if t not in read]
+        done = dict(zip(rest, self._embed(rest, kind), strict=True)) if rest else {}
+        return np.stack([read[t] if t in read else done[t] for t in texts])
 
     def _embed(self, texts: list[str], kind: str = "text") -> np.ndarray:
         backbone, tok, pooling = self.backbone.get()
