@@ -19,6 +19,7 @@ pipeline writes). Only the key order may differ.
     res.pgr("acc").value, res.pgr("acc").ci, res.pgr("acc").stable
     res.agreement("transfer").weak_wrong, res.training.step("student").l2
     res.region("ww_sr").student_acc, res.regions.deception_score, res.regions.imitation_transfer_region
+    res.process.score("student", "bon_acc").ci, res.pgr("trace_error").value  # a step-labelled task only
 """
 
 from __future__ import annotations
@@ -30,11 +31,14 @@ from typing import Any
 
 from w2sg.result_parts import (  # the record's plainer parts (re-exported)
     BUDGET_KINDS,
+    PROCESS_METRICS,
     REGIONS,
     Budget,
     Debate,
+    Estimate,
     Evaluation,
     Lock,
+    Process,
     Region,
     Regions,
     RunInfo,
@@ -246,6 +250,7 @@ class ExperimentResult:
     training: Training = field(default_factory=Training)
     lock: Lock = field(default_factory=Lock)
     debate: Debate = field(default_factory=Debate)
+    process: Process = field(default_factory=Process)  # a step-labelled task's best-of-N, trace error, ...
     run: RunInfo = field(default_factory=RunInfo)
     spec: dict = field(default_factory=dict)
     versions: dict = field(default_factory=dict)
@@ -293,6 +298,9 @@ class ExperimentResult:
         lock = Lock(**pick(Lock().flat_keys()))
         debate = Debate.parse(flat["debate"]) if "debate" in flat else Debate()
         taken.add("debate")
+        process = Process.parse(pick) if present({k: k for k in Process.keys()}) else Process()
+        if process.present:  # the PGR of each process metric, beside acc / auroc / q_acc
+            pgrs |= {m: PGR(m, **pick(PGR(m).flat_keys())) for m in PROCESS_METRICS}
         run = {}
         for attr, prefix in _RUN_PREFIXES.items():
             run[attr] = {k[len(prefix):]: v for k, v in flat.items() if k.startswith(prefix) and len(k) > len(prefix)
@@ -301,7 +309,7 @@ class ExperimentResult:
         objects = {k: v if k not in missing else {} for k, v in pick({"spec": "spec", "versions": "versions"}).items()}
         extra = {k: v for k, v in flat.items() if k not in taken}
         return cls(**identity, scores=scores, pgrs=pgrs, diagnostics=diagnostics, regions=regions,
-                   evaluation=evaluation, splits=splits, training=training, lock=lock, debate=debate,
+                   evaluation=evaluation, splits=splits, training=training, lock=lock, debate=debate, process=process,
                    run=RunInfo(**run), **objects, extra=extra, missing=frozenset(missing))
 
     def to_record(self) -> dict[str, Any]:
@@ -335,6 +343,8 @@ class ExperimentResult:
         put(self.lock, self.lock.flat_keys())
         if self.debate.present:
             out["debate"] = self.debate.raw
+        for obj, keys in self.process.flat():
+            put(obj, keys)
         for attr, prefix in _RUN_PREFIXES.items():
             out |= {prefix + k: v for k, v in getattr(self.run, attr).items()}
         put(self, {"spec": "spec", "versions": "versions", "test_outcomes": "test_outcomes"})
@@ -356,10 +366,11 @@ class ExperimentResult:
         return self.score(role, f"{metric}_ci_low"), self.score(role, f"{metric}_ci_high")
 
     def pgr(self, metric: str = "acc") -> PGR:
-        """PGR on acc, auroc or q_acc (all fields None when the record has none)."""
+        """PGR on acc, auroc, q_acc or a process metric (`PROCESS_METRICS`; all fields None when the record has
+        none)."""
         metric = _metric(metric)
-        if metric not in PGR_METRICS:
-            raise ValueError(f"no PGR on {metric!r}; known: {list(PGR_METRICS)}")
+        if metric not in (*PGR_METRICS, *PROCESS_METRICS):
+            raise ValueError(f"no PGR on {metric!r}; known: {[*PGR_METRICS, *PROCESS_METRICS]}")
         return self.pgrs.get(metric, PGR(metric))
 
     def stable(self, metric: str = "acc") -> bool:
@@ -412,5 +423,6 @@ def as_results(records: Iterable[Mapping[str, Any] | ExperimentResult]) -> list[
 
 __all__ = ["ExperimentResult", "Budget", "BUDGET_KINDS",
            "RoleScores", "PGR", "Agreement", "Diagnostics", "Region", "Regions", "Evaluation", "Lock",
-           "Debate", "SplitStats", "StepTraining", "Training", "RunInfo", "as_result", "as_results", "finite", "ROLES",
+           "Debate", "Process", "Estimate", "PROCESS_METRICS",
+           "SplitStats", "StepTraining", "Training", "RunInfo", "as_result", "as_results", "finite", "ROLES",
            "PGR_METRICS", "REGIONS", "SPLITS", "SUPERVISOR"]

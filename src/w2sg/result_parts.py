@@ -3,7 +3,7 @@ splits, how each model was trained, and what the run cost."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -247,3 +247,84 @@ class RunInfo:
     cached: Mapping[str, Any] = field(default_factory=dict)  # cached_<step>
     truncated: Mapping[str, Any] = field(default_factory=dict)  # truncated_<weak|strong>
     seconds: Mapping[str, Any] = field(default_factory=dict)  # time_<step>
+
+
+PROCESS_METRICS = ("bon_acc", "trace_error", "step_auroc", "first_error_acc")  # as `metrics.process` names them
+PROCESS_ROLES = ("weak", "ceiling", "student")
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A number with its 95% bootstrap CI (None where not recorded or undefined)."""
+
+    value: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+
+    @property
+    def ci(self) -> tuple[float | None, float | None]:
+        return self.ci_low, self.ci_high
+
+    @staticmethod
+    def flat_keys(name: str) -> dict[str, str]:
+        """Field -> record key of the estimate recorded as `name`, `name`_ci_low, `name`_ci_high."""
+        return {"value": name, "ci_low": f"{name}_ci_low", "ci_high": f"{name}_ci_high"}
+
+
+@dataclass(frozen=True)
+class Process:
+    """What `metrics.process` recorded on a step-labelled task (all None, `present` False, on other tasks): the
+    labels' granularity (step or outcome), T's problems and candidate solutions, the supervisor's labelling
+    budget on B (`judgments_transfer`, one judgment per row, at `judgments_granularity`), the best-of-N
+    references (`bon_oracle`: some candidate is correct; `bon_random`: the mean share of correct candidates), and
+    per role (weak, ceiling, student) and metric (`PROCESS_METRICS`: bon_acc, trace_error, step_auroc,
+    first_error_acc; the last two None on an outcome task) an `Estimate`. Their PGRs are in
+    `ExperimentResult.pgr(metric)`. Flat record keys: `<role>_<metric>` and its `_ci_low` / `_ci_high`."""
+
+    granularity: str | None = None
+    n_problems_test: int | None = None
+    n_solutions_test: int | None = None
+    judgments_transfer: int | None = None
+    judgments_granularity: str | None = None
+    bon_oracle: Estimate = field(default_factory=Estimate)
+    bon_random: Estimate = field(default_factory=Estimate)
+    by_role: Mapping[str, Mapping[str, Estimate]] = field(default_factory=dict)
+    present: bool = False  # the record had process keys (written back by to_record)
+
+    PLAIN = ("granularity", "n_problems_test", "n_solutions_test", "judgments_transfer", "judgments_granularity")
+    REFERENCES = ("bon_oracle", "bon_random")
+
+    @classmethod
+    def parts(cls) -> dict[str, dict[str, str]]:
+        """Part name -> (field -> record key): 'plain', each reference, and '<role>_<metric>'."""
+        out = {"plain": {k: k for k in cls.PLAIN}} | {r: Estimate.flat_keys(r) for r in cls.REFERENCES}
+        return out | {f"{r}_{m}": Estimate.flat_keys(f"{r}_{m}") for r in PROCESS_ROLES for m in PROCESS_METRICS}
+
+    @classmethod
+    def keys(cls) -> set[str]:
+        """Every record key of the part (its PGR keys aside)."""
+        return {k for keys in cls.parts().values() for k in keys.values()}
+
+    @classmethod
+    def parse(cls, pick: Callable[[Mapping[str, str]], dict[str, Any]]) -> Process:
+        """The part from a record, `pick` taking (field -> key) to (field -> value) and marking the keys read."""
+        parts = {name: pick(keys) for name, keys in cls.parts().items()}
+        by_role = {r: {m: Estimate(**parts[f"{r}_{m}"]) for m in PROCESS_METRICS} for r in PROCESS_ROLES}
+        return cls(**parts["plain"], bon_oracle=Estimate(**parts["bon_oracle"]),
+                   bon_random=Estimate(**parts["bon_random"]), by_role=by_role, present=True)
+
+    def flat(self) -> list[tuple[Any, dict[str, str]]]:
+        """(object, field -> record key) of every part to write back; nothing when the record had none."""
+        if not self.present:
+            return []
+        out: list[tuple[Any, dict[str, str]]] = [(self, {k: k for k in self.PLAIN})]
+        out += [(getattr(self, r), Estimate.flat_keys(r)) for r in self.REFERENCES]
+        roles = [(self.score(r, m), Estimate.flat_keys(f"{r}_{m}")) for r in PROCESS_ROLES for m in PROCESS_METRICS]
+        return out + roles
+
+    def score(self, role: str, metric: str) -> Estimate:
+        """`role`'s `metric` with its CI (all None when not recorded)."""
+        if role not in PROCESS_ROLES or metric not in PROCESS_METRICS:
+            raise ValueError(f"process score: role in {PROCESS_ROLES}, metric in {PROCESS_METRICS}; "
+                             f"got {role!r}, {metric!r}")
+        return self.by_role.get(role, {}).get(metric, Estimate())

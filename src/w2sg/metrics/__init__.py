@@ -15,6 +15,8 @@ Modules (import the names from here; the modules never import this package):
 - `deception`: student accuracy per weak right/wrong x strong right/wrong region, the deception score (Yang et al.
   2025) and imitation of systematic vs random supervisor errors
 - `experiment`: every metric of one experiment as a flat record (`evaluate`, `supervisor_metrics`)
+- `process`: process-supervision metrics of a step-labelled task (best-of-N accuracy, trace error, step AUROC,
+  first-error localisation, their PGR) with a paired bootstrap over problems (`process_metrics`)
 """
 
 from w2sg.metrics._inputs import THRESHOLD
@@ -22,6 +24,7 @@ from w2sg.metrics.deception import REGIONS, region_keys, region_masks, region_me
 from w2sg.metrics.diagnostics import agreement, kl, misfit, misfit_bound
 from w2sg.metrics.experiment import evaluate, supervisor_metrics
 from w2sg.metrics.pgr import PGRResult, pgr, pgr_with_ci
+from w2sg.metrics.process import PROCESS_METRICS, process_metrics, task_granularity
 from w2sg.metrics.resample import (
     METRICS,
     accuracy_boot,
@@ -46,6 +49,7 @@ __all__ = [
     "METRICS",
     "THRESHOLD",
     "PGRResult",
+    "PROCESS_METRICS",
     "REGIONS",
     "accuracy",
     "accuracy_boot",
@@ -64,6 +68,7 @@ __all__ = [
     "per_question_correct",
     "pgr",
     "pgr_with_ci",
+    "process_metrics",
     "question_coverage",
     "region_keys",
     "region_masks",
@@ -72,4 +77,5 @@ __all__ = [
     "seed_summary",
     "sq_error",
     "supervisor_metrics",
+    "task_granularity",
 ]

@@ -31,8 +31,8 @@ def _agreement_keys(prefix: str, student: Any | None, weak: Any, labels: Any) ->
     return {f"{prefix}_{k}": vals.get(k) for k in ("all", "weak_right", "weak_wrong")}
 
 
-def _pgr_keys(short: str, r: PGRResult | None) -> dict[str, Any]:
-    """The record keys of one PGR (all None when it is not computed)."""
+def pgr_keys(short: str, r: PGRResult | None) -> dict[str, Any]:
+    """The record keys of one PGR on metric `short` (all None when it is not computed); `metrics.process` too."""
     keys = ("value", "ci_low", "ci_high", "gap", "gap_ci_low", "gap_ci_high", "reason", "frac_undefined")
     vals = dict.fromkeys(keys) if r is None else asdict(r)
     names = {"value": f"pgr_{short}", "gap": f"gap_{short}", "gap_ci_low": f"gap_{short}_ci_low",
@@ -52,14 +52,14 @@ def _question_keys(models: dict[str, np.ndarray], y: np.ndarray, groups: Any | N
     for name in models:
         out |= {f"{name}_q_acc": None, f"{name}_q_acc_ci_low": None, f"{name}_q_acc_ci_high": None}
     if groups is None and questions is None:
-        return out | _pgr_keys("q_acc", None)
+        return out | pgr_keys("q_acc", None)
     keys, what = (groups, "test_groups") if questions is None else (questions, "test_questions")
     g = as_groups(keys, what)
     same_length(test_labels=y, **{what: g})
     n_q, coverage = question_coverage(y, g)
     out["q_coverage"] = coverage
     if not n_q or not coverage >= 0.5:
-        return out | _pgr_keys("q_acc", None)
+        return out | pgr_keys("q_acc", None)
     correct = np.stack([per_question_correct(p, y, g) for p in models.values()]).astype(np.float64)
     point = correct.mean(axis=1)
     if questions is None or groups is None:  # every question its own resampling unit
@@ -71,7 +71,7 @@ def _question_keys(models: dict[str, np.ndarray], y: np.ndarray, groups: Any | N
     for i, name in enumerate(models):
         out[f"{name}_q_acc"] = point[i]
         out[f"{name}_q_acc_ci_low"], out[f"{name}_q_acc_ci_high"] = percentile_ci(boot[i])
-    return out | _pgr_keys("q_acc", pgr_from_scores(point, boot, "question accuracy", n_boot))
+    return out | pgr_keys("q_acc", pgr_from_scores(point, boot, "question accuracy", n_boot))
 
 
 def _grouped_question_boot(correct: np.ndarray, y: np.ndarray, questions: np.ndarray, groups: np.ndarray,
@@ -133,7 +133,7 @@ def evaluate(test_labels: Any, weak_test: Any, ceiling_test: Any, student_test: 
         for i, name in enumerate(models):
             out[f"{name}_{short}"] = point[i]
             out[f"{name}_{short}_ci_low"], out[f"{name}_{short}_ci_high"] = percentile_ci(boot[metric][i])
-        out |= _pgr_keys(short, pgr_from_scores(point, boot[metric], metric, n_boot))
+        out |= pgr_keys(short, pgr_from_scores(point, boot[metric], metric, n_boot))
     for name in ("weak", "ceiling"):
         acc, base = out[f"{name}_acc"], out["majority_acc"]
         out[f"{name}_below_majority"] = (acc < base - 1e-9) if math.isfinite(acc) and math.isfinite(base) else None

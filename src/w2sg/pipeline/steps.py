@@ -18,7 +18,7 @@ import numpy as np
 from w2sg.config import ExperimentSpec, content_hash
 from w2sg.methods import StudentContext, WeakLabelled, is_oracle, run_method
 from w2sg.metrics import evaluate as score
-from w2sg.metrics import supervisor_metrics
+from w2sg.metrics import process_metrics, supervisor_metrics, task_granularity
 from w2sg.metrics.pooled import Outcomes
 from w2sg.models.zoo import is_classic
 from w2sg.pipeline.lock import Lock
@@ -278,7 +278,22 @@ def evaluate(plan: Plan | ExperimentSpec, res: Resources, weak: dict, ceil: dict
                                           test_groups=[r.group for r in splits.test], test_questions=questions,
                                           weak_test=weak["test"], ceiling_test=ceil["test"],
                                           student_test=stud["test"], seed=spec.seed))
+    metrics.update(process_record(splits, weak, ceil, stud, metrics["n_boot"], spec.seed))
     return metrics
+
+
+def process_record(splits: Splits, weak: dict, ceil: dict, stud: dict, n_boot: int, seed: int) -> dict:
+    """On a step-labelled task (T's rows name their labels' granularity, step or outcome, in meta): the process
+    metrics of T (`metrics.process_metrics`: best-of-N accuracy, trace error, step AUROC, first-error
+    localisation, their PGR) and the labelling budget, one judgment per B row the supervisor labelled (a step
+    label or an outcome label). Other tasks: nothing (no keys)."""
+    granularity = task_granularity(splits.test)
+    if granularity is None:
+        return {}
+    probs = {"weak": weak["test"], "ceiling": ceil["test"], "student": stud["test"]}
+    return process_metrics(splits.test, probs, n_boot=n_boot, seed=seed) | {
+        "judgments_transfer": len(splits.transfer),
+        "judgments_granularity": task_granularity(splits.transfer) or granularity}
 
 
 def test_outcomes(spec: ExperimentSpec | Plan, res: Resources, weak: dict, ceil: dict, stud: dict) -> Outcomes:
