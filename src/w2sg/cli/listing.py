@@ -13,9 +13,12 @@ from w2sg.cli.common import DataDir, app, console, models_app, out, user_errors
 
 
 @app.command()
-def tasks(data_dir: DataDir = None):
-    """List built-in tasks with row counts, class balance and whether their data is present; then what loading
-    dropped (duplicates, rows shared with the test file) and why a present task failed to load."""
+def tasks(names: Annotated[list[str] | None, typer.Argument(help="tasks by name or YAML spec path (default: "
+                                                            "every registered task)", show_default=False)] = None,
+          data_dir: DataDir = None):
+    """List built-in tasks (or the named ones, e.g. a YAML spec's path) with row counts, class balance and whether
+    their data is present; then what loading dropped (duplicates, rows shared with the test file) and why a present
+    task failed to load."""
     from rich.markup import escape
 
     from w2sg.tasks import list_tasks, resolve_data_dir, task_summary
@@ -27,7 +30,7 @@ def tasks(data_dir: DataDir = None):
     for c in ["task", "kind", "present", "pool rows", "groups", "pool pos", "test rows", "test pos", "hub id",
               "description"]:
         t.add_column(c, overflow="fold", no_wrap=c == "task")
-    for name in list_tasks():
+    for name in names or list_tasks():
         s = task_summary(name, data_dir)
         notes += [f"[yellow]note[/]: {escape(name)}: {escape(n)}" for n in s.get("notes") or []]
         if s.get("error") and not s["error"].startswith(("missing:", "no local data")):  # present, failed to load

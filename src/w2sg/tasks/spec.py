@@ -10,7 +10,9 @@ A spec names its rows' source(s) and maps each record to rows with ONE text temp
 - `hook`: a named row hook (tasks/hooks.py) for what a mapping cannot say.
 
 Kinds: `binary` (`text` + `label`); `multiple_choice` (`text` with {answer}, `answers` + `correct`; or one
-row per candidate with `label` and a `group` per question); `pairwise` (`prompt`, `chosen`, `rejected`).
+row per candidate with `label` and a `group` per question); `pairwise` (`prompt`, `chosen`, `rejected`); `steps`
+(step-labelled solutions: `generate` arithmetic chains, or records mapped by `problem`, `steps`, `step_labels`,
+`outcome`, `group`; `labels: step | outcome`; see tasks/steps_spec.py).
 `group`, `prompt`, `chosen` and `rejected` name a field, or are a template when they contain "{". A template's
 placeholders are plain field names, `{body}`: no attribute or index lookups, format specs or conversions. `meta` lists
 raw fields copied (as strings) into each row's `Example.meta`, e.g. `meta: [category]` (rows can then be
@@ -35,7 +37,6 @@ from __future__ import annotations
 
 import os
 import re
-import string
 from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar, Literal
 
@@ -44,6 +45,8 @@ from pydantic import ConfigDict, Field, ValidationError, field_validator, model_
 
 from w2sg.config import Spec
 from w2sg.tasks.hooks import READERS, ROW_HOOKS
+from w2sg.tasks.steps_spec import STEPS_ONLY, StepsFields, check_steps_spec, steps_defaults
+from w2sg.tasks.templates import check_template, template_fields
 
 
 class CsvOptions(Spec):
@@ -194,12 +197,13 @@ class TransformSpec(Spec):
         return {k: {} if v is None else v for k, v in data.items()}  # `cipher:` alone: the defaults
 
 
-class YamlTaskSpec(Spec):
-    """A task defined without Python (see the module docstring for the fields)."""
+class YamlTaskSpec(StepsFields):
+    """A task defined without Python (see the module docstring for the fields; a steps task's own fields are
+    inherited from StepsFields)."""
 
     name: str = Field(min_length=1)
     description: str = ""
-    kind: Literal["binary", "multiple_choice", "pairwise"] = "binary"
+    kind: Literal["binary", "multiple_choice", "pairwise", "steps"] = "binary"
     files: TaskFiles | None = None
     hub: HubSource | None = None
     hook: str | None = None
@@ -224,6 +228,7 @@ class YamlTaskSpec(Spec):
     @classmethod
     def _infer_kind(cls, data: Any) -> Any:
         # specs from before `kind` had three values: answers + correct meant multiple choice
+        data = steps_defaults(data)  # `generate` or `steps` without a kind: kind steps
         if isinstance(data, dict) and data.get("kind") is None:
             derive = data.get("derive")
             if isinstance(derive, dict) and "from" in derive and "pairwise_from" not in derive:
@@ -253,7 +258,8 @@ class YamlTaskSpec(Spec):
             raise ValueError("label_map values must be 0 or 1 (or null: drop the row)")
         return v
 
-    @field_validator("text", "group", "prompt", "chosen", "rejected", "context", "claim", "answer", "question")
+    @field_validator("text", "group", "prompt", "chosen", "rejected", "context", "claim", "answer", "question",
+                     "problem", "id")
     @classmethod
     def _template_parses(cls, v: str | None) -> str | None:
         if v is not None:
@@ -286,10 +292,14 @@ class YamlTaskSpec(Spec):
             if self.derive.pairwise_from is not None and self.kind != "pairwise":
                 raise ValueError("derive.pairwise_from makes a task of kind: pairwise")
             own = [k for k in ("files", "hub", "hook", "text", "label", "label_map", "answers", "correct", "group",
-                               "prompt", "chosen", "rejected", "meta", *PASSAGE_FIELDS) if getattr(self, k) is not None]
+                               "prompt", "chosen", "rejected", "meta", *PASSAGE_FIELDS, *STEPS_ONLY)
+                   if getattr(self, k) is not None]
             if own:
                 raise ValueError(f"a derived task takes its rows from '{self.derive.source}': drop "
                                  f"{', '.join(map(repr, own))}")
+            return self
+        check_steps_spec(self)
+        if self.kind == "steps":
             return self
         if self.files is None and self.hub is None:
             raise ValueError("field 'files' (data files) or 'hub' (a Hugging Face dataset) is required")
@@ -349,30 +359,6 @@ class YamlTaskSpec(Spec):
     def multiple_choice(self) -> bool:
         """True when each record expands into one row per candidate answer (answers + correct)."""
         return self.answers is not None
-
-
-def check_template(template: str) -> None:
-    """ValueError unless every placeholder of `template` is a plain field name: `{body}`, not `{0}`, `{}`,
-    `{body.attr}`, `{body[0]}`, `{body:>9}` or `{body!r}` (lookups, widths and conversions read or write more
-    than a field's text)."""
-    try:
-        parts = list(string.Formatter().parse(template))
-    except ValueError as e:
-        raise ValueError(f"bad template {template!r}: {e}") from e
-    for _, name, spec, conversion in parts:
-        if name is None:
-            continue
-        bad = ("a positional placeholder" if not name.strip() or name.strip().isdigit()
-               else "an attribute or index lookup" if any(c in name for c in ".[]")
-               else "a format spec" if spec else "a conversion" if conversion else None)
-        if bad is not None:
-            shown = "{" + name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
-            raise ValueError(f"bad template {template!r}: {shown} is {bad}; a placeholder is a plain field name "
-                             "such as {body}")
-
-
-def template_fields(template: str) -> list[str]:
-    return [f.split(".")[0].split("[")[0] for _, f, _, _ in string.Formatter().parse(template) if f]
 
 
 def parse_yaml_task_spec(text: str, where: str) -> YamlTaskSpec:

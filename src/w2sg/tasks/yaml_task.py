@@ -1,5 +1,8 @@
 """Tasks from YAML specs (tasks/spec.py): records from files or the Hub -> rows, and the TaskDef of a spec.
 
+A `steps` task's records are candidate solutions (tasks/steps_yaml.py reads them); one with `generate` is a
+generated chain task (tasks/chains.py).
+
 The built-in tasks are such specs, shipped as package data in src/w2sg/tasks/builtin/*.yaml.
 """
 
@@ -15,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from w2sg.items import Passage
+from w2sg.tasks.chains import chain_task
 from w2sg.tasks.checks import choice_note, describe, identical_pairs
 from w2sg.tasks.derive import derived_pairwise_task
 from w2sg.tasks.hooks import READERS, ROW_HOOKS, HookContext, Record
@@ -22,6 +26,7 @@ from w2sg.tasks.registry import Rows, TaskDef, registered
 from w2sg.tasks.rows import MalformedRowError, field, iter_records, pair_example, parse_index, parse_label
 from w2sg.tasks.schema import Example
 from w2sg.tasks.spec import YamlTaskSpec, load_yaml_task_spec, parse_yaml_task_spec
+from w2sg.tasks.steps_yaml import repeated_prefixes, solution_rows
 from w2sg.tasks.transforms import transformed_task
 
 __all__ = ["YamlTaskSpec", "builtin_tasks", "load_yaml_task_spec", "read_hub_split", "read_yaml_task_file",
@@ -130,6 +135,7 @@ def records_to_rows(spec: YamlTaskSpec, records: list[Record], prefix: str, path
     What the data checks find (tasks/checks.py) is appended to `notes`."""
     out: list[Example] = []
     lines: list[int | None] = []  # the line (Hub: row index) of each row of `out`
+    solutions: dict[str, int | None] = {}  # a steps task's solution ids -> their line
     for key, row in records:
         if skip_unlabelled and _unlabelled(spec, row):
             continue
@@ -137,6 +143,11 @@ def records_to_rows(spec: YamlTaskSpec, records: list[Record], prefix: str, path
         base, line = f"{prefix}/{key}", key if isinstance(key, int) else None
         group = _value(spec.group, row, path, line, "group") if spec.group else None
         passages: list[Passage] | None = None
+        if spec.kind == "steps":
+            assert spec.group is not None and group is not None
+            out += solution_rows(spec, row, path, line, prefix, key, group, _value, solutions)
+            lines += [line] * (len(out) - n_before)
+            continue
         if spec.kind == "pairwise":
             assert spec.chosen and spec.rejected
             prompt = _value(spec.prompt, row, path, line, "prompt") if spec.prompt else ""
@@ -176,7 +187,9 @@ def _check(spec: YamlTaskSpec, rows: list[Example], lines: list[int | None], pat
            notes: list[str] | None) -> None:
     """The data checks of one file or split's rows: a note appended to `notes`, or an error."""
     unit = "lines" if isinstance(path, Path) else "rows"
-    if spec.kind == "pairwise":
+    if spec.kind == "steps":
+        note = repeated_prefixes(rows, str(path))
+    elif spec.kind == "pairwise":
         assert spec.chosen and spec.rejected
         note = identical_pairs(rows, lines, str(path), unit, (spec.chosen, spec.rejected))
     else:
@@ -255,10 +268,17 @@ def task_from_spec(spec: YamlTaskSpec, base_dir: Path | None, origin: str, looku
     """The TaskDef of a validated spec; `base_dir` resolves files with root: spec (the YAML file's folder);
     `lookup` finds the source task of a derived spec (default: the registry)."""
     if spec.transform is not None:
-        plain = spec.model_copy(update={"transform": None})
-        return transformed_task(task_from_spec(plain, base_dir, origin, lookup), spec.transform, origin)
+        plain = task_from_spec(spec.model_copy(update={"transform": None}), base_dir, origin, lookup)
+        if plain.kind == "steps":
+            raise ValueError(f"task spec '{origin}': 'transform' rewrites a task's texts; the steps task "
+                             f"'{plain.name}' has rows that carry their steps too: drop 'transform'")
+        return transformed_task(plain, spec.transform, origin)
     if spec.derive is not None:
         return _derived(spec, base_dir, origin, lookup)
+    if spec.generate is not None:
+        labels = spec.labels or "step"
+        return chain_task(spec.name, spec.generate.chain_spec(labels), spec.description or
+                          f"arithmetic chains, {labels} labels", origin)
     local = hub = None
     files: tuple[str, ...] = ()
     standalone = False
