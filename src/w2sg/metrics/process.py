@@ -84,28 +84,12 @@ def _per_problem(x: np.ndarray, problem: np.ndarray, n_problems: int) -> np.ndar
     return np.bincount(problem, weights=x.astype(np.float64), minlength=n_problems)
 
 
-def process_metrics(test_rows: Sequence[Any], probs: Mapping[str, Any], n_boot: int = 1000,
-                    seed: int = 0) -> dict[str, Any]:
-    """Every process metric of T as flat, JSON-safe keys (None where undefined; the keys of a step task are all
-    present on an outcome task too, its step-only ones None).
-
-    test_rows: T's rows in order (`Example`s with meta, see the module docstring); probs: role (weak, ceiling,
-    student) -> its P(y=1) per row. A solution's score is, on a step task, the minimum over its steps of P (a
-    process reward model's score; Lightman et al. 2023 use the product, Wang et al. 2024 the minimum: the min is
-    used here), on an outcome task P at its row. Per problem the solution with the highest score is chosen (ties:
-    the lowest solution id as a string, so the choice is deterministic); `<role>_bon_acc` is the share of problems
-    whose chosen answer is correct, beside `bon_oracle` (some candidate is correct) and `bon_random` (the mean share
-    of correct candidates). `<role>_trace_error`: among problems whose chosen answer is correct, the share whose
-    chosen solution has a wrong step (None when no chosen answer is correct). Step task only: `<role>_step_auroc`
-    over every step row, and `<role>_first_error_acc`: over solutions with a wrong step, the share whose first step
-    with P ≤ 0.5 is exactly the first wrong one (no step at or below 0.5: a miss).
-
-    95% CIs (`_ci_low`, `_ci_high`) and PGR = (student − weak) / (ceiling − weak) of each metric (`pgr_<m>`,
-    its CI, gap, reason, `unstable_<m>`, as `metrics.evaluate` writes PGR) come from one bootstrap that resamples
-    whole problems (groups: a problem's solutions and steps together), the same resamples for every role
-    (paired) and the same ones as `evaluate` draws with these groups and seed. Trace error's PGR is computed on
-    1 − trace error, which leaves PGR unchanged and makes `gap_trace_error` = weak − ceiling trace error
-    (positive when the ceiling errs less)."""
+def problem_ratios(test_rows: Sequence[Any], probs: Mapping[str, Any]) -> dict[str, Any]:
+    """Per problem, the numerator and denominator of each metric's ratio (`<role>_<metric>` and the references
+    bon_oracle, bon_random -> (num, den), arrays over problems in sorted group order; step-only metrics absent on
+    an outcome task): a metric over any weighting of problems (a bootstrap, several seeds sharing T) is
+    sum(w * num) / sum(w * den). Also `problems` (the sorted group ids), `problem_codes` (each row's index into
+    them), `granularity`, `n_solutions`, `probs` (the roles' P as arrays) and `labels` (T's)."""
     granularity, problems, ids, sol_rows, sol = _solutions(test_rows)
     ps = {role: as_probs(probs[role], f"{role} probs") for role in ROLES}
     same_length(test_rows=np.empty(len(test_rows)), **ps)
@@ -130,8 +114,40 @@ def process_metrics(test_rows: Sequence[Any], probs: Mapping[str, Any], n_boot: 
     any_right = (_per_problem(sol["outcome"], sp, n_problems) > 0).astype(np.float64)
     share = _per_problem(sol["outcome"], sp, n_problems) / np.bincount(sp, minlength=n_problems)
     refs = {"bon_oracle": (any_right, ones), "bon_random": (share, ones)}
-    pairs = {f"{r}_{m}": v for r, d in ratios.items() for m, v in d.items() if v is not None} | refs
+    pairs: dict[str, Any] = {f"{r}_{m}": v for r, d in ratios.items() for m, v in d.items() if v is not None} | refs
+    return {"pairs": pairs, "problems": np.unique(np.array([str(r.group) for r in test_rows], dtype=object)
+                                                  .astype(str)).tolist(),
+            "granularity": granularity, "n_solutions": len(ids), "problem_codes": problems, "probs": ps,
+            "labels": labels}
 
+
+def process_metrics(test_rows: Sequence[Any], probs: Mapping[str, Any], n_boot: int = 1000,
+                    seed: int = 0) -> dict[str, Any]:
+    """Every process metric of T as flat, JSON-safe keys (None where undefined; the keys of a step task are all
+    present on an outcome task too, its step-only ones None).
+
+    test_rows: T's rows in order (`Example`s with meta, see the module docstring); probs: role (weak, ceiling,
+    student) -> its P(y=1) per row. A solution's score is, on a step task, the minimum over its steps of P (a
+    process reward model's score; Lightman et al. 2023 use the product, Wang et al. 2024 the minimum: the min is
+    used here), on an outcome task P at its row. Per problem the solution with the highest score is chosen (ties:
+    the lowest solution id as a string, so the choice is deterministic); `<role>_bon_acc` is the share of problems
+    whose chosen answer is correct, beside `bon_oracle` (some candidate is correct) and `bon_random` (the mean share
+    of correct candidates). `<role>_trace_error`: among problems whose chosen answer is correct, the share whose
+    chosen solution has a wrong step (None when no chosen answer is correct). Step task only: `<role>_step_auroc`
+    over every step row, and `<role>_first_error_acc`: over solutions with a wrong step, the share whose first step
+    with P ≤ 0.5 is exactly the first wrong one (no step at or below 0.5: a miss).
+
+    95% CIs (`_ci_low`, `_ci_high`) and PGR = (student − weak) / (ceiling − weak) of each metric (`pgr_<m>`,
+    its CI, gap, reason, `unstable_<m>`, as `metrics.evaluate` writes PGR) come from one bootstrap that resamples
+    whole problems (groups: a problem's solutions and steps together), the same resamples for every role
+    (paired) and the same ones as `evaluate` draws with these groups and seed. Trace error's PGR is computed on
+    1 − trace error, which leaves PGR unchanged and makes `gap_trace_error` = weak − ceiling trace error
+    (positive when the ceiling errs less)."""
+    got = problem_ratios(test_rows, probs)
+    granularity, problems, pairs, ps, labels = (got["granularity"], got["problem_codes"], got["pairs"],
+                                                got["probs"], got["labels"])
+    refs = {k: pairs[k] for k in ("bon_oracle", "bon_random")}
+    n_problems = int(problems.max()) + 1
     boots: dict[str, list[np.ndarray]] = {}
     first_row = np.unique(problems, return_index=True)[1]  # a problem's count is its first row's
     for counts in count_chunks(len(labels), n_boot, seed, [r.group for r in test_rows]):
@@ -143,7 +159,8 @@ def process_metrics(test_rows: Sequence[Any], probs: Mapping[str, Any], n_boot: 
             for role, p in ps.items():
                 boots.setdefault(f"{role}_step_auroc", []).append(auroc_boot(p, labels, counts))
 
-    out: dict[str, Any] = {"granularity": granularity, "n_problems_test": n_problems, "n_solutions_test": len(ids)}
+    out: dict[str, Any] = {"granularity": granularity, "n_problems_test": n_problems,
+                           "n_solutions_test": got["n_solutions"]}
     point: dict[str, float] = {}
     for key, (num, den) in pairs.items():
         point[key] = num.sum() / den.sum() if den.sum() > 0 else np.nan
