@@ -299,13 +299,15 @@ class YamlTaskSpec(StepsFields):
                                  f"{', '.join(map(repr, own))}")
             return self
         check_steps_spec(self)
-        if self.kind == "steps":
+        if self.generate is not None:
             return self
         if self.files is None and self.hub is None:
             raise ValueError("field 'files' (data files) or 'hub' (a Hugging Face dataset) is required")
         self._check_passage()
         if self.hub is not None and self.files is not None and self.files.root != "data_dir":
             raise ValueError("a 'hub' source stands in for files in the data directory: set files.root: data_dir")
+        if self.kind == "steps":
+            return self
         if self.kind == "pairwise":
             if not (self.chosen and self.rejected):
                 raise ValueError("a pairwise task needs fields 'chosen' and 'rejected' (optionally 'prompt')")
