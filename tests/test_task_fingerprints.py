@@ -475,9 +475,21 @@ def _sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+# The generated built-ins (tasks/chains.py): fingerprint, pool rows, test rows; no data directory involved.
+GENERATED = {"chains": ("2a28afb16fd13c06", 8544, 2816), "chains_outcome": ("d6e031027f4576f9", 2400, 800),
+             "chains_hard": ("8343d67364228fd4", 7112, 5640), "chains_hard_outcome": ("daced615cf61318a", 2400, 800)}
+
+
 def test_every_builtin_is_frozen():
     assert not set(FROZEN) & set(PAIRWISE)
-    assert sorted({**FROZEN, **PAIRWISE}) == list_tasks() == sorted(HUB)
+    assert sorted({**FROZEN, **PAIRWISE, **GENERATED}) == list_tasks()
+    assert sorted({**FROZEN, **PAIRWISE}) == sorted(HUB)
+
+
+@pytest.mark.parametrize("name", sorted(GENERATED))
+def test_generated_builtin_rows_and_fingerprint_unchanged(name):
+    data = load_task(name)
+    assert (data.fingerprint, len(data.pool), len(data.test)) == GENERATED[name]
 
 
 @pytest.mark.parametrize("name", sorted(FROZEN))

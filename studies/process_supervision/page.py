@@ -1,0 +1,336 @@
+"""The process-supervision study page: every number pooled over seeds that share T, with a CI that resamples
+seeds, then problems (the same problem resample for every seed and for both granularities, which share T's
+problems), so step-vs-outcome differences are paired by seed and problem."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from w2sg.config import SplitSpec
+from w2sg.metrics.pooled import Outcomes
+from w2sg.metrics.process import problem_ratios
+from w2sg.result import as_result
+from w2sg.study import load_records, read_timings, weak_spec
+from w2sg.tasks.catalog import get_task, load_task
+from w2sg.tasks.splits import make_splits
+
+WORKDIR = "process_supervision"
+ROLES = ("weak", "ceiling", "student")
+N_BOOT = 2000
+PAIRS = {"chains": "chains_outcome", "chains_hard": "chains_hard_outcome"}  # step task -> its outcome task
+STRONG = "qwen2.5-coder-0.5b"
+
+
+@lru_cache(maxsize=8)
+def _task(name: str):
+    return load_task(name)
+
+
+def ratios(res) -> dict:
+    """The record's per-problem ratios (`metrics.process.problem_ratios`), T's rows rebuilt from its split spec
+    and seed and checked against the stored labels."""
+    rows = make_splits(_task(res.task), SplitSpec(**res.spec["splits"]), res.seed).test
+    o = Outcomes.from_arrays(res.test_outcomes)
+    if len(rows) != len(o.labels) or any(int(r.label) != int(y) for r, y in zip(rows, o.labels, strict=True)):
+        raise RuntimeError(f"{res.task} seed {res.seed}: T rebuilt from the split spec does not match the stored "
+                           "outcomes (a changed task or split code); rerun the study")
+    got = problem_ratios(rows, {r: o.probs[r] for r in ROLES})
+    got["rows"] = rows
+    return got
+
+
+def supervisor_label(res) -> str:
+    sup = weak_spec(res)
+    if isinstance(sup, str):
+        return sup
+    if sup.get("kind") == "synthetic":
+        region = (sup.get("region") or {}).get("field")
+        if sup.get("errors") == "region":
+            return f"blind spot {'/'.join(region.values())}"
+        if region:
+            return f"random, matched to {'/'.join(region.values())}"
+        return f"random {sup.get('error_rate')}"
+    return str(sup.get("kind"))
+
+
+def cells(records: list[dict]) -> dict[tuple, dict[int, object]]:
+    """(task, supervisor label, strong, method) -> {seed: result}, records with stored outcomes only."""
+    out: dict[tuple, dict[int, object]] = defaultdict(dict)
+    for r in records:
+        res = as_result(r)
+        if res.test_outcomes is None or not res.process.present:
+            continue
+        out[(res.task, supervisor_label(res), res.strong, res.method)][res.seed] = res
+    return out
+
+
+# ---- pooled statistics ---------------------------------------------------------------------------------
+def pooled(conds: dict[str, dict[int, object]], keys: list[str], seed: int = 0):
+    """Point values and bootstrap replicates of each (condition, key), pooled over the seeds the conditions share:
+    sum over seeds and problems of num over the same sum of den; replicates resample seeds, then problems."""
+    seeds = sorted(set.intersection(*(set(c) for c in conds.values())))
+    if not seeds:
+        return {}, {}, 0
+    arr = {}
+    for name, c in conds.items():
+        rs = [ratios(c[s]) for s in seeds]
+        for k in keys:
+            if k in rs[0]["pairs"]:
+                arr[(name, k)] = (np.stack([r["pairs"][k][0] for r in rs]), np.stack([r["pairs"][k][1] for r in rs]))
+    n_problems = next(iter(arr.values()))[0].shape[1]
+    rng = np.random.default_rng(seed)
+    sw = np.stack([np.bincount(rng.integers(0, len(seeds), len(seeds)), minlength=len(seeds))
+                   for _ in range(N_BOOT)]).astype(float)
+    pw = rng.multinomial(n_problems, np.full(n_problems, 1 / n_problems), N_BOOT).astype(float)
+    point, boot = {}, {}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for key, (num, den) in arr.items():
+            point[key] = float(num.sum() / den.sum()) if den.sum() else float("nan")
+            boot[key] = np.einsum("bs,sp,bp->b", sw, num, pw) / np.einsum("bs,sp,bp->b", sw, den, pw)
+    return point, boot, len(seeds)
+
+
+def ci(b: np.ndarray) -> tuple[float, float]:
+    b = b[np.isfinite(b)]
+    return (float(np.percentile(b, 2.5)), float(np.percentile(b, 97.5))) if len(b) else (np.nan, np.nan)
+
+
+def fmt(v: float, b: np.ndarray | None = None, d: int = 3) -> str:
+    if v is None or not np.isfinite(v):
+        return "–"
+    if b is None:
+        return f"{v:.{d}f}"
+    lo, hi = ci(b)
+    return f"{v:.{d}f} [{lo:.{d}f}, {hi:.{d}f}]"
+
+
+def pgr_text(point, boot, name: str, metric: str, lower_better: bool = False) -> str:
+    """Pooled PGR of `metric` for condition `name`, printed only where the gap's CI excludes 0."""
+    w, c, s = (point.get((name, f"{r}_{metric}")) for r in ROLES)
+    if None in (w, c, s):
+        return "–"
+    sign = -1.0 if lower_better else 1.0
+    bw, bc, bs = (boot[(name, f"{r}_{metric}")] for r in ROLES)
+    gap, bgap = sign * (c - w), sign * (bc - bw)
+    lo, hi = ci(bgap)
+    if not (np.isfinite(lo) and lo > 0):
+        return f"gap not resolved (gap {gap:+.3f} [{lo:+.3f}, {hi:+.3f}])"
+    with np.errstate(invalid="ignore", divide="ignore"):
+        b = np.where(bgap > 0, (bs - bw) / (bc - bw), np.nan)
+    return fmt((s - w) / (c - w), b, 2)
+
+
+def verdict(b: np.ndarray, claimed_positive: bool = True) -> str:
+    lo, hi = ci(b)
+    if not np.isfinite(lo):
+        return "not resolved"
+    if lo > 0:
+        return "reproduced" if claimed_positive else "not reproduced (the other way)"
+    if hi < 0:
+        return "not reproduced (the other way)" if claimed_positive else "reproduced"
+    return "not resolved at this scale"
+
+
+# ---- sections --------------------------------------------------------------------------------------------
+def ladder_section(cs) -> list[str]:
+    """Each rung's balanced accuracy and step AUROC on the step task, and best-of-N on both tasks: weak models
+    (trained on A) from the ladder part, ceilings (trained on B) of every strong model."""
+    out = ["## 1. The ladder on the chains", "",
+           "Balanced accuracy on T (step task: is every step so far right; outcome task: is the final answer "
+           "right), step AUROC and best-of-N accuracy, means over seeds with the range over seeds. A weak rung is "
+           "trained on A's ground truth, a ceiling on B's, each at its task's granularity; both with a converged "
+           "L2 logistic head on frozen features (L2 by 5-fold CV on their own training rows).", "",
+           "| rung | as | step acc | step AUROC | first-error acc | best-of-N (step labels) | outcome acc | "
+           "best-of-N (outcome labels) |", "|---|---|---|---|---|---|---|---|"]
+    seen: dict[tuple, dict[str, float | None]] = {}  # (model, as, granularity, seed) -> values (a ceiling once)
+    for (task, sup, strong, method), by_seed in cs.items():
+        if method != "naive" or task not in ("chains", "chains_outcome") or sup.startswith(("random", "blind")):
+            continue
+        g = "step" if task == "chains" else "outcome"
+        for res in by_seed.values():
+            for role, model, as_ in (("weak", sup, "weak (A)"), ("ceiling", strong, "ceiling (B)")):
+                seen.setdefault((model, as_, g, res.seed), {
+                    "acc": res.score(role, "acc"), "bon": res.process.score(role, "bon_acc").value,
+                    "auroc": res.process.score(role, "step_auroc").value,
+                    "first": res.process.score(role, "first_error_acc").value})
+    rungs: dict[tuple[str, str], dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for (model, as_, g, _), v in seen.items():
+        for k, x in v.items():
+            if x is not None:
+                rungs[(model, as_)][f"{g}_{k}"].append(x)
+
+    def m(c: dict, k: str) -> str:
+        v = c.get(k, [])
+        return f"{np.mean(v):.3f} ({min(v):.3f}–{max(v):.3f})" if v else "–"
+
+    order = ["tfidf", "minilm", "smollm2-135m", "gemma3-270m", STRONG]
+    for (model, as_), c in sorted(rungs.items(), key=lambda kv: (order.index(kv[0][0]) if kv[0][0] in order else 9,
+                                                                  kv[0][1])):
+        out.append(f"| {model} | {as_} | {m(c, 'step_acc')} | {m(c, 'step_auroc')} | {m(c, 'step_first')} | "
+                   f"{m(c, 'step_bon')} | {m(c, 'outcome_acc')} | {m(c, 'outcome_bon')} |")
+    return out + [""]
+
+
+def references(cs) -> str:
+    for (task, *_), by_seed in cs.items():
+        if task == "chains":
+            p = next(iter(by_seed.values())).process
+            return (f"References on T: best-of-N by a random pick {p.bon_random.value:.3f}, by an oracle (some "
+                    f"candidate right) {p.bon_oracle.value:.3f}; {p.n_problems_test} problems, "
+                    f"{p.n_solutions_test} solutions.")
+    return ""
+
+
+COMPARE = ("bon_acc", "trace_error")
+
+
+def granularity_table(cs, sups: list[str], step_task: str, method: str = "naive") -> tuple[list[str], list[str]]:
+    """Per supervisor: the step and the outcome experiment side by side, and the paired step − outcome
+    differences of the student's best-of-N accuracy and trace error. Returns (table lines, claim lines)."""
+    outcome_task = PAIRS[step_task]
+    lines = ["| supervisor | labels | judgments on B | supervisor acc on T | student acc | best-of-N: weak / "
+             "ceiling / student | trace error: weak / ceiling / student | PGR best-of-N | PGR trace error |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    claims = []
+    for sup in sups:
+        conds = {g: cs.get((t, sup, STRONG, method), {}) for g, t in (("step", step_task), ("outcome", outcome_task))}
+        if not all(conds.values()):
+            continue
+        keys = [f"{r}_{m}" for r in ROLES for m in COMPARE]
+        point, boot, n_seeds = pooled(conds, keys)
+        if not n_seeds:
+            continue
+        for g, c in conds.items():
+            rs = list(c.values())
+            judg = rs[0].process.judgments_transfer
+            sup_acc = np.mean([r.score("weak", "acc") for r in rs])
+            st_acc = np.mean([r.score("student", "acc") for r in rs])
+            bon = " / ".join(fmt(point[(g, f"{r}_bon_acc")]) for r in ROLES)
+            te = " / ".join(fmt(point[(g, f"{r}_trace_error")]) for r in ROLES)
+            lines.append(f"| {sup} | {g} | {judg} | {sup_acc:.3f} | {st_acc:.3f} | {bon} | {te} | "
+                         f"{pgr_text(point, boot, g, 'bon_acc')} | {pgr_text(point, boot, g, 'trace_error', True)} |")
+        d_bon = boot[("step", "student_bon_acc")] - boot[("outcome", "student_bon_acc")]
+        d_te = boot[("step", "student_trace_error")] - boot[("outcome", "student_trace_error")]
+        p_bon = point[("step", "student_bon_acc")] - point[("outcome", "student_bon_acc")]
+        p_te = point[("step", "student_trace_error")] - point[("outcome", "student_trace_error")]
+        claims.append(f"| {sup} ({n_seeds} seeds) | best-of-N, step − outcome student | {fmt(p_bon, d_bon)} | "
+                      f"{verdict(d_bon)} |")
+        claims.append(f"| {sup} ({n_seeds} seeds) | trace error, step − outcome student | {fmt(p_te, d_te)} | "
+                      f"{verdict(d_te, claimed_positive=False)} |")
+    return lines, claims
+
+
+def ceiling_claims(cs, step_task: str = "chains") -> list[str]:
+    """The constructed case: with true labels (the ceilings), does a process reward model choose solutions with
+    fewer trace errors than an outcome reward model (Uesato et al.)? A design that cannot show it with true labels
+    cannot show it with weak ones."""
+    sups = {k[1] for k in cs if k[0] == step_task and k[2] == STRONG}
+    sup = next((s for s in ("tfidf", "minilm", "smollm2-135m") if s in sups), None)
+    if sup is None:
+        return []
+    conds = {g: cs.get((t, sup, STRONG, "naive"), {}) for g, t in (("step", step_task), ("outcome", PAIRS[step_task]))}
+    if not all(conds.values()):
+        return []
+    point, boot, n = pooled(conds, [f"ceiling_{m}" for m in COMPARE])
+    rows = []
+    for m, claimed in (("bon_acc", None), ("trace_error", False)):
+        d = boot[("step", f"ceiling_{m}")] - boot[("outcome", f"ceiling_{m}")]
+        p = point[("step", f"ceiling_{m}")] - point[("outcome", f"ceiling_{m}")]
+        what = {"bon_acc": "best-of-N", "trace_error": "trace error"}[m]
+        v = verdict(d, claimed_positive=False) if claimed is False else ("(no claim)" if not np.isfinite(ci(d)[0])
+                                                                          else verdict(d))
+        rows.append(f"| true labels ({STRONG} ceilings, {n} seeds) | {what}, step − outcome | {fmt(p, d)} | {v} |")
+    return rows
+
+
+def blind_spot_section(cs, step_task: str = "chains") -> list[str]:
+    """Blind-spot supervisors (every row whose label is 0 because of a multiplication with a two-digit operand is
+    labelled right) against random errors matched in number: how often the student accepts those rows on T."""
+    out = ["## 4. Systematic blind spots", "",
+           "The blind-spot supervisor calls every row right whose label is 0 because of a multiplication by a "
+           "two-digit operand (`region: {field: {error: mul2}}`, every region row wrong, on every split); the "
+           "control makes as many errors at random (`match_region: true`), so both have the same accuracy on "
+           "every split. Acceptance = the share of T's mul2-error rows the model scores above 0.5 (a student that "
+           "learns the blind spot accepts them; the ceiling is the reference).", "",
+           "| labels | supervisor | supervisor acc on T | student accepts mul2 errors | ceiling accepts | "
+           "student best-of-N | student trace error |", "|---|---|---|---|---|---|---|"]
+    found = False
+    for g, task in (("step", step_task), ("outcome", PAIRS[step_task])):
+        for sup in ("blind spot mul2", "random, matched to mul2"):
+            c = cs.get((task, sup, STRONG, "naive"), {})
+            if not c:
+                continue
+            found = True
+            acc_s, acc_c = [], []
+            for res in c.values():
+                r = ratios(res)
+                mask = np.array([row.meta_dict.get("error") == "mul2" for row in r["rows"]])
+                if mask.any():
+                    acc_s.append(float((r["probs"]["student"][mask] > 0.5).mean()))
+                    acc_c.append(float((r["probs"]["ceiling"][mask] > 0.5).mean()))
+            point, boot, n = pooled({g: c}, [f"student_{m}" for m in COMPARE])
+            rs = list(c.values())
+            out.append(f"| {g} | {sup} | {np.mean([x.score('weak', 'acc') for x in rs]):.3f} | "
+                       f"{np.mean(acc_s):.3f} | {np.mean(acc_c):.3f} | "
+                       f"{fmt(point[(g, 'student_bon_acc')], boot[(g, 'student_bon_acc')])} | "
+                       f"{fmt(point[(g, 'student_trace_error')], boot[(g, 'student_trace_error')])} |")
+    return out + [""] if found else out + ["Not run yet: `--part main`.", ""]
+
+
+def page(root: Path, out: Path) -> None:
+    records = load_records(root, WORKDIR)
+    cs = cells(records)
+    sups = sorted({k[1] for k in cs if k[0] == "chains" and k[2] == STRONG})
+    learned = [s for s in ("tfidf", "minilm", "smollm2-135m") if s in sups]
+    synthetic = [s for s in sups if s.startswith("random ")]
+    main_lines, main_claims = granularity_table(cs, learned + synthetic, "chains")
+    hard_lines, hard_claims = granularity_table(cs, learned + synthetic, "chains_hard")
+    timings = [t for t in read_timings(root / "timings.json") if str(t.get("part", "")).startswith("process-")]
+    cost = ", ".join(f"{t['part'][8:]} {t['task']} {t['seconds'] / 60:.0f} min" for t in timings)
+    text = "\n".join([
+        "# Process vs outcome supervision, weak to strong (issue 25)", "",
+        "Uesato et al. (2022) found that outcome supervision matches process supervision on final-answer error but "
+        "leaves more trace errors (14.0% vs 3.4% among answer-correct solutions); Lightman et al. (2023) that a "
+        "process reward model picks better solutions than an outcome reward model. Nobody has compared *weak* step "
+        "labels with *weak* outcome labels at a matched labelling budget. Here the data are generated arithmetic "
+        f"chains (`w2sg tasks`: {get_task('chains').description}), every label exact, T = the same 100 problems "
+        "(8 candidates each) for both granularities and every seed.", "",
+        "A step row is a solution cut after one step (label: every step so far is right: PRM800K's labels up to "
+        "the first error, the later ones implied); an outcome row is a whole solution (label: the final answer is "
+        "right). One judgment labels one row, so equal `n_transfer` is an equal labelling budget: the outcome "
+        "student sees about 3.5 times as many solutions, the process student sees every step of fewer. The "
+        "student (and the ceiling) is a linear head on qwen2.5-coder-0.5b's frozen features at the end of each "
+        "step, read in one forward pass per solution. A process model scores a solution by its lowest step, an "
+        "outcome model by its one row; best-of-N picks the top-scored of a problem's 8 candidates.", "",
+        "Rules fixed before the runs: every seed counts; numbers are pooled over seeds with a 95% CI that resamples "
+        "seeds, then problems (the same problems for both granularities: step − outcome differences are paired); "
+        "a PGR is printed only where its gap's CI excludes 0; a claim is reproduced when its paired CI excludes 0 "
+        "in the claimed direction. Commands: `python studies/process_supervision/study.py run --root w2sg-study` "
+        "(parts ladder, ceilings, main, hard), `python studies/process_supervision/study.py page --root "
+        "w2sg-study`.", "",
+        *ladder_section(cs), references(cs), "",
+        "## 2. Can this design show the claim? True labels first", "",
+        "With true labels at both granularities (the ceilings), Uesato et al.'s finding predicts a lower trace "
+        "error for the process model at a similar best-of-N accuracy. If the ceilings do not show it, no weak "
+        "supervision here can, and the weak comparisons below can only be read on best-of-N.", "",
+        "| labels | quantity | value [95% CI] | verdict (trace error: process lower) |", "|---|---|---|---|",
+        *ceiling_claims(cs), "",
+        "## 3. Weak process vs weak outcome supervision at a matched budget", "",
+        "Each supervisor labels B at both granularities (the learned ones are trained on A's ground truth at "
+        "that granularity; the synthetic one makes the same share of wrong labels at both, i.e. matched accuracy "
+        "per judgment). Trace error = among problems whose chosen solution has the right answer, the share whose "
+        "chosen solution has a wrong step.", "", *main_lines, "",
+        "| supervisor | quantity | value [95% CI] | verdict (process better) |", "|---|---|---|---|", *main_claims,
+        "", *blind_spot_section(cs),
+        "## 5. Easy to hard", "",
+        "Train on chains of 2-4 steps, test on 6-8 (`chains_hard`, `chains_hard_outcome`).", "",
+        *(hard_lines + ["", "| supervisor | quantity | value [95% CI] | verdict (process better) |",
+                        "|---|---|---|---|", *hard_claims] if hard_claims else ["Not run yet: `--part hard`."]), "",
+        "## Cost", "", f"On this machine (2 CPU cores, one thread per process): {cost or 'no timings recorded'}.", ""])
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "README.md").write_text(text)
+    print(f"wrote {out / 'README.md'}")
