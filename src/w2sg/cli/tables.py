@@ -59,6 +59,7 @@ def print_table(records: list, outcomes: dict | None = None) -> None:
                     if locked else []))
     out.print(t)
     print_summary(results, outcomes)
+    print_process(results)
 
 
 def print_summary(records: list, outcomes: dict | None = None) -> None:
@@ -85,3 +86,21 @@ def print_summary(records: list, outcomes: dict | None = None) -> None:
                   fmt_mean_sd(row, "student_acc"), fmt_pooled(row, "acc"), fmt_pooled(row, "auroc"),
                   f"{fmt(row.get('pgr_acc_seed_mean'), 2)} ({row.get('pgr_acc_n_undefined', 0)})")
     out.print(s)
+
+
+def print_process(records: list) -> None:
+    """The process-supervision table (`report.process`: best-of-N accuracy, trace error and their PGR per
+    experiment, a step task's rows beside its outcome task's) when any record has process metrics; else nothing."""
+    from w2sg.report.process import TITLE, caption, process_table
+
+    table = process_table(records)
+    if table is None:
+        return
+    header, rows = table
+    t = Table(title=TITLE, caption=escape(caption(records)), caption_justify="left")
+    for i, c in enumerate(header):  # weak / ceiling / student cells never wrap: narrower columns wrap first
+        whole = "weak / ceiling / student" in c
+        t.add_column(escape(c), width=max(len(row[i]) for row in rows) if whole else None)
+    for row in rows:
+        t.add_row(*(escape(c) for c in row))
+    out.print(t)

@@ -1,6 +1,7 @@
 """A Markdown report with a PNG of weak / ceiling / student accuracy per method with 95% CI bars, the PGR vs
 student budget figure when the records have two or more budgets of a method, the Testbeds section (figures and
-tables, `w2sg.report.html.testbed_section`) when the records hold testbed rows, and the report tables."""
+tables, `w2sg.report.html.testbed_section`) when the records hold testbed rows, and the report tables (with the
+process-supervision table, `w2sg.report.process`, when the records have process metrics)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from w2sg.report.draw_accuracy import accuracy_figure
 from w2sg.report.escape import md_text
 from w2sg.report.figures import BUDGET_FIGURE, pgr_vs_budget
 from w2sg.report.html import testbed_section, testbeds_markdown, with_outcomes
+from w2sg.report.process import caption as process_caption
+from w2sg.report.process import process_table
 from w2sg.report.scope import covers
 from w2sg.report.tables import TABLE_NOTE, balance_note, experiment_table, markdown_table, summary_table, variant_note
 from w2sg.report.variants import with_variant_tags
@@ -71,6 +74,10 @@ def write_report(records: Records, out_dir: str | Path, title: str = "w2sg repor
               "Agreement columns: share of transfer examples the weak model got right / wrong on which the student "
               "(or, as a control, the ground-truth ceiling) predicts the weak model's label (on wrong ones: "
               "imitation of weak errors)."]
+    process = process_table(results)
+    if process is not None:  # step-labelled tasks: best-of-N and trace error, step and outcome rows side by side
+        lines += ["", "## Process supervision", "", md_text(process_caption(results)), "",
+                  *markdown_table(*process)]
     md = out_dir / "report.md"
     write_text(md, "\n".join(lines) + "\n")
     return md
