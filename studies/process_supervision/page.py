@@ -13,6 +13,8 @@ import numpy as np
 from w2sg.config import SplitSpec
 from w2sg.metrics.pooled import Outcomes
 from w2sg.metrics.process import problem_ratios
+from w2sg.metrics.resample import auroc_boot
+from w2sg.metrics.scores import auroc
 from w2sg.result import as_result
 from w2sg.study import load_records, read_timings, weak_spec
 from w2sg.tasks.catalog import get_task, load_task
@@ -23,6 +25,7 @@ ROLES = ("weak", "ceiling", "student")
 N_BOOT = 2000
 PAIRS = {"chains": "chains_outcome", "chains_hard": "chains_hard_outcome"}  # step task -> its outcome task
 STRONG = "qwen2.5-coder-0.5b"
+BLIND = "mul2"  # the blind spot's error kind (a multiplication by a two-digit operand)
 
 
 @lru_cache(maxsize=8)
@@ -30,7 +33,17 @@ def _task(name: str):
     return load_task(name)
 
 
+_RATIOS: dict[int, tuple] = {}  # id -> (record, ratios): the record is kept, so its id is not reused
+
+
 def ratios(res) -> dict:
+    """`_ratios` of a record, computed once per record object."""
+    if id(res) not in _RATIOS:
+        _RATIOS[id(res)] = (res, _ratios(res))
+    return _RATIOS[id(res)][1]
+
+
+def _ratios(res) -> dict:
     """The record's per-problem ratios (`metrics.process.problem_ratios`), T's rows rebuilt from its split spec
     and seed and checked against the stored labels."""
     rows = make_splits(_task(res.task), SplitSpec(**res.spec["splits"]), res.seed).test
@@ -40,6 +53,11 @@ def ratios(res) -> dict:
                            "outcomes (a changed task or split code); rerun the study")
     got = problem_ratios(rows, {r: o.probs[r] for r in ROLES})
     got["rows"] = rows
+    blind = np.array([r.meta_dict.get("error") == BLIND for r in rows], dtype=float)
+    codes, n = got["problem_codes"], len(got["problems"])
+    for role in ROLES:  # the share of T's blind-spot error rows a role accepts (P > 0.5), per problem
+        accepted = blind * (got["probs"][role] > 0.5)
+        got["pairs"][f"{role}_accepts_{BLIND}"] = (np.bincount(codes, accepted, n), np.bincount(codes, blind, n))
     return got
 
 
@@ -75,13 +93,16 @@ def pooled(conds: dict[str, dict[int, object]], keys: list[str], seed: int = 0):
     seeds = sorted(set.intersection(*(set(c) for c in conds.values())))
     if not seeds:
         return {}, {}, 0
-    arr = {}
+    arr, auc = {}, {}
     for name, c in conds.items():
         rs = [ratios(c[s]) for s in seeds]
         for k in keys:
-            if k in rs[0]["pairs"]:
+            if k.endswith("_step_auroc") and rs[0]["granularity"] == "step":  # not a ratio: AUROC per seed
+                role = k[: -len("_step_auroc")]
+                auc[(name, k)] = [(r["probs"][role], r["labels"], r["problem_codes"]) for r in rs]
+            elif k in rs[0]["pairs"]:
                 arr[(name, k)] = (np.stack([r["pairs"][k][0] for r in rs]), np.stack([r["pairs"][k][1] for r in rs]))
-    n_problems = next(iter(arr.values()))[0].shape[1]
+    n_problems = len(ratios(next(iter(conds.values()))[seeds[0]])["problems"])
     rng = np.random.default_rng(seed)
     sw = np.stack([np.bincount(rng.integers(0, len(seeds), len(seeds)), minlength=len(seeds))
                    for _ in range(N_BOOT)]).astype(float)
@@ -91,6 +112,10 @@ def pooled(conds: dict[str, dict[int, object]], keys: list[str], seed: int = 0):
         for key, (num, den) in arr.items():
             point[key] = float(num.sum() / den.sum()) if den.sum() else float("nan")
             boot[key] = np.einsum("bs,sp,bp->b", sw, num, pw) / np.einsum("bs,sp,bp->b", sw, den, pw)
+        for key, per_seed in auc.items():  # mean over seeds of AUROC, rows weighted by their problem's count
+            point[key] = float(np.mean([auroc(p, y) for p, y, _ in per_seed]))
+            b = np.stack([auroc_boot(p, y, pw[:, codes].astype(np.int64)) for p, y, codes in per_seed], axis=1)
+            boot[key] = (sw * b).sum(1) / sw.sum(1)
     return point, boot, len(seeds)
 
 
@@ -117,6 +142,8 @@ def pgr_text(point, boot, name: str, metric: str, lower_better: bool = False) ->
     bw, bc, bs = (boot[(name, f"{r}_{metric}")] for r in ROLES)
     gap, bgap = sign * (c - w), sign * (bc - bw)
     lo, hi = ci(bgap)
+    if np.isfinite(hi) and hi < 0:
+        return f"no gap: the ceiling is worse than the supervisor (gap {gap:+.3f} [{lo:+.3f}, {hi:+.3f}])"
     if not (np.isfinite(lo) and lo > 0):
         return f"gap not resolved (gap {gap:+.3f} [{lo:+.3f}, {hi:+.3f}])"
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -249,36 +276,57 @@ def ceiling_claims(cs, step_task: str = "chains") -> list[str]:
 
 def blind_spot_section(cs, step_task: str = "chains") -> list[str]:
     """Blind-spot supervisors (every row whose label is 0 because of a multiplication with a two-digit operand is
-    labelled right) against random errors matched in number: how often the student accepts those rows on T."""
+    labelled right) against random errors matched in number: how often the student accepts those rows on T, and
+    what the blind spot costs the student (blind − control, paired by seed and problem)."""
     out = ["## 4. Systematic blind spots", "",
            "The blind-spot supervisor calls every row right whose label is 0 because of a multiplication by a "
-           "two-digit operand (`region: {field: {error: mul2}}`, every region row wrong, on every split); the "
+           f"two-digit operand (`region: {{field: {{error: {BLIND}}}}}`, every region row wrong, on every split); the "
            "control makes as many errors at random (`match_region: true`), so both have the same accuracy on "
-           "every split. Acceptance = the share of T's mul2-error rows the model scores above 0.5 (a student that "
-           "learns the blind spot accepts them; the ceiling is the reference).", "",
-           "| labels | supervisor | supervisor acc on T | student accepts mul2 errors | ceiling accepts | "
+           f"every split. Acceptance = the share of T's {BLIND}-error rows a model scores above 0.5 (a student that "
+           "learns the blind spot accepts them; the ceiling, trained on true labels, is the reference). Pooled over "
+           "seeds, CIs over seeds then problems.", "",
+           f"| labels | supervisor | supervisor acc on T | student accepts {BLIND} errors | ceiling accepts | "
            "student best-of-N | student trace error |", "|---|---|---|---|---|---|---|"]
-    found = False
+    diffs = []
+    keys = [f"student_accepts_{BLIND}", f"ceiling_accepts_{BLIND}", *(f"student_{m}" for m in COMPARE)]
     for g, task in (("step", step_task), ("outcome", PAIRS[step_task])):
-        for sup in ("blind spot mul2", "random, matched to mul2"):
-            c = cs.get((task, sup, STRONG, "naive"), {})
-            if not c:
-                continue
-            found = True
-            acc_s, acc_c = [], []
-            for res in c.values():
-                r = ratios(res)
-                mask = np.array([row.meta_dict.get("error") == "mul2" for row in r["rows"]])
-                if mask.any():
-                    acc_s.append(float((r["probs"]["student"][mask] > 0.5).mean()))
-                    acc_c.append(float((r["probs"]["ceiling"][mask] > 0.5).mean()))
-            point, boot, n = pooled({g: c}, [f"student_{m}" for m in COMPARE])
-            rs = list(c.values())
-            out.append(f"| {g} | {sup} | {np.mean([x.score('weak', 'acc') for x in rs]):.3f} | "
-                       f"{np.mean(acc_s):.3f} | {np.mean(acc_c):.3f} | "
-                       f"{fmt(point[(g, 'student_bon_acc')], boot[(g, 'student_bon_acc')])} | "
-                       f"{fmt(point[(g, 'student_trace_error')], boot[(g, 'student_trace_error')])} |")
-    return out + [""] if found else out + ["Not run yet: `--part main`.", ""]
+        conds = {sup: cs.get((task, sup, STRONG, "naive"), {})
+                 for sup in (f"blind spot {BLIND}", f"random, matched to {BLIND}")}
+        if not all(conds.values()):
+            continue
+        point, boot, n = pooled(conds, keys)
+        for sup, c in conds.items():
+            acc = np.mean([x.score("weak", "acc") for x in c.values()])
+            cell = [fmt(point[(sup, k)], boot[(sup, k)]) for k in keys]
+            out.append(f"| {g} | {sup} | {acc:.3f} | {' | '.join(cell)} |")
+        b_, c_ = conds
+        for k, what in ((keys[0], "student acceptance"), (keys[2], "student best-of-N"),
+                        (keys[3], "student trace error")):
+            d, p = boot[(b_, k)] - boot[(c_, k)], point[(b_, k)] - point[(c_, k)]
+            diffs.append(f"| {g} ({n} seeds) | {what}, blind spot − matched random | {fmt(p, d)} | "
+                         f"{verdict(d, claimed_positive=(k != keys[2]))} |")
+    if not diffs:
+        return out + ["Not run yet: `--part main`.", ""]
+    return out + ["", "| labels | quantity | value [95% CI] | verdict (the blind spot hurts the student) |",
+                  "|---|---|---|---|", *diffs, ""]
+
+
+def step_metrics_section(cs, sups: list[str], step_task: str = "chains") -> list[str]:
+    """The process students' step-level metrics: step AUROC and first-error localisation with their PGRs."""
+    out = ["### Step-level metrics of the process students", "",
+           "| supervisor | step AUROC: weak / ceiling / student | PGR step AUROC | first-error acc: weak / ceiling "
+           "/ student | PGR first-error acc |", "|---|---|---|---|---|"]
+    for sup in sups:
+        c = cs.get((step_task, sup, STRONG, "naive"), {})
+        if not c:
+            continue
+        keys = [f"{r}_{m}" for r in ROLES for m in ("step_auroc", "first_error_acc")]
+        point, boot, _ = pooled({"s": c}, keys)
+        cells = []
+        for m in ("step_auroc", "first_error_acc"):
+            cells += [" / ".join(fmt(point[("s", f"{r}_{m}")]) for r in ROLES), pgr_text(point, boot, "s", m)]
+        out.append(f"| {sup} | {' | '.join(cells)} |")
+    return out + [""]
 
 
 def page(root: Path, out: Path) -> None:
@@ -317,7 +365,8 @@ def page(root: Path, out: Path) -> None:
         "With true labels at both granularities (the ceilings), Uesato et al.'s finding predicts a lower trace "
         "error for the process model at a similar best-of-N accuracy. If the ceilings do not show it, no weak "
         "supervision here can, and the weak comparisons below can only be read on best-of-N.", "",
-        "| labels | quantity | value [95% CI] | verdict (trace error: process lower) |", "|---|---|---|---|",
+        "| labels | quantity | value [95% CI] | verdict (process better: higher best-of-N, lower trace error) |",
+        "|---|---|---|---|",
         *ceiling_claims(cs), "",
         "## 3. Weak process vs weak outcome supervision at a matched budget", "",
         "Each supervisor labels B at both granularities (the learned ones are trained on A's ground truth at "
@@ -325,7 +374,7 @@ def page(root: Path, out: Path) -> None:
         "per judgment). Trace error = among problems whose chosen solution has the right answer, the share whose "
         "chosen solution has a wrong step.", "", *main_lines, "",
         "| supervisor | quantity | value [95% CI] | verdict (process better) |", "|---|---|---|---|", *main_claims,
-        "", *blind_spot_section(cs),
+        "", *step_metrics_section(cs, learned + synthetic), *blind_spot_section(cs),
         "## 5. Easy to hard", "",
         "Train on chains of 2-4 steps, test on 6-8 (`chains_hard`, `chains_hard_outcome`).", "",
         *(hard_lines + ["", "| supervisor | quantity | value [95% CI] | verdict (process better) |",
