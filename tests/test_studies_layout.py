@@ -15,7 +15,7 @@ from w2sg.study import load_grid, run_by_task
 from .conftest import REPO
 
 STUDIES = REPO / "studies"
-NAMES = ("method_zoo", "reward_modelling", "scaling", "testbeds", "debate")
+NAMES = ("method_zoo", "reward_modelling", "scaling", "testbeds", "debate", "process_supervision")
 
 
 def _load(name):
