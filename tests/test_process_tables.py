@@ -129,3 +129,14 @@ def test_the_report_has_the_section(tmp_path):
     assert "unstable" in lines[0] and "0.412" in section
     plain = [make_record("t1", "a", "c", "naive", 0) | {"hash": f"{1:064x}"}]
     assert "Process supervision" not in write_report(plain, tmp_path / "without").read_text()
+
+
+def test_the_html_report_has_the_section(tmp_path):
+    from w2sg.report.html import write_html_report
+
+    recs = [process_record("chains", "step"), process_record("chains_outcome", "outcome")]
+    html_path, _ = write_html_report(recs, tmp_path / "with")
+    assert "<h2>Process supervision</h2>" in html_path.read_text()
+    plain = [make_record("t1", "a", "c", "naive", 0) | {"hash": f"{1:064x}"}]
+    plain_path, _ = write_html_report(plain, tmp_path / "without")
+    assert "Process supervision" not in plain_path.read_text()

@@ -31,6 +31,8 @@ from w2sg.report.figures import (
     render_all,
     render_testbeds,
 )
+from w2sg.report.process import caption as process_caption
+from w2sg.report.process import process_table
 from w2sg.report.scope import covers
 from w2sg.report.tables import (  # re-exported: the report's tables live in report.tables
     TABLE_NOTE,
@@ -228,6 +230,9 @@ def write_html_report(records: Records, out_dir: str | Path, title: str = "w2sg 
     drawn = with_variant_tags(results)  # figures group by method: several variants are told apart by a tag
     figures = render_all(drawn)
     testbeds = testbed_section(drawn)
+    process = process_table(results)  # step-labelled tasks: best-of-N and trace error, step and outcome rows
+    process_html = "" if process is None else (f"<h2>Process supervision</h2><p>{html.escape(process_caption(results))}"
+                                               f"</p>{html_table(*process)}")
     (summary_header, summary), (experiment_header, experiments) = summary_table(results), experiment_table(results)
     n_unstable = sum(bool(r.pgr("acc").unstable) for r in results)
     n_undefined = sum(r.pgr("acc").value is None for r in results)
@@ -268,6 +273,7 @@ def write_html_report(records: Records, out_dir: str | Path, title: str = "w2sg 
 {f"<p>{html.escape(figures_note)}</p>" if figures_note else ""}
 {"".join(_figure_html(spec, res) for spec, res in figures)}
 {testbeds_html(testbeds)}
+{process_html}
 <h2>Every experiment</h2>
 {html_table(experiment_header, experiments)}
 <p>Agreement columns: share of transfer examples on which the student (or, as a control, the ceiling) predicts the
