@@ -311,9 +311,12 @@ def blind_spot_section(cs, step_task: str = "chains") -> list[str]:
                   "|---|---|---|---|", *diffs, ""]
 
 
-def step_metrics_section(cs, sups: list[str], step_task: str = "chains") -> list[str]:
+def step_metrics_section(cs, sups: list[str], step_task: str = "chains",
+                         title: str = "Step-level metrics of the process students") -> list[str]:
     """The process students' step-level metrics: step AUROC and first-error localisation with their PGRs."""
-    out = ["### Step-level metrics of the process students", "",
+    if not any(k[0] == step_task for k in cs):
+        return []
+    out = [f"### {title}", "",
            "| supervisor | step AUROC: weak / ceiling / student | PGR step AUROC | first-error acc: weak / ceiling "
            "/ student | PGR first-error acc |", "|---|---|---|---|---|"]
     for sup in sups:
@@ -426,8 +429,11 @@ def page(root: Path, out: Path) -> None:
         "", *step_metrics_section(cs, learned + synthetic), *blind_spot_section(cs),
         "## 5. Easy to hard", "",
         "Train on chains of 2-4 steps, test on 6-8 (`chains_hard`, `chains_hard_outcome`).", "",
+        *step_metrics_section(cs, learned + synthetic, "chains_hard", "Step-level metrics on the long chains (trained "
+                              "on short ones; compare with section 3's on chains like the training ones)"),
         *(hard_lines + ["", "| supervisor | quantity | value [95% CI] | verdict (process better) |",
-                        "|---|---|---|---|", *hard_claims] if hard_claims else ["Not run yet: `--part hard`."]), "",
+                        "|---|---|---|---|", *hard_claims] if hard_claims else ["Outcome part not run yet: `--part "
+                                                                                "hard`."]), "",
         "## Cost", "", f"On this machine (2 CPU cores, one thread per process): {cost or 'no timings recorded'}.", ""])
     out.mkdir(parents=True, exist_ok=True)
     (out / "README.md").write_text(text)
