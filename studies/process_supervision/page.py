@@ -102,7 +102,11 @@ def pooled(conds: dict[str, dict[int, object]], keys: list[str], seed: int = 0):
                 auc[(name, k)] = [(r["probs"][role], r["labels"], r["problem_codes"]) for r in rs]
             elif k in rs[0]["pairs"]:
                 arr[(name, k)] = (np.stack([r["pairs"][k][0] for r in rs]), np.stack([r["pairs"][k][1] for r in rs]))
-    n_problems = len(ratios(next(iter(conds.values()))[seeds[0]])["problems"])
+    problem_sets = {tuple(ratios(c[s])["problems"]) for c in conds.values() for s in seeds}
+    if len(problem_sets) != 1:  # a paired resample of problems needs the same T problems everywhere
+        raise RuntimeError(f"conditions {sorted(conds)} do not share T's problems; pass --n-test above the test "
+                           "pool's size so that every seed and granularity scores all of it")
+    n_problems = len(problem_sets.pop())
     rng = np.random.default_rng(seed)
     sw = np.stack([np.bincount(rng.integers(0, len(seeds), len(seeds)), minlength=len(seeds))
                    for _ in range(N_BOOT)]).astype(float)
