@@ -382,6 +382,16 @@ def findings(cs) -> list[str]:
                            for g in ("step", "outcome"))
                + "; best-of-N: " + "; ".join(f"{g} {said([r for r in blind if r.startswith(f'| {g} (')], 'best-of-N')}"
                                               for g in ("step", "outcome")) + ".")
+    hard = [s for s in {k[1] for k in cs if k[0] == "chains_hard"} if s.startswith("random ")]
+    if hard:
+        _, claims = granularity_table(cs, hard, "chains_hard")
+        step_auc = [pooled({"s": cs[(t, "minilm", STRONG, "naive")]}, ["ceiling_step_auroc"])[0].get(("s",
+                    "ceiling_step_auroc")) for t in ("chains", "chains_hard") if (t, "minilm", STRONG, "naive") in cs]
+        if len(step_auc) == 2 and None not in step_auc:
+            out.append(f"- **Easy to hard (section 5)**: the process ceiling trained on 2-4-step chains scores "
+                       f"6-8-step ones with step AUROC {step_auc[1]:.3f} (in distribution {step_auc[0]:.3f}); at "
+                       f"matched accuracy, process − outcome student on the long chains: best-of-N "
+                       f"{said(claims, 'best-of-N')}; trace error {said(claims, 'trace error')}.")
     return out + [""]
 
 
