@@ -260,7 +260,7 @@ def ceiling_claims(cs, step_task: str = "chains") -> list[str]:
     fewer trace errors than an outcome reward model (Uesato et al.)? A design that cannot show it with true labels
     cannot show it with weak ones."""
     sups = {k[1] for k in cs if k[0] == step_task and k[2] == STRONG}
-    sup = next((s for s in ("tfidf", "minilm", "smollm2-135m") if s in sups), None)
+    sup = next((s for s in ("smollm2-135m", "minilm", "tfidf") if s in sups), None)  # most seeds first
     if sup is None:
         return []
     conds = {g: cs.get((t, sup, STRONG, "naive"), {}) for g, t in (("step", step_task), ("outcome", PAIRS[step_task]))}
