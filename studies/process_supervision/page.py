@@ -342,8 +342,9 @@ def _mean(cs, task: str, sup: str, role: str, metric: str = "acc") -> float | No
     return float(np.mean(v)) if v else None
 
 
-def findings(cs) -> list[str]:
-    """The page's reading, each statement with its numbers (read from the sections below)."""
+def findings(cs, ceil: list[str], main_claims: list[str], blind: list[str], hard_claims: list[str]) -> list[str]:
+    """The page's reading, each statement with its numbers: the claim rows of the sections below, passed in so
+    that no bootstrap runs twice."""
     out = ["## What this shows", ""]
     sup = next((s for s in ("smollm2-135m", "minilm", "tfidf") if (("chains", s, STRONG, "naive") in cs)), None)
     if sup is None:
@@ -364,11 +365,10 @@ def findings(cs) -> list[str]:
         got = [r.rsplit("|", 3)[-3].strip() + ": " + r.rsplit("|", 2)[-2].strip() for r in rows if pick in r]
         return "; ".join(got) or "not run"
 
-    ceil = ceiling_claims(cs)
     out.append(f"- **True labels (section 2), the design's check**: process − outcome ceiling best-of-N "
                f"{said(ceil, 'best-of-N')}; trace error {said(ceil, 'trace error')}.")
-    _, claims = granularity_table(cs, [s for s in {k[1] for k in cs} if s.startswith("random ")], "chains")
-    _, learned = granularity_table(cs, ["tfidf", "minilm", "smollm2-135m"], "chains")
+    claims = [r for r in main_claims if r.startswith("| random ")]
+    learned = [r for r in main_claims if r.startswith(("| tfidf ", "| minilm ", "| smollm2-135m "))]
     n_res = sum("reproduced" in r.rsplit("|", 2)[-2] for r in learned)
     out.append(f"- **Weak labels, matched budget and matched accuracy per judgment (section 3, synthetic, 30% "
                f"wrong)**: student best-of-N step − outcome {said(claims, 'best-of-N')}; trace error "
@@ -376,15 +376,13 @@ def findings(cs) -> list[str]:
                "step − outcome comparisons are resolved."
                + (" The synthetic supervisor is above the step ceiling, so it has no PGR." if
                   (_mean(cs, "chains", "random 0.3", "weak") or 0) > (step_c or 1) else ""))
-    blind = blind_spot_section(cs)
     out.append(f"- **Blind spots (section 4)**: acceptance of T's {BLIND} errors, blind spot − matched random: "
                + "; ".join(f"{g} {said([r for r in blind if r.startswith(f'| {g} (')], 'acceptance')}"
                            for g in ("step", "outcome"))
                + "; best-of-N: " + "; ".join(f"{g} {said([r for r in blind if r.startswith(f'| {g} (')], 'best-of-N')}"
                                               for g in ("step", "outcome")) + ".")
-    hard = [s for s in {k[1] for k in cs if k[0] == "chains_hard"} if s.startswith("random ")]
-    if hard:
-        _, claims = granularity_table(cs, hard, "chains_hard")
+    if any(r.startswith("| random ") for r in hard_claims):
+        claims = [r for r in hard_claims if r.startswith("| random ")]
         step_auc = [pooled({"s": cs[(t, "minilm", STRONG, "naive")]}, ["ceiling_step_auroc"])[0].get(("s",
                     "ceiling_step_auroc")) for t in ("chains", "chains_hard") if (t, "minilm", STRONG, "naive") in cs]
         if len(step_auc) == 2 and None not in step_auc:
@@ -402,6 +400,7 @@ def page(root: Path, out: Path) -> None:
     learned = [s for s in ("tfidf", "minilm", "smollm2-135m") if s in sups]
     synthetic = [s for s in sups if s.startswith("random ")]
     main_lines, main_claims = granularity_table(cs, learned + synthetic, "chains")
+    ceil, blind = ceiling_claims(cs), blind_spot_section(cs)  # computed once: the reading quotes them
     hard_lines, hard_claims = granularity_table(cs, learned + synthetic, "chains_hard")
     timings = [t for t in read_timings(root / "timings.json") if str(t.get("part", "")).startswith("process-")]
     cost = ", ".join(f"{t['part'][8:]} {t['task']} {t['seconds'] / 60:.0f} min" for t in timings)
@@ -426,21 +425,21 @@ def page(root: Path, out: Path) -> None:
         "in the claimed direction. Commands: `python studies/process_supervision/study.py run --root w2sg-study` "
         "(parts ladder, ceilings, main, hard), `python studies/process_supervision/study.py page --root "
         "w2sg-study`.", "",
-        *findings(cs), *ladder_section(cs), references(cs), "",
+        *findings(cs, ceil, main_claims, blind, hard_claims), *ladder_section(cs), references(cs), "",
         "## 2. Can this design show the claim? True labels first", "",
         "With true labels at both granularities (the ceilings), Uesato et al.'s finding predicts a lower trace "
         "error for the process model at a similar best-of-N accuracy. If the ceilings do not show it, no weak "
         "supervision here can, and the weak comparisons below can only be read on best-of-N.", "",
         "| labels | quantity | value [95% CI] | verdict (process better: higher best-of-N, lower trace error) |",
         "|---|---|---|---|",
-        *ceiling_claims(cs), "",
+        *ceil, "",
         "## 3. Weak process vs weak outcome supervision at a matched budget", "",
         "Each supervisor labels B at both granularities (the learned ones are trained on A's ground truth at "
         "that granularity; the synthetic one makes the same share of wrong labels at both, i.e. matched accuracy "
         "per judgment). Trace error = among problems whose chosen solution has the right answer, the share whose "
         "chosen solution has a wrong step.", "", *main_lines, "",
         "| supervisor | quantity | value [95% CI] | verdict (process better) |", "|---|---|---|---|", *main_claims,
-        "", *step_metrics_section(cs, learned + synthetic), *blind_spot_section(cs),
+        "", *step_metrics_section(cs, learned + synthetic), *blind,
         "## 5. Easy to hard", "",
         "Train on chains of 2-4 steps, test on 6-8 (`chains_hard`, `chains_hard_outcome`).", "",
         *step_metrics_section(cs, learned + synthetic, "chains_hard", "Step-level metrics on the long chains (trained "
