@@ -38,6 +38,12 @@ class Plan:
         spec = self.spec
         return is_oracle(list(self.stages)) or spec.budget.oracle or spec.train.student_l2_oracle
 
+    @property
+    def student_loss(self) -> str:
+        """The loss the student trains with: the last method stage's `loss` option where it has one (naive's
+        'squared': least squares, its l2 chosen by the held-out squared error), else 'ce'."""
+        return getattr(self.stages[-1][1], "loss", "ce")
+
     def supervisor_record(self, meta: dict) -> dict:
         """What the record says about the supervisor: its label and kind, and what the kind itself records
         (`Supervisor.record`: e.g. a synthetic supervisor's error process); `meta`: what its step recorded."""

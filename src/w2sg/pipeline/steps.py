@@ -146,27 +146,33 @@ def student(plan: Plan | ExperimentSpec, res: Resources, weak: dict[str, np.ndar
                       lambda: fit_student(plan, res, weak, l2), force=force, rows=split_rows(res.splits(plan.spec)))
 
 
-def weak_label_l2(spec: ExperimentSpec, res: Resources, transfer: WeakLabelled) -> tuple[float, dict]:
+def weak_label_l2(spec: ExperimentSpec, res: Resources, transfer: WeakLabelled,
+                  loss: str = "ce") -> tuple[float, dict]:
     """The student's l2 by group-aware k-fold CV on B's weak labels (soft targets): the rows and labels the
-    student trains on, no ground truth."""
+    student trains on, no ground truth. `loss` is the student's: 'ce' scores the folds by held-out log loss,
+    'squared' (the least-squares student) by held-out squared error (`convex.choose_ridge_l2`)."""
     from w2sg.train.convex import choose_l2
     from w2sg.train.featurizer import item_features
 
     kind, x = item_features(res.featurizer(spec.strong, spec.train), list(transfer.items))
+    extra = {} if loss == "ce" else {"loss": loss}  # ce: choose_l2's call exactly as before
     return choose_l2(x.numpy().astype(np.float64), np.asarray(transfer.weak_p1, dtype=np.float64),
                      folds=spec.train.cv_folds, groups=None if transfer.groups is None else np.asarray(transfer.groups),
-                     seed=spec.seed, fit_intercept=kind == "text")
+                     seed=spec.seed, fit_intercept=kind == "text", **extra)
 
 
-def student_l2(spec: ExperimentSpec, res: Resources, transfer: WeakLabelled,
+def student_l2(plan: Plan | ExperimentSpec, res: Resources, transfer: WeakLabelled,
                l2: float | str | None) -> tuple[float | str | None, dict | None]:
-    """(the student's l2, the CV that chose it or None): 'cv' is resolved here by CV on B's weak labels; a locked
-    student's MLP head and a classic rung take no l2 from here (None)."""
+    """(the student's l2, the CV that chose it or None): 'cv' is resolved here by CV on B's weak labels, with the
+    student's loss (`Plan.student_loss`); a locked student's MLP head and a classic rung take no l2 from here
+    (None)."""
     if l2 != "cv":
         return l2, None
+    plan = Plan.of(plan)
+    spec = plan.spec
     if is_classic(spec.strong) or spec.lock is not None:
         return None, None
-    return weak_label_l2(spec, res, transfer)
+    return weak_label_l2(spec, res, transfer, loss=plan.student_loss)
 
 
 def student_selection(spec: ExperimentSpec, splits: Splits, val: WeakLabelled) -> Selection | None:
@@ -235,7 +241,7 @@ def fit_student(plan: Plan | ExperimentSpec, res: Resources, weak: dict[str, np.
     spec = plan.spec
     splits = res.splits(spec)
     transfer, val, extra = weak_sets(splits, weak)
-    l2, l2_cv = student_l2(spec, res, transfer, l2)
+    l2, l2_cv = student_l2(plan, res, transfer, l2)
     selection = student_selection(spec, splits, val)
     lock = None if spec.lock is None else Lock.build(spec, res, weak, supervise_key(plan, res), StepLog())
     learner = run_method(list(plan.stages), student_context(plan, res, extra, l2, selection, lock), transfer, val)

@@ -12,6 +12,14 @@ choice still at an end is flagged `at_edge`.
 Without an intercept (`fit_intercept=False`, the reward model of comparisons: x = phi(a) - phi(b)) the logit
 is x . w alone and features are scaled but not centred (`standardise(center=False)`), so that negating x
 (swapping a and b) turns P into exactly 1 - P.
+
+The squared-loss student (method naive with `loss: squared`) solves ridge regression instead, in closed form
+(`solve_ridge`; texts only):
+
+    minimise_w,b  mean_i (x_i . w + b - t_i)^2  +  (l2 / 2) * ||w||^2                 (the bias is not penalised)
+
+i.e. `sklearn.linear_model.Ridge(alpha=l2 * n / 2)`; its l2 is chosen by the same CV with the held-out squared
+error (`choose_ridge_l2`).
 """
 
 from __future__ import annotations
@@ -107,6 +115,59 @@ def solve_head(x: np.ndarray, targets: np.ndarray, l2: float, init: tuple[np.nda
                         info={"message": str(res.message)})
 
 
+class RidgePath:
+    """Ridge solutions of one training set for any l2, from one SVD of its centred features.
+
+    With X the centred features, t the centred targets and lam = n * l2 / 2, the normal equations of
+    mean (X w + b - t)^2 + (l2/2)||w||^2 read (X^T X + lam I) w = X^T t and b = mean(t) - mean(x) . w; with
+    X = U S V^T, w = V diag(s / (s^2 + lam)) U^T t. Singular values at rounding level (below
+    max(s) * max(n, d) * eps) are dropped, so l2 = 0 gives the minimum-norm least-squares solution."""
+
+    def __init__(self, x: np.ndarray, targets: np.ndarray):
+        x = np.asarray(x, dtype=np.float64)
+        t = np.asarray(targets, dtype=np.float64)
+        if x.ndim != 2 or len(x) != len(t) or len(t) == 0:
+            raise ValueError(f"solve_ridge: features {x.shape} and {t.shape} targets do not match")
+        if not (np.isfinite(x).all() and np.isfinite(t).all()):
+            raise ValueError("solve_ridge: features and targets must be finite")
+        self.x, self.t, self.n = x, t, len(t)
+        self.x_mean, self.t_mean = x.mean(0), float(t.mean())
+        u, s, vt = np.linalg.svd(x - self.x_mean, full_matrices=False)
+        keep = s > s.max(initial=0.0) * max(x.shape) * np.finfo(np.float64).eps
+        self.s, self.vt, self.ut = s[keep], vt[keep], u[:, keep].T @ (t - self.t_mean)
+
+    def coef(self, l2: float) -> tuple[np.ndarray, float]:
+        """(w, b) of the optimum for `l2` (>= 0)."""
+        if not (l2 >= 0 and math.isfinite(l2)):
+            raise ValueError(f"solve_ridge: l2 must be a finite number >= 0, got {l2!r}")
+        lam = 0.5 * self.n * float(l2)
+        w = self.vt.T @ (self.s / (self.s * self.s + lam) * self.ut)
+        return w, self.t_mean - float(self.x_mean @ w)
+
+    def solution(self, l2: float) -> HeadSolution:
+        w, b = self.coef(l2)
+        loss, grad = ridge_objective(np.r_[w, b], self.x, self.t, l2)
+        gnorm = float(np.linalg.norm(grad))
+        return HeadSolution(w=w, b=b, l2=float(l2), loss=loss, grad_norm=gnorm, iterations=0, converged=True,
+                            info={"message": "closed form (SVD)", "rank": len(self.s)})
+
+
+def ridge_objective(theta: np.ndarray, x: np.ndarray, t: np.ndarray, l2: float) -> tuple[float, np.ndarray]:
+    """mean (x . w + b - t)^2 + (l2/2)||w||^2 and its gradient in (w, b) (theta = [w, b])."""
+    w, b = theta[:-1], theta[-1]
+    r = x @ w + b - t
+    grad = np.empty_like(theta)
+    grad[:-1] = (2.0 / len(t)) * (x.T @ r) + l2 * w
+    grad[-1] = 2.0 * r.mean()
+    return float(np.mean(r * r) + 0.5 * l2 * float(w @ w)), grad
+
+
+def solve_ridge(x: np.ndarray, targets: np.ndarray, l2: float) -> HeadSolution:
+    """The exact optimum of mean (x . w + b - t)^2 + (l2/2)||w||^2 on `x` (already standardised), in float64
+    (`RidgePath`). Targets may be any finite numbers (the student's are the weak labels, in [0, 1])."""
+    return RidgePath(x, targets).solution(l2)
+
+
 def standardise(x: np.ndarray, center: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Mean and std (floored) of the training features; without centring, zeros and the root mean square
     (which, unlike the std, does not change when rows are negated)."""
@@ -168,6 +229,31 @@ class _CVPath:
         return ThreadPoolExecutor(max_workers=max(1, min(len(self.data), os.cpu_count() or 1)))
 
 
+class _RidgeCVPath:
+    """The folds of a squared-loss cross-validation: each fold standardised with its own training rows, as in
+    `_CVPath`, and solved in closed form for every l2 from one SVD (`RidgePath`)."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, folds: int, groups: np.ndarray | None, seed: int):
+        self.data = []
+        for tr, te in stratified_folds(y, groups, folds, seed):
+            mean, std = standardise(x[tr])
+            self.data.append((RidgePath((x[tr] - mean) / std, y[tr]), (x[te] - mean) / std, y[te]))
+
+    def loss(self, pool, l2: float) -> float:
+        """Held-out mean squared error (x . w + b - t)^2 of `l2` on the unclipped outputs (the loss the student
+        minimises), averaged over the folds."""
+        out = []
+        for path, xte, yte in self.data:
+            w, b = path.coef(l2)
+            out.append(float(np.mean((xte @ w + b - yte) ** 2)))
+        return float(np.mean(out))
+
+    def pool(self):
+        from contextlib import nullcontext
+
+        return nullcontext()
+
+
 def _path_losses(path: _CVPath, pool: ThreadPoolExecutor, grid: tuple[float, ...], patience: int) -> np.ndarray:
     order = np.argsort(grid)[::-1]  # strongest penalty first: warm starts along the path
     out = np.full(len(grid), np.nan)
@@ -213,9 +299,13 @@ def canonical_orientation(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.
 
 def choose_l2(x: np.ndarray, y: np.ndarray, grid: tuple[float, ...] = L2_GRID, folds: int = 5,
               groups: np.ndarray | None = None, seed: int = 0, fit_intercept: bool = True,
-              extend: bool = True) -> tuple[float, dict]:
+              extend: bool = True, loss: str = "log") -> tuple[float, dict]:
     """The l2 with the lowest cross-validated log loss on the training rows and their targets (ties: the
     stronger), on `grid`, extended at its edges until the optimum is interior.
+
+    `loss="squared"` (`choose_ridge_l2`, texts only): the same folds, grid and extension for ridge regression
+    (`solve_ridge`), scored by the held-out squared error; every value of the grid is computed (closed form,
+    no early stop along the path), and the info dict adds `loss: squared`.
 
     Edge: when the best value is the grid's largest (smallest), the grid grows by decades above (below) it,
     up to L2_MAX = 1e4 (down to L2_MIN = 1e-8), while the new end keeps winning. On standardised features
@@ -228,6 +318,11 @@ def choose_l2(x: np.ndarray, y: np.ndarray, grid: tuple[float, ...] = L2_GRID, f
     Without an intercept (comparisons) the rows are first written in one orientation (`canonical_orientation`)
     and then a random half is swapped (`balance_orientation`): the same losses, stratified folds with both
     classes, and folds that do not depend on how each pair was handed in."""
+    if loss not in ("log", "squared"):
+        raise ValueError(f"choose_l2: loss {loss!r} is not 'log' or 'squared'")
+    if loss == "squared" and not fit_intercept:
+        raise ValueError("choose_l2: the squared loss (ridge regression) is for texts with an intercept only, "
+                         "not comparisons")
     grid = tuple(sorted(float(v) for v in grid))
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     if not fit_intercept:
@@ -236,10 +331,14 @@ def choose_l2(x: np.ndarray, y: np.ndarray, grid: tuple[float, ...] = L2_GRID, f
     if counts.min() < 2:  # (almost) one class: nothing to cross-validate; the bias alone fits it
         l2 = float(max(grid))
         return l2, {"grid": list(grid), "folds": None, "cv_loss": None, "at_edge": None,
-                    "note": f"class counts {counts.tolist()}: too few of one class to cross-validate; l2 = {l2:g}"}
-    path = _CVPath(x, y, folds, groups, seed, fit_intercept)
+                    "note": f"class counts {counts.tolist()}: too few of one class to cross-validate; l2 = {l2:g}",
+                    **({"loss": "squared"} if loss == "squared" else {})}
+    if loss == "squared":
+        path = _RidgeCVPath(x, y, folds, groups, seed)
+    else:
+        path = _CVPath(x, y, folds, groups, seed, fit_intercept)
     with path.pool() as pool:
-        losses = list(_path_losses(path, pool, grid, patience=2))
+        losses = list(_path_losses(path, pool, grid, patience=2 if loss == "log" else len(grid) + 1))
         values = list(grid)
         best = _best(values, losses)
         while extend:
@@ -255,4 +354,11 @@ def choose_l2(x: np.ndarray, y: np.ndarray, grid: tuple[float, ...] = L2_GRID, f
     at_edge = best in (0, len(values) - 1)
     return float(values[best]), {"grid": values, "folds": len(path.data), "at_edge": bool(at_edge),
                                  "extended": len(values) - len(grid),
-                                 "cv_loss": [round(float(v), 6) if np.isfinite(v) else None for v in losses]}
+                                 "cv_loss": [round(float(v), 6) if np.isfinite(v) else None for v in losses],
+                                 **({"loss": "squared"} if loss == "squared" else {})}
+
+
+def choose_ridge_l2(x: np.ndarray, y: np.ndarray, grid: tuple[float, ...] = L2_GRID, folds: int = 5,
+                    groups: np.ndarray | None = None, seed: int = 0, extend: bool = True) -> tuple[float, dict]:
+    """The l2 of the squared-loss student (`solve_ridge`): `choose_l2` with the held-out squared error."""
+    return choose_l2(x, y, grid, folds, groups, seed, fit_intercept=True, extend=extend, loss="squared")
