@@ -27,6 +27,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("models", ("w2sg.models", "w2sg.cache")),
     ("records", ("w2sg.result", "w2sg.result_parts", "w2sg.store", "w2sg.migrate")),
     ("train", ("w2sg.train",)),
+    ("theory", ("w2sg.theory",)),
     ("supervisors/methods", ("w2sg.supervisors", "w2sg.methods")),
     ("pipeline", ("w2sg.pipeline",)),
     ("sweep", ("w2sg.sweep",)),
@@ -165,7 +166,7 @@ def test_the_layer_check_fails_on_a_planted_upward_import(tmp_path):
                       "    return Pipeline\n")
     assert upward_imports(import_graph(tmp_path)) == ["w2sg.config (config) -> w2sg.pipeline (pipeline)"]
     assert upward_imports(import_graph(SRC)) == []  # the real package, for contrast
-    assert layer_of("w2sg.tasks.keys") == 0 and layer_of("w2sg.tasks.splits") == 3 and layer_of("w2sg") == 13
+    assert layer_of("w2sg.tasks.keys") == 0 and layer_of("w2sg.tasks.splits") == 3 and layer_of("w2sg") == 14
     assert layer_of("w2sg.new_module") is None  # a new top-level module must be placed in LAYERS
 
 

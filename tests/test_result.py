@@ -51,6 +51,11 @@ def training_block() -> dict:
     out |= {"cached_weak": True, "cached_ceiling": False, "cached_student": False, "truncated_weak": 0,
             "truncated_strong": 3, "time_splits": 0.02, "time_weak": 1.5, "time_ceiling": 2.25,
             "time_student": 0.5, "time_evaluate": 0.125}
+    # the theory keys of `pipeline.theory.theory_record` (squared-loss misfit terms, expansion on T)
+    out |= {f"sq_{t}_{s}": 0.01 * i for i, (t, s) in enumerate(
+        (t, s) for s in ("transfer", "test") for t in ("misfit", "weak_err", "student_err", "slack", "slack_ceiling"))}
+    out |= {"expansion_test": 0.7, "correction_test": 0.4, "correction_diff_test": 0.1,
+            "correction_diff_test_ci_low": -0.05, "correction_diff_test_ci_high": 0.25}
     out |= {"hash": "abc123", "task": "sciq", "weak": "minilm", "strong": "mpnet", "method": "naive", "mode": "frozen",
             "status": "ok", "error": None, "created_at": 1.7e9, "variant": "", "task_fingerprint": "0123456789abcdef",
             "versions": {"python": "3.11"},

@@ -44,6 +44,7 @@ from w2sg.result_parts import (  # the record's plainer parts (re-exported)
     RunInfo,
     SplitStats,
     StepTraining,
+    Theory,
     Training,
 )
 
@@ -251,6 +252,7 @@ class ExperimentResult:
     lock: Lock = field(default_factory=Lock)
     debate: Debate = field(default_factory=Debate)
     process: Process = field(default_factory=Process)  # a step-labelled task's best-of-N, trace error, ...
+    theory: Theory = field(default_factory=Theory)  # squared-loss misfit terms, expansion (`w2sg.theory`)
     run: RunInfo = field(default_factory=RunInfo)
     spec: dict = field(default_factory=dict)
     versions: dict = field(default_factory=dict)
@@ -301,6 +303,7 @@ class ExperimentResult:
         process = Process.parse(pick) if present({k: k for k in Process.keys()}) else Process()
         if process.present:  # the PGR of each process metric, beside acc / auroc / q_acc
             pgrs |= {m: PGR(m, **pick(PGR(m).flat_keys())) for m in PROCESS_METRICS}
+        theory = Theory(**pick(_plain_keys(Theory)))
         run = {}
         for attr, prefix in _RUN_PREFIXES.items():
             run[attr] = {k[len(prefix):]: v for k, v in flat.items() if k.startswith(prefix) and len(k) > len(prefix)
@@ -310,6 +313,7 @@ class ExperimentResult:
         extra = {k: v for k, v in flat.items() if k not in taken}
         return cls(**identity, scores=scores, pgrs=pgrs, diagnostics=diagnostics, regions=regions,
                    evaluation=evaluation, splits=splits, training=training, lock=lock, debate=debate, process=process,
+                   theory=theory,
                    run=RunInfo(**run), **objects, extra=extra, missing=frozenset(missing))
 
     def to_record(self) -> dict[str, Any]:
@@ -345,6 +349,7 @@ class ExperimentResult:
             out["debate"] = self.debate.raw
         for obj, keys in self.process.flat():
             put(obj, keys)
+        put(self.theory, _plain_keys(Theory))
         for attr, prefix in _RUN_PREFIXES.items():
             out |= {prefix + k: v for k, v in getattr(self.run, attr).items()}
         put(self, {"spec": "spec", "versions": "versions", "test_outcomes": "test_outcomes"})
@@ -423,6 +428,6 @@ def as_results(records: Iterable[Mapping[str, Any] | ExperimentResult]) -> list[
 
 __all__ = ["ExperimentResult", "Budget", "BUDGET_KINDS",
            "RoleScores", "PGR", "Agreement", "Diagnostics", "Region", "Regions", "Evaluation", "Lock",
-           "Debate", "Process", "Estimate", "PROCESS_METRICS",
+           "Debate", "Process", "Estimate", "PROCESS_METRICS", "Theory",
            "SplitStats", "StepTraining", "Training", "RunInfo", "as_result", "as_results", "finite", "ROLES",
            "PGR_METRICS", "REGIONS", "SPLITS", "SUPERVISOR"]

@@ -328,3 +328,28 @@ class Process:
             raise ValueError(f"process score: role in {PROCESS_ROLES}, metric in {PROCESS_METRICS}; "
                              f"got {role!r}, {metric!r}")
         return self.by_role.get(role, {}).get(metric, Estimate())
+
+
+@dataclass(frozen=True)
+class Theory:
+    """Cheap theory quantities of a record (`w2sg.theory`; None where they do not apply or in older records):
+    the squared-loss misfit bound's terms on B (where the student was fitted) and on T (a diagnostic) against the
+    hard labels, and on B against the ceiling's predictions (`theory.charikar.squared_record`); on a frozen run
+    with a pretrained strong model, T's k-NN expansion in the strong features and the student's pseudolabel
+    correction (`theory.lang.correction_summary`)."""
+
+    sq_misfit_transfer: float | None = None
+    sq_weak_err_transfer: float | None = None
+    sq_student_err_transfer: float | None = None
+    sq_slack_transfer: float | None = None
+    sq_slack_ceiling_transfer: float | None = None
+    sq_misfit_test: float | None = None
+    sq_weak_err_test: float | None = None
+    sq_student_err_test: float | None = None
+    sq_slack_test: float | None = None
+    sq_slack_ceiling_test: float | None = None
+    expansion_test: float | None = None
+    correction_test: float | None = None
+    correction_diff_test: float | None = None
+    correction_diff_test_ci_low: float | None = None
+    correction_diff_test_ci_high: float | None = None

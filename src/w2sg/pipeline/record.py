@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+import numpy as np
+
 from w2sg.config import ExperimentSpec, TrainSpec
+from w2sg.items import kind_of
+from w2sg.models.zoo import is_classic
 from w2sg.prompts import resolve_layer, template_for
 from w2sg.tasks.schema import Splits
+from w2sg.theory import correction_summary, squared_record
 
 STUDENT_L2_SOURCES = {"cv": "cv_weak_labels", "weak": "weak", "ceiling": "ceiling_oracle"}
 
@@ -118,3 +123,29 @@ def split_stats(splits: Splits) -> dict:
         out[f"n_{name}"] = s["n"]
         out[f"pos_frac_{name}"] = round(s["pos_frac"], 4) if s["n"] else None
     return out
+
+
+EXPANSION_K = 10  # neighbours of a T row in the strong representation (Lang et al.'s neighbourhoods)
+
+
+def texts_with_features(spec: ExperimentSpec, rows) -> bool:
+    return (spec.train.mode == "frozen" and not is_classic(spec.strong) and spec.lock is None and bool(rows)
+            and kind_of([r.item for r in rows]) == "text")
+
+
+def theory_record(spec: ExperimentSpec, res, splits: Splits, weak: dict, ceil: dict, stud: dict,
+                  n_boot: int) -> dict:
+    """The record's `Theory` keys (`result_parts.Theory`): squared-loss terms on B and T; expansion and
+    correction on T where the strong model has frozen features (else None)."""
+    y = {s: np.array([r.label for r in getattr(splits, s)]) for s in ("transfer", "test")}
+    out = squared_record(y["transfer"], weak.get("transfer"), stud.get("transfer"), ceil.get("transfer"))
+    out |= squared_record(y["test"], weak["test"], stud["test"], ceil["test"], suffix="test")
+    keys = ("expansion_test", "correction_test", "correction_diff_test", "correction_diff_test_ci_low",
+            "correction_diff_test_ci_high")
+    if not texts_with_features(spec, splits.test):
+        return out | dict.fromkeys(keys)
+    x = res.item_features(spec.strong, spec.train, [r.item for r in splits.test])
+    c = correction_summary(x, y["test"], weak["test"], stud["test"], k=EXPANSION_K,
+                           groups=[r.group for r in splits.test], n_boot=n_boot, seed=spec.seed)
+    return out | dict(zip(keys, (c["expansion"], c["correction"], c["correction_diff"], c["correction_diff_ci_low"],
+                                 c["correction_diff_ci_high"]), strict=True))

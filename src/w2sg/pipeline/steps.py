@@ -23,7 +23,7 @@ from w2sg.metrics.pooled import Outcomes
 from w2sg.models.zoo import is_classic
 from w2sg.pipeline.lock import Lock
 from w2sg.pipeline.plan import Plan
-from w2sg.pipeline.record import split_stats, training_record
+from w2sg.pipeline.record import split_stats, theory_record, training_record
 from w2sg.pipeline.resources import Resources, StepLog, score_both_orders
 from w2sg.supervisors import SupervisionContext
 from w2sg.tasks.schema import Example, Splits
@@ -285,6 +285,8 @@ def evaluate(plan: Plan | ExperimentSpec, res: Resources, weak: dict, ceil: dict
                                           weak_test=weak["test"], ceiling_test=ceil["test"],
                                           student_test=stud["test"], seed=spec.seed))
     metrics.update(process_record(splits, weak, ceil, stud, metrics["n_boot"], spec.seed))
+    metrics.update(theory_record(  # the theory keys (`w2sg.theory`): misfit terms, expansion
+        spec, res, splits, weak, ceil, stud, metrics["n_boot"]))
     return metrics
 
 
