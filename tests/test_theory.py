@@ -205,3 +205,26 @@ def test_power_fit_recovers_the_exponent():
     assert exact["exponent"] == pytest.approx(2.0) and exact["ci_low"] == pytest.approx(2.0)
     noisy = power_fit(t, t ** 1.5 * np.exp(rng.normal(0, 0.05, 60)), tasks)
     assert noisy["ci_low"] < 1.5 < noisy["ci_high"]
+
+
+# ------------------------------------------------------------------ the pooled share the theory page reads
+def test_two_level_ratio_ci_is_the_ratio_of_task_means_and_resamples_pairs_together():
+    from w2sg.metrics.across_tasks import two_level_ratio_ci
+
+    num = {"a": [0.1, 0.3], "b": [0.2, 0.2]}
+    den = {"a": [0.2, 0.6], "b": [0.4, 0.4]}  # every run's ratio is 0.5: so is every resample's
+    point, lo, hi = two_level_ratio_ci(num, den, n_boot=200)
+    assert point == pytest.approx(0.5) and lo == pytest.approx(0.5) and hi == pytest.approx(0.5)
+    p2, lo2, hi2 = two_level_ratio_ci({"a": [0.0, 0.4], "b": [0.1, 0.1]}, {"a": [0.5, 0.5], "b": [0.5, 0.5]})
+    assert p2 == pytest.approx((0.2 + 0.1) / 2 / 0.5) and lo2 < p2 < hi2
+    with pytest.raises(ValueError, match="task 'a'"):
+        two_level_ratio_ci({"a": [0.1]}, {"a": [0.1, 0.2]})
+
+
+def test_correction_is_none_where_it_is_undefined():
+    x, y, weak = _expansion_case()
+    weak = y.astype(float) * 0.8 + 0.1
+    weak[400:] = 0.2  # only the small cluster is wrong: every wrong row has expansion 0, none above the median
+    s = correction_summary(x, y, weak, weak, k=10, n_boot=50)
+    assert s["correction_high"] is None and s["correction_diff"] is None and s["correction_diff_ci_low"] is None
+    assert s["expansion"] == 0.0

@@ -280,6 +280,37 @@ def two_level_ci(values: Mapping[str, Sequence[float]], stat: str = "mean", n_bo
     return point, lo, hi
 
 
+def two_level_ratio_ci(num: Mapping[str, Sequence[float]], den: Mapping[str, Sequence[float]], n_boot: int = N_BOOT,
+                       seed: int = 0) -> tuple[float | None, float | None, float | None]:
+    """The ratio of means over tasks, mean_t(num seed mean) / mean_t(den seed mean), with the paired values of
+    each seed (num[t][i] and den[t][i] from the same run) resampled together: tasks, then seeds within each drawn
+    task (a PGR-like share, e.g. (student - supervisor) / (ceiling - supervisor), pooled across tasks)."""
+    pairs = {}
+    for t in num:
+        a, b = np.asarray(num[t], dtype=np.float64), np.asarray(den.get(t, []), dtype=np.float64)
+        if len(a) != len(b):
+            raise ValueError(f"task {t!r}: {len(a)} numerator values but {len(b)} denominator values")
+        ok = np.isfinite(a) & np.isfinite(b)
+        if ok.any():
+            pairs[t] = (a[ok], b[ok])
+    if not pairs:
+        return None, None, None
+    arrays = list(pairs.values())
+    point_den = float(np.mean([b.mean() for _, b in arrays]))
+    if point_den == 0:
+        return None, None, None
+    point = float(np.mean([a.mean() for a, _ in arrays])) / point_den
+    rng = np.random.default_rng(seed)
+    nums, dens = np.empty(n_boot), np.empty(n_boot)
+    for i in range(n_boot):
+        picked = [arrays[j] for j in rng.integers(0, len(arrays), len(arrays))]
+        idx = [rng.integers(0, len(a), len(a)) for a, _ in picked]
+        nums[i] = np.mean([a[k].mean() for (a, _), k in zip(picked, idx, strict=True)])
+        dens[i] = np.mean([b[k].mean() for (_, b), k in zip(picked, idx, strict=True)])
+    lo, hi, _ = ratio_ci(nums, dens)
+    return point, lo, hi
+
+
 def mean_ci(values: Sequence[float | None]) -> tuple[float | None, float | None, float | None, int]:
     """Mean over the finite values with a 95% t-interval (`seed_summary`): (mean, low, high, n); Nones and n 0
     when there is none (low and high are NaN for a single value)."""

@@ -8,6 +8,7 @@ import numpy as np
 
 from w2sg.config import ExperimentSpec, TrainSpec
 from w2sg.items import kind_of
+from w2sg.metrics._inputs import json_safe
 from w2sg.models.zoo import is_classic
 from w2sg.prompts import resolve_layer, template_for
 from w2sg.tasks.schema import Splits
@@ -143,9 +144,10 @@ def theory_record(spec: ExperimentSpec, res, splits: Splits, weak: dict, ceil: d
     keys = ("expansion_test", "correction_test", "correction_diff_test", "correction_diff_test_ci_low",
             "correction_diff_test_ci_high")
     if not texts_with_features(spec, splits.test):
-        return out | dict.fromkeys(keys)
+        return {k: json_safe(v) for k, v in out.items()} | dict.fromkeys(keys)
     x = res.item_features(spec.strong, spec.train, [r.item for r in splits.test])
     c = correction_summary(x, y["test"], weak["test"], stud["test"], k=EXPANSION_K,
                            groups=[r.group for r in splits.test], n_boot=n_boot, seed=spec.seed)
-    return out | dict(zip(keys, (c["expansion"], c["correction"], c["correction_diff"], c["correction_diff_ci_low"],
-                                 c["correction_diff_ci_high"]), strict=True))
+    out |= dict(zip(keys, (c["expansion"], c["correction"], c["correction_diff"], c["correction_diff_ci_low"],
+                           c["correction_diff_ci_high"]), strict=True))
+    return {k: json_safe(v) for k, v in out.items()}  # NaN (e.g. no weak-wrong row to resample) -> None

@@ -72,7 +72,8 @@ def correction_summary(features, truth, weak, student, k: int = 10, abstain: flo
     correction_high / _low: the student's accuracy on weak-wrong points above / at-or-below their median expansion,
     correction_diff (high - low) with a 95% CI that resamples whole test groups (`groups`);
     abstain_*: the same on the `abstain` share of T where the weak model is least confident, expansion counted
-    toward confident-and-right neighbours: abstain_student_acc, abstain_weak_acc, abstain_diff (+ CI)."""
+    toward confident-and-right neighbours: abstain_student_acc, abstain_weak_acc, abstain_diff (+ CI). A value
+    that is undefined (e.g. every weak-wrong row has the same expansion, so none lies above the median) is None."""
     y = np.asarray(truth).astype(int)
     w = np.asarray(weak, dtype=np.float64)
     s = np.asarray(student, dtype=np.float64)
@@ -112,4 +113,5 @@ def correction_summary(features, truth, weak, student, k: int = 10, abstain: flo
         c_lo, c_hi = percentile_ci(np.asarray(reps)) if reps else (math.nan, math.nan)
         out |= {f"{name}_high": hi, f"{name}_low": lo, f"{name}_diff": hi - lo,
                 f"{name}_diff_ci_low": c_lo, f"{name}_diff_ci_high": c_hi}
-    return out
+    # undefined (no weak-wrong row above the median expansion, e.g. all in one cluster): None, not NaN
+    return {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in out.items()}
