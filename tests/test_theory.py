@@ -228,3 +228,30 @@ def test_correction_is_none_where_it_is_undefined():
     s = correction_summary(x, y, weak, weak, k=10, n_boot=50)
     assert s["correction_high"] is None and s["correction_diff"] is None and s["correction_diff_ci_low"] is None
     assert s["expansion"] == 0.0
+
+
+# ------------------------------------------------------------------ a real record and a run's inputs
+def test_a_frozen_record_carries_the_theory_keys_and_inputs_reproduce_them(tmp_path, tiny_encoder, synthetic_task):
+    from w2sg.pipeline import Pipeline
+    from w2sg.pipeline.theory import theory_inputs
+    from w2sg.result import as_result
+
+    from .conftest import tiny_spec
+
+    pipe = Pipeline(tmp_path / "runs")
+    squared = {"name": "naive", "options": {"loss": "squared"}}
+    spec = tiny_spec(synthetic_task, tiny_encoder, tiny_encoder, method=squared)
+    rec = pipe.run(spec)
+    inp = theory_inputs(spec, pipe.res)
+    assert rec["cached_student"] is False  # computed once by run; theory_inputs read the cache
+    y, w, s = inp.labels, inp.weak, inp.student
+    for split in ("transfer", "test"):
+        t = squared_terms(y[split], w[split], s[split])
+        assert rec[f"sq_misfit_{split}"] == pytest.approx(t["misfit"], abs=1e-6)
+        assert rec[f"sq_slack_{split}"] == pytest.approx(t["slack"], abs=1e-6)
+    assert as_result(rec).theory.sq_misfit_transfer == rec["sq_misfit_transfer"]
+    assert rec["expansion_test"] is not None and 0 <= rec["expansion_test"] <= 1
+    # the student is the projection of the weak labels: the independent refit agrees, and the theorem holds in class
+    c = charikar_check(inp.strong_x["transfer"], y["transfer"], w["transfer"], inp.student_l2, student=s["transfer"])
+    assert c["student_match"] < 1e-4 and c["slack_in_class"] >= -1e-9 and c["slack_bound"] >= -1e-9
+    assert inp.weak_x is not None and inp.weak_x["test"].shape[0] == len(y["test"])

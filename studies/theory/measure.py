@@ -31,13 +31,13 @@ def loss_of(spec) -> str:
 def measure_run(spec, pipe: Pipeline, record: dict) -> dict:
     """The page's numbers of one run (B = transfer, T = test)."""
     res = as_result(record)
+    opts = {} if isinstance(spec.weak, str) else spec.weak.options  # a synthetic supervisor's error process
     inp = theory_inputs(spec, pipe.res)
     y, w, s, c = inp.labels, inp.weak, inp.student, inp.ceiling
     out = {"task": spec.task, "seed": spec.seed, "weak": weak_label(spec.weak), "strong": spec.strong,
            "loss": loss_of(spec), "weak_acc": res.score("weak", "acc"), "ceiling_acc": res.score("ceiling", "acc"),
            "student_acc": res.score("student", "acc"), "student_l2": _f(inp.student_l2),
-           "error_rate": spec.weak.get("error_rate") if isinstance(spec.weak, dict) else None,
-           "errors": spec.weak.get("errors") if isinstance(spec.weak, dict) else None}
+           "error_rate": opts.get("error_rate"), "errors": opts.get("errors")}
     for split in ("transfer", "test"):
         sq = squared_terms(y[split], w[split], s[split])
         out |= {f"sq_{k}_{split}": v for k, v in sq.items()}
