@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+from matplotlib.ticker import NullFormatter
 
 from w2sg.report.draw import COLORS, MARKERS, figure, legend_below, png
 
@@ -63,6 +64,8 @@ def draw_loss_vs_loss(series: Mapping[str, Mapping[str, tuple[Sequence[float], S
                                          label="student = supervisor")[0]
         ax.set_xscale("log")
         ax.set_yscale("log")
+        for axis in (ax.xaxis, ax.yaxis):  # decade labels only: minor labels collide on a short log range
+            axis.set_minor_formatter(NullFormatter())
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("supervisor's squared loss on T", fontsize=8)
         ax.set_ylabel("student's squared loss on T", fontsize=8)
