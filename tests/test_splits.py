@@ -206,6 +206,25 @@ def test_n_pool_left_out_of_serialisation_when_unset_and_checked_against_sizes()
         make_splits(synth(test_groups=50), _pool_spec(100), seed=0)
 
 
+def test_pool_blocks_share_no_row_and_block_0_is_the_old_subset():
+    """pool_block b takes the fixed shuffle's rows after blocks 0..b-1 (a benchmark's dev and final parts)."""
+    for data in (synth(n_groups=400, test_groups=200), synth(n_groups=400)):
+        base = make_splits(data, _pool_spec(140), 0)
+        zero = make_splits(data, _pool_spec(140).model_copy(update={"pool_block": 0}), 0)
+        assert ids(zero) == ids(base)  # the default: keys and rows as before
+        one = [make_splits(data, _pool_spec(140).model_copy(update={"pool_block": 1}), seed) for seed in range(2)]
+        dev_rows = {i for u in (ids(base), ids(make_splits(data, _pool_spec(140), 1))) for v in u.values() for i in v}
+        for s in one:
+            assert_disjoint(s)
+            assert not dev_rows & {i for v in ids(s).values() for i in v}
+        assert len({tuple(sorted(ids(s)["test"])) for s in one}) == 1  # still one fixed T per block
+    assert "pool_block" not in _pool_spec(140).model_dump()
+    with pytest.raises(ValueError, match="set splits.n_pool too"):
+        SplitSpec(n_weak_train=50, n_transfer=60, n_val=20, n_test=30, pool_block=1)
+    with pytest.raises(ValueError, match="pool_block = 5 needs 6 disjoint blocks"):
+        make_splits(synth(n_groups=400, test_groups=60), _pool_spec(140).model_copy(update={"pool_block": 5}), 0)
+
+
 def test_n_pool_without_a_test_file_fixes_t_first():
     data = synth(n_groups=400)
     s = [make_splits(data, _pool_spec(130), seed) for seed in range(3)]

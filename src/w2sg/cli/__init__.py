@@ -2,7 +2,7 @@
 
 import os
 
-from w2sg.cli import listing, results, run, store  # noqa: F401  (each module adds its commands to `app`)
+from w2sg.cli import bench, listing, results, run, store  # noqa: F401  (each module adds its commands to `app`)
 from w2sg.cli.common import app
 
 

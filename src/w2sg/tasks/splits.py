@@ -78,14 +78,20 @@ def _fixed_subset(data: TaskData, spec: SplitSpec) -> TaskData:
         raise ValueError(f"task '{data.name}': splits.n_pool (--n-pool) = {spec.n_pool} is smaller than the splits "
                          f"it must hold ({', '.join(f'{k}={v}' for k, v in need.items())}, total "
                          f"{sum(need.values())}); raise n_pool to at least {sum(need.values())}")
-    groups, start = _shuffled_groups(data.pool, POOL_SEED), 0
-    if data.test is None:
-        test, start = _take(groups, 0, spec.n_test, False)
-    else:
-        test, _ = _take(_shuffled_groups(data.test, POOL_SEED), 0, spec.n_test, False)
+    groups, start, t_start = _shuffled_groups(data.pool, POOL_SEED), 0, 0
+    test_groups = None if data.test is None else _shuffled_groups(data.test, POOL_SEED)
     # splits take whole groups, so each may overshoot by less than a group: room for one more group per split
     slack = len(need) * max(len(g) for g in groups)
-    pool, _ = _take(groups, start, spec.n_pool + slack, False)
+    for block in range(spec.pool_block + 1):  # block b: the rows after blocks 0..b-1 (T and pool alike)
+        if test_groups is None:
+            test, start = _take(groups, start, spec.n_test, False)
+        else:
+            test, t_start = _take(test_groups, t_start, spec.n_test, False)
+        pool, start = _take(groups, start, spec.n_pool + slack, False)
+        if block and (len(test) < spec.n_test or len(pool) < spec.n_pool):
+            raise ValueError(f"task '{data.name}': splits.pool_block = {spec.pool_block} needs {spec.pool_block + 1} "
+                             f"disjoint blocks of n_test = {spec.n_test} test rows and n_pool = {spec.n_pool} rows; "
+                             f"block {block} has {len(test)} and {len(pool)}: use a smaller block, n_test or n_pool")
     return dataclasses.replace(data, pool=pool, test=test)
 
 
