@@ -326,9 +326,9 @@ def medvedev_section(frozen: list, noise: list[dict], verdicts: list[list[str]],
             if not at:
                 continue
             rec = two_level_ratio_ci({t: [r["student_acc"] - r["weak_acc"] for r in at if r["task"] == t]
-                                      for t in {r["task"] for r in at}},
+                                      for t in sorted({r["task"] for r in at})},
                                      {t: [r["ceiling_acc"] - r["weak_acc"] for r in at if r["task"] == t]
-                                      for t in {r["task"] for r in at}})
+                                      for t in sorted({r["task"] for r in at})})
             table.append([label.split(" ")[0], f"{e:.2f}", fmt(np.mean([r["weak_acc"] for r in at])),
                           fmt(np.mean([r["student_acc"] for r in at])), fmt(np.mean([r["ceiling_acc"] for r in at])),
                           fmt(np.mean([r["sq_weak_err_test"] for r in at]), 3),
