@@ -220,7 +220,8 @@ def test_pool_blocks_share_no_row_and_block_0_is_the_old_subset():
         assert len({tuple(sorted(ids(s)["test"])) for s in one}) == 1  # still one fixed T per block
     assert "pool_block" not in _pool_spec(140).model_dump()
     with pytest.raises(ValueError, match="set splits.n_pool too"):
-        SplitSpec(n_weak_train=50, n_transfer=60, n_val=20, n_test=30, pool_block=1)
+        make_splits(synth(n_groups=400), SplitSpec(n_weak_train=50, n_transfer=60, n_val=20, n_test=30,
+                                                   pool_block=1), 0)
     with pytest.raises(ValueError, match="pool_block = 5 needs 6 disjoint blocks"):
         make_splits(synth(n_groups=400, test_groups=60), _pool_spec(140).model_copy(update={"pool_block": 5}), 0)
 

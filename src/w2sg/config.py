@@ -53,17 +53,9 @@ class SplitSpec(Spec):
     balance: bool = Field(False, description="undersample the majority class in every split")
     n_pool: int | None = Field(None, ge=2, description="seeds re-split one fixed subset of this many rows (T: a "
                                "fixed n_test rows of a test file), so features are computed once for all seeds")
-    pool_block: int = Field(0, ge=0, description="with n_pool: which block of the fixed shuffle the subset is "
-                            "(block b takes the rows after blocks 0..b-1, T and pool alike), so parts of a "
-                            "benchmark (dev: 0, final: 1) share no row")
+    pool_block: int = Field(0, ge=0, description="with n_pool: block b of the fixed shuffle (the rows after blocks "
+                            "0..b-1), so a benchmark's dev (0) and final (1) parts share no row")
     hash_neutral: ClassVar[dict[str, Any]] = {"n_pool": None, "pool_block": 0}
-
-    @model_validator(mode="after")
-    def _block_needs_pool(self) -> SplitSpec:
-        if self.pool_block and self.n_pool is None:
-            raise ValueError(f"splits.pool_block = {self.pool_block} picks a block of the fixed n_pool subset; set "
-                             "splits.n_pool too (or drop pool_block)")
-        return self
 
 
 class TrainSpec(Spec):

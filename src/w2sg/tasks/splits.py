@@ -108,6 +108,9 @@ def make_splits(data: TaskData, spec: SplitSpec, seed: int) -> Splits:
         error = one_class_error(data.name, part, rows, data.source)
         if error is not None:
             raise SingleClassSplitError(error)
+    if spec.pool_block and spec.n_pool is None:
+        raise ValueError(f"splits.pool_block = {spec.pool_block} picks a block of the fixed n_pool subset; set "
+                         "splits.n_pool too (or drop pool_block)")
     if spec.n_pool is not None:
         data = _fixed_subset(data, spec)
     sizes = {"weak_train": spec.n_weak_train, "transfer": spec.n_transfer, "val": spec.n_val, "extra": spec.n_extra}
