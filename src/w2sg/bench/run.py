@@ -75,7 +75,8 @@ def run_cell(suite: Suite, part: str, spec: ExperimentSpec, method: str, pipe: P
     weak = protocol.supervise(plan, pipe.res, steps)
     ceil = protocol.ceiling(spec, pipe.res, steps)
     result = run_sealed(method, job_of(spec, pipe, weak), timeout_s=timeout_s)
-    label = result.method or label  # a file's method is named by its own register_method call
+    if version:  # a file's method is named by its own register_method call (a registered one: by its spec)
+        label = result.method or label
     doc = spec.model_dump(mode="json")
     doc["method"] = {"name": label, "options": {}}
     bench = sealed_record(result) | {"bench_suite": suite.label, "bench_part": part, "bench_method": label,
