@@ -10,6 +10,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from w2sg.metrics.across_tasks import MIN_TASKS
 from w2sg.report.compare import across_task_records, compare_records
 from w2sg.report.summary import summarize
 from w2sg.result import as_result
@@ -88,21 +89,25 @@ def build(records: Sequence[Mapping], methods: Sequence[str], suite: str, part: 
     known = [m for m in zoo if m in medians and m != method and m not in BASELINES]
     best = max(known, key=lambda m: medians[m]) if known else None
     comparisons = []
-    if method is not None and method in medians:
-        for other in dict.fromkeys(x for x in ("naive", best) if x and x != method):
-            comp, notes = compare_records(ok, method, other, n_boot=n_boot)
-            counts = [sum(t.verdict == v for t in comp.tasks) for v in (f"{method} better", "not resolved",
-                                                                         f"{other} better")]
-            label = f"{method} − {other}" + (" (best known)" if other == best and other != "naive" else "")
-            verdict = comp.verdict + ("" if len(comp.admitted) >= 5 else f" ({len(comp.admitted)} task(s) with a "
-                                      "resolved gap: read with care under 5)")
-            comparisons.append({"label": label, "counts": " / ".join(map(str, counts)),
-                                "diff": _fmt(comp.diff_pgr_mean, *comp.diff_pgr_ci),
-                                "wilcoxon": _fmt(comp.wilcoxon_p, d=3), "ttest": _fmt(comp.ttest_p, d=3),
-                                "verdict": verdict})
-            notes_all = [n for n in notes if n]
-            if notes_all:
-                comparisons[-1]["verdict"] += " — " + "; ".join(notes_all[:2])
+    if method is not None and method in medians:  # the submission against naive and the best known method
+        pairs = [(method, other) for other in dict.fromkeys(x for x in ("naive", best) if x and x != method)]
+    else:  # the zoo alone: every known method against naive
+        pairs = [(m, "naive") for m in known if m != "naive" and "naive" in medians]
+    for method_a, other in pairs:
+        comp, notes = compare_records(ok, method_a, other, n_boot=n_boot)
+        counts = [sum(t.verdict == v for t in comp.tasks) for v in (f"{method_a} better", "not resolved",
+                                                                     f"{other} better")]
+        label = f"{method_a} − {other}" + (" (best known)" if other == best and other != "naive" else "")
+        n_adm = len(comp.admitted)  # a task-level CI over fewer than MIN_TASKS tasks carries no verdict
+        verdict = comp.verdict if n_adm >= MIN_TASKS else (f"no verdict: {n_adm} task(s) with a resolved gap, fewer "
+                                                           f"than {MIN_TASKS} (the CI would read: {comp.verdict})")
+        comparisons.append({"label": label, "counts": " / ".join(map(str, counts)),
+                            "diff": _fmt(comp.diff_pgr_mean, *comp.diff_pgr_ci),
+                            "wilcoxon": _fmt(comp.wilcoxon_p, d=3), "ttest": _fmt(comp.ttest_p, d=3),
+                            "verdict": verdict})
+        notes_all = [n for n in notes if n]
+        if notes_all:
+            comparisons[-1]["verdict"] += " — " + "; ".join(notes_all[:2])
     checks = []
     for b in BASELINES:
         for s in summary:
