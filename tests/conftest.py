@@ -388,3 +388,23 @@ def facts_task(folder: Path, n_passages: int = 60, seed: int = 0) -> Path:
         "files: {pool: facts.jsonl}\ntext: \"{context}\\nQuestion: {question}\\nAnswer: {answer}\"\n"
         "answers: answers\ncorrect: correct\ngroup: passage_id\nquestion: id\ncontext: context\n")
     return folder / "facts.yaml"
+
+
+class FixedFeatures:
+    """A featurizer over a fixed table: text 'i' -> row i of `x` (tests of the frozen learner on given features)."""
+
+    def __init__(self, x):
+        import numpy as np
+
+        self.x = np.asarray(x, dtype=np.float32)
+
+    def __call__(self, texts):
+        import torch
+
+        return torch.from_numpy(self.x[[int(t) for t in texts]])
+
+
+def index_texts(n: int) -> list[str]:
+    """The texts '0' .. 'n-1' that `FixedFeatures` maps to its rows."""
+    return [str(i) for i in range(n)]
+

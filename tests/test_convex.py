@@ -13,15 +13,7 @@ from w2sg.train.learner import FrozenLearner, Selection
 from w2sg.train.loop import train
 from w2sg.train.losses import ConfidenceLoss, ConfidenceWindow, HardXent, Loss, SoftXent, harden_at_prior
 
-
-class FixedFeatures:
-    """A featurizer over a fixed table: text 'i' -> row i of `x`."""
-
-    def __init__(self, x: np.ndarray):
-        self.x = np.asarray(x, dtype=np.float32)
-
-    def __call__(self, texts):
-        return torch.from_numpy(self.x[[int(t) for t in texts]])
+from .conftest import FixedFeatures, index_texts
 
 
 def _data(n=400, d=20, seed=0, bias=-1.0, scale=0.6):
@@ -33,8 +25,6 @@ def _data(n=400, d=20, seed=0, bias=-1.0, scale=0.6):
     return x, y, z
 
 
-def _texts(n):
-    return [str(i) for i in range(n)]
 
 
 def _objective(p1, y, w, l2):
@@ -48,8 +38,8 @@ def test_frozen_head_reaches_sklearn_logistic_regression_optimum(l2):
 
     x, y, _ = _data()
     learner = FrozenLearner(FixedFeatures(x), TrainSpec(mode="frozen"), l2=l2)
-    learner.fit(_texts(len(y)), y, SoftXent(), seed=0)
-    ours = _objective(learner.predict(_texts(len(y))).astype(np.float64), y, _effective_w(learner), l2)
+    learner.fit(index_texts(len(y)), y, SoftXent(), seed=0)
+    ours = _objective(learner.predict(index_texts(len(y))).astype(np.float64), y, _effective_w(learner), l2)
     mean, std = standardise(x)
     xs = (x - mean) / std
     clf = LogisticRegression(C=1 / (l2 * len(y)), tol=1e-10, max_iter=10_000).fit(xs, y)
@@ -69,8 +59,8 @@ def test_frozen_head_learns_the_class_rate_on_uninformative_features():
     x = rng.normal(size=(500, 64))
     y = (rng.random(500) < 0.27).astype(np.float64)
     learner = FrozenLearner(FixedFeatures(x), TrainSpec(mode="frozen"))  # l2 chosen by CV
-    learner.fit(_texts(500), y, SoftXent(), seed=0)
-    p = learner.predict(_texts(500))
+    learner.fit(index_texts(500), y, SoftXent(), seed=0)
+    p = learner.predict(index_texts(500))
     assert abs(p.mean() - y.mean()) < 0.02
     # noise features: CV picks a strong penalty, so (almost) only the bias is left: always "negative"
     assert learner.info["l2"] >= 1.0
@@ -112,16 +102,16 @@ def test_student_in_a_realisable_convex_case_obeys_the_misfit_inequality():
     truth = 1 / (1 + np.exp(-z_true))
     weak = 1 / (1 + np.exp(-(z_true + rng.normal(scale=1.5, size=n) + 0.8 * np.sin(3 * x[:, 0]))))
     learner = FrozenLearner(FixedFeatures(x), TrainSpec(mode="frozen"), l2=0.0)
-    learner.fit(_texts(n), weak, SoftXent(), seed=0)
-    student = learner.predict(_texts(n)).astype(np.float64)
+    learner.fit(index_texts(n), weak, SoftXent(), seed=0)
+    student = learner.predict(index_texts(n)).astype(np.float64)
     b = misfit_bound(truth, weak, student)
     assert b["misfit"] > 0.01 and b["student_err"] < b["weak_err"]
     assert b["slack"] >= -1e-4, b  # equality up to the solver's tolerance: a projection onto a linear family
     # a student that is NOT the projection (an early-stopped one) can break it: the check has teeth
     early = FrozenLearner(FixedFeatures(x), TrainSpec(mode="frozen", lr=0.05), l2=0.0,
                           budget=BudgetSpec(kind="steps", steps=3))
-    early.fit(_texts(n), weak, SoftXent(), seed=0)
-    assert misfit_bound(truth, weak, early.predict(_texts(n)).astype(np.float64))["slack"] < -1e-3
+    early.fit(index_texts(n), weak, SoftXent(), seed=0)
+    assert misfit_bound(truth, weak, early.predict(index_texts(n)).astype(np.float64))["slack"] < -1e-3
 
 
 class RecordingLoss(Loss):
@@ -149,7 +139,7 @@ def test_step_budget_runs_exactly_that_many_steps_and_is_recorded():
     loss = RecordingLoss()
     learner = FrozenLearner(FixedFeatures(x), TrainSpec(mode="frozen"), l2=0.01,
                             budget=BudgetSpec(kind="steps", steps=7))
-    result = learner.fit(_texts(200), y, loss, seed=0)
+    result = learner.fit(index_texts(200), y, loss, seed=0)
     assert result.steps == 7 and loss.fracs[:7] == [s / 7 for s in range(7)]
     assert learner.info["solver"] == "sgd" and learner.info["steps"] == 7
 
@@ -157,15 +147,15 @@ def test_step_budget_runs_exactly_that_many_steps_and_is_recorded():
 def test_sgd_with_many_steps_approaches_the_lbfgs_optimum():
     x, y, _ = _data(n=300)
     exact = FrozenLearner(FixedFeatures(x), TrainSpec(mode="frozen"), l2=0.05)
-    exact.fit(_texts(300), y, SoftXent(), seed=0)
+    exact.fit(index_texts(300), y, SoftXent(), seed=0)
     sgd = FrozenLearner(FixedFeatures(x), TrainSpec(mode="frozen", lr=0.01, batch_size=300), l2=0.05,
                         budget=BudgetSpec(kind="steps", steps=3000))
-    sgd.fit(_texts(300), y, SoftXent(), seed=0)
+    sgd.fit(index_texts(300), y, SoftXent(), seed=0)
     short = FrozenLearner(FixedFeatures(x), TrainSpec(mode="frozen", batch_size=300), l2=0.05,
                           budget=BudgetSpec(kind="steps", steps=5))
-    short.fit(_texts(300), y, SoftXent(), seed=0)
+    short.fit(index_texts(300), y, SoftXent(), seed=0)
     assert sgd.info["grad_norm"] < 1e-2 < short.info["grad_norm"]
-    np.testing.assert_allclose(sgd.predict(_texts(300)), exact.predict(_texts(300)), atol=0.01)
+    np.testing.assert_allclose(sgd.predict(index_texts(300)), exact.predict(index_texts(300)), atol=0.01)
 
 
 def test_early_stopping_budget_selects_on_validation_reference():
@@ -174,14 +164,14 @@ def test_early_stopping_budget_selects_on_validation_reference():
     sel = Selection(val, y[200:].astype(int), "accuracy", evals=5)
     learner = FrozenLearner(FixedFeatures(x), TrainSpec(mode="frozen"), l2=0.01,
                             budget=BudgetSpec(kind="early_stop", steps=50), selection=sel)
-    learner.fit(_texts(200), y[:200], SoftXent(), seed=0)
+    learner.fit(index_texts(200), y[:200], SoftXent(), seed=0)
     picked = learner.selection_result
     assert [s for s, _ in picked["history"]] == [10, 20, 30, 40, 50]
     assert picked["score"] == max(s for _, s in picked["history"])
     acc = ((learner.predict(val) > 0.5) == y[200:]).mean()
     assert acc == pytest.approx(picked["score"])  # the restored weights are the selected ones
     with pytest.raises(ValueError, match="selects checkpoints itself"):
-        learner.fit(_texts(200), y[:200], SoftXent(), seed=0, on_eval=lambda s, m: None, eval_every=1)
+        learner.fit(index_texts(200), y[:200], SoftXent(), seed=0, on_eval=lambda s, m: None, eval_every=1)
 
 
 def test_self_training_losses_solve_in_fixed_point_rounds():
@@ -195,12 +185,12 @@ def test_self_training_losses_solve_in_fixed_point_rounds():
             return super().batch_targets(logits, weak_p1, step_frac)
 
     learner = FrozenLearner(FixedFeatures(x), TrainSpec(mode="frozen"), l2=0.01)
-    learner.fit(_texts(300), weak, Recording(), seed=0)
+    learner.fit(index_texts(300), weak, Recording(), seed=0)
     assert learner.info["rounds"] == 10 and fracs == [r / 10 for r in range(10)]
     naive = FrozenLearner(FixedFeatures(x), TrainSpec(mode="frozen"), l2=0.01)
-    naive.fit(_texts(300), weak, SoftXent(), seed=0)
+    naive.fit(index_texts(300), weak, SoftXent(), seed=0)
     # the confidence loss pushes predictions away from 0.5 relative to the naive student
-    conf_p, naive_p = learner.predict(_texts(300)), naive.predict(_texts(300))
+    conf_p, naive_p = learner.predict(index_texts(300)), naive.predict(index_texts(300))
     assert np.abs(conf_p - 0.5).mean() > np.abs(naive_p - 0.5).mean()
 
 
@@ -270,7 +260,7 @@ def test_frozen_lbfgs_minimises_the_loops_weighted_row_loss():
     autograd) plus the convex penalty (l2/2)||w||^2: both use one per-row definition, weights included."""
     x, y, _ = _data(n=300)
     learner = FrozenLearner(FixedFeatures(x), TrainSpec(mode="frozen"), l2=0.05)
-    learner.fit(_texts(300), y, HalfWeighted(), seed=0)
+    learner.fit(index_texts(300), y, HalfWeighted(), seed=0)
     w = learner.model.head.weight.detach()[1].double().clone().requires_grad_(True)
     b = learner.model.head.bias.detach()[1].double().clone().requires_grad_(True)
     xs = (torch.from_numpy(x) - learner.model.mean.double()) / learner.model.std.double()
@@ -279,22 +269,23 @@ def test_frozen_lbfgs_minimises_the_loops_weighted_row_loss():
     (objective + 0.025 * w.pow(2).sum()).backward()
     assert float(torch.cat([w.grad, b.grad[None]]).norm()) < 1e-4
     plain = FrozenLearner(FixedFeatures(x), TrainSpec(mode="frozen"), l2=0.05)
-    plain.fit(_texts(300), y, SoftXent(), seed=0)
-    assert np.abs(plain.predict(_texts(300)) - learner.predict(_texts(300))).max() > 0.01  # the weights matter
+    plain.fit(index_texts(300), y, SoftXent(), seed=0)
+    texts = index_texts(300)
+    assert np.abs(plain.predict(texts) - learner.predict(texts)).max() > 0.01  # the weights matter
 
 
 def test_confidence_window_in_frozen_mode():
     x, y, _ = _data(n=300)
     weak = np.clip(y * 0.7 + 0.15, 0, 1)
     naive = FrozenLearner(FixedFeatures(x), TrainSpec(mode="frozen"), l2=0.01)
-    naive.fit(_texts(300), weak, SoftXent(), seed=0)
+    naive.fit(index_texts(300), weak, SoftXent(), seed=0)
     zero = FrozenLearner(FixedFeatures(x), TrainSpec(mode="frozen"), l2=0.01)
-    zero.fit(_texts(300), weak, ConfidenceWindow(window=0.0), seed=0)  # drops nothing: the naive student
-    np.testing.assert_allclose(zero.predict(_texts(300)), naive.predict(_texts(300)), atol=1e-5)
+    zero.fit(index_texts(300), weak, ConfidenceWindow(window=0.0), seed=0)  # drops nothing: the naive student
+    np.testing.assert_allclose(zero.predict(index_texts(300)), naive.predict(index_texts(300)), atol=1e-5)
     window = FrozenLearner(FixedFeatures(x), TrainSpec(mode="frozen"), l2=0.01)
-    window.fit(_texts(300), weak, ConfidenceWindow(window=0.3), seed=0)
+    window.fit(index_texts(300), weak, ConfidenceWindow(window=0.3), seed=0)
     assert window.info["rounds"] == 10 and window.info["converged"]
-    assert np.abs(window.predict(_texts(300)) - naive.predict(_texts(300))).max() > 1e-3
+    assert np.abs(window.predict(index_texts(300)) - naive.predict(index_texts(300))).max() > 1e-3
 
 
 def test_frozen_lbfgs_refuses_a_loss_with_its_own_rows():
@@ -304,4 +295,4 @@ def test_frozen_lbfgs_refuses_a_loss_with_its_own_rows():
 
     x, y, _ = _data(n=50)
     with pytest.raises(ValueError, match="solver 'sgd'"):
-        FrozenLearner(FixedFeatures(x), TrainSpec(mode="frozen"), l2=0.01).fit(_texts(50), y, Focal(), seed=0)
+        FrozenLearner(FixedFeatures(x), TrainSpec(mode="frozen"), l2=0.01).fit(index_texts(50), y, Focal(), seed=0)

@@ -7,7 +7,6 @@ import random
 
 import numpy as np
 import pytest
-import torch
 
 from w2sg.config import TrainSpec
 from w2sg.train import convex
@@ -16,19 +15,7 @@ from w2sg.train.convex import L2_GRID, L2_MAX, L2_MIN, choose_l2
 from w2sg.train.frozen import FrozenLearner
 from w2sg.train.losses import SoftXent
 
-from .conftest import synthetic_rows
-
-
-class FixedFeatures:
-    def __init__(self, x: np.ndarray):
-        self.x = np.asarray(x, dtype=np.float32)
-
-    def __call__(self, texts):
-        return torch.from_numpy(self.x[[int(t) for t in texts]])
-
-
-def _texts(n):
-    return [str(i) for i in range(n)]
+from .conftest import FixedFeatures, index_texts, synthetic_rows
 
 
 def _twins(n: int = 200, d: int = 10, seed: int = 0):
@@ -60,7 +47,7 @@ def test_no_signal_runs_to_the_cap_and_is_flagged():
     assert l2 == pytest.approx(L2_MAX) and info["at_edge"] is True
     assert info["grid"][-4:] == pytest.approx([10.0, 100.0, 1e3, 1e4]) and info["extended"] == 3
     learner = FrozenLearner(FixedFeatures(x), TrainSpec(mode="frozen", l2="cv"))
-    learner.fit(_texts(len(y)), y, SoftXent(), seed=0, groups=groups)
+    learner.fit(index_texts(len(y)), y, SoftXent(), seed=0, groups=groups)
     assert learner.info["l2_at_edge"] is True and learner.info["l2"] == pytest.approx(L2_MAX)
 
 
@@ -72,10 +59,10 @@ def test_signal_gives_an_interior_optimum_without_extension():
     assert info["at_edge"] is False and info["extended"] == 0
     assert min(L2_GRID) < l2 < max(L2_GRID)
     learner = FrozenLearner(FixedFeatures(x), TrainSpec(mode="frozen", l2="cv"))
-    learner.fit(_texts(len(y)), y, SoftXent(), seed=0)
+    learner.fit(index_texts(len(y)), y, SoftXent(), seed=0)
     assert learner.info["l2_at_edge"] is False and learner.info["l2"] == l2
     given = FrozenLearner(FixedFeatures(x), TrainSpec(mode="frozen", l2=0.1))
-    given.fit(_texts(len(y)), y, SoftXent(), seed=0)
+    given.fit(index_texts(len(y)), y, SoftXent(), seed=0)
     assert "l2_at_edge" not in given.info  # a given l2 was not chosen: nothing to flag
 
 

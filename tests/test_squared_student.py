@@ -27,21 +27,13 @@ from w2sg.train.convex import (
 from w2sg.train.frozen import FrozenLearner
 from w2sg.train.losses import SoftXent
 
-from .conftest import tiny_spec
+from .conftest import FixedFeatures, index_texts, tiny_spec
 
 SQUARED = {"name": "naive", "options": {"loss": "squared"}}
 
 
-class FixedFeatures:
-    def __init__(self, x: np.ndarray):
-        self.x = np.asarray(x, dtype=np.float32)
-
-    def __call__(self, texts):
-        return torch.from_numpy(self.x[[int(t) for t in texts]])
 
 
-def _texts(n):
-    return [str(i) for i in range(n)]
 
 
 def _data(n=300, d=12, seed=0, noise=0.15):
@@ -55,7 +47,7 @@ def _data(n=300, d=12, seed=0, noise=0.15):
 
 def _fit(x, t, l2):
     learner = FrozenLearner(FixedFeatures(x), TrainSpec(mode="frozen"), l2=l2)
-    learner.fit_squared(_texts(len(x)), t, seed=0)
+    learner.fit_squared(index_texts(len(x)), t, seed=0)
     return learner
 
 
@@ -73,7 +65,7 @@ def test_closed_form_is_sklearn_ridge_on_standardised_features(l2):
     ref = Ridge(alpha=len(x) * l2 / 2, fit_intercept=True, solver="svd").fit((x - m) / s, t)
     np.testing.assert_allclose(w, ref.coef_, rtol=0, atol=1e-6)
     assert b == pytest.approx(ref.intercept_, abs=1e-6)
-    np.testing.assert_allclose(learner.predict_raw(_texts(len(x))), ref.predict((x - m) / s), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(learner.predict_raw(index_texts(len(x))), ref.predict((x - m) / s), rtol=0, atol=1e-6)
     # the optimum: the objective's gradient vanishes (to rounding), and the record says how it was solved
     assert learner.info["grad_norm"] < 1e-10 and learner.info["solver"] == "least_squares"
     assert learner.info["l2"] == l2 and learner.info["loss"] == "squared"
@@ -83,15 +75,15 @@ def test_predictions_are_the_raw_fit_clipped_to_the_unit_interval():
     x, _ = _data()
     t = np.where(x @ np.linspace(-1, 1, x.shape[1]) > 0, 0.95, 0.05)  # near-hard labels: the fit overshoots
     learner = _fit(x, t, 1e-4)
-    raw, p = learner.predict_raw(_texts(len(x))), learner.predict(_texts(len(x)))
+    raw, p = learner.predict_raw(index_texts(len(x))), learner.predict(index_texts(len(x)))
     assert raw.min() < 0 or raw.max() > 1  # some outputs leave [0, 1], so the clip is exercised
     np.testing.assert_allclose(p, np.clip(raw, 0, 1), rtol=0, atol=1e-7)
     # clipping never moves f away from a target in [0, 1]
     assert np.all(np.abs(p - t) <= np.abs(raw - t) + 1e-7)
     # a cross-entropy fit of the same learner forgets the squared head: no raw outputs any more
-    learner.fit(_texts(len(x)), t, SoftXent(), seed=0)
+    learner.fit(index_texts(len(x)), t, SoftXent(), seed=0)
     with pytest.raises(RuntimeError, match="squared-loss fit"):
-        learner.predict_raw(_texts(3))
+        learner.predict_raw(index_texts(3))
 
 
 def test_unpenalised_fit_recovers_a_target_in_the_span_exactly():
@@ -99,7 +91,7 @@ def test_unpenalised_fit_recovers_a_target_in_the_span_exactly():
     rng = np.random.default_rng(1)
     w_star, b_star = rng.normal(size=6) * 0.05, 0.4
     t = x @ w_star + b_star
-    f = _fit(x, t, 0.0).predict_raw(_texts(len(x)))
+    f = _fit(x, t, 0.0).predict_raw(index_texts(len(x)))
     np.testing.assert_allclose(f, t, rtol=0, atol=1e-9)
     sol = solve_ridge(x, t, 0.0)  # on the raw features too: the same affine class
     np.testing.assert_allclose(sol.w, w_star, rtol=0, atol=1e-9)
@@ -110,7 +102,7 @@ def test_pythagoras_for_the_projection_and_not_for_a_penalised_fit():
     """With l2 = 0 the fit f_sw is the orthogonal projection of t onto span(x, 1): for every f in the span,
     mean (f - t)^2 = mean (f - f_sw)^2 + mean (f_sw - t)^2."""
     x, t = _data(n=250, d=8, noise=0.3)
-    texts = _texts(len(x))
+    texts = index_texts(len(x))
     f_sw = _fit(x, t, 0.0).predict_raw(texts)
     rng = np.random.default_rng(2)
     for _ in range(5):
@@ -179,7 +171,7 @@ def test_squared_cv_extends_the_grid_and_flags_the_edge_as_choose_l2_does():
 def test_learner_cv_uses_the_squared_error_and_groups():
     x, t = _data(n=120, d=40, noise=0.25)
     learner = FrozenLearner(FixedFeatures(x), TrainSpec(mode="frozen"), l2="cv")
-    learner.fit_squared(_texts(len(x)), t, seed=0)
+    learner.fit_squared(index_texts(len(x)), t, seed=0)
     l2, info = choose_ridge_l2(x.astype(np.float32).astype(np.float64), t)
     assert learner.info["l2"] == l2 and learner.info["cv"] == info and learner.info["l2_at_edge"] is False
 
@@ -269,4 +261,4 @@ def test_comparisons_are_refused_by_the_method_and_the_learner():
     sgd = FrozenLearner(FixedFeatures(np.eye(3)), TrainSpec(mode="frozen"), l2=0.1,
                         budget=BudgetSpec(kind="steps", steps=5))
     with pytest.raises(ValueError, match="budget 'full'"):
-        sgd.fit_squared(_texts(3), np.array([0.1, 0.5, 0.9]), seed=0)
+        sgd.fit_squared(index_texts(3), np.array([0.1, 0.5, 0.9]), seed=0)
