@@ -173,6 +173,7 @@ def test_oracle_budget_is_flagged_and_selects_on_ground_truth(tmp_path, tiny_enc
     assert recs["early_stop_oracle"]["oracle"] is True and recs["early_stop"]["oracle"] is False
     for r in recs.values():
         assert r["student_selected_step"] in (10, 20, 30, 40) and r["steps_student"] == 40
+        assert r["solver"] == "sgd"  # a step budget trains the frozen head by the AdamW loop, not L-BFGS
     assert recs["early_stop"]["budget"] == "early_stop(auroc,steps=40)"
 
 

@@ -201,7 +201,7 @@ def test_pipeline_runs_the_squared_student(tmp_path, tiny_encoder, synthetic_tas
     l2, cv = weak_label_l2(sq, pipe.res, transfer, loss="squared")
     assert cv["loss"] == "squared" and meta["l2_cv_weak_labels"] == cv
     assert rec["l2_student"] == l2 and rec["l2_at_edge_student"] == cv["at_edge"]
-    assert meta["solver"] == "least_squares" and meta["loss"] == "squared"
+    assert meta["solver"] == "least_squares" and meta["loss"] == "squared" and rec["solver"] == "least_squares"
     # its predictions: the closed form on the strong features of B, clipped
     xb = np.asarray(pipe.res.item_features(sq.strong, sq.train, [r.item for r in splits.transfer]), dtype=np.float64)
     xt = np.asarray(pipe.res.item_features(sq.strong, sq.train, [r.item for r in splits.test]), dtype=np.float64)
@@ -212,7 +212,7 @@ def test_pipeline_runs_the_squared_student(tmp_path, tiny_encoder, synthetic_tas
     rec_ce = pipe.run(ce)
     assert rec_ce["cached_weak"] and rec_ce["cached_ceiling"] and not rec_ce["cached_student"]
     ce_meta = pipe.cache.load("student", ce_keys["student"])[1]
-    assert "loss" not in ce_meta["l2_cv_weak_labels"] and ce_meta["solver"] == "lbfgs"
+    assert "loss" not in ce_meta["l2_cv_weak_labels"] and ce_meta["solver"] == "lbfgs" and rec_ce["solver"] == "lbfgs"
     assert ce_meta["l2_cv_weak_labels"] == weak_label_l2(ce, pipe.res, transfer)[1]
 
 

@@ -17,6 +17,7 @@ from w2sg.theory import (
     ensemble_term,
     kernel_metric,
     kl_terms,
+    knn,
     label_projection,
     local_expansion,
     nonrealisable_bound,
@@ -170,6 +171,23 @@ def test_local_expansion_separates_scattered_from_clustered_errors():
     e = local_expansion(x, y, (weak > 0.5) == y, k=10)
     wrong = np.flatnonzero((weak > 0.5) != y)
     assert np.mean(e[wrong[wrong < 400]]) > 0.6 and np.mean(e[400:]) < 0.1
+
+
+def test_knn_in_blocks_is_the_full_similarity_matrix_search():
+    """Neighbours are computed a block of rows at a time; the result is the plain n x n search's, label mask,
+    self-exclusion and -1 padding (a class with fewer than k other rows) included."""
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(301, 7)), np.r_[rng.integers(0, 2, 297), [2, 2, 2, 2]]
+    z = x - x.mean(0)
+    z /= np.linalg.norm(z, axis=1, keepdims=True)
+    sim = z @ z.T
+    np.fill_diagonal(sim, -np.inf)
+    sim[y[:, None] != y[None, :]] = -np.inf
+    idx = np.argsort(-sim, axis=1, kind="stable")[:, :6]
+    full = np.where(np.take_along_axis(sim, idx, 1) > -np.inf, idx, -1)
+    for block in (1, 40, 301, 5000):
+        np.testing.assert_array_equal(knn(x, 6, same=y, block=block), full)
+    assert (full[-4:, 3:] == -1).all() and (full[-4:, :3] >= 297).all()
 
 
 def test_a_robust_student_corrects_where_expansion_is_high():

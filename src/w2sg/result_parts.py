@@ -173,8 +173,8 @@ class Budget:
 
 @dataclass(frozen=True)
 class Training:
-    """The student's budget (`Budget`), the solver, each step's training, the checkpoint early stopping
-    selected, and `oracle` (the student was selected with ground truth: an analysis bound)."""
+    """The student's budget (`Budget`), the solver the student's learner used, each step's training, the
+    checkpoint early stopping selected, and `oracle` (the student was selected with ground truth: an analysis bound)."""
 
     budget: Budget = field(default_factory=Budget)
     solver: str | None = None

@@ -42,8 +42,11 @@ def student_l2(spec: ExperimentSpec, meta: dict[str, dict]) -> tuple[float | str
 
 def training_record(spec: ExperimentSpec, meta: dict[str, dict]) -> dict:
     """How each model was trained, for the record: solver, L2 strengths, gradient norms, the student's budget."""
+    # the solver the student's learner actually used (least_squares for a squared-loss head, sgd for a frozen
+    # head on a step budget), else what the spec asks for
+    asked = spec.train.solver if spec.train.mode == "frozen" else "adamw"
     out = {"budget": spec.budget.label(spec.train), "budget_kind": spec.budget.kind,
-           "budget_steps": spec.budget.steps, "solver": spec.train.solver if spec.train.mode == "frozen" else "adamw"}
+           "budget_steps": spec.budget.steps, "solver": meta.get("student", {}).get("solver", asked)}
     for step in ("weak", "ceiling", "student"):
         m = meta.get(step, {})
         out[f"l2_{step}"] = m.get("l2")

@@ -24,20 +24,26 @@ import numpy as np
 from w2sg.metrics.resample import group_codes, percentile_ci
 
 
-def knn(features, k: int, same=None) -> np.ndarray:
+def knn(features, k: int, same=None, block: int = 1024) -> np.ndarray:
     """(n, k) indices of each row's k nearest other rows by cosine similarity of centred features; with `same`
-    (a label per row), only among rows with the same label (fewer when the label has fewer rows: -1 pads)."""
+    (a label per row), only among rows with the same label (fewer when the label has fewer rows: -1 pads).
+    Similarities are computed `block` rows at a time, so memory grows as block x n, not n x n."""
     x = np.asarray(features, dtype=np.float64)
     x = x - x.mean(0)
     x /= np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-    sim = x @ x.T
-    np.fill_diagonal(sim, -np.inf)
-    if same is not None:
-        lab = np.asarray(same)
-        sim[lab[:, None] != lab[None, :]] = -np.inf
-    k = min(k, len(x) - 1)
-    idx = np.argsort(-sim, axis=1, kind="stable")[:, :k]
-    return np.where(np.take_along_axis(sim, idx, 1) > -np.inf, idx, -1)
+    lab = None if same is None else np.asarray(same)
+    n = len(x)
+    k = min(k, n - 1)
+    out = np.empty((n, max(k, 0)), dtype=np.int64)
+    for start in range(0, n, block):
+        rows = np.arange(start, min(start + block, n))
+        sim = x[rows] @ x.T
+        sim[np.arange(len(rows)), rows] = -np.inf
+        if lab is not None:
+            sim[lab[rows][:, None] != lab[None, :]] = -np.inf
+        idx = np.argsort(-sim, axis=1, kind="stable")[:, :k]
+        out[rows] = np.where(np.take_along_axis(sim, idx, 1) > -np.inf, idx, -1)
+    return out
 
 
 def local_expansion(features, truth, good, k: int = 10) -> np.ndarray:
