@@ -562,7 +562,12 @@ def test_summarize_pools_every_seed_and_selects_none_by_its_gap():
                                f"{row['pgr_acc_pooled_ci_high']:.2f}]")
     # gaps [0.3, -0.2]: not resolved, and no number is printed
     (two,) = summarize([rows[0], {**rows[3], "weak_acc": 1.1}], n_boot=200)
-    assert not two["pgr_acc_resolved"] and fmt_pooled(two).startswith("gap not resolved (gap 0.050 [-0.200, 0.300]")
+    assert not two["pgr_acc_resolved"] and fmt_pooled(two) == "gap not resolved (gap 0.050 [-0.200, 0.300])"
+    # a gap whose whole CI is below 0 prints no PGR either, and says why
+    from w2sg.metrics.pooled import fmt_pooled_parts
+
+    assert fmt_pooled_parts(-3.0, -9.0, 1.0, False, -0.075, -0.121, -0.028) == (
+        "gap not resolved (gap -0.075 [-0.121, -0.028]: ceiling below weak)")
     assert fmt_mean_sd(row, "weak_acc") == f"{row['weak_acc_mean']:.3f} ± {row['weak_acc_sd']:.3f}"
 
 

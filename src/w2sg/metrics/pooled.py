@@ -205,7 +205,8 @@ def pooled_pgr(means: SeedMeans, metric: str = "acc") -> PooledPGR:
 
 def fmt_pooled_parts(value: float | None, lo: float | None, hi: float | None, resolved: bool, gap: float | None,
                      gap_lo: float | None, gap_hi: float | None, digits: int = 2) -> str:
-    """'0.41 [0.20, 0.63]' when the mean gap is resolved, else 'gap not resolved (gap 0.004 [-0.010, 0.020])'."""
+    """'0.41 [0.20, 0.63]' when the mean gap is resolved, else 'gap not resolved (gap 0.004 [-0.010, 0.020])', with
+    ': ceiling below weak' added when the whole gap CI lies below 0 (no PGR either: there is no gap to recover)."""
     def f(x, d=digits):
         return "n/a" if x is None or x != x else f"{x:.{d}f}"
 
@@ -213,4 +214,5 @@ def fmt_pooled_parts(value: float | None, lo: float | None, hi: float | None, re
         return f"{f(value)} [{'-inf' if lo is None else f(lo)}, {'+inf' if hi is None else f(hi)}]"
     if gap is None or gap != gap:
         return "undefined (no scores)"
-    return f"gap not resolved (gap {f(gap, 3)} [{f(gap_lo, 3)}, {f(gap_hi, 3)}])"
+    why = ": ceiling below weak" if gap_hi is not None and gap_hi == gap_hi and gap_hi < 0 else ""
+    return f"gap not resolved (gap {f(gap, 3)} [{f(gap_lo, 3)}, {f(gap_hi, 3)}]{why})"
