@@ -190,6 +190,18 @@ def test_cost_projects_each_grid_from_the_tasks_it_computed(sc, tmp_path):
     assert any(line.startswith("- xl: sst2 60 min") for line in lines)
 
 
+def test_cost_marks_a_task_resumed_after_an_interrupted_run(sc, tmp_path):
+    """mc_taco: 2 of its 3 cells came from a run killed before it wrote its time, so its 3 min are a lower
+    bound; sciq computed all 3 cells in recorded runs, so its time is complete."""
+    (tmp_path / "scaling").mkdir()
+    entries = [{"part": "main", "task": "mc_taco", "seconds": 180.0, "computed": 1, "already_done": 2, "failed": 0},
+               {"part": "main", "task": "sciq", "seconds": 600.0, "computed": 2, "already_done": 0, "failed": 0},
+               {"part": "main", "task": "sciq", "seconds": 300.0, "computed": 1, "already_done": 2, "failed": 0}]
+    (tmp_path / "scaling" / "study_timings.json").write_text(json.dumps(entries))
+    main_line = next(line for line in sc.cost_lines(tmp_path) if line.startswith("- main:"))
+    assert "mc_taco ≥3 min, sciq 15 min" in main_line
+
+
 def test_auroc_reading_finds_a_gap_that_a_one_sided_probe_hides(sc, tmp_path, monkeypatch):
     # cosmos_qa-like: every probe predicts one class (balanced accuracy exactly 0.5, no accuracy gap), while the
     # ceiling's ranking is clearly better than the weak model's

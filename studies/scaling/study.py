@@ -514,10 +514,18 @@ def cost_lines(root: Path) -> list[str]:
     if not entries:
         return ["No timings recorded."]
     per: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    computed: dict[tuple[str, str], int] = defaultdict(int)
+    cells: dict[tuple[str, str], int] = defaultdict(int)
     for e in entries:
         per[e["part"]][e["task"]] += e["seconds"]
+        computed[e["part"], e["task"]] += e.get("computed", 0)
+        cells[e["part"], e["task"]] = max(cells[e["part"], e["task"]],
+                                          sum(e.get(k, 0) for k in ("computed", "already_done", "failed")))
+    # a task some of whose cells were computed by a run that was interrupted (its time is not recorded)
+    resumed = {k for k, n in cells.items() if computed[k] < n and per[k[0]][k[1]] > 60}
     lines = ["Wall time on 2 CPU cores (`study_timings.json`; each model's frozen features included, computed once "
-             "per text and cached; a task run again when its rows were already stored adds ~0 min):", ""]
+             "per text and cached; a task run again when its rows were already stored adds ~0 min; ≥: a task "
+             "resumed after an interrupted run, whose time before the interruption is not recorded):", ""]
     total = 0.0
     for part, tasks in per.items():
         n_all = len(grid(part).tasks)
@@ -526,7 +534,8 @@ def cost_lines(root: Path) -> list[str]:
         total += whole if part != "gpu" else 0.0
         est = "" if len(tasks) >= n_all else f"; the whole grid ({n_all} tasks) would be about {whole / 3600:.1f} h"
         lines.append(f"- {part}{' (on the GPU machine)' if part == 'gpu' else ''}: "
-                     + ", ".join(f"{t} {v / 60:.0f} min" for t, v in tasks.items())
+                     + ", ".join(f"{t} {'≥' if (part, t) in resumed else ''}{v / 60:.0f} min"
+                                 for t, v in tasks.items())
                      + f" (total {sum(tasks.values()) / 3600:.1f} h{est})")
     untimed = [part for part in PARTS if part != "gpu" and part not in per]
     lines.append(f"- every CPU part's whole grid together: about {total / 3600:.1f} h on 2 cores"
