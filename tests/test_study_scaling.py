@@ -145,14 +145,24 @@ def test_page_flags_negative_gaps_and_says_what_lost_support(sc, tmp_path, monke
     assert "python studies/scaling/study.py run --part gpu" in text and str(tmp_path) not in text
 
 
+def test_what_changed_names_the_parts_still_missing_and_only_those(sc):
+    done = {"main": (0, 780), "zero_shot": (0, 39), "novel": (0, 216), "xl": (0, 108), "layers": (0, 18)}
+    text = "\n".join(sc.what_changed({}, ["sst2", "sciq"], done))
+    assert "every CPU part's grid is complete (main, zero_shot, novel, xl, layers)" in text
+    assert "await a rerun" not in text
+    text = "\n".join(sc.what_changed({}, ["sst2", "sciq"], {**done, "xl": (79, 108)}))
+    assert "not complete: xl (79 of 108 cells missing), which await a rerun: `w2sg models pull" in text
+    assert "every CPU part's grid is complete" not in text
+
+
 def test_what_changed_without_a_rerun_keeps_the_old_numbers_and_says_so(sc):
     text = "\n".join(sc.what_changed(None))
     assert "The numbers and figures below this section are the old page's (old aggregates) and await a rerun" in text
     assert "python studies/scaling/study.py run --root w2sg-study --data-dir ../shared/data" in text
     assert "New: awaits the rerun." in text
     assert "smollm2 → qwen-1.5b, naive: old 0.55 [0.16, 0.75] over 3 task(s) → new awaits the rerun" in text
-    assert "sst2 tfidf → mpnet, ciphered: weak 0.555, ceiling 0.517 (mean gap -0.038); the old page printed naive " \
-           "0.00 (flagged), confidence −13.78 (not flagged)" in text
+    assert "sst2 tfidf → mpnet, ciphered: old weak 0.555, ceiling 0.517 (mean gap -0.038); the old page printed " \
+           "naive 0.00 (flagged), confidence −13.78 (not flagged)" in text
 
 
 def test_layer_table_pairs_middle_with_last_by_seed(sc, monkeypatch):

@@ -53,6 +53,14 @@ def test_sweep_resumes_and_reuses(tmp_path, tiny_encoder, tiny_decoder, syntheti
     assert (rep2.computed, rep2.skipped, rep2.job_seconds) == (0, 8, {})
     assert all(r["done"] for r in dry_run(sweep, tmp_path))
     assert len(ResultsStore(tmp_path / "results.sqlite").records()) == 8
+    # a study page's completeness check reads the same keys: nothing missing here, one more seed's 4 cells
+    # missing, everything missing from an empty workdir; and it computes nothing
+    from w2sg.study import missing_cells
+
+    assert missing_cells(sweep, tmp_path) == 0
+    assert missing_cells(sweep.model_copy(update={"seeds": [0, 1, 2]}), tmp_path) == 4
+    assert missing_cells(sweep, tmp_path / "empty") == 8 and not (tmp_path / "empty").exists()
+    assert len(ResultsStore(tmp_path / "results.sqlite").records()) == 8
 
 
 def test_failed_cell_is_recorded_and_sweep_goes_on(tmp_path, tiny_encoder, synthetic_task):

@@ -93,6 +93,20 @@ def run_by_task(sweep: SweepSpec, workdir: str | Path, data_dir: str | None, lab
               f"{report.failed} failed)", flush=True)
 
 
+def missing_cells(sweep: SweepSpec, workdir: str | Path, base_dir: str | Path | None = None) -> int:
+    """How many cells of the grid have no row in the store at `workdir` (0: the grid is complete); YAML tasks keyed
+    relative to `base_dir`, as `run_by_task` keys them. Nothing is computed."""
+    from w2sg.pipeline import Pipeline
+    from w2sg.sweep import expand
+
+    if not (Path(workdir) / "results.sqlite").exists():
+        return len(expand(sweep))
+    workdir = Path(workdir).resolve()
+    with _from(base_dir):
+        pipe = Pipeline(str(workdir))
+        return sum(not pipe.store.has(pipe.keys(c)["experiment"]) for c in expand(sweep))
+
+
 def load_records(root: str | Path, workdir: str) -> list[dict]:
     """The records of `<root>/<workdir>/results.sqlite` with their stored test outcomes (so CIs resample seeds,
     then test groups); [] when there is no store."""

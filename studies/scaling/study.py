@@ -26,7 +26,17 @@ import numpy as np
 
 from w2sg.metrics.across_tasks import MIN_TASKS, mean_ci, spearman_by_task, verdict
 from w2sg.result import as_result, as_results
-from w2sg.study import full_budget, load_grid, load_records, lock_variant, read_timings, run_by_task, unit_task
+from w2sg.study import (
+    full_budget,
+    load_grid,
+    load_records,
+    lock_variant,
+    missing_cells,
+    read_timings,
+    run_by_task,
+    unit_task,
+)
+from w2sg.sweep import expand
 
 HERE = Path(__file__).resolve().parent
 STUDIES = HERE.parent  # task YAMLs are keyed relative to it: tasks/sst2_cipher.yaml
@@ -79,7 +89,6 @@ def study_records(root: Path, part: str = "main", layer: str | None = "last") ->
 def grid_progress(records: list[dict]) -> tuple[set[str], dict[str, tuple[int, int]]]:
     """(tasks whose every main-grid cell is among `records`, {task: (cells stored, cells in the grid)} for the
     tasks begun but not complete). Cells are (weak, strong, method, seed) of the main grid (`scaling.yaml`)."""
-    from w2sg.sweep import expand
 
     want: dict[str, set] = defaultdict(set)
     for spec in expand(grid("main")):
@@ -657,9 +666,11 @@ RERUN = ("`w2sg models pull smollm2-135m gemma3-270m qwen2.5-coder-0.5b qwen2.5-
          "`python studies/scaling/study.py page --root w2sg-study`")
 
 
-def what_changed(new: dict | None, tasks_run: list[str] | None = None) -> list[str]:
+def what_changed(new: dict | None, tasks_run: list[str] | None = None,
+                 missing: dict[str, tuple[int, int]] | None = None) -> list[str]:
     """The old page's statements that lost their support under issue 22, with the numbers it printed, and the new
-    numbers where this store has them (`new` from `gap_and_pgr_sections`; None: nothing rerun yet)."""
+    numbers where this store has them (`new` from `gap_and_pgr_sections`; None: nothing rerun yet). `missing`:
+    per CPU part, (cells without a row, cells in its grid)."""
     new = new or {}
     lines = ["## What changed (issue 22)", "",
              f"The page before issue 22 (`git show {OLD_COMMIT}:studies/results/scaling.md`) averaged each pair's PGR "
@@ -672,8 +683,12 @@ def what_changed(new: dict | None, tasks_run: list[str] | None = None) -> list[s
     if tasks_run is not None:
         partial = "".join(f"; {t} is in progress ({n} of {m} experiments) and left out until its grid is complete"
                           for t, (n, m) in (new.get("running") or {}).items())
+        gaps_ = {p: nm for p, nm in (missing or {}).items() if nm[0]}
+        rest = (f"; not complete: {', '.join(f'{p} ({n} of {m} cells missing)' for p, (n, m) in gaps_.items())}, "
+                f"which await a rerun: {RERUN}" if gaps_ or partial else
+                "; every CPU part's grid is complete (" + ", ".join(missing or {}) + ")")
         lines += [f"This store holds the main grid on {len(tasks_run)} task(s) ({', '.join(tasks_run)}) of the old "
-                  f"page's 13{partial}; the rest awaits a rerun: {RERUN}.", ""]
+                  f"page's 13{partial}{rest}.", ""]
     else:
         lines += ["The numbers and figures below this section are the old page's (old aggregates) and await a rerun: "
                   f"{RERUN}.", ""]
@@ -716,10 +731,11 @@ def what_changed(new: dict | None, tasks_run: list[str] | None = None) -> list[s
             lines.append(f"   - {'accuracy' if metric == 'acc' else 'AUROC'}, {_short(weak)} → {_short(strong)}, {m}: "
                          f"old {v:.2f} [{lo:.2f}, {hi:.2f}] over {n} task(s) → new {now}")
     lines += ["", "4. **Bare PGRs where the mean gap was negative** (represented-vs-novel table; only the naive column "
-              "was flagged). They are now printed as \"gap not resolved (gap …)\":", ""]
+              "was flagged). Such cells now read \"gap not resolved (gap …)\"; the rerun's numbers are in the "
+              "represented-vs-novel table below. The old page's:", ""]
     for base, pair, form, w, c, printed in OLD_NEGATIVE_GAP:
-        lines.append(f"   - {base} {pair}, {form}: weak {w:.3f}, ceiling {c:.3f} (mean gap {c - w:+.3f}); the old page "
-                     f"printed {printed}")
+        lines.append(f"   - {base} {pair}, {form}: old weak {w:.3f}, ceiling {c:.3f} (mean gap {c - w:+.3f}); the old "
+                     f"page printed {printed}")
     lines += ["", "5. **Readings that carried no claim**: every slope of PGR against strong-model size was \"not "
               "resolved\" on the old page, so no statement rested on one (the slopes are now of pooled PGRs, CI over "
               "tasks, seeds and test groups); the zero-shot and layer tables hold accuracies (seed means and "
@@ -810,8 +826,10 @@ def page(root: Path, out: Path) -> Path:
     tasks_run = sorted({k[0] for k in main}, key=_task_order)
     if running:
         new["running"] = running
+    missing = {p: (missing_cells(grid(p), root / WORKDIR, STUDIES), len(expand(grid(p)))) for p in PARTS
+               if p != "gpu"}
     lines = ["# Scaling: PGR against the strong model's size, zero-shot elicitation, represented vs novel tasks", "",
-             INTRO, "", *what_changed(new if pairs else None, tasks_run if pairs else None), *body]
+             INTRO, "", *what_changed(new if pairs else None, tasks_run if pairs else None, missing), *body]
     path = out / "README.md"
     path.write_text("\n".join(lines) + "\n")
     return path
