@@ -265,3 +265,21 @@ def test_a_task_enters_the_page_only_when_its_main_grid_is_complete(sc):
     complete, running = sc.grid_progress(stored + [dict(stored[0])])  # a duplicate row counts once
     assert complete == {"sst2"} and running == {"boolq": (n // 2, n)} and n == 60
     assert sc.grid_progress(rows)[0] == {"sst2", "boolq"}
+
+
+def test_a_rung_run_on_fewer_tasks_is_set_beside_every_rung_on_its_own_tasks(sc):
+    def row(v, resolved=True):
+        return {"pgr_acc_pooled": v, "pgr_acc_pooled_ci_low": v - 0.1, "pgr_acc_pooled_ci_high": v + 0.1,
+                "pgr_acc_resolved": resolved, "gap_acc_pooled": 0.1 if resolved else 0.01,
+                "gap_acc_pooled_ci_low": 0.05 if resolved else -0.02, "gap_acc_pooled_ci_high": 0.15}
+
+    pairs = {(t, "minilm", s): {"naive": row(0.3)} for t in ("sst2", "sciq", "boolq")
+             for s in ("mpnet", "qwen2.5-coder-0.5b")}
+    assert sc.partial_rung_table(pairs) == []  # every rung on every task: nothing to add
+    pairs[("sst2", "minilm", "qwen2.5-coder-1.5b")] = {"naive": row(0.6)}
+    pairs[("sst2", "minilm", "mpnet")] = {"naive": row(0.2, resolved=False)}
+    lines = sc.partial_rung_table(pairs)
+    assert lines[0].startswith("qwen-1.5b ran on 1 task(s) only (sst2;")
+    body = [x for x in lines if x.startswith("| sst2 |")]
+    # boolq and sciq never had the rung, so only sst2's row: mpnet n.r., qwen-0.5b and -1.5b numbers, the rest not run
+    assert body == ["| sst2 | minilm | n.r. | – | – | 0.30 [0.20, 0.40] | 0.60 [0.50, 0.70] |"]

@@ -8,7 +8,7 @@ elicitation beside it, and the same texts in represented and novel (ciphered) fo
 same fixed rows of a task, `splits.n_pool`, so each model's features are computed once for all seeds):
 scaling.yaml (weak tfidf / minilm / smollm2 x strong mpnet / smollm2 / gemma3 / qwen-0.5b, naive and confidence,
 3 seeds), scaling_zero_shot.yaml (each decoder's zero-shot answers), scaling_novel.yaml (sst2 and sciq beside
-their word-cipher forms, studies/tasks/*_cipher.yaml), scaling_xl.yaml (qwen-1.5b on the tasks with a gap;
+their word-cipher forms, studies/tasks/*_cipher.yaml), scaling_xl.yaml (qwen-1.5b on four tasks, chosen for cost;
 ~1 text/s), scaling_layers.yaml (each decoder read at its middle layer beside the last), scaling_gpu.yaml (LoRA
 finetuning on a GPU, workdir `scaling_gpu`).
 Run it from any directory: task YAMLs are read relative to studies/ (`w2sg.study.run_by_task`'s base_dir) and
@@ -335,6 +335,33 @@ def pgr_table(gap: dict[Key, Gap], cells: Cells, metric: str = "acc") -> list[st
     return lines
 
 
+def partial_rung_table(pairs: dict[Key, dict[str, dict]], metric: str = "acc") -> list[str]:
+    """A strong model run on fewer tasks than the others (qwen-1.5b, the xl part: 4 tasks chosen for cost) has its
+    median over those tasks only, which is not comparable with the other rungs' medians over every task. Here each
+    rung on the partial rung's own tasks: per task and weak model, the naive student's pooled PGR by strong model
+    ('n.r.': mean gap not resolved; '–': not run)."""
+    tasks_of = {s: {k[0] for k in pairs if k[2] == s and k[0] not in NOVEL} for s in STRONG}
+    most = max((len(t) for t in tasks_of.values()), default=0)
+    partial = [s for s in STRONG if 0 < len(tasks_of[s]) < most]
+    if not partial:
+        return []
+    tasks = sorted(set().union(*(tasks_of[s] for s in partial)), key=_task_order)
+    lines = [f"{', '.join(_short(s) for s in partial)} ran on {len(tasks)} task(s) only ({', '.join(tasks)}; "
+             "chosen for cost by the old page's gap reading), so its median above is over those tasks. Every rung "
+             "on the same tasks, naive student, pooled PGR over all seeds ('n.r.': the mean gap is not resolved):",
+             "", "| task | weak | " + " | ".join(_short(s) for s in STRONG) + " |",
+             "|---|---|" + "---|" * len(STRONG)]
+    for task in tasks:
+        for weak in WEAK:
+            cells = []
+            for strong in STRONG:
+                text = pooled(pairs.get((task, weak, strong), {}).get("naive"), metric)
+                cells.append("n.r." if text.startswith("gap not resolved") else text)
+            if any(c != "–" for c in cells):
+                lines.append(f"| {task} | {_short(weak)} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
 def comparison_table(records: list[dict], gap: dict[Key, Gap], metric: str = "acc") -> list[str]:
     """Per (weak, strong) with an admitted task: confidence − naive, paired by seed: the mean over admitted tasks of
     the PGR difference with its CI (tasks, seeds, test groups), Wilcoxon over tasks, and the verdict."""
@@ -588,7 +615,7 @@ def gap_and_pgr_sections(records: list[dict], pairs: dict[Key, dict[str, dict]],
              "Per weak → strong pair: over the tasks admitted by the rule, the median of the pooled PGR (mean student "
              "− mean weak over mean ceiling − mean weak, all seeds) with a 95% CI that resamples tasks, then seeds, "
              "then test groups (`metrics.across_tasks`). An unbounded CI end means too many resamples had no "
-             "positive gap.", "", *pgr_table(gap, cells, metric), "",
+             "positive gap.", "", *pgr_table(gap, cells, metric), "", *partial_rung_table(pairs, metric),
              *_chance_note(gap, metric=metric),
              "### Confidence loss against naive, paired by seed", "",
              "Per pair, `report.compare.compare_records`: confidence − naive on the same seeds (same splits, weak "
