@@ -153,6 +153,18 @@ def test_what_changed_names_the_parts_still_missing_and_only_those(sc):
     text = "\n".join(sc.what_changed({}, ["sst2", "sciq"], {**done, "xl": (79, 108)}))
     assert "not complete: xl (79 of 108 cells missing), which await a rerun: `w2sg models pull" in text
     assert "every CPU part's grid is complete" not in text
+    # an old median whose new CI still excludes 0 says so; one whose CI reaches 0 says that
+    from types import SimpleNamespace
+
+    med = {("median", "acc", "smollm2-135m", "qwen2.5-coder-1.5b", "naive"):
+           SimpleNamespace(value=0.56, ci_low=0.03, ci_high=0.77, tasks=["a", "b", "c", "d"]),
+           ("median", "acc", "minilm", "gemma3-270m", "naive"):
+           SimpleNamespace(value=-0.2, ci_low=-0.9, ci_high=0.1, tasks=["a"])}
+    text = "\n".join(sc.what_changed(med, ["sst2"], done))
+    assert ("smollm2 → qwen-1.5b, naive: old 0.55 [0.16, 0.75] over 3 task(s) → new 0.56 [0.03, 0.77] over 4 task(s): "
+            "its CI still excludes 0 on the same side") in text
+    assert "minilm → gemma3, naive: old -0.46 [-0.58, -0.38] over 1 task(s) → new -0.20 [-0.90, 0.10] over 1 " \
+           "task(s): its CI now reaches 0" in text
 
 
 def test_what_changed_without_a_rerun_keeps_the_old_numbers_and_says_so(sc):

@@ -749,12 +749,17 @@ def what_changed(new: dict | None, tasks_run: list[str] | None = None,
               + ", ".join(clear) + "; the new rule is the mean gap over all seeds with a CI over seeds and test "
               "groups.", ""]
     lines += ["3. **Pair medians whose CI excluded 0 on the old page** (medians of stable-seed means, mostly over 1-3 "
-              "tasks): none keeps its support until recomputed over all seeds:", ""]
+              f"tasks; a median over fewer than {MIN_TASKS} tasks carries no verdict on this page, whatever its CI):",
+              ""]
     for metric, entries in OLD_PAIR_MEDIANS.items():
         for (weak, strong, m), (v, lo, hi, n) in entries.items():
             a = new.get(("median", metric, weak, strong, m))
             now = ("awaits the rerun" if a is None else "no task admitted" if a.value is None
                    else f"{_ci(a.value, a.ci_low, a.ci_high)} over {len(a.tasks)} task(s)")
+            if a is not None and a.value is not None:
+                same = (a.ci_low is not None and a.ci_low > 0) if lo > 0 else (a.ci_high is not None
+                                                                                and a.ci_high < 0)
+                now += ": its CI still excludes 0 on the same side" if same else ": its CI now reaches 0"
             lines.append(f"   - {'accuracy' if metric == 'acc' else 'AUROC'}, {_short(weak)} → {_short(strong)}, {m}: "
                          f"old {v:.2f} [{lo:.2f}, {hi:.2f}] over {n} task(s) → new {now}")
     lines += ["", "4. **Bare PGRs where the mean gap was negative** (represented-vs-novel table; only the naive column "
