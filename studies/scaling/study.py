@@ -486,6 +486,10 @@ def scaling_figure(pairs: dict[Key, dict[str, dict]], gap: dict[Key, Gap], cells
     name = {"acc": "balanced accuracy", "auroc": "AUROC"}[metric]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
     colors = {"tfidf": "tab:gray", "minilm": "tab:blue", "smollm2-135m": "tab:orange"}
+    # the right panel's means are over the tasks every strong model ran (a rung run on fewer tasks, e.g. qwen-1.5b
+    # on 4, would otherwise be averaged over other, easier tasks than the rest)
+    ran = [{k[0] for k in pairs if k[2] == s and k[0] not in NOVEL} for s in STRONG]
+    common = set.intersection(*[t for t in ran if t]) if any(ran) else set()
     for weak in WEAK:
         for m, style in (("naive", "-o"), ("confidence", "--s")):
             xs, ys, los, his = [], [], [], []
@@ -505,7 +509,7 @@ def scaling_figure(pairs: dict[Key, dict[str, dict]], gap: dict[Key, Gap], cells
         xs, ys, err = [], [], []
         for strong in STRONG:
             vals = [rows["naive"][f"student_{metric}_mean"] for k, rows in pairs.items()
-                    if k[1] == weak and k[2] == strong and k[0] not in NOVEL and "naive" in rows]
+                    if k[1] == weak and k[2] == strong and k[0] in common and "naive" in rows]
             mean, lo, hi, n = mean_ci(vals)
             if n:
                 xs.append(params(strong)), ys.append(mean), err.append(0.0 if n < 2 else hi - mean)
@@ -514,7 +518,7 @@ def scaling_figure(pairs: dict[Key, dict[str, dict]], gap: dict[Key, Gap], cells
                          label=f"naive student from {_short(weak)} (95% t-CI over tasks)")
     xs, ys = [], []
     for strong in STRONG:
-        vals = [g.ceiling for k, g in gap.items() if k[2] == strong and k[1] == "minilm" and k[0] not in NOVEL
+        vals = [g.ceiling for k, g in gap.items() if k[2] == strong and k[1] == "minilm" and k[0] in common
                 and g.ceiling is not None]
         if vals:
             xs.append(params(strong)), ys.append(np.mean(vals))
@@ -531,7 +535,7 @@ def scaling_figure(pairs: dict[Key, dict[str, dict]], gap: dict[Key, Gap], cells
     ax2.set_ylim(0.45, 1.0)  # a t-interval over 2-3 tasks can be wider than the scale: bars are clipped
     ax1.axhline(0, color="k", lw=0.6)
     ax1.set_ylabel("pooled PGR: median over tasks with a resolved mean gap")
-    ax2.set_ylabel(f"{name} on T (mean over tasks)")
+    ax2.set_ylabel(f"{name} on T\n(mean over the {len(common)} tasks all strong models ran)", fontsize=9)
     for ax in (ax1, ax2):
         if ax.get_legend_handles_labels()[0]:  # no admitted pair: nothing to name
             ax.legend(fontsize=7)
