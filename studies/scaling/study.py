@@ -693,7 +693,7 @@ OLD_NEGATIVE_GAP = [
 ]
 RERUN = ("`w2sg models pull smollm2-135m gemma3-270m qwen2.5-coder-0.5b qwen2.5-coder-1.5b` (the decoders), then "
          "`python studies/scaling/study.py run --root w2sg-study --data-dir ../shared/data` (parts main, zero_shot, "
-         "novel; `--part xl` and `--part layers` for the qwen-1.5b and layer rows; about 8 h on 2 CPU cores), then "
+         "novel; `--part xl` and `--part layers` for the qwen-1.5b and layer rows; about 11 h on 2 CPU cores), then "
          "`python studies/scaling/study.py page --root w2sg-study`")
 
 
