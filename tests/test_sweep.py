@@ -57,9 +57,9 @@ def test_sweep_resumes_and_reuses(tmp_path, tiny_encoder, tiny_decoder, syntheti
     # missing, everything missing from an empty workdir; and it computes nothing
     from w2sg.study import missing_cells
 
-    assert missing_cells(sweep, tmp_path) == 0
-    assert missing_cells(sweep.model_copy(update={"seeds": [0, 1, 2]}), tmp_path) == 4
-    assert missing_cells(sweep, tmp_path / "empty") == 8 and not (tmp_path / "empty").exists()
+    assert missing_cells(sweep, tmp_path) == (0, 8)
+    assert missing_cells(sweep.model_copy(update={"seeds": [0, 1, 2]}), tmp_path) == (4, 12)
+    assert missing_cells(sweep, tmp_path / "empty") == (8, 8) and not (tmp_path / "empty").exists()
     assert len(ResultsStore(tmp_path / "results.sqlite").records()) == 8
 
 
@@ -80,6 +80,17 @@ def test_failed_cell_is_recorded_and_sweep_goes_on(tmp_path, tiny_encoder, synth
     failed = store.records(status="failed")
     assert len(failed) == 1 and "boom" in failed[0]["error"]
     assert len(store.records()) == 1
+
+
+def test_missing_cells_keys_yaml_tasks_relative_to_the_base_dir(tmp_path, tiny_encoder, synthetic_task, monkeypatch):
+    """A study keys its YAML tasks relative to its folder; the completeness check must expand the grid there too,
+    whatever the caller's working directory."""
+    from w2sg.study import missing_cells, run_by_task
+
+    sweep = _sweep("task.yaml", [tiny_encoder], seeds=[0], methods=["naive"])
+    run_by_task(sweep, tmp_path / "runs", None, "rel", base_dir=synthetic_task.parent)
+    monkeypatch.chdir(tmp_path)
+    assert missing_cells(sweep, tmp_path / "runs", base_dir=synthetic_task.parent) == (0, 1)
 
 
 def test_invalid_method_options_fail_the_sweep_before_any_work(tmp_path, tiny_encoder, synthetic_task):

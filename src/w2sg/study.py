@@ -93,18 +93,20 @@ def run_by_task(sweep: SweepSpec, workdir: str | Path, data_dir: str | None, lab
               f"{report.failed} failed)", flush=True)
 
 
-def missing_cells(sweep: SweepSpec, workdir: str | Path, base_dir: str | Path | None = None) -> int:
-    """How many cells of the grid have no row in the store at `workdir` (0: the grid is complete); YAML tasks keyed
-    relative to `base_dir`, as `run_by_task` keys them. Nothing is computed."""
+def missing_cells(sweep: SweepSpec, workdir: str | Path, base_dir: str | Path | None = None) -> tuple[int, int]:
+    """(cells of the grid without a row in the store at `workdir`, cells in the grid), by the sweep's own plan
+    (`sweep.jobs.plan`); YAML tasks keyed relative to `base_dir`, as `run_by_task` keys them. Nothing is computed."""
     from w2sg.pipeline import Pipeline
     from w2sg.sweep import expand
+    from w2sg.sweep.jobs import plan
 
-    if not (Path(workdir) / "results.sqlite").exists():
-        return len(expand(sweep))
-    workdir = Path(workdir).resolve()
-    with _from(base_dir):
-        pipe = Pipeline(str(workdir))
-        return sum(not pipe.store.has(pipe.keys(c)["experiment"]) for c in expand(sweep))
+    store = Path(workdir).resolve() / "results.sqlite"
+    with _from(base_dir):  # a YAML task's path (and its prompt: auto) resolve relative to base_dir
+        cells = expand(sweep)
+        if not store.exists():
+            return len(cells), len(cells)
+        _, state = plan(Pipeline(str(store.parent)), cells)
+    return sum(v == "todo" for v in state.values()), len(state)
 
 
 def load_records(root: str | Path, workdir: str) -> list[dict]:

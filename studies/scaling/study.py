@@ -335,12 +335,17 @@ def pgr_table(gap: dict[Key, Gap], cells: Cells, metric: str = "acc") -> list[st
     return lines
 
 
+def tasks_by_strong(pairs: dict[Key, dict[str, dict]]) -> dict[str, set[str]]:
+    """The represented (not ciphered) tasks each strong model ran."""
+    return {s: {k[0] for k in pairs if k[2] == s and k[0] not in NOVEL} for s in STRONG}
+
+
 def partial_rung_table(pairs: dict[Key, dict[str, dict]], metric: str = "acc") -> list[str]:
     """A strong model run on fewer tasks than the others (qwen-1.5b, the xl part: 4 tasks chosen for cost) has its
     median over those tasks only, which is not comparable with the other rungs' medians over every task. Here each
     rung on the partial rung's own tasks: per task and weak model, the naive student's pooled PGR by strong model
     ('n.r.': mean gap not resolved; '–': not run)."""
-    tasks_of = {s: {k[0] for k in pairs if k[2] == s and k[0] not in NOVEL} for s in STRONG}
+    tasks_of = tasks_by_strong(pairs)
     most = max((len(t) for t in tasks_of.values()), default=0)
     partial = [s for s in STRONG if 0 < len(tasks_of[s]) < most]
     if not partial:
@@ -488,8 +493,8 @@ def scaling_figure(pairs: dict[Key, dict[str, dict]], gap: dict[Key, Gap], cells
     colors = {"tfidf": "tab:gray", "minilm": "tab:blue", "smollm2-135m": "tab:orange"}
     # the right panel's means are over the tasks every strong model ran (a rung run on fewer tasks, e.g. qwen-1.5b
     # on 4, would otherwise be averaged over other, easier tasks than the rest)
-    ran = [{k[0] for k in pairs if k[2] == s and k[0] not in NOVEL} for s in STRONG]
-    common = set.intersection(*[t for t in ran if t]) if any(ran) else set()
+    ran = [t for t in tasks_by_strong(pairs).values() if t]
+    common = set.intersection(*ran) if ran else set()
     for weak in WEAK:
         for m, style in (("naive", "-o"), ("confidence", "--s")):
             xs, ys, los, his = [], [], [], []
@@ -862,8 +867,7 @@ def page(root: Path, out: Path) -> Path:
     tasks_run = sorted({k[0] for k in main}, key=_task_order)
     if running:
         new["running"] = running
-    missing = {p: (missing_cells(grid(p), root / WORKDIR, STUDIES), len(expand(grid(p)))) for p in PARTS
-               if p != "gpu"}
+    missing = {p: missing_cells(grid(p), root / WORKDIR, STUDIES) for p in PARTS if p != "gpu"}
     lines = ["# Scaling: PGR against the strong model's size, zero-shot elicitation, represented vs novel tasks", "",
              INTRO, "", *what_changed(new if pairs else None, tasks_run if pairs else None, missing), *body]
     path = out / "README.md"
